@@ -1,0 +1,7 @@
+"""``python -m mnist_lab``: the command-line interface (see `mnist_lab.cli`)."""
+
+import sys
+
+from mnist_lab.cli import main
+
+sys.exit(main())

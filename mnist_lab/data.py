@@ -1,0 +1,351 @@
+"""The MNIST data: the embedded copy, users' own MNIST-format files, and splits.
+
+Nothing here unpickles: ``.npz`` files are read with ``allow_pickle=False`` and IDX
+files are parsed byte by byte, so a malicious file can only raise ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+EMBEDDED_PATH = Path(__file__).resolve().parent / "data" / "mnist.npz"
+EMBEDDED_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
+EMBEDDED_SOURCE = (
+    "MNIST database of handwritten digits (LeCun, Cortes, Burges; CC BY-SA 3.0), "
+    "embedded in mnist_lab/data/mnist.npz"
+)
+IMAGE_SHAPE = (28, 28)
+N_CLASSES = 10
+CLASS_NAMES = tuple(str(digit) for digit in range(N_CLASSES))
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+# IDX magic numbers: two zero bytes, the dtype code 0x08 (unsigned byte), the rank.
+IDX_IMAGES_MAGIC = 0x00000803
+IDX_LABELS_MAGIC = 0x00000801
+
+
+@dataclass(frozen=True)
+class MnistDataset:
+    """An MNIST-format dataset: 28x28 uint8 images with digit labels 0-9.
+
+    Attributes
+    ----------
+    x_train, x_test : numpy.ndarray
+        Images of shape ``(n, 28, 28)``, dtype uint8, values 0-255, read-only.
+    y_train, y_test : numpy.ndarray
+        Labels of shape ``(n,)``, dtype uint8, values 0-9, read-only.
+    class_names : tuple of str
+        Display name of each class, indexed by label.
+    name : str
+        Short name of the dataset ("MNIST" for the embedded copy).
+    source : str
+        Where the data came from, for dataset cards and run configs.
+    sha256 : str
+        SHA-256 of the file(s) it was read from, recorded with every run.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...] = CLASS_NAMES
+    name: str = "MNIST"
+    source: str = EMBEDDED_SOURCE
+    sha256: str = EMBEDDED_SHA256
+
+    @property
+    def n_train(self) -> int:
+        """Number of training images."""
+        return int(self.x_train.shape[0])
+
+    @property
+    def n_test(self) -> int:
+        """Number of test images."""
+        return int(self.x_test.shape[0])
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes (10 digits)."""
+        return len(self.class_names)
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """Height and width of one image."""
+        return IMAGE_SHAPE
+
+
+def file_sha256(path: str | Path) -> str:
+    """Return the hex SHA-256 digest of a file, read in 1 MiB blocks.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to hash.
+
+    Returns
+    -------
+    str
+        64 lowercase hex digits.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_mnist(path: str | Path | None = None) -> MnistDataset:
+    """Load MNIST: the embedded copy by default, or a user's Keras-style ``.npz``.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A ``.npz`` with ``x_train``, ``y_train``, ``x_test``, ``y_test`` (the layout of
+        ``keras.datasets.mnist.load_data()``). ``None`` loads the embedded MNIST after
+        checking its SHA-256.
+
+    Returns
+    -------
+    MnistDataset
+        Read-only uint8 arrays.
+
+    Raises
+    ------
+    ValueError
+        If the embedded file fails its checksum, or the user's file is malformed.
+
+    Examples
+    --------
+    >>> ds = load_mnist()
+    >>> ds.x_train.shape, ds.y_test[:3].tolist()
+    ((60000, 28, 28), [7, 2, 1])
+    """
+    if path is not None:
+        return load_npz(path)
+    digest = file_sha256(EMBEDDED_PATH)
+    if digest != EMBEDDED_SHA256:
+        raise ValueError(
+            f"The embedded MNIST file {EMBEDDED_PATH} is damaged: its SHA-256 is {digest}, "
+            f"expected {EMBEDDED_SHA256}. Reinstall MNIST Lab to restore it."
+        )
+    arrays = _read_npz_arrays(EMBEDDED_PATH)
+    return _dataset_from_arrays(arrays, name="MNIST", source=EMBEDDED_SOURCE, sha256=digest)
+
+
+def load_npz(path: str | Path, name: str | None = None) -> MnistDataset:
+    """Load a user's Keras-style MNIST ``.npz`` (Fashion-MNIST, KMNIST, a teacher's own set).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.npz`` file, with arrays ``x_train``, ``y_train``, ``x_test``, ``y_test``.
+    name : str, optional
+        Display name; the file name without extension by default.
+
+    Returns
+    -------
+    MnistDataset
+
+    Raises
+    ------
+    ValueError
+        If the file is not a NumPy archive, holds pickled objects, lacks a key, or its
+        arrays have the wrong shape, dtype or label range.
+    """
+    path = Path(path)
+    arrays = _read_npz_arrays(path)
+    return _dataset_from_arrays(
+        arrays,
+        name=name or path.stem,
+        source=f"user file {path.name}",
+        sha256=file_sha256(path),
+    )
+
+
+def load_idx_dataset(
+    train_images: str | Path,
+    train_labels: str | Path,
+    test_images: str | Path,
+    test_labels: str | Path,
+    name: str = "IDX dataset",
+) -> MnistDataset:
+    """Load a dataset from the four original IDX files (``*-ubyte``, gzipped or not).
+
+    Parameters
+    ----------
+    train_images, train_labels, test_images, test_labels : str or Path
+        Paths such as ``train-images-idx3-ubyte.gz`` and ``t10k-labels-idx1-ubyte``.
+    name : str, default "IDX dataset"
+        Display name.
+
+    Returns
+    -------
+    MnistDataset
+
+    Raises
+    ------
+    ValueError
+        If a file has the wrong magic number, is truncated or too long, or the image and
+        label counts disagree.
+    """
+    paths = [Path(p) for p in (train_images, train_labels, test_images, test_labels)]
+    arrays = {
+        "x_train": read_idx(paths[0], expect="images"),
+        "y_train": read_idx(paths[1], expect="labels"),
+        "x_test": read_idx(paths[2], expect="images"),
+        "y_test": read_idx(paths[3], expect="labels"),
+    }
+    digest = hashlib.sha256("".join(file_sha256(p) for p in paths).encode()).hexdigest()
+    source = "user IDX files " + ", ".join(p.name for p in paths)
+    return _dataset_from_arrays(arrays, name=name, source=source, sha256=digest)
+
+
+def read_idx(path: str | Path, expect: str) -> np.ndarray:
+    """Read one IDX file of unsigned bytes (gzipped when its name ends in ``.gz``).
+
+    Parameters
+    ----------
+    path : str or Path
+        The IDX file.
+    expect : {"images", "labels"}
+        Which kind of file it must be: rank 3 (magic 2051) or rank 1 (magic 2049).
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 array of shape ``(n, rows, cols)`` or ``(n,)``.
+
+    Raises
+    ------
+    ValueError
+        If ``expect`` is unknown, the magic number is wrong, or the size does not match
+        the header.
+    """
+    if expect not in ("images", "labels"):
+        raise ValueError(f"expect must be 'images' or 'labels', got {expect!r}")
+    path = Path(path)
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as error:
+            raise ValueError(f"{path.name}: not a valid gzip file ({error})") from None
+    magic_expected = IDX_IMAGES_MAGIC if expect == "images" else IDX_LABELS_MAGIC
+    rank = 3 if expect == "images" else 1
+    header_size = 4 + 4 * rank
+    if len(raw) < header_size:
+        raise ValueError(f"{path.name}: truncated IDX file ({len(raw)} bytes, no full header)")
+    magic = int.from_bytes(raw[:4], "big")
+    if magic != magic_expected:
+        raise ValueError(
+            f"{path.name}: wrong IDX magic number {magic} (0x{magic:08x}); an {expect} file "
+            f"starts with {magic_expected} (0x{magic_expected:08x})"
+        )
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank)]
+    expected_size = header_size + int(np.prod(dims))
+    if len(raw) != expected_size:
+        state = "truncated" if len(raw) < expected_size else "longer than its header says"
+        raise ValueError(
+            f"{path.name}: file is {state}: header {dims} needs {expected_size} bytes, "
+            f"found {len(raw)}"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(dims)
+
+
+def train_validation_split(
+    x: np.ndarray, y: np.ndarray, fraction: float, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split a validation set off a training set, stratified by nothing, shuffled by ``seed``.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Images and labels with the same first dimension.
+    fraction : float
+        Share of the samples that go to validation, in ``[0, 1)``.
+    seed : int, default 0
+        Seed of the permutation, so the same seed gives the same split.
+
+    Returns
+    -------
+    x_train, y_train, x_val, y_val : numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        If ``fraction`` is outside ``[0, 1)`` or ``x`` and ``y`` disagree in length.
+
+    Examples
+    --------
+    >>> x, y = np.zeros((10, 2, 2)), np.arange(10)
+    >>> [a.shape[0] for a in train_validation_split(x, y, 0.2, seed=1)]
+    [8, 8, 2, 2]
+    """
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"fraction must be in [0, 1), got {fraction}")
+    if len(x) != len(y):
+        raise ValueError(f"x and y differ in length: {len(x)} vs {len(y)}")
+    n_val = int(round(len(x) * fraction))
+    order = np.random.default_rng(seed).permutation(len(x))
+    val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+    return x[train_idx], y[train_idx], x[val_idx], y[val_idx]
+
+
+def _read_npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Read the four MNIST arrays from a ``.npz`` without unpickling anything."""
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in NPZ_KEYS if key not in archive.files]
+            if missing:
+                raise ValueError(
+                    f"{path.name}: missing arrays {missing}; an MNIST .npz holds {list(NPZ_KEYS)}"
+                )
+            return {key: archive[key] for key in NPZ_KEYS}
+    except ValueError as error:
+        if "pickle" in str(error).lower():
+            raise ValueError(
+                f"{path.name}: holds object arrays (pickled data), which are never loaded; "
+                "save plain uint8 arrays with numpy.savez"
+            ) from None
+        raise
+    except (OSError, zipfile.BadZipFile, EOFError, io.UnsupportedOperation) as error:
+        raise ValueError(f"{path.name}: not a readable NumPy .npz archive ({error})") from None
+
+
+def _dataset_from_arrays(
+    arrays: dict[str, np.ndarray], name: str, source: str, sha256: str
+) -> MnistDataset:
+    """Validate shapes, dtypes and label ranges, then freeze the arrays read-only."""
+    checked = {}
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.dtype != np.uint8:
+            raise ValueError(f"x_{split} must be uint8 (0-255 pixels), got {x.dtype}")
+        if x.ndim != 3 or x.shape[1:] != IMAGE_SHAPE:
+            raise ValueError(f"x_{split} must have shape (n, 28, 28), got {x.shape}")
+        if not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"y_{split} must hold integer labels, got {y.dtype}")
+        if y.ndim != 1 or len(y) != len(x):
+            raise ValueError(
+                f"y_{split} must have shape ({len(x)},) to match x_{split}, got {y.shape}"
+            )
+        if len(x) == 0:
+            raise ValueError(f"x_{split} is empty")
+        if y.min() < 0 or y.max() >= N_CLASSES:
+            raise ValueError(
+                f"y_{split} labels must be in 0..{N_CLASSES - 1}, found {y.min()}..{y.max()}"
+            )
+        for key, value in ((f"x_{split}", x), (f"y_{split}", y.astype(np.uint8))):
+            value = np.ascontiguousarray(value)
+            value.flags.writeable = False
+            checked[key] = value
+    return MnistDataset(**checked, name=name, source=source, sha256=sha256)

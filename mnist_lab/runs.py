@@ -1,0 +1,508 @@
+"""The run store: one directory per run, every file written atomically.
+
+A run directory is the only channel between the worker that trains and the pages (or CLI)
+that watch it, as in TensorBoard or MLflow::
+
+    runs/<id>/config.json       what to train (engine, architecture, hyperparameters)
+    runs/<id>/status.json       state, pid, progress, messages (written by the worker only)
+    runs/<id>/metrics.jsonl     one JSON object per logged batch or epoch
+    runs/<id>/evaluation.json   test loss/accuracy, confusion matrix, per-class metrics
+    runs/<id>/stop-requested    present once somebody asked the run to stop
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+RUNS_DIR_ENV = "MNIST_LAB_RUNS_DIR"
+MAX_PARALLEL_ENV = "MNIST_LAB_MAX_PARALLEL"
+
+STATES = (
+    "queued",
+    "running",
+    "stopping",
+    "finished",
+    "stopped",
+    "diverged",
+    "failed",
+    "interrupted",
+)
+LIVE_STATES = frozenset({"queued", "running", "stopping"})
+# "damaged" is never written: it is what reading a broken run directory reports.
+DAMAGED = "damaged"
+
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+MAX_NAME_LENGTH = 80
+
+CONFIG_FILE = "config.json"
+STATUS_FILE = "status.json"
+METRICS_FILE = "metrics.jsonl"
+HISTORY_FILE = "history.csv"
+EVALUATION_FILE = "evaluation.json"
+PREDICTIONS_FILE = "predictions.npz"
+MODEL_FILE = "model.keras"
+CHECKPOINT_FILE = "checkpoint.keras"
+STOP_FILE = "stop-requested"
+LOG_FILE = "worker.log"
+TENSORBOARD_DIR = "tb"
+
+
+class DamagedRunError(ValueError):
+    """A run directory whose files are missing, truncated or not valid JSON."""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How an engine's training ended: a final state from `STATES` and a plain-language message."""
+
+    state: str
+    message: str = ""
+
+
+def now_iso() -> str:
+    """Return the current UTC time as an ISO 8601 string with seconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def default_runs_dir() -> Path:
+    """Return ``$MNIST_LAB_RUNS_DIR`` if set, else ``runs/`` under the working directory."""
+    return Path(os.environ.get(RUNS_DIR_ENV) or Path.cwd() / "runs").resolve()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename it over ``path``.
+
+    A crash or a full disk leaves either the old file or the new one, never half a file.
+
+    Parameters
+    ----------
+    path : Path
+        Destination file; its directory must exist.
+    data : bytes
+        The complete new content.
+    """
+    path = Path(path)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as temp_file:
+            temp_file.write(data)
+            temp_file.flush()
+            os.fsync(temp_file.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON to ``path`` atomically (see `atomic_write_bytes`)."""
+    atomic_write_bytes(Path(path), json.dumps(obj, indent=2, default=_json_default).encode())
+
+
+def read_json(path: Path) -> dict:
+    """Read a JSON object from ``path``.
+
+    Raises
+    ------
+    DamagedRunError
+        If the file is missing, empty, truncated, not JSON, or not a JSON object.
+    """
+    path = Path(path)
+    try:
+        value = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DamagedRunError(f"{path.name} is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise DamagedRunError(f"{path.name} is not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise DamagedRunError(f"{path.name} does not hold a JSON object")
+    return value
+
+
+def validate_run_id(run_id: str) -> str:
+    """Return ``run_id`` if it is a safe directory name, so no path leaves the runs directory.
+
+    Raises
+    ------
+    ValueError
+        If it has characters other than letters, digits, ``_``, ``-`` and ``.``, starts with
+        a dot or dash, or is longer than 100 characters.
+    """
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id):
+        raise ValueError(
+            f"invalid run id {run_id!r}: use 1-100 letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit"
+        )
+    return run_id
+
+
+def validate_run_name(name: str) -> str:
+    """Return a display name stripped of surrounding space, or raise ``ValueError``.
+
+    Names are shown as plain text, never as HTML; they only need to be printable and short.
+    """
+    name = str(name).strip()
+    if not name or len(name) > MAX_NAME_LENGTH or not name.isprintable():
+        raise ValueError(f"a run name must be 1-{MAX_NAME_LENGTH} printable characters")
+    return name
+
+
+def process_start_time(pid: int) -> str | None:
+    """Return the kernel's start time of process ``pid`` (Linux), or None if it is gone.
+
+    Stored with the pid so a recycled pid is never mistaken for the run's worker.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):
+        return None
+    # The command name may hold spaces; the fields after its closing parenthesis do not.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return fields[19]
+
+
+def process_alive(pid: int | None, start_time: str | None = None) -> bool:
+    """Whether process ``pid`` exists, is not a zombie, and (if given) started at ``start_time``."""
+    if not pid:
+        return False
+    if Path("/proc").is_dir():
+        current = process_start_time(int(pid))
+        return current is not None and (start_time is None or current == start_time)
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Run:
+    """One run directory: its config, status, metrics and artifacts.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run's directory (``runs/<id>``).
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Run) and self.path.resolve() == other.path.resolve()
+
+    def __hash__(self) -> int:
+        return hash(self.path.resolve())
+
+    @property
+    def id(self) -> str:
+        """The run's id: its directory name."""
+        return self.path.name
+
+    def file(self, name: str) -> Path:
+        """Path of one of the run's files (e.g. ``MODEL_FILE``)."""
+        return self.path / name
+
+    def config(self) -> dict:
+        """The run's configuration (``config.json``); raises `DamagedRunError` if unreadable."""
+        return read_json(self.file(CONFIG_FILE))
+
+    @property
+    def name(self) -> str:
+        """Display name: the one given by the user, else the id."""
+        try:
+            return str(self.config().get("name") or self.id)
+        except DamagedRunError:
+            return self.id
+
+    def raw_status(self) -> dict:
+        """``status.json`` exactly as the worker last wrote it."""
+        return read_json(self.file(STATUS_FILE))
+
+    def status(self) -> dict:
+        """The run's status, with a dead worker reported as ``interrupted``.
+
+        Returns
+        -------
+        dict
+            At least ``state`` (one of `STATES`, or ``"damaged"`` with an ``error``) and
+            ``message``; while training also ``progress`` (0-1), ``epoch``, ``epochs``.
+        """
+        try:
+            self.config()
+            status = self.raw_status()
+        except DamagedRunError as error:
+            return {"state": DAMAGED, "message": f"This run is damaged: {error}.", "error": str(error)}
+        status.setdefault("message", "")
+        if status.get("state") in LIVE_STATES and not self._worker_alive(status):
+            status["state"] = "interrupted"
+            status["message"] = (
+                "The worker process ended without finishing (killed or crashed). "
+                "Metrics and the last checkpoint up to then are kept."
+            )
+        return status
+
+    def _worker_alive(self, status: dict) -> bool:
+        """Whether the process recorded in ``status`` still runs (a fresh queued run has none)."""
+        if status.get("pid") is None:
+            # Created but not yet picked up: give the worker a moment to start.
+            created = self.file(STATUS_FILE).stat().st_mtime
+            return time.time() - created < 30
+        return process_alive(status["pid"], status.get("pid_start"))
+
+    def update_status(self, **fields: Any) -> dict:
+        """Merge ``fields`` into ``status.json`` atomically and return the new status.
+
+        Only the run's worker writes its status, so read-modify-write needs no lock.
+        """
+        try:
+            status = self.raw_status()
+        except DamagedRunError:
+            status = {}
+        if "state" in fields and fields["state"] not in STATES:
+            raise ValueError(f"state must be one of {STATES}, got {fields['state']!r}")
+        status.update(fields)
+        status["updated"] = now_iso()
+        atomic_write_json(self.file(STATUS_FILE), status)
+        return status
+
+    def append_metrics(self, record: dict) -> None:
+        """Append one JSON line to ``metrics.jsonl`` (readers skip a half-written last line)."""
+        line = json.dumps(record, default=_json_default) + "\n"
+        with open(self.file(METRICS_FILE), "a") as handle:
+            handle.write(line)
+            handle.flush()
+
+    def metrics(self) -> list[dict]:
+        """All complete records of ``metrics.jsonl`` in order (empty if there are none)."""
+        try:
+            text = self.file(METRICS_FILE).read_text()
+        except FileNotFoundError:
+            return []
+        records = []
+        for line in text.splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+    def evaluation(self) -> dict | None:
+        """``evaluation.json`` if the run has one, else None; `DamagedRunError` if it is broken."""
+        if not self.file(EVALUATION_FILE).exists():
+            return None
+        return read_json(self.file(EVALUATION_FILE))
+
+    def write_json(self, file_name: str, obj: Any) -> None:
+        """Write one of the run's JSON files atomically."""
+        atomic_write_json(self.file(file_name), obj)
+
+    def request_stop(self) -> None:
+        """Ask the worker to stop at its next batch (it keeps the model and history so far)."""
+        self.file(STOP_FILE).touch()
+
+    def stop_requested(self) -> bool:
+        """Whether somebody asked this run to stop."""
+        return self.file(STOP_FILE).exists()
+
+
+class RunStore:
+    """All runs under one directory, newest first.
+
+    Parameters
+    ----------
+    root : str or Path, optional
+        Where run directories live; `default_runs_dir()` when omitted.
+    """
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root).resolve() if root is not None else default_runs_dir()
+
+    def create(self, config: dict, name: str | None = None) -> Run:
+        """Make a new run directory holding ``config`` and a ``queued`` status.
+
+        Parameters
+        ----------
+        config : dict
+            JSON-serializable settings; must name its ``engine``.
+        name : str, optional
+            Display name (validated); defaults to the id.
+
+        Returns
+        -------
+        Run
+        """
+        if "engine" not in config:
+            raise ValueError("a run config must name its engine (keras, sklearn or numpy)")
+        self.root.mkdir(parents=True, exist_ok=True)
+        label = re.sub(r"[^A-Za-z0-9]+", "-", str(config.get("label", config["engine"])))
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_id = validate_run_id(f"{stamp}-{label.strip('-')[:40]}-{secrets.token_hex(2)}")
+        run = Run(self.root / run_id)
+        run.path.mkdir()
+        config = dict(config, created=now_iso())
+        if name is not None:
+            config["name"] = validate_run_name(name)
+        run.write_json(CONFIG_FILE, config)
+        run.update_status(state="queued", message="Waiting for a free training slot.")
+        return run
+
+    def get(self, run_id: str) -> Run:
+        """The run with id ``run_id``.
+
+        Raises
+        ------
+        ValueError
+            If the id is not a safe name.
+        KeyError
+            If no such run exists.
+        """
+        run = Run(self.root / validate_run_id(run_id))
+        if not run.path.is_dir():
+            raise KeyError(f"no run {run_id!r} in {self.root}")
+        return run
+
+    def list(self) -> list[Run]:
+        """Every run directory, newest first (ids start with their creation time)."""
+        if not self.root.is_dir():
+            return []
+        return [
+            Run(path)
+            for path in sorted(self.root.iterdir(), key=lambda p: p.name, reverse=True)
+            if path.is_dir() and RUN_ID_PATTERN.fullmatch(path.name)
+        ]
+
+    def delete(self, run_id: str) -> None:
+        """Delete a run directory; a live run is stopped first by the caller's choice, not here.
+
+        Raises
+        ------
+        ValueError
+            If the run is still live (stop it first).
+        """
+        run = self.get(run_id)
+        if run.status()["state"] in LIVE_STATES:
+            raise ValueError(f"run {run_id} is still {run.status()['state']}: stop it first")
+        shutil.rmtree(run.path)
+
+    def rename(self, run_id: str, name: str) -> None:
+        """Give a run a new display name (the id, and so its directory, stays)."""
+        run = self.get(run_id)
+        run.write_json(CONFIG_FILE, dict(run.config(), name=validate_run_name(name)))
+
+    def find_finished(self, settings: dict) -> Run | None:
+        """The newest finished run whose config contains every item of ``settings``.
+
+        Lets a repeated request (same engine, same hyperparameters) be answered from the
+        stored run instead of training again.
+        """
+        for run in self.list():
+            try:
+                config = run.config()
+            except DamagedRunError:
+                continue
+            if all(config.get(key) == value for key, value in settings.items()):
+                if run.status()["state"] == "finished":
+                    return run
+        return None
+
+    def launch(self, run: Run) -> int:
+        """Start a detached worker for ``run`` and return its pid.
+
+        The worker runs in its own session, so it outlives page switches, browser refreshes
+        and a restart of the Streamlit server; its output goes to ``worker.log``.
+        """
+        log = open(run.file(LOG_FILE), "ab")
+        env = dict(os.environ, **{RUNS_DIR_ENV: str(self.root), "PYTHONUNBUFFERED": "1"})
+        project_root = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
+        with log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "mnist_lab", "worker", "--run-dir", str(run.path)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=env,
+            )
+        return process.pid
+
+    def max_parallel(self) -> int:
+        """How many runs may train at once: ``$MNIST_LAB_MAX_PARALLEL``, default 1."""
+        value = os.environ.get(MAX_PARALLEL_ENV, "1")
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"{MAX_PARALLEL_ENV} must be a whole number >= 1, got {value!r}")
+        return int(value)
+
+    @contextlib.contextmanager
+    def training_slot(self, wait: float = 0.5, should_give_up=lambda: False) -> Iterator[bool]:
+        """Hold one of `max_parallel` training slots for the duration of the ``with`` block.
+
+        Slots are ``flock`` locks on files in ``<root>/.slots``, so a worker that dies frees
+        its slot at once and no bookkeeping can go stale.
+
+        Parameters
+        ----------
+        wait : float, default 0.5
+            Seconds between tries while all slots are taken.
+        should_give_up : callable, optional
+            Called between tries; when it returns True the block runs without a slot and
+            the context yields False (e.g. the run was stopped while queued).
+
+        Yields
+        ------
+        bool
+            True once a slot is held, False if ``should_give_up`` ended the wait.
+        """
+        import fcntl
+
+        slots_dir = self.root / ".slots"
+        slots_dir.mkdir(parents=True, exist_ok=True)
+        while True:
+            for index in range(self.max_parallel()):
+                handle = open(slots_dir / f"slot-{index}.lock", "a")
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    handle.close()
+                    continue
+                try:
+                    yield True
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+                    handle.close()
+                return
+            if should_give_up():
+                yield False
+                return
+            time.sleep(wait)
+
+
+def _json_default(value: Any) -> Any:
+    """Serialize NumPy scalars and arrays, which ``json`` does not know."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

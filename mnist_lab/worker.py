@@ -1,0 +1,83 @@
+"""The worker process: waits for a training slot, then runs one run directory's engine.
+
+Started detached by `RunStore.launch` (``python -m mnist_lab worker --run-dir DIR``), so the
+dashboard and the CLI train through exactly the same code path.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib
+import os
+import traceback
+from pathlib import Path
+
+from mnist_lab.runs import Run, RunOutcome, RunStore, now_iso, process_start_time
+
+# engine name -> "module:function"; each function takes a Run and returns a RunOutcome.
+ENGINES = {
+    "keras": "mnist_lab.training:train_run",
+    "sklearn": "mnist_lab.baseline:fit_run",
+    "numpy": "mnist_lab.scratch:train_run",
+}
+
+
+def resolve_engine(engine: str):
+    """Return the training function of ``engine``.
+
+    Raises
+    ------
+    ValueError
+        If the engine is not one of `ENGINES`.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {sorted(ENGINES)}")
+    module_name, function_name = ENGINES[engine].split(":")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def describe_failure(error: BaseException) -> str:
+    """A plain-language message for an exception that ended a run."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return (
+            "The disk is full, so the run could not save its files. Free some space "
+            "(or delete old runs) and train again; earlier runs are untouched."
+        )
+    if isinstance(error, MemoryError):
+        return "Out of memory: try a smaller batch size, a smaller model or a training subset."
+    return f"{type(error).__name__}: {error}"
+
+
+def run_worker(run_dir: str | Path) -> str:
+    """Train the run in ``run_dir`` once a slot is free, recording every state change.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A run directory made by `RunStore.create`.
+
+    Returns
+    -------
+    str
+        The final state written to ``status.json``.
+    """
+    run = Run(run_dir)
+    store = RunStore(run.path.parent)
+    pid = os.getpid()
+    run.update_status(state="queued", pid=pid, pid_start=process_start_time(pid))
+    with store.training_slot(should_give_up=run.stop_requested) as has_slot:
+        if not has_slot:
+            outcome = RunOutcome("stopped", "Stopped while waiting in the queue.")
+        else:
+            run.update_status(state="running", started=now_iso(), message="Training.")
+            try:
+                outcome = resolve_engine(run.config()["engine"])(run)
+            except Exception as error:
+                traceback.print_exc()
+                outcome = RunOutcome("failed", describe_failure(error))
+    try:
+        run.update_status(state=outcome.state, message=outcome.message, ended=now_iso())
+    except OSError:
+        # Even status.json could not be written (full disk): the old one stays readable.
+        traceback.print_exc()
+    return outcome.state

@@ -25,6 +25,8 @@ IMAGE_SHAPE = (28, 28)
 N_CLASSES = 10
 CLASS_NAMES = tuple(str(digit) for digit in range(N_CLASSES))
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+# A .npz is a zip archive; anything else (a lone .npy, a pickle) would reach np.load's other paths.
+ZIP_MAGIC = b"PK\x03\x04"
 
 # IDX magic numbers: two zero bytes, the dtype code 0x08 (unsigned byte), the rank.
 IDX_IMAGES_MAGIC = 0x00000803
@@ -302,6 +304,12 @@ def _read_npz_arrays(path: Path) -> dict[str, np.ndarray]:
     """Read the four MNIST arrays from a ``.npz`` without unpickling anything."""
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
+    with open(path, "rb") as handle:
+        if handle.read(len(ZIP_MAGIC)) != ZIP_MAGIC:
+            raise ValueError(
+                f"{path.name}: not a NumPy .npz archive (a zip of .npy arrays written by "
+                "numpy.savez); pickles and other formats are never loaded"
+            )
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in NPZ_KEYS if key not in archive.files]

@@ -1,0 +1,381 @@
+"""Architectures: JSON-serializable layer specs (presets or custom) turned into Keras models.
+
+A spec is a list of layer dicts such as ``{"type": "Dense", "units": 100, "activation":
+"relu"}``. It holds the hidden layers only: a ``Flatten`` is inserted before the first
+``Dense`` that follows image-shaped layers, and the output ``Dense(10, softmax)`` is always
+appended, so every spec ends in ten class probabilities.
+
+Shapes and parameter counts are worked out from the spec alone, so the Train page can show
+them before launch without loading TensorFlow; `build_model` is the only function that does.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+INPUT_SHAPE = (28, 28, 1)
+N_CLASSES = 10
+MAX_LAYERS = 30
+MAX_UNITS = 4096
+MAX_FILTERS = 512
+MAX_KERNEL = 9
+MAX_POOL = 4
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "gelu", "linear")
+PADDINGS = ("valid", "same")
+
+# type -> {field: default}; a default of None means the field is required.
+LAYER_FIELDS: dict[str, dict[str, Any]] = {
+    "Dense": {"units": None, "activation": "relu"},
+    "Conv2D": {"filters": None, "kernel": 3, "activation": "relu", "padding": "valid"},
+    "MaxPool": {"size": 2},
+    "Dropout": {"rate": None},
+    "BatchNormalization": {},
+    "Flatten": {},
+}
+OUTPUT_LAYER = {"type": "Dense", "units": N_CLASSES, "activation": "softmax"}
+
+
+def _dense(units: int, activation: str) -> dict:
+    return {"type": "Dense", "units": units, "activation": activation}
+
+
+def _conv(filters: int, activation: str = "relu", padding: str = "valid") -> dict:
+    return {
+        "type": "Conv2D",
+        "filters": filters,
+        "kernel": 3,
+        "activation": activation,
+        "padding": padding,
+    }
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "softmax": {
+        "title": "Softmax regression",
+        "description": "Logistic regression as a network: one layer, 784 inputs to 10 classes.",
+        "layers": [],
+    },
+    "shallow-sigmoid": {
+        "title": "Shallow sigmoid network",
+        "description": "One small hidden layer of 20 sigmoid units: a hidden layer already helps.",
+        "layers": [_dense(20, "sigmoid")],
+    },
+    "mlp-sigmoid": {
+        "title": "MLP, sigmoid",
+        "description": "100 sigmoid hidden units, the classic network of the 1980s textbooks.",
+        "layers": [_dense(100, "sigmoid")],
+    },
+    "mlp-relu": {
+        "title": "MLP, ReLU",
+        "description": "The same 100 hidden units with ReLU: learns faster than sigmoid.",
+        "layers": [_dense(100, "relu")],
+    },
+    "deep-sigmoid": {
+        "title": "Deep sigmoid network",
+        "description": "Five sigmoid layers of 10 units: vanishing gradients, it barely learns.",
+        "layers": [_dense(10, "sigmoid") for _ in range(5)],
+    },
+    "deep-relu": {
+        "title": "Deep ReLU network",
+        "description": "The same five layers with ReLU: gradients reach the first layers.",
+        "layers": [_dense(10, "relu") for _ in range(5)],
+    },
+    "simple-cnn": {
+        "title": "Simple CNN",
+        "description": "One convolution and pooling: shared local filters beat dense layers.",
+        "layers": [_conv(32), {"type": "MaxPool", "size": 2}, _dense(100, "relu")],
+    },
+    "strong-cnn": {
+        "title": "Strong CNN",
+        "description": "Two conv blocks with batch norm and dropout: about 99.3% on the test set.",
+        # The well-known Keras MNIST recipe: conv-BN pairs, pooling, dropout, a wide dense head.
+        "layers": [
+            _conv(32, padding="same"),
+            {"type": "BatchNormalization"},
+            _conv(32, padding="same"),
+            {"type": "BatchNormalization"},
+            {"type": "MaxPool", "size": 2},
+            {"type": "Dropout", "rate": 0.25},
+            _conv(64, padding="same"),
+            {"type": "BatchNormalization"},
+            _conv(64, padding="same"),
+            {"type": "BatchNormalization"},
+            {"type": "MaxPool", "size": 2},
+            {"type": "Dropout", "rate": 0.25},
+            {"type": "Flatten"},
+            _dense(256, "relu"),
+            {"type": "BatchNormalization"},
+            {"type": "Dropout", "rate": 0.5},
+        ],
+    },
+}
+
+
+def preset_layers(name: str) -> list[dict]:
+    """The hidden-layer spec of preset ``name`` (a fresh copy).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of `PRESETS`.
+    """
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {list(PRESETS)}")
+    return [dict(layer) for layer in PRESETS[name]["layers"]]
+
+
+def _check_int(position: str, key: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(
+            f"{position}: {key} must be a whole number in [{low}, {high}], got {value!r}"
+        )
+    return value
+
+
+def _check_choice(position: str, key: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{position}: {key} must be one of {list(allowed)}, got {value!r}")
+    return value
+
+
+def _normalize_layer(index: int, layer: Any) -> dict:
+    """Check one layer dict's type, fields and value ranges; return it with defaults filled."""
+    position = f"layer {index + 1}"
+    if not isinstance(layer, dict) or layer.get("type") not in LAYER_FIELDS:
+        kind = layer.get("type") if isinstance(layer, dict) else layer
+        raise ValueError(
+            f"{position}: unknown layer type {kind!r}; choose one of {list(LAYER_FIELDS)}"
+        )
+    kind = layer["type"]
+    fields = LAYER_FIELDS[kind]
+    unknown = sorted(set(layer) - set(fields) - {"type"})
+    if unknown:
+        raise ValueError(
+            f"{position} ({kind}): unknown field(s) {unknown}; allowed: {list(fields)}"
+        )
+    spec = {"type": kind}
+    for key, default in fields.items():
+        if layer.get(key, default) is None:
+            raise ValueError(f"{position} ({kind}): {key} is required")
+        spec[key] = layer.get(key, default)
+    position = f"{position} ({kind})"
+    if kind == "Dense":
+        _check_int(position, "units", spec["units"], 1, MAX_UNITS)
+    if kind == "Conv2D":
+        _check_int(position, "filters", spec["filters"], 1, MAX_FILTERS)
+        _check_int(position, "kernel", spec["kernel"], 1, MAX_KERNEL)
+        _check_choice(position, "padding", spec["padding"], PADDINGS)
+    if kind in ("Dense", "Conv2D"):
+        _check_choice(position, "activation", spec["activation"], ACTIVATIONS)
+    if kind == "MaxPool":
+        _check_int(position, "size", spec["size"], 2, MAX_POOL)
+    if kind == "Dropout":
+        rate = spec["rate"]
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate < 1:
+            raise ValueError(f"{position}: rate must be a number in [0, 1), got {rate!r}")
+    return spec
+
+
+def _trace(layers: list) -> list[dict]:
+    """Validate ``layers`` and return the full spec with shapes and parameter counts.
+
+    Each returned dict has ``spec`` (the complete layer, Flatten and output included),
+    ``name`` (the Keras layer name), ``output_shape`` (without the batch axis), ``params``
+    and ``automatic`` (True for the inserted Flatten and the output layer).
+    """
+    if not isinstance(layers, list):
+        raise ValueError(f"layers must be a list of layer dicts, got {type(layers).__name__}")
+    if len(layers) > MAX_LAYERS:
+        raise ValueError(f"at most {MAX_LAYERS} layers are allowed, got {len(layers)}")
+    specs = [_normalize_layer(index, layer) for index, layer in enumerate(layers)]
+    shape: tuple[int, ...] = INPUT_SHAPE
+    counts: dict[str, int] = {}
+    traced = []
+
+    def add(spec: dict, out_shape: tuple[int, ...], params: int = 0, automatic: bool = False):
+        counts[spec["type"]] = counts.get(spec["type"], 0) + 1
+        name = "output" if spec is output else f"{spec['type'].lower()}_{counts[spec['type']]}"
+        traced.append(
+            {
+                "spec": spec,
+                "name": name,
+                "output_shape": out_shape,
+                "params": params,
+                "automatic": automatic or spec is output,
+            }
+        )
+
+    output = dict(OUTPUT_LAYER)
+    for index, spec in enumerate([*specs, output]):
+        position = f"layer {index + 1} ({spec['type']})" if index < len(specs) else "output layer"
+        kind, is_image = spec["type"], len(shape) == 3
+        if kind in ("Conv2D", "MaxPool") and not is_image:
+            raise ValueError(
+                f"{position}: needs image-shaped input but comes after a Flatten or Dense layer; "
+                "put convolutions and pooling before them"
+            )
+        if kind == "Flatten" and not is_image:
+            raise ValueError(f"{position}: the input is already flat; remove this Flatten")
+        if kind == "Dense" and is_image:
+            add({"type": "Flatten"}, (math.prod(shape),), automatic=True)
+            shape = (math.prod(shape),)
+        if kind == "Dense":
+            params = (shape[0] + 1) * spec["units"]
+            shape = (spec["units"],)
+            add(spec, shape, params)
+        elif kind == "Conv2D":
+            height, width, channels = shape
+            if spec["padding"] == "valid":
+                height, width = height - spec["kernel"] + 1, width - spec["kernel"] + 1
+            if height < 1 or width < 1:
+                raise ValueError(
+                    f"{position}: kernel {spec['kernel']} is larger than its "
+                    f"{shape[0]}x{shape[1]} input; use a smaller kernel or padding 'same'"
+                )
+            params = (spec["kernel"] ** 2 * channels + 1) * spec["filters"]
+            shape = (height, width, spec["filters"])
+            add(spec, shape, params)
+        elif kind == "MaxPool":
+            if shape[0] < spec["size"] or shape[1] < spec["size"]:
+                raise ValueError(
+                    f"{position}: pool size {spec['size']} is larger than its "
+                    f"{shape[0]}x{shape[1]} input; remove a pooling layer"
+                )
+            shape = (shape[0] // spec["size"], shape[1] // spec["size"], shape[2])
+            add(spec, shape)
+        elif kind == "Flatten":
+            shape = (math.prod(shape),)
+            add(spec, shape)
+        elif kind == "BatchNormalization":
+            # gamma, beta, and the (untrained) moving mean and variance.
+            add(spec, shape, 4 * shape[-1])
+        else:
+            add(spec, shape)
+    return traced
+
+
+def validate_layers(layers: list) -> list[dict]:
+    """Check a custom hidden-layer spec and return it with every default filled in.
+
+    Parameters
+    ----------
+    layers : list of dict
+        Hidden layers, each ``{"type": ..., ...}`` with type one of ``Dense(units,
+        activation)``, ``Conv2D(filters, kernel, activation, padding)``, ``MaxPool(size)``,
+        ``Dropout(rate)``, ``BatchNormalization`` or ``Flatten``.
+
+    Returns
+    -------
+    list of dict
+        The same layers with defaults (e.g. ``activation="relu"``) filled in.
+
+    Raises
+    ------
+    ValueError
+        Naming the layer and what is wrong: an unknown type or field, a value out of its
+        range, a convolution after a Flatten or Dense layer, a kernel or pool larger than
+        its input.
+
+    Examples
+    --------
+    >>> validate_layers([{"type": "Dense", "units": 100}])
+    [{'type': 'Dense', 'units': 100, 'activation': 'relu'}]
+    >>> validate_layers([{"type": "Flatten"}, {"type": "Conv2D", "filters": 8}])
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: layer 2 (Conv2D): needs image-shaped input but comes after a Flatten ...
+    """
+    return [item["spec"] for item in _trace(layers) if not item["automatic"]]
+
+
+def summarize_model(layers: list) -> list[dict]:
+    """One row per layer of the model ``layers`` builds, without building it.
+
+    Parameters
+    ----------
+    layers : list of dict
+        A hidden-layer spec (see `validate_layers`).
+
+    Returns
+    -------
+    list of dict
+        ``{"layer", "type", "output_shape", "params"}`` per layer in order, where ``layer``
+        is the Keras layer name (``dense_1``...) and ``output_shape`` leaves out the batch
+        axis, e.g. ``[26, 26, 32]``.
+
+    Examples
+    --------
+    >>> [row["params"] for row in summarize_model(preset_layers("mlp-relu"))]
+    [0, 78500, 1010]
+    """
+    return [
+        {
+            "layer": item["name"],
+            "type": item["spec"]["type"],
+            "output_shape": list(item["output_shape"]),
+            "params": item["params"],
+        }
+        for item in _trace(layers)
+    ]
+
+
+def count_params(layers: list) -> int:
+    """Total number of parameters (trainable or not) of the model ``layers`` builds.
+
+    Examples
+    --------
+    >>> count_params(preset_layers("softmax"))
+    7850
+    """
+    return sum(item["params"] for item in _trace(layers))
+
+
+def has_convolutions(layers: list) -> bool:
+    """Whether the spec holds a Conv2D layer (gradient recording is off by default then)."""
+    return any(layer.get("type") == "Conv2D" for layer in layers)
+
+
+def build_model(layers: list) -> Any:
+    """Build the (uncompiled) ``keras.Sequential`` model of a hidden-layer spec.
+
+    Call ``keras.utils.set_random_seed`` first for reproducible initial weights.
+
+    Parameters
+    ----------
+    layers : list of dict
+        A hidden-layer spec (see `validate_layers`).
+
+    Returns
+    -------
+    keras.Sequential
+        Input ``(28, 28, 1)`` float images, output 10 softmax probabilities; layers are
+        named as in `summarize_model`.
+    """
+    # Imported here so that presets, validation and summaries never load TensorFlow.
+    import keras
+
+    model_layers: list[Any] = [keras.Input(shape=INPUT_SHAPE)]
+    for item in _trace(layers):
+        spec, name = item["spec"], item["name"]
+        kind = spec["type"]
+        if kind == "Dense":
+            layer = keras.layers.Dense(spec["units"], activation=spec["activation"], name=name)
+        elif kind == "Conv2D":
+            layer = keras.layers.Conv2D(
+                spec["filters"],
+                spec["kernel"],
+                activation=spec["activation"],
+                padding=spec["padding"],
+                name=name,
+            )
+        elif kind == "MaxPool":
+            layer = keras.layers.MaxPooling2D(spec["size"], name=name)
+        elif kind == "Dropout":
+            layer = keras.layers.Dropout(spec["rate"], name=name)
+        elif kind == "BatchNormalization":
+            layer = keras.layers.BatchNormalization(name=name)
+        else:
+            layer = keras.layers.Flatten(name=name)
+        model_layers.append(layer)
+    return keras.Sequential(model_layers, name="mnist_lab_model")

@@ -273,7 +273,8 @@ def histogram_record(epoch: int, weights: dict[str, np.ndarray], x_sample: np.nd
     for name, w, act in zip(LAYER_NAMES, (weights["W1"], weights["W2"]), (a1, p), strict=True):
         entry = {"name": name}
         for key, values in (("weights", w), ("activations", act)):
-            counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
+            # Only finite values: a diverging run must still be able to log what it saw.
+            counts, edges = np.histogram(values[np.isfinite(values)], bins=HISTOGRAM_BINS)
             entry[key] = {"counts": counts.tolist(), "edges": edges.round(6).tolist()}
         layers.append(entry)
     return {"kind": "histograms", "epoch": epoch, "layers": layers}

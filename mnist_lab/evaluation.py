@@ -7,15 +7,24 @@ Every engine (Keras, scikit-learn, NumPy) ends by calling `write_evaluation`, so
 from __future__ import annotations
 
 import io
+import zipfile
 
 import numpy as np
 
-from mnist_lab.runs import EVALUATION_FILE, PREDICTIONS_FILE, Run, atomic_write_bytes
+from mnist_lab.runs import (
+    EVALUATION_FILE,
+    PREDICTIONS_FILE,
+    DamagedRunError,
+    Run,
+    atomic_write_bytes,
+)
 
 N_CLASSES = 10
 
 
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = N_CLASSES) -> np.ndarray:
+def confusion_matrix(
+    y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = N_CLASSES
+) -> np.ndarray:
     """Count how often each true class (row) was predicted as each class (column).
 
     Parameters
@@ -82,7 +91,9 @@ def cross_entropy(y_true: np.ndarray, probabilities: np.ndarray) -> float:
     return float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0))))
 
 
-def summarize(y_true: np.ndarray, probabilities: np.ndarray, test_loss: float | None = None) -> dict:
+def summarize(
+    y_true: np.ndarray, probabilities: np.ndarray, test_loss: float | None = None
+) -> dict:
     """The JSON-ready evaluation of a model's predicted probabilities on the test set.
 
     Parameters
@@ -144,5 +155,255 @@ def write_evaluation(
 
 def load_probabilities(run: Run) -> np.ndarray:
     """The per-sample test probabilities a run saved, shape ``(n_test, 10)``, float32."""
-    with np.load(run.file(PREDICTIONS_FILE), allow_pickle=False) as archive:
-        return archive["probabilities"]
+    return load_predictions(run)[1]
+
+
+def load_predictions(run: Run) -> tuple[np.ndarray, np.ndarray]:
+    """The true test labels and predicted probabilities a run saved in ``predictions.npz``.
+
+    Returns
+    -------
+    y_true : numpy.ndarray
+        uint8 labels, shape ``(n_test,)``.
+    probabilities : numpy.ndarray
+        float32, shape ``(n_test, 10)``.
+
+    Raises
+    ------
+    DamagedRunError
+        If the file is missing, truncated, lacks an array, or the two arrays disagree.
+    """
+    try:
+        with np.load(run.file(PREDICTIONS_FILE), allow_pickle=False) as archive:
+            y_true, probabilities = archive["y_true"], archive["probabilities"]
+    except FileNotFoundError:
+        raise DamagedRunError(f"{PREDICTIONS_FILE} is missing") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise DamagedRunError(f"{PREDICTIONS_FILE} is unreadable ({error})") from None
+    if probabilities.ndim != 2 or len(probabilities) != len(y_true):
+        raise DamagedRunError(
+            f"{PREDICTIONS_FILE} holds {len(y_true)} labels but probabilities {probabilities.shape}"
+        )
+    return y_true, probabilities
+
+
+def normalized_confusion(matrix: np.ndarray) -> np.ndarray:
+    """Divide each row of a confusion matrix by its total: the share of each true class.
+
+    A row with no samples stays all zeros.
+
+    Examples
+    --------
+    >>> normalized_confusion(np.array([[3, 1], [0, 0]])).tolist()
+    [[0.75, 0.25], [0.0, 0.0]]
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    totals = matrix.sum(axis=1, keepdims=True)
+    return np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
+
+
+def per_digit_accuracy(matrix: np.ndarray) -> np.ndarray:
+    """Share of each true class that was predicted correctly (the diagonal of the row shares).
+
+    Examples
+    --------
+    >>> per_digit_accuracy(np.array([[3, 1], [2, 2]])).tolist()
+    [0.75, 0.5]
+    """
+    return np.diag(normalized_confusion(matrix))
+
+
+def most_confused_pairs(matrix: np.ndarray, top: int = 10) -> list[tuple[int, int, int]]:
+    """The off-diagonal cells with the most mistakes, largest first.
+
+    Parameters
+    ----------
+    matrix : numpy.ndarray
+        Confusion matrix, true classes in rows.
+    top : int, default 10
+        How many pairs at most; cells with no mistakes are never listed.
+
+    Returns
+    -------
+    list of tuple
+        ``(true, predicted, count)``, ties broken by true then predicted class.
+
+    Examples
+    --------
+    >>> most_confused_pairs(np.array([[5, 2, 0], [1, 5, 2], [0, 0, 5]]), top=2)
+    [(0, 1, 2), (1, 2, 2)]
+    """
+    matrix = np.asarray(matrix, dtype=np.int64)
+    true, predicted = np.nonzero(matrix * (1 - np.eye(len(matrix), dtype=np.int64)))
+    counts = matrix[true, predicted]
+    # lexsort sorts by its last key first: count descending, then true, then predicted.
+    order = np.lexsort((predicted, true, -counts))[:top]
+    return [(int(true[i]), int(predicted[i]), int(counts[i])) for i in order]
+
+
+def cell_indices(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    true_digit: int | None = None,
+    predicted_digit: int | None = None,
+    confidence: np.ndarray | None = None,
+    mistakes_only: bool = False,
+) -> np.ndarray:
+    """Indices of the test samples in one confusion cell, a row, a column, or the mistakes.
+
+    Parameters
+    ----------
+    y_true, y_pred : numpy.ndarray
+        True and predicted labels, shape ``(n,)``.
+    true_digit, predicted_digit : int, optional
+        Keep only samples of this true / predicted class; None keeps every class.
+    confidence : numpy.ndarray, optional
+        The model's confidence per sample; when given, the most confident come first
+        (ties by index), otherwise indices ascend.
+    mistakes_only : bool, default False
+        Keep only misclassified samples.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 indices into the test set.
+
+    Examples
+    --------
+    >>> y_true, y_pred = np.array([1, 1, 2, 1]), np.array([2, 1, 2, 2])
+    >>> cell_indices(y_true, y_pred, 1, 2, confidence=np.array([0.6, 0.9, 0.9, 0.8])).tolist()
+    [3, 0]
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    keep = np.ones(len(y_true), dtype=bool)
+    if true_digit is not None:
+        keep &= y_true == true_digit
+    if predicted_digit is not None:
+        keep &= y_pred == predicted_digit
+    if mistakes_only:
+        keep &= y_true != y_pred
+    indices = np.flatnonzero(keep)
+    if confidence is not None:
+        indices = indices[np.argsort(-np.asarray(confidence)[indices], kind="stable")]
+    return indices
+
+
+def misclassified_indices(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    confidence: np.ndarray,
+    true_digit: int | None = None,
+    predicted_digit: int | None = None,
+) -> np.ndarray:
+    """Indices of the misclassified samples, most confident mistakes first.
+
+    Parameters
+    ----------
+    y_true, y_pred : numpy.ndarray
+        True and predicted labels, shape ``(n,)``.
+    confidence : numpy.ndarray
+        Probability the model gave its prediction, shape ``(n,)``.
+    true_digit, predicted_digit : int, optional
+        Filters, as in `cell_indices`.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> y_true, y_pred = np.array([0, 1, 2]), np.array([1, 1, 0])
+    >>> misclassified_indices(y_true, y_pred, confidence=np.array([0.6, 0.9, 0.8])).tolist()
+    [2, 0]
+    """
+    return cell_indices(y_true, y_pred, true_digit, predicted_digit, confidence, mistakes_only=True)
+
+
+def confusion_difference(matrix_a: np.ndarray, matrix_b: np.ndarray) -> np.ndarray:
+    """``matrix_a - matrix_b`` as int64: positive cells are where model A puts more samples.
+
+    On the diagonal, positive means A gets more of that digit right; off the diagonal,
+    positive means A makes that mistake more often.
+
+    Raises
+    ------
+    ValueError
+        If the matrices differ in shape or the two models saw test sets of different sizes.
+    """
+    matrix_a, matrix_b = np.asarray(matrix_a, np.int64), np.asarray(matrix_b, np.int64)
+    if matrix_a.shape != matrix_b.shape:
+        raise ValueError(
+            f"confusion matrices differ in shape: {matrix_a.shape} vs {matrix_b.shape}"
+        )
+    if matrix_a.sum() != matrix_b.sum():
+        raise ValueError(
+            f"the runs were tested on different sets ({matrix_a.sum()} vs {matrix_b.sum()} samples)"
+        )
+    return matrix_a - matrix_b
+
+
+def disagreements(
+    y_true: np.ndarray, y_pred_a: np.ndarray, y_pred_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The samples one model gets right and the other wrong.
+
+    Returns
+    -------
+    only_a : numpy.ndarray
+        Indices A classifies correctly and B does not.
+    only_b : numpy.ndarray
+        Indices B classifies correctly and A does not.
+
+    Examples
+    --------
+    >>> y_true, y_a, y_b = np.array([0, 1, 2]), np.array([0, 1, 0]), np.array([0, 0, 2])
+    >>> only_a, only_b = disagreements(y_true, y_a, y_b)
+    >>> only_a.tolist(), only_b.tolist()
+    ([1], [2])
+    """
+    y_true, y_pred_a, y_pred_b = (np.asarray(a) for a in (y_true, y_pred_a, y_pred_b))
+    if not y_true.shape == y_pred_a.shape == y_pred_b.shape:
+        raise ValueError(
+            f"labels differ in shape: {y_true.shape}, {y_pred_a.shape}, {y_pred_b.shape}"
+        )
+    right_a, right_b = y_pred_a == y_true, y_pred_b == y_true
+    return np.flatnonzero(right_a & ~right_b), np.flatnonzero(right_b & ~right_a)
+
+
+def confusion_csv(matrix: np.ndarray) -> str:
+    """A confusion matrix as CSV text: header ``true/predicted,0..9``, one row per true class.
+
+    Examples
+    --------
+    >>> print(confusion_csv(np.array([[1, 0], [2, 3]])), end="")
+    true/predicted,0,1
+    0,1,0
+    1,2,3
+    """
+    matrix = np.asarray(matrix)
+    lines = ["true/predicted," + ",".join(str(c) for c in range(matrix.shape[1]))]
+    lines += [f"{digit}," + ",".join(f"{v:g}" for v in row) for digit, row in enumerate(matrix)]
+    return "\n".join(lines) + "\n"
+
+
+def predictions_csv(y_true: np.ndarray, probabilities: np.ndarray) -> str:
+    """Per-sample predictions as CSV: ``index,true,predicted,confidence,p0..p9``.
+
+    Examples
+    --------
+    >>> print(predictions_csv(np.array([1]), np.array([[0.25, 0.75]])), end="")
+    index,true,predicted,confidence,p0,p1
+    0,1,1,0.75000,0.25000,0.75000
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    predicted = probabilities.argmax(axis=1)
+    header = "index,true,predicted,confidence," + ",".join(
+        f"p{c}" for c in range(probabilities.shape[1])
+    )
+    table = np.column_stack(
+        [np.arange(len(y_true)), y_true, predicted, probabilities.max(axis=1), probabilities]
+    )
+    buffer = io.StringIO()
+    formats = ["%d"] * 3 + ["%.5f"] * (1 + probabilities.shape[1])
+    np.savetxt(buffer, table, delimiter=",", header=header, comments="", fmt=formats)
+    return buffer.getvalue()

@@ -1,0 +1,242 @@
+"""Explore data: what the digits look like before any model sees them."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard.ui.cache import get_dataset
+from dashboard.ui.figures import (
+    MEASURES,
+    class_distribution_figure,
+    digit_grid_figure,
+    histogram_figure,
+    image_figure,
+    projection_figure,
+)
+from mnist_lab import stats
+from mnist_lab.data import MnistDataset
+
+SPLITS = ("train", "test")
+SECTIONS = ("Classes", "Pixel values", "Average digits", "Gallery", "Map")
+MOMENTS = {"mean": "gray_r", "variance": "viridis", "std": "viridis"}
+PROJECTION_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+GALLERY_SIZE = 40
+MAP_SAMPLE_SIZES = (500, 1000, 2000, 5000)
+# Lazy tabs forget the widgets of hidden tabs; re-assigning their values keeps them.
+PERSISTENT_KEYS = (
+    "explore_class_measure",
+    "explore_digit",
+    "explore_hist_pixels",
+    "explore_hist_log",
+    "explore_moment",
+    "explore_gallery_digit",
+    "explore_seed",
+    "explore_map_method",
+    "explore_map_samples",
+)
+for key in PERSISTENT_KEYS:
+    if key in st.session_state:
+        st.session_state[key] = st.session_state[key]
+for key, default in {
+    "explore_split": "train",
+    "explore_class_measure": "count",
+    "explore_digit": None,
+    "explore_hist_pixels": "all",
+    "explore_moment": "mean",
+    "explore_gallery_digit": None,
+    "explore_seed": 0,
+    "explore_map_method": "pca",
+    "explore_map_samples": 2000,
+}.items():
+    st.session_state.setdefault(key, default)
+
+
+def split_arrays(dataset: MnistDataset, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """The images and labels of one split."""
+    return (
+        (dataset.x_train, dataset.y_train) if split == "train" else (dataset.x_test, dataset.y_test)
+    )
+
+
+# The leading underscore keeps st.cache_data from hashing 47 MB of pixels; sha256 keys the cache.
+@st.cache_data(show_spinner=False)
+def cached_class_counts(_dataset: MnistDataset, sha256: str) -> pd.DataFrame:
+    return stats.class_counts({"train": _dataset.y_train, "test": _dataset.y_test})
+
+
+@st.cache_data(show_spinner="Counting pixel values...")
+def cached_value_counts(_dataset: MnistDataset, sha256: str, split: str) -> np.ndarray:
+    return stats.pixel_value_counts(*split_arrays(_dataset, split))
+
+
+@st.cache_data(show_spinner="Computing pixel statistics...")
+def cached_pixel_summary(
+    _dataset: MnistDataset, sha256: str, split: str
+) -> tuple[pd.DataFrame, float, pd.DataFrame]:
+    images, labels = split_arrays(_dataset, split)
+    constants = stats.standardization_constants(images)
+    return constants, stats.always_zero_share(images), stats.average_ink(images, labels)
+
+
+@st.cache_data(show_spinner="Averaging the digits...")
+def cached_pixel_statistics(
+    _dataset: MnistDataset, sha256: str, split: str
+) -> tuple[stats.PixelStatistics, list[stats.PixelStatistics]]:
+    images, labels = split_arrays(_dataset, split)
+    return stats.pixel_statistics(images), stats.pixel_statistics_by_class(images, labels)
+
+
+@st.cache_data(show_spinner="Projecting the digits to 2-D...")
+def cached_projection(
+    _dataset: MnistDataset, sha256: str, split: str, method: str, n_samples: int
+) -> pd.DataFrame:
+    return stats.project_2d(*split_arrays(_dataset, split), method=method, n_samples=n_samples)
+
+
+def reshuffle() -> None:
+    st.session_state.explore_seed += 1
+
+
+def digit_label(digit: int | None) -> str:
+    return "All digits" if digit is None else f"Digit {digit}"
+
+
+dataset = get_dataset()
+digits = [None, *range(dataset.n_classes)]
+
+st.title("Explore data")
+st.caption(
+    f"{dataset.n_train:,} training and {dataset.n_test:,} test images of handwritten digits, "
+    "28 x 28 grey pixels each. Look at them the way a model will: as numbers."
+)
+st.segmented_control("Split", SPLITS, key="explore_split", required=True)
+split = st.session_state.explore_split
+images, labels = split_arrays(dataset, split)
+
+tabs = dict(zip(SECTIONS, st.tabs(SECTIONS, key="explore_section", on_change="rerun"), strict=True))
+
+if tabs["Classes"].open:
+    with tabs["Classes"]:
+        counts = cached_class_counts(dataset, dataset.sha256)
+        measure = st.segmented_control(
+            "Show",
+            MEASURES,
+            key="explore_class_measure",
+            required=True,
+            format_func={"count": "Counts", "share": "Shares of each split"}.get,
+        )
+        st.plotly_chart(class_distribution_figure(counts, measure, dataset.class_names))
+        train_shares = counts[counts["split"] == "train"].set_index("digit")["share"]
+        st.caption(
+            f"Most common in train: {train_shares.idxmax()} ({train_shares.max():.1%}); "
+            f"rarest: {train_shares.idxmin()} ({train_shares.min():.1%}). "
+            "Close to balanced, so accuracy is a fair first measure."
+        )
+
+if tabs["Pixel values"].open:
+    with tabs["Pixel values"]:
+        controls = st.columns(3, vertical_alignment="bottom")
+        digit = controls[0].selectbox("Digit", digits, key="explore_digit", format_func=digit_label)
+        pixels = controls[1].segmented_control(
+            "Pixels", ("all", "non-zero"), key="explore_hist_pixels", required=True
+        )
+        log_y = controls[2].toggle("Log scale", key="explore_hist_log")
+        value_counts = cached_value_counts(dataset, dataset.sha256, split)
+        selected = value_counts.sum(axis=0) if digit is None else value_counts[digit]
+        histogram = stats.pixel_histogram(selected, nonzero_only=pixels == "non-zero")
+        st.plotly_chart(histogram_figure(histogram, log_y=log_y))
+
+        constants, zero_share, ink = cached_pixel_summary(dataset, dataset.sha256, split)
+        left, right = st.columns(2)
+        with left:
+            st.subheader("Standardization constants")
+            st.dataframe(
+                constants,
+                column_config={c: st.column_config.NumberColumn(format="%.4f") for c in constants},
+            )
+            st.caption(
+                "Subtract the mean and divide by the std, using the training split's numbers. "
+                f"{zero_share:.1%} of pixel positions are 0 in every {split} image."
+            )
+        with right:
+            st.subheader("Ink per digit")
+            st.dataframe(
+                ink,
+                hide_index=True,
+                column_config={
+                    "mean_intensity": st.column_config.ProgressColumn(
+                        "mean intensity", format="%.3f", min_value=0.0, max_value=0.2
+                    ),
+                    "inked_pixels": st.column_config.NumberColumn("non-zero pixels", format="%.0f"),
+                },
+            )
+
+if tabs["Average digits"].open:
+    with tabs["Average digits"]:
+        moment = st.segmented_control(
+            "Statistic", tuple(MOMENTS), key="explore_moment", required=True
+        )
+        overall, by_class = cached_pixel_statistics(dataset, dataset.sha256, split)
+        by_digit = np.stack([getattr(s, moment) for s in by_class])
+        left, right = st.columns([1, 3])
+        left.plotly_chart(
+            image_figure(getattr(overall, moment), MOMENTS[moment], f"all digits: {moment}")
+        )
+        right.plotly_chart(
+            digit_grid_figure(
+                by_digit,
+                dataset.class_names,
+                n_cols=5,
+                colorscale=MOMENTS[moment],
+                zmin=0,
+                zmax=float(by_digit.max()),
+                tile_height=150,
+            )
+        )
+        st.caption(
+            "Each pixel's value over every image of the split (on 0-255). The mean shows the "
+            "typical stroke; high variance marks where writers disagree."
+        )
+
+if tabs["Gallery"].open:
+    with tabs["Gallery"]:
+        controls = st.columns(3, vertical_alignment="bottom")
+        gallery_digit = controls[0].selectbox(
+            "Digit", digits, key="explore_gallery_digit", format_func=digit_label
+        )
+        seed = controls[1].number_input("Seed", min_value=0, step=1, key="explore_seed")
+        controls[2].button(
+            "Reshuffle", key="explore_reshuffle", on_click=reshuffle, icon=":material/shuffle:"
+        )
+        shown = stats.sample_indices(labels, GALLERY_SIZE, digit=gallery_digit, seed=int(seed))
+        titles = [f"#{index}: {labels[index]}" for index in shown]
+        st.plotly_chart(digit_grid_figure(images[shown], titles))
+        st.caption(f"{len(shown)} random {split} images, titled with their index and label.")
+
+if tabs["Map"].open:
+    with tabs["Map"]:
+        controls = st.columns(2)
+        method = controls[0].selectbox(
+            "Method",
+            stats.PROJECTION_METHODS,
+            key="explore_map_method",
+            format_func=PROJECTION_LABELS.get,
+        )
+        n_samples = controls[1].selectbox("Images", MAP_SAMPLE_SIZES, key="explore_map_samples")
+        points = cached_projection(dataset, dataset.sha256, split, method, n_samples)
+        event = st.plotly_chart(
+            projection_figure(points, dataset.class_names),
+            key="explore_map_chart",
+            on_select="rerun",
+            selection_mode=("box", "lasso"),
+        )
+        chosen = [int(np.ravel(point["customdata"])[0]) for point in event.selection.points]
+        if chosen:
+            shown = np.array(chosen[:GALLERY_SIZE])
+            st.caption(f"{len(chosen)} images selected; the first {len(shown)}:")
+            st.plotly_chart(digit_grid_figure(images[shown], [f"#{i}: {labels[i]}" for i in shown]))
+        else:
+            st.caption(
+                f"{len(points):,} random {split} images. PCA keeps the two directions of largest "
+                "variance; t-SNE keeps neighbours together. Draw a lasso to see the digits."
+            )

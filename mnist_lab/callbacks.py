@@ -1,0 +1,431 @@
+"""Keras callbacks that turn a ``model.fit`` into a run directory the pages can watch.
+
+Each is one small class in the style of Keras's own ``CSVLogger``: ``__init__`` stores its
+arguments, per-run state is reset in ``on_train_begin``. With ``steps_per_execution`` the
+batch hooks fire once every few steps; every callback here is written for that.
+
+Records appended to ``metrics.jsonl`` (the pages build on exactly these keys)::
+
+    {"kind": "batch", "epoch", "step", "loss", "accuracy", "lr", "samples_per_s", "time"}
+    {"kind": "epoch", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr",
+     "samples_per_s", "elapsed_s", "time"}
+    {"kind": "gradients", "epoch", "step", "layers": [{"name", "grad_norm",
+     "activation_mean_abs"}]}
+    {"kind": "histograms", "epoch", "layers": [{"name", "weights": {"counts", "edges"},
+     "activations": {"counts", "edges"}}]}
+
+``epoch`` is 1-based, ``step`` counts optimizer steps since training began, ``loss`` and
+``accuracy`` of a batch record are the running means over the epoch so far (as Keras shows).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from mnist_lab.runs import Run, atomic_write_bytes
+
+CHANCE_LOSS = math.log(10)
+# Cross-entropy is clipped near 16 nats; a running mean above 10 means confidently wrong.
+EXPLODING_LOSS = 10.0
+CHANCE_ACCURACY = 0.15
+HISTOGRAM_BINS = 30
+
+
+def current_lr(model) -> float:
+    """The optimizer's learning rate now (after any schedule), as a float."""
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+def save_model_atomically(model, path: str | Path) -> None:
+    """Save ``model`` as a ``.keras`` file under a temporary name, then rename it to ``path``.
+
+    A crash while saving leaves the previous file intact.
+    """
+    path = Path(path)
+    # Keras insists on the .keras suffix, so the temporary name keeps it.
+    temp_path = path.with_name(f".{path.stem}.tmp.keras")
+    model.save(temp_path)
+    os.replace(temp_path, path)
+
+
+class RunLogger(keras.callbacks.Callback):
+    """Append batch and epoch records to ``metrics.jsonl`` and keep ``status.json`` current.
+
+    Parameters
+    ----------
+    run : Run
+        The run directory being trained.
+    batch_size : int
+        Samples per step, to report throughput.
+    status_every_s : float, default 0.5
+        Least time between two progress writes of ``status.json`` (epoch ends always write).
+    """
+
+    def __init__(self, run: Run, batch_size: int, status_every_s: float = 0.5):
+        super().__init__()
+        self.run = run
+        self.batch_size = batch_size
+        self.status_every_s = status_every_s
+
+    def on_train_begin(self, logs=None):
+        self.epochs = self.params["epochs"]
+        self.steps = self.params["steps"]
+        self.train_start = time.time()
+        self.last_status_time = -math.inf
+        self.epoch = 1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+        self.epoch_start = self.last_time = time.time()
+        self.epoch_step = self.last_step = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        now = time.time()
+        # The last execution of an epoch may report a step past its end.
+        self.epoch_step = min(batch, self.steps - 1) + 1
+        self.epoch_end_time = now
+        step = (self.epoch - 1) * self.steps + self.epoch_step
+        samples_per_s = (
+            (self.epoch_step - self.last_step) * self.batch_size / max(now - self.last_time, 1e-9)
+        )
+        self.last_time, self.last_step = now, self.epoch_step
+        self.run.append_metrics(
+            {
+                "kind": "batch",
+                "epoch": self.epoch,
+                "step": step,
+                "loss": float(logs.get("loss", math.nan)),
+                "accuracy": float(logs.get("accuracy", math.nan)),
+                "lr": current_lr(self.model),
+                "samples_per_s": samples_per_s,
+                "time": now,
+            }
+        )
+        if now - self.last_status_time >= self.status_every_s:
+            self.last_status_time = now
+            self._write_status(
+                step,
+                samples_per_s,
+                f"Epoch {self.epoch}/{self.epochs}, step {self.epoch_step}/{self.steps}: "
+                f"loss {float(logs.get('loss', math.nan)):.4f}, "
+                f"accuracy {float(logs.get('accuracy', math.nan)):.1%}",
+            )
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        now = time.time()
+        seconds = max(getattr(self, "epoch_end_time", now) - self.epoch_start, 1e-9)
+        samples_per_s = self.epoch_step * self.batch_size / seconds
+        record = {"kind": "epoch", "epoch": epoch + 1}
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            record[key] = float(logs[key]) if key in logs else None
+        record.update(
+            lr=current_lr(self.model),
+            samples_per_s=samples_per_s,
+            elapsed_s=now - self.train_start,
+            time=now,
+        )
+        self.run.append_metrics(record)
+        summary = f"loss {record['loss']:.4f}, accuracy {record['accuracy']:.1%}"
+        if record["val_accuracy"] is not None:
+            summary += f", validation accuracy {record['val_accuracy']:.1%}"
+        self.last_status_time = now
+        self._write_status(
+            epoch * self.steps + self.epoch_step,
+            samples_per_s,
+            f"Epoch {epoch + 1}/{self.epochs} done: {summary}",
+        )
+
+    def _write_status(self, step: int, samples_per_s: float, message: str) -> None:
+        total = self.epochs * self.steps
+        progress = min(step / total, 1.0)
+        elapsed = time.time() - self.train_start
+        eta = elapsed / progress * (1 - progress) if progress > 0 else None
+        self.run.update_status(
+            message=message,
+            epoch=self.epoch,
+            epochs=self.epochs,
+            step=step,
+            steps_per_epoch=self.steps,
+            progress=progress,
+            eta_s=eta,
+            samples_per_s=samples_per_s,
+        )
+
+
+class StopOnRequest(keras.callbacks.Callback):
+    """End training at the next batch hook once somebody called ``run.request_stop()``.
+
+    Attributes
+    ----------
+    stopped_at : str or None
+        ``"epoch E, step S"`` where training was stopped, None if it never was.
+    """
+
+    def __init__(self, run: Run):
+        super().__init__()
+        self.run = run
+
+    def on_train_begin(self, logs=None):
+        self.stopped_at = None
+        self.epoch = 1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.stopped_at is None and self.run.stop_requested():
+            self.stopped_at = f"epoch {self.epoch}, step {min(batch, self.params['steps'] - 1) + 1}"
+            self.model.stop_training = True
+            self.run.update_status(
+                state="stopping", message="Stopping: saving the model trained so far."
+            )
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stop a run whose loss became NaN/inf or exploded, and flag one stuck at chance level.
+
+    Parameters
+    ----------
+    run : Run
+        Receives the ``hint`` status field when the network is at chance level after epoch 1.
+    inputs_normalized : bool
+        Whether the inputs were normalized; decides which remedy the messages suggest first.
+
+    Attributes
+    ----------
+    message : str or None
+        Why training diverged, in plain words; None while it did not.
+    """
+
+    def __init__(self, run: Run, inputs_normalized: bool):
+        super().__init__()
+        self.run = run
+        self.inputs_normalized = inputs_normalized
+
+    @property
+    def remedy(self) -> str:
+        """What to try: normalizing first for raw inputs, else a smaller learning rate."""
+        if self.inputs_normalized:
+            return "the learning rate is too large; lower it (by 10x)"
+        return "the learning rate is too large for these inputs; lower it or normalize the inputs"
+
+    def on_train_begin(self, logs=None):
+        self.message = None
+        self.epoch = 1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        loss = float(logs.get("loss", 0.0))
+        if self.message is not None or (math.isfinite(loss) and loss <= EXPLODING_LOSS):
+            return
+        where = f"epoch {self.epoch}, step {min(batch, self.params['steps'] - 1) + 1}"
+        if math.isfinite(loss):
+            what = f"The loss exploded to {loss:.1f} at {where} (chance level is {CHANCE_LOSS:.2f})"
+        else:
+            what = f"The loss became {'NaN' if math.isnan(loss) else 'infinite'} at {where}"
+        self.message = f"{what}: {self.remedy}."
+        self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        loss, accuracy = float(logs.get("loss", math.nan)), float(logs.get("accuracy", 1.0))
+        if (
+            epoch == 0
+            and self.message is None
+            and loss >= 0.9 * CHANCE_LOSS
+            and accuracy < CHANCE_ACCURACY
+        ):
+            self.run.update_status(
+                hint=(
+                    f"After one epoch the network is still at chance level (accuracy "
+                    f"{accuracy:.1%}, loss {loss:.2f}; guessing gives 10% and "
+                    f"ln 10 = {CHANCE_LOSS:.2f}): {self.remedy}."
+                )
+            )
+
+
+class LayerStatsLogger(keras.callbacks.Callback):
+    """Record per-layer gradient norms (every few steps) and weight/activation histograms.
+
+    Everything is computed on one small fixed probe batch, in inference mode (no dropout,
+    batch-norm statistics untouched), by a separate ``tf.function``: the training step
+    itself is never slowed down.
+
+    Parameters
+    ----------
+    run : Run
+        Receives ``gradients`` and ``histograms`` records.
+    probe_x, probe_y : numpy.ndarray
+        The probe batch: normalized images ``(n, 28, 28, 1)`` and their labels.
+    gradient_every : int or None
+        Record gradients at the first step and then every this many steps; None: never.
+    """
+
+    def __init__(
+        self, run: Run, probe_x: np.ndarray, probe_y: np.ndarray, gradient_every: int | None
+    ):
+        super().__init__()
+        self.run = run
+        self.probe_x = probe_x
+        self.probe_y = probe_y
+        self.gradient_every = gradient_every
+
+    def on_train_begin(self, logs=None):
+        import tensorflow as tf
+
+        self.steps = self.params["steps"]
+        self.epoch = 1
+        self.last_recorded = None
+        self.layers = [layer for layer in self.model.layers if layer.trainable_weights]
+        outputs = [layer.output for layer in self.layers]
+        probe_model = keras.Model(self.model.inputs, outputs)
+        weights = [layer.trainable_weights for layer in self.layers]
+        x = tf.constant(self.probe_x)
+        y = tf.constant(self.probe_y)
+
+        @tf.function
+        def gradient_flow():
+            with tf.GradientTape() as tape:
+                activations = probe_model(x, training=False)
+                loss = keras.ops.mean(
+                    keras.losses.sparse_categorical_crossentropy(y, activations[-1])
+                )
+            grads = tape.gradient(loss, weights)
+            norms = [
+                tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(g)) for g in layer_grads]))
+                for layer_grads in grads
+            ]
+            means = [tf.reduce_mean(tf.abs(a)) for a in activations]
+            return tf.stack(norms), tf.stack(means)
+
+        self.gradient_flow = gradient_flow
+        self.activations = tf.function(lambda: probe_model(x, training=False))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.gradient_every is None:
+            return
+        step = (self.epoch - 1) * self.steps + min(batch, self.steps - 1) + 1
+        if self.last_recorded is not None and step - self.last_recorded < self.gradient_every:
+            return
+        self.last_recorded = step
+        norms, means = (t.numpy() for t in self.gradient_flow())
+        layers = [
+            {"name": layer.name, "grad_norm": float(norm), "activation_mean_abs": float(mean)}
+            for layer, norm, mean in zip(self.layers, norms, means, strict=True)
+        ]
+        self.run.append_metrics(
+            {"kind": "gradients", "epoch": self.epoch, "step": step, "layers": layers}
+        )
+
+    def on_epoch_end(self, epoch, logs=None):
+        activations = self.activations()
+        layers = []
+        for layer, activation in zip(self.layers, activations, strict=True):
+            # The first weight is the kernel (Dense, Conv2D) or gamma (BatchNormalization).
+            weights = keras.ops.convert_to_numpy(layer.trainable_weights[0])
+            layers.append(
+                {
+                    "name": layer.name,
+                    "weights": _histogram(weights),
+                    "activations": _histogram(keras.ops.convert_to_numpy(activation)),
+                }
+            )
+        self.run.append_metrics({"kind": "histograms", "epoch": epoch + 1, "layers": layers})
+
+
+class HistoryWriter(keras.callbacks.Callback):
+    """Rewrite ``history.csv`` atomically after every epoch, in Keras ``CSVLogger`` format.
+
+    Columns are ``epoch`` (0-based, as ``CSVLogger`` writes it) then the sorted log keys.
+    """
+
+    def __init__(self, path: str | Path):
+        super().__init__()
+        self.path = Path(path)
+
+    def on_train_begin(self, logs=None):
+        self.rows = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.rows.append({"epoch": epoch, **{key: float(logs[key]) for key in sorted(logs)}})
+        columns = list(dict.fromkeys(key for row in self.rows for key in row))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write_bytes(self.path, buffer.getvalue().encode())
+
+
+class TensorBoardScalars(keras.callbacks.Callback):
+    """Write per-epoch scalars as TensorBoard event files, laid out as Keras's ``TensorBoard``.
+
+    ``keras.callbacks.TensorBoard`` needs the separate ``tensorboard`` package even to
+    write; this uses TensorFlow's own summary writer, so ``tensorboard --logdir runs``
+    shows ``epoch_loss``, ``epoch_accuracy`` and ``epoch_learning_rate`` under ``train``
+    and ``validation`` wherever TensorBoard is installed to view them.
+    """
+
+    def __init__(self, log_dir: str | Path):
+        super().__init__()
+        self.log_dir = Path(log_dir)
+
+    def on_train_begin(self, logs=None):
+        import tensorflow as tf
+        from tensorflow.core.framework import summary_pb2
+
+        self.writers = {
+            split: tf.summary.create_file_writer(str(self.log_dir / split))
+            for split in ("train", "validation")
+        }
+        plugin = summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+        self.metadata = summary_pb2.SummaryMetadata(plugin_data=plugin)
+
+    def on_epoch_end(self, epoch, logs=None):
+        import tensorflow as tf
+
+        logs = dict(logs or {}, learning_rate=current_lr(self.model))
+        for key, value in logs.items():
+            split, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
+            with self.writers[split].as_default():
+                tf.summary.write(f"epoch_{name}", float(value), step=epoch, metadata=self.metadata)
+
+    def on_train_end(self, logs=None):
+        for writer in self.writers.values():
+            writer.close()
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Save the model atomically at every epoch end whose loss is finite."""
+
+    def __init__(self, path: str | Path):
+        super().__init__()
+        self.path = Path(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if math.isfinite(float(logs.get("loss", math.nan))):
+            save_model_atomically(self.model, self.path)
+
+
+def _histogram(values: np.ndarray) -> dict:
+    """``{"counts", "edges"}`` of ``values`` in `HISTOGRAM_BINS` bins (NaN/inf dropped)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    counts, edges = np.histogram(values[np.isfinite(values)], bins=HISTOGRAM_BINS)
+    return {"counts": counts.tolist(), "edges": np.round(edges, 6).tolist()}

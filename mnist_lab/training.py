@@ -1,0 +1,284 @@
+"""The Keras engine: train one run directory, and load its model back for predictions.
+
+`train_run` is what the worker calls for ``engine: keras``. It is a plain ``model.fit`` on
+NumPy arrays, made fast by running many optimizer steps per call into TensorFlow
+(``steps_per_execution``), so Python only wakes up every few dozen steps to log.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from mnist_lab.callbacks import (
+    DivergenceGuard,
+    EpochCheckpoint,
+    HistoryWriter,
+    LayerStatsLogger,
+    RunLogger,
+    StopOnRequest,
+    TensorBoardScalars,
+    save_model_atomically,
+)
+from mnist_lab.config import TrainConfig
+from mnist_lab.data import MnistDataset, load_mnist, train_validation_split
+from mnist_lab.evaluation import write_evaluation
+from mnist_lab.models import build_model
+from mnist_lab.preprocess import Normalizer, fit_normalizer
+from mnist_lab.runs import (
+    CHECKPOINT_FILE,
+    HISTORY_FILE,
+    MODEL_FILE,
+    TENSORBOARD_DIR,
+    Run,
+    RunOutcome,
+    read_json,
+)
+
+NORMALIZER_FILE = "normalizer.json"
+# Optimizer steps per call into TensorFlow: callbacks fire this often, Python overhead is paid once.
+STEPS_PER_EXECUTION = 64
+PROBE_SIZE = 256
+GRADIENT_RECORDS_PER_EPOCH = 10
+PREDICT_BATCH_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Normalized float32 images ``(n, 28, 28, 1)`` and int32 labels, plus the normalizer."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    normalizer: Normalizer
+
+
+def prepare_data(config: TrainConfig, dataset: MnistDataset | None = None) -> PreparedData:
+    """Subset, split and normalize the data as ``config`` says (normalizer fit on train only).
+
+    Parameters
+    ----------
+    config : TrainConfig
+    dataset : MnistDataset, optional
+        Defaults to the embedded MNIST.
+
+    Returns
+    -------
+    PreparedData
+    """
+    dataset = dataset or load_mnist()
+    x, y = dataset.x_train, dataset.y_train
+    if config.subset is not None:
+        if config.subset > len(x):
+            raise ValueError(
+                f"subset must be at most the {len(x)} training images, got {config.subset}"
+            )
+        keep = np.sort(
+            np.random.default_rng(config.seed).choice(len(x), config.subset, replace=False)
+        )
+        x, y = x[keep], y[keep]
+    x_train, y_train, x_val, y_val = train_validation_split(
+        x, y, config.val_split, seed=config.seed
+    )
+    normalizer = fit_normalizer(config.normalization, x_train)
+
+    def images(array: np.ndarray) -> np.ndarray:
+        return normalizer.transform(array)[..., np.newaxis]
+
+    def labels(array: np.ndarray) -> np.ndarray:
+        return np.asarray(array, dtype=np.int32)
+
+    return PreparedData(
+        images(x_train),
+        labels(y_train),
+        images(x_val),
+        labels(y_val),
+        images(dataset.x_test),
+        labels(dataset.y_test),
+        normalizer,
+    )
+
+
+def make_optimizer(config: TrainConfig, steps_per_epoch: int):
+    """The Keras optimizer of ``config``, with its learning-rate schedule (decayed per epoch)."""
+    import keras
+
+    schedules = keras.optimizers.schedules
+    learning_rate = config.learning_rate
+    if config.lr_schedule == "exponential":
+        learning_rate = schedules.ExponentialDecay(
+            learning_rate, steps_per_epoch, config.lr_decay_rate
+        )
+    elif config.lr_schedule == "cosine":
+        learning_rate = schedules.CosineDecay(
+            learning_rate, steps_per_epoch * config.epochs, alpha=config.lr_min_fraction
+        )
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(
+            learning_rate, momentum=config.momentum, nesterov=config.nesterov
+        )
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate)
+    return keras.optimizers.Adam(learning_rate)
+
+
+def compile_model(
+    config: TrainConfig, steps_per_epoch: int, steps_per_execution: int = STEPS_PER_EXECUTION
+):
+    """Build and compile the model of ``config`` (seed the random state before calling)."""
+    model = build_model(config.model_layers())
+    model.compile(
+        optimizer=make_optimizer(config, steps_per_epoch),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=min(steps_per_execution, steps_per_epoch),
+    )
+    return model
+
+
+def train_run(run: Run) -> RunOutcome:
+    """Train the Keras run in ``run`` and leave a complete run directory.
+
+    Writes ``normalizer.json``, ``metrics.jsonl``, ``status.json`` progress,
+    ``history.csv``, ``checkpoint.keras`` (each epoch), ``model.keras``, ``tb/``, then
+    ``evaluation.json`` and ``predictions.npz`` on the test set.
+
+    Parameters
+    ----------
+    run : Run
+        A run whose ``config.json`` was written from a `TrainConfig`.
+
+    Returns
+    -------
+    RunOutcome
+        ``finished``; ``stopped`` (on request: the model so far is saved and evaluated);
+        or ``diverged`` (loss NaN or exploding: only the last good checkpoint is kept).
+    """
+    import keras
+
+    config = TrainConfig.from_dict(run.config())
+    keras.utils.set_random_seed(config.seed)
+    run.update_status(message="Loading and normalizing the data.")
+    data = prepare_data(config)
+    run.write_json(NORMALIZER_FILE, data.normalizer.to_dict())
+    steps_per_epoch = math.ceil(len(data.x_train) / config.batch_size)
+    model = compile_model(config, steps_per_epoch)
+
+    stopper = StopOnRequest(run)
+    guard = DivergenceGuard(run, inputs_normalized=config.normalization != "raw")
+    probe = np.random.default_rng(config.seed).choice(
+        len(data.x_train), min(PROBE_SIZE, len(data.x_train)), replace=False
+    )
+    gradient_every = (
+        max(1, steps_per_epoch // GRADIENT_RECORDS_PER_EPOCH) if config.gradients_recorded else None
+    )
+    callbacks = [
+        guard,
+        stopper,
+        RunLogger(run, config.batch_size),
+        LayerStatsLogger(run, data.x_train[probe], data.y_train[probe], gradient_every),
+        HistoryWriter(run.file(HISTORY_FILE)),
+        EpochCheckpoint(run.file(CHECKPOINT_FILE)),
+    ]
+    early_stopping = None
+    if config.early_stopping_patience is not None:
+        early_stopping = keras.callbacks.EarlyStopping(
+            patience=config.early_stopping_patience, restore_best_weights=True
+        )
+        callbacks.append(early_stopping)
+    callbacks.append(TensorBoardScalars(run.file(TENSORBOARD_DIR)))
+    run.update_status(
+        message="Training.",
+        epoch=0,
+        epochs=config.epochs,
+        steps_per_epoch=steps_per_epoch,
+        progress=0.0,
+    )
+    validation = (data.x_val, data.y_val) if len(data.x_val) else None
+    model.fit(
+        data.x_train,
+        data.y_train,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        validation_data=validation,
+        shuffle=True,
+        verbose=0,
+        callbacks=callbacks,
+    )
+    if guard.message is not None:
+        return RunOutcome("diverged", guard.message + " The last good epoch's checkpoint is kept.")
+
+    save_model_atomically(model, run.file(MODEL_FILE))
+    run.update_status(message=f"Evaluating on the {len(data.x_test):,} test images.")
+    probabilities = model.predict(data.x_test, batch_size=PREDICT_BATCH_SIZE, verbose=0)
+    evaluation = write_evaluation(run, data.y_test, probabilities)
+    result = (
+        f"test accuracy {evaluation['test_accuracy']:.2%}, test loss {evaluation['test_loss']:.4f}"
+    )
+    if stopper.stopped_at is not None:
+        return RunOutcome(
+            "stopped",
+            f"Stopped at {stopper.stopped_at} as requested; the model so far has {result}.",
+        )
+    run.update_status(progress=1.0, eta_s=0.0)
+    if early_stopping is not None and early_stopping.stopped_epoch > 0:
+        return RunOutcome(
+            "finished",
+            f"Stopped early after epoch {early_stopping.stopped_epoch + 1}: the validation loss "
+            f"had not improved for {config.early_stopping_patience} epochs (best weights kept); "
+            f"{result}.",
+        )
+    return RunOutcome("finished", f"Finished: {result}.")
+
+
+def load_normalizer(run: Run) -> Normalizer:
+    """The normalizer a Keras run was trained with (``normalizer.json``)."""
+    return Normalizer.from_dict(read_json(run.file(NORMALIZER_FILE)))
+
+
+def load_trained_model(run: Run):
+    """Load a run's model: the final ``model.keras``, else the last ``checkpoint.keras``.
+
+    Loaded with ``safe_mode=True``, so a model file can never run arbitrary code.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the run saved neither file.
+    """
+    import keras
+
+    for name in (MODEL_FILE, CHECKPOINT_FILE):
+        if run.file(name).exists():
+            return keras.saving.load_model(run.file(name), safe_mode=True)
+    raise FileNotFoundError(f"run {run.id} has no {MODEL_FILE} or {CHECKPOINT_FILE}")
+
+
+def predict_proba(run: Run, x_uint8: np.ndarray, model=None) -> np.ndarray:
+    """Class probabilities of raw 0-255 images, normalized exactly as in training.
+
+    Parameters
+    ----------
+    run : Run
+        A Keras run with a saved model and ``normalizer.json``.
+    x_uint8 : numpy.ndarray
+        One image ``(28, 28)`` or a batch ``(n, 28, 28)`` of pixel values 0-255.
+    model : keras.Model, optional
+        The run's model if already loaded (pages cache it); loaded from the run if omitted.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 probabilities of shape ``(n, 10)`` (``n = 1`` for a single image).
+    """
+    images = np.asarray(x_uint8).reshape(-1, 28, 28)
+    model = model or load_trained_model(run)
+    inputs = load_normalizer(run).transform(images)[..., np.newaxis]
+    return np.asarray(
+        model.predict(inputs, batch_size=PREDICT_BATCH_SIZE, verbose=0), dtype=np.float32
+    )

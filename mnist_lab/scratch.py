@@ -23,7 +23,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from mnist_lab.data import IMAGE_SHAPE, N_CLASSES, MnistDataset, load_mnist, train_validation_split
+from mnist_lab.data import (
+    EMBEDDED_SHA256,
+    IMAGE_SHAPE,
+    N_CLASSES,
+    MnistDataset,
+    load_mnist,
+    train_validation_split,
+)
 from mnist_lab.evaluation import write_evaluation
 from mnist_lab.preprocess import Normalizer, check_normalization, fit_normalizer
 from mnist_lab.runs import HISTORY_FILE, Run, RunOutcome, atomic_write_bytes, read_json
@@ -105,9 +112,15 @@ class ScratchConfig:
         return self
 
     def to_dict(self) -> dict:
-        """The run's ``config.json`` content: these settings plus ``engine`` and ``label``."""
+        """The run's ``config.json``: these settings plus engine, label, dataset and versions."""
         label = LABEL if self.hidden_units == 20 else f"numpy-784-{self.hidden_units}-10"
-        return {"engine": ENGINE, "label": label, **asdict(self)}
+        return {
+            "engine": ENGINE,
+            "label": label,
+            **asdict(self.validate()),
+            "dataset": {"name": "MNIST", "sha256": EMBEDDED_SHA256},
+            "versions": {"numpy": np.__version__},
+        }
 
     @classmethod
     def from_dict(cls, config: dict) -> ScratchConfig:

@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,7 @@ class RunOutcome:
 
 def now_iso() -> str:
     """Return the current UTC time as an ISO 8601 string with seconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def default_runs_dir() -> Path:
@@ -253,7 +253,11 @@ class Run:
             self.config()
             status = self.raw_status()
         except DamagedRunError as error:
-            return {"state": DAMAGED, "message": f"This run is damaged: {error}.", "error": str(error)}
+            return {
+                "state": DAMAGED,
+                "message": f"This run is damaged: {error}.",
+                "error": str(error),
+            }
         status.setdefault("message", "")
         if status.get("state") in LIVE_STATES and not self._worker_alive(status):
             status["state"] = "interrupted"

@@ -1,0 +1,171 @@
+"""The live view of one run: state, progress bar, Stop, learning curves, result links."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from mnist_lab.runs import DAMAGED, LIVE_STATES, Run
+
+PAGES = Path(__file__).resolve().parents[2] / "pages"
+REFRESH_SECONDS = 1.0
+# Colours shared by every learning-curve chart: training solid blue, validation dashed orange.
+SERIES_STYLE = {
+    "train": {"color": "#4C6EF5", "dash": "solid"},
+    "validation": {"color": "#F08C00", "dash": "dash"},
+}
+STATE_BADGES = {
+    "queued": ("info", "Queued: waiting for a free training slot."),
+    "running": ("info", "Training."),
+    "stopping": ("info", "Stopping at the next batch."),
+    "finished": ("success", "Finished."),
+    "stopped": ("info", "Stopped: the model and history so far are kept."),
+    "diverged": ("error", "Diverged."),
+    "failed": ("error", "Failed."),
+    "interrupted": ("warning", "Interrupted."),
+    DAMAGED: ("error", "Damaged."),
+}
+
+
+def metrics_frame(records: list[dict], kind: str) -> pd.DataFrame:
+    """The run's metric records of one ``kind`` ("epoch" or "batch") as a table."""
+    return pd.DataFrame([record for record in records if record.get("kind") == kind])
+
+
+def learning_curve_figure(frame: pd.DataFrame, metric: str, x: str, title: str) -> go.Figure:
+    """Training (and validation, where logged) ``metric`` against ``x`` as lines.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows of metric records with columns ``x``, ``metric`` and maybe ``val_<metric>``.
+    metric : {"loss", "accuracy"}
+    x : {"epoch", "step"}
+    title : str
+    """
+    figure = go.Figure()
+    for series, column in (("train", metric), ("validation", f"val_{metric}")):
+        if column in frame and frame[column].notna().any():
+            style = SERIES_STYLE[series]
+            figure.add_scatter(
+                x=frame[x],
+                y=frame[column],
+                name=series,
+                mode="lines+markers" if x == "epoch" else "lines",
+                line={"color": style["color"], "dash": style["dash"]},
+            )
+    figure.update_layout(
+        title=title,
+        height=300,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis_title=x,
+        yaxis_title=metric,
+        legend={"orientation": "h", "y": -0.25},
+    )
+    if metric == "accuracy":
+        figure.update_yaxes(tickformat=".0%")
+    return figure
+
+
+def format_seconds(seconds: float | None) -> str:
+    """A duration as ``1h 02m``, ``3m 05s`` or ``12s``; an em dash when unknown."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "—"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def progress_text(status: dict) -> str:
+    """One line under the progress bar: epoch, percentage, ETA and throughput."""
+    parts = []
+    if status.get("epochs"):
+        parts.append(f"epoch {status.get('epoch', 0)}/{status['epochs']}")
+    parts.append(f"{status.get('progress', 0.0):.0%}")
+    if status.get("state") in LIVE_STATES:
+        parts.append(f"ETA {format_seconds(status.get('eta_s'))}")
+    if status.get("samples_per_s"):
+        parts.append(f"{status['samples_per_s']:,.0f} samples/s")
+    return " · ".join(parts)
+
+
+def render_status(run: Run, status: dict) -> None:
+    """The state badge with the run's own message and any hint."""
+    kind, fallback = STATE_BADGES.get(status["state"], ("info", status["state"]))
+    getattr(st, kind)(status.get("message") or fallback)
+    if status.get("hint"):
+        st.warning(status["hint"], icon=":material/lightbulb:")
+
+
+def render_curves(records: list[dict]) -> None:
+    """Loss and accuracy, per epoch and per logged batch, side by side."""
+    epochs, batches = metrics_frame(records, "epoch"), metrics_frame(records, "batch")
+    if epochs.empty and batches.empty:
+        st.caption("The charts appear with the first logged batch.")
+        return
+    per_epoch, per_batch = st.tabs(["Per epoch", "Per batch"])
+    for tab, frame, x in ((per_epoch, epochs, "epoch"), (per_batch, batches, "step")):
+        with tab:
+            if frame.empty:
+                st.caption("Nothing logged at this granularity yet.")
+                continue
+            left, right = st.columns(2)
+            for column, metric in ((left, "loss"), (right, "accuracy")):
+                if metric in frame:
+                    column.plotly_chart(
+                        learning_curve_figure(frame, metric, x, metric.capitalize()),
+                        key=f"train_curve_{x}_{metric}",
+                    )
+
+
+def render_result(run: Run) -> None:
+    """Test accuracy and loss of a run that has an evaluation, with links onwards."""
+    try:
+        evaluation = run.evaluation()
+    except ValueError as error:
+        st.error(f"The evaluation file is damaged: {error}")
+        return
+    if evaluation is None:
+        return
+    accuracy, loss = st.columns(2)
+    accuracy.metric("Test accuracy", f"{evaluation['test_accuracy']:.2%}")
+    loss.metric("Test loss", f"{evaluation['test_loss']:.4f}")
+    links = st.columns(3)
+    for column, page, label in (
+        (links[0], "evaluate.py", "Evaluate this run"),
+        (links[1], "inside.py", "Look inside"),
+        (links[2], "compare.py", "Compare runs"),
+    ):
+        with column:
+            st.page_link(PAGES / page, label=label, query_params={"run": run.id})
+
+
+def live_run_panel(run: Run) -> None:
+    """Show ``run`` and keep redrawing it every second while it is live, without blocking."""
+    live = run.status()["state"] in LIVE_STATES
+
+    @st.fragment(run_every=REFRESH_SECONDS if live else None)
+    def panel() -> None:
+        status = run.status()
+        st.subheader(run.name)
+        render_status(run, status)
+        if status["state"] == DAMAGED:
+            return
+        st.progress(min(max(float(status.get("progress", 0.0)), 0.0), 1.0), progress_text(status))
+        if status["state"] in LIVE_STATES:
+            if st.button("Stop", key="train_stop", icon=":material/stop_circle:"):
+                run.request_stop()
+                st.toast("Stop requested: the run ends at its next batch.")
+        elif live:
+            # It just ended: rerun the whole page once so the refresh timer goes away.
+            st.rerun()
+        render_curves(run.metrics())
+        render_result(run)
+
+    panel()

@@ -1,0 +1,116 @@
+"""AppTest of the Train page inside the real dashboard frame: launch, watch, stop, reuse."""
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.ui.train_forms import CUSTOM_STARTER, rows_to_layers
+from mnist_lab.models import PRESETS, count_params, preset_layers
+from mnist_lab.runs import RunStore
+
+HOME = Path(__file__).resolve().parents[1] / "dashboard" / "Home.py"
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path / "runs"))
+    return tmp_path / "runs"
+
+
+def open_train_page() -> AppTest:
+    app = AppTest.from_file(str(HOME), default_timeout=90).run()
+    app.switch_page("../pages/train.py").run()
+    assert not app.exception
+    return app
+
+
+def wait_for_state(app: AppTest, run_dir: Path, states: set[str], timeout: float = 120) -> str:
+    """Rerun the page until the run reaches one of ``states``; return the state."""
+    store = RunStore(run_dir)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        app.run()
+        assert not app.exception
+        state = store.list()[0].status()["state"]
+        if state in states:
+            return state
+        time.sleep(1)
+    raise AssertionError(f"run did not reach {states} in {timeout} s")
+
+
+def test_empty_page_shows_the_architecture_summary(runs_dir):
+    app = open_train_page()
+    assert app.info[0].value.startswith("No runs yet")
+    assert "79,510 parameters" in app.expander[0].label
+    app.selectbox(key="train_preset").set_value("simple-cnn").run()
+    expected = count_params(preset_layers("simple-cnn"))
+    assert app.expander[0].label.startswith(f"{expected:,} parameters")
+    assert PRESETS["simple-cnn"]["description"] in [caption.value for caption in app.caption]
+
+
+def test_custom_layers_are_summarized_and_checked(runs_dir):
+    app = open_train_page()
+    app.selectbox(key="train_preset").set_value("custom").run()
+    assert not app.exception
+    starter = rows_to_layers(pd.DataFrame(CUSTOM_STARTER))
+    assert app.expander[0].label.startswith(f"{count_params(starter):,} parameters")
+
+
+def test_invalid_settings_are_an_error_not_a_traceback(runs_dir):
+    app = open_train_page()
+    app.selectbox(key="train_optimizer").set_value("adam")
+    app.checkbox(key="train_nesterov").check()
+    app.slider(key="train_momentum").set_value(0.5)
+    app.slider(key="train_val_split").set_value(0.0)
+    app.number_input(key="train_patience").set_value(3)
+    app.button[0].click().run()
+    assert not app.exception
+    assert "early stopping" in app.error[0].value
+    assert RunStore(runs_dir).list() == []
+
+
+@pytest.mark.slow
+def test_launch_a_keras_run_and_watch_it_finish(runs_dir):
+    app = open_train_page()
+    app.number_input(key="train_subset").set_value(1000)
+    app.number_input(key="train_epochs").set_value(1)
+    app.text_input(key="train_name").input("first try")
+    app.button[0].click().run()
+    assert wait_for_state(app, runs_dir, {"finished"}) == "finished"
+    app.run()
+    assert app.subheader[0].value == "first try"
+    assert app.success, "a finished run says so"
+    assert [metric.label for metric in app.metric] == ["Test accuracy", "Test loss"]
+    assert float(app.metric[0].value.rstrip("%")) > 50
+    links = [link.proto.label for link in app.get("page_link")]
+    assert "Evaluate this run" in links
+    assert len(app.get("plotly_chart")) >= 2
+
+
+def test_stop_a_numpy_run_keeps_what_it_learned(runs_dir):
+    app = open_train_page()
+    app.segmented_control(key="train_engine").set_value("numpy").run()
+    app.number_input(key="train_numpy_epochs").set_value(100)
+    app.button[0].click().run()
+    wait_for_state(app, runs_dir, {"running"})
+    assert app.button(key="train_stop").label == "Stop"
+    app.button(key="train_stop").click().run()
+    assert wait_for_state(app, runs_dir, {"stopped"}) == "stopped"
+    run = RunStore(runs_dir).list()[0]
+    assert run.metrics(), "metrics logged before the stop are kept"
+
+
+@pytest.mark.slow
+def test_the_same_baseline_twice_is_answered_from_the_stored_run(runs_dir):
+    app = open_train_page()
+    app.segmented_control(key="train_engine").set_value("sklearn").run()
+    app.number_input(key="train_baseline_subset").set_value(1000)
+    app.button[0].click().run()
+    assert wait_for_state(app, runs_dir, {"finished"}) == "finished"
+    app.button[0].click().run()
+    assert not app.exception
+    assert len(RunStore(runs_dir).list()) == 1
+    assert "stored result" in app.toast[0].value

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
-from mnist_lab.runs import RunStore
+from mnist_lab.runs import LIVE_STATES, Run, RunStore
 
 
 def add_worker_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -52,6 +53,107 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def describe_epoch(record: dict) -> str:
+    """One line for a ``metrics.jsonl`` epoch record: which epoch (or chunk) and its metrics."""
+    if "iterations" in record:
+        head = f"chunk {record['epoch']} ({record['iterations']} iterations)"
+    else:
+        head = f"epoch {record['epoch']}"
+    names = ("loss", "accuracy", "val_loss", "val_accuracy")
+    values = [f"{name} {record[name]:.4f}" for name in names if name in record]
+    return ": ".join([head, ", ".join(values)]) if values else head
+
+
+def follow_run(run: Run, poll_s: float = 0.5) -> str:
+    """Print a run's state changes and every epoch record it logs, until it ends.
+
+    Epochs are read from ``metrics.jsonl``, so none is missed however fast they come.
+    Ctrl-C asks the worker to stop (it keeps what it has) and goes on following it.
+
+    Parameters
+    ----------
+    run : Run
+        A launched run.
+    poll_s : float, default 0.5
+        Seconds between two reads of the run's files.
+
+    Returns
+    -------
+    str
+        The final state.
+    """
+    state, printed = None, 0
+    while True:
+        try:
+            # Status first: once it says the run ended, every metric is already written.
+            status = run.status()
+            epochs = [r for r in run.metrics() if r.get("kind") == "epoch" and "epoch" in r]
+            for record in epochs[printed:]:
+                print(describe_epoch(record), flush=True)
+            printed = len(epochs)
+            if status["state"] != state:
+                state = status["state"]
+                print(f"{state}: {status.get('message', '')}", flush=True)
+            if state not in LIVE_STATES:
+                return state
+            time.sleep(poll_s)
+        except KeyboardInterrupt:
+            print("Stopping the run (it keeps its weights and metrics so far)...", flush=True)
+            run.request_stop()
+
+
+def add_baseline_parser(subparsers: argparse._SubParsersAction) -> None:
+    """``baseline``: fit the logistic-regression baseline (answered from a stored run if any)."""
+    from mnist_lab.baseline import BaselineConfig
+    from mnist_lab.preprocess import NORMALIZATIONS
+
+    defaults = BaselineConfig()
+    parser = subparsers.add_parser(
+        "baseline", help="fit the scikit-learn logistic-regression baseline as a run"
+    )
+    parser.add_argument(
+        "--normalization", choices=list(NORMALIZATIONS), default=defaults.normalization
+    )
+    parser.add_argument("--C", type=float, default=defaults.C, help="inverse L2 strength")
+    parser.add_argument("--max-iter", type=int, default=defaults.max_iter)
+    parser.add_argument("--tol", type=float, default=defaults.tol)
+    parser.add_argument("--subset", type=int, default=None, help="train on this many images")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the subset")
+    parser.add_argument("--name", default=None, help="display name of the run")
+    parser.add_argument("--force", action="store_true", help="retrain even if a run matches")
+    parser.set_defaults(handler=cmd_baseline)
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    """Fit the baseline in a detached worker and follow it; exit 0 once it has finished."""
+    from mnist_lab.baseline import BaselineConfig
+
+    config = BaselineConfig(
+        C=args.C,
+        max_iter=args.max_iter,
+        tol=args.tol,
+        normalization=args.normalization,
+        subset=args.subset,
+        seed=args.seed,
+    ).validate()
+    store = RunStore()
+    stored = None if args.force else store.find_finished(config.to_dict())
+    if stored is not None:
+        print(f"Answered from stored run {stored.id} with the same settings (--force retrains).")
+        print(stored.status().get("message", ""))
+        run, state = stored, "finished"
+    else:
+        run = store.create(config.to_dict(), name=args.name)
+        store.launch(run)
+        print(f"Fitting run {run.id} in {store.root} (Ctrl-C stops it).", flush=True)
+        state = follow_run(run)
+    evaluation = run.evaluation()
+    if evaluation:
+        accuracy, loss = evaluation["test_accuracy"], evaluation["test_loss"]
+        print(f"Test accuracy: {accuracy:.4f} (loss {loss:.4f})")
+    return 0 if state == "finished" else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -59,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="MNIST Lab: train and inspect models on MNIST from the command line.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for add_parser in (add_runs_parser, add_worker_parser):
+    for add_parser in (add_runs_parser, add_worker_parser, add_baseline_parser):
         add_parser(subparsers)
     return parser
 

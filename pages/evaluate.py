@@ -1,0 +1,137 @@
+"""Evaluate: how a trained model does on the 10,000 test digits, and where it goes wrong."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.ui.cache import get_dataset
+from dashboard.ui.runs_view import (
+    DIGITS,
+    clicked_cell,
+    confusion_figure,
+    load_evaluated,
+    probability_gallery_figure,
+    run_picker,
+)
+from mnist_lab import evaluation as ev
+from mnist_lab.baseline import WEIGHTS_FILE, find_baseline
+from mnist_lab.runs import MODEL_FILE, RunStore
+
+GALLERY_SIZES = (8, 16, 32)
+BASELINE_HINT = "python -m mnist_lab baseline --normalization scale"
+
+st.title("Evaluate")
+store = RunStore()
+run = run_picker(store, "evaluate_run", default_id=st.query_params.get("run"))
+if run is None:
+    st.info("No runs yet. Train a model on the Train page first.")
+    st.stop()
+st.query_params["run"] = run.id
+result = load_evaluated(run)
+if isinstance(result, str):
+    st.warning(result)
+    st.stop()
+
+baseline_run = find_baseline(store)
+baseline = load_evaluated(baseline_run) if baseline_run and baseline_run != run else None
+left, middle, right = st.columns(3)
+accuracy, loss = result.evaluation["test_accuracy"], result.evaluation["test_loss"]
+if baseline is None or isinstance(baseline, str):
+    left.metric("Test accuracy", f"{accuracy:.2%}")
+    middle.metric("Test loss", f"{loss:.4f}")
+    if baseline_run is None:
+        right.info(f"No baseline yet to compare with: train one with `{BASELINE_HINT}`.")
+else:
+    base_accuracy, base_loss = (
+        baseline.evaluation["test_accuracy"],
+        baseline.evaluation["test_loss"],
+    )
+    left.metric(
+        "Test accuracy", f"{accuracy:.2%}", f"{(accuracy - base_accuracy) * 100:+.2f} points"
+    )
+    middle.metric("Test loss", f"{loss:.4f}", f"{loss - base_loss:+.4f}", delta_color="inverse")
+    right.metric(
+        "Baseline (logistic regression)",
+        f"{base_accuracy:.2%}",
+        f"loss {base_loss:.4f}",
+        delta_color="off",
+    )
+st.caption(f"{result.evaluation['n_test']:,} test images. {run.status().get('message', '')}")
+
+st.subheader("Confusion matrix")
+normalized = st.toggle("Show shares of each true digit", key="evaluate_normalized")
+event = st.plotly_chart(
+    confusion_figure(result.matrix, normalized),
+    on_select="rerun",
+    selection_mode=("points",),
+    key="evaluate_confusion",
+)
+cell = clicked_cell(event)
+# Apply a click once, so choosing digits in the select boxes afterwards is not overridden.
+if cell and cell != st.session_state.get("evaluate_last_cell"):
+    st.session_state["evaluate_last_cell"] = cell
+    st.session_state["evaluate_true"], st.session_state["evaluate_pred"] = cell
+pairs = ev.most_confused_pairs(result.matrix, top=5)
+st.caption("Most confused: " + ", ".join(f"{t} taken for {p} ({n}×)" for t, p, n in pairs))
+
+st.subheader("Which digits")
+st.caption("Click a cell above, or choose here. With one digit left at *any*, only mistakes show.")
+columns = st.columns(3)
+options = [None, *DIGITS]
+true_digit = columns[0].selectbox(
+    "True digit", options, key="evaluate_true", format_func=lambda d: "any" if d is None else str(d)
+)
+pred_digit = columns[1].selectbox(
+    "Predicted digit",
+    options,
+    key="evaluate_pred",
+    format_func=lambda d: "any" if d is None else str(d),
+)
+size = columns[2].select_slider("How many", GALLERY_SIZES, value=16, key="evaluate_gallery_size")
+if true_digit is not None and pred_digit is not None:
+    indices = ev.cell_indices(
+        result.y_true, result.y_pred, true_digit, pred_digit, result.confidence
+    )
+else:
+    indices = ev.misclassified_indices(
+        result.y_true, result.y_pred, result.confidence, true_digit, pred_digit
+    )
+shown = indices[:size]
+st.caption(
+    f"{len(indices)} test images, most confident first. Showing: "
+    + ", ".join(f"#{i}" for i in shown)
+)
+if len(shown):
+    images = get_dataset().x_test[shown]
+    st.plotly_chart(
+        probability_gallery_figure(images, result.probabilities[shown], result.y_true[shown]),
+        key="evaluate_gallery",
+    )
+
+st.subheader("Per digit")
+per_class = pd.DataFrame(result.evaluation["per_class"])
+st.dataframe(
+    per_class.rename(columns={"recall": "recall (accuracy)"}),
+    hide_index=True,
+    key="evaluate_per_class",
+)
+
+st.subheader("Downloads")
+# Callables build each file only when its button is clicked; "ignore" skips the rerun.
+downloads = {
+    "Confusion matrix (CSV)": (lambda: ev.confusion_csv(result.matrix), "confusion.csv"),
+    "Predictions (CSV)": (
+        lambda: ev.predictions_csv(result.y_true, result.probabilities),
+        "predictions.csv",
+    ),
+}
+model_file = next((run.file(f) for f in (MODEL_FILE, WEIGHTS_FILE) if run.file(f).exists()), None)
+if model_file is not None:
+    downloads[f"Model ({model_file.name})"] = (model_file.read_bytes, model_file.name)
+for column, (label, (data, file_name)) in zip(st.columns(3), downloads.items(), strict=False):
+    column.download_button(
+        label,
+        data,
+        f"{run.id}-{file_name}",
+        on_click="ignore",
+        key=f"evaluate_download_{file_name}",
+    )

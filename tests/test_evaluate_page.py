@@ -1,0 +1,174 @@
+"""AppTest of the Evaluate page on runs written by hand: a fake network, a fake baseline, damage."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.ui.runs_view import clicked_cell
+from mnist_lab.baseline import BaselineConfig
+from mnist_lab.evaluation import cell_indices, write_evaluation
+from mnist_lab.runs import CONFIG_FILE, EVALUATION_FILE, STATUS_FILE, RunStore, process_start_time
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = ROOT / "pages" / "evaluate.py"
+NETWORK_CONFIG = {
+    "engine": "keras",
+    "label": "mlp-small",
+    "optimizer": "adam",
+    "learning_rate": 0.001,
+    "normalization": "scale",
+    "epochs": 3,
+    "batch_size": 128,
+}
+
+
+def fake_probabilities(y_true: np.ndarray, error_rate: float, seed: int) -> np.ndarray:
+    """Probabilities that predict ``y_true`` except on a random share, which goes to y+1."""
+    rng = np.random.default_rng(seed)
+    predicted = np.where(rng.random(len(y_true)) < error_rate, (y_true + 1) % 10, y_true)
+    confidence = rng.uniform(0.4, 0.99, len(y_true))
+    probabilities = np.repeat(((1 - confidence) / 9)[:, None], 10, axis=1)
+    probabilities[np.arange(len(y_true)), predicted] = confidence
+    return probabilities
+
+
+def make_finished_run(store, config, y_true, error_rate, seed, name):
+    """A finished run with metrics and an evaluation, as an engine would leave it."""
+    run = store.create(config, name=name)
+    for epoch in range(1, 4):
+        run.append_metrics(
+            {"kind": "epoch", "epoch": epoch, "loss": 1 / epoch, "accuracy": 1 - 0.1 / epoch}
+            | ({"val_loss": 1.1 / epoch, "val_accuracy": 1 - 0.12 / epoch} if seed else {})
+        )
+    write_evaluation(run, y_true, fake_probabilities(y_true, error_rate, seed))
+    run.update_status(
+        state="finished",
+        started="2024-01-01T10:00:00+00:00",
+        ended="2024-01-01T10:01:30+00:00",
+        message="Done.",
+    )
+    return run
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch, mnist):
+    """A runs directory with a fake baseline (8% wrong) and a newer fake network (3% wrong)."""
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
+    store = RunStore(tmp_path)
+    baseline_config = BaselineConfig().to_dict()
+    baseline = make_finished_run(store, baseline_config, mnist.y_test, 0.08, 0, "baseline")
+    network = make_finished_run(store, NETWORK_CONFIG, mnist.y_test, 0.03, 1, "My <b>net</b>")
+    return store, network, baseline
+
+
+def open_page(query_run: str | None = None) -> AppTest:
+    app = AppTest.from_file(str(PAGE), default_timeout=60)
+    if query_run:
+        app.query_params["run"] = query_run
+    return app.run()
+
+
+def metric_values(app: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in app.metric}
+
+
+def test_shows_the_newest_run_with_its_accuracy_next_to_the_baseline(runs):
+    _, network, baseline = runs
+    app = open_page()
+    assert not app.exception
+    assert app.selectbox(key="evaluate_run").value == network.id
+    metrics = metric_values(app)
+    assert metrics["Test accuracy"] == f"{network.evaluation()['test_accuracy']:.2%}"
+    assert (
+        metrics["Baseline (logistic regression)"] == f"{baseline.evaluation()['test_accuracy']:.2%}"
+    )
+    assert app.metric[0].delta.endswith("points")
+    assert len(app.get("plotly_chart")) == 2
+
+
+def test_query_parameter_picks_the_run(runs):
+    _, _, baseline = runs
+    app = open_page(baseline.id)
+    assert not app.exception
+    assert app.selectbox(key="evaluate_run").value == baseline.id
+    assert "Baseline (logistic regression)" not in metric_values(app)
+
+
+def test_cell_fallback_shows_exactly_that_cell_most_confident_first(runs, mnist):
+    _, network, _ = runs
+    app = open_page()
+    app.selectbox(key="evaluate_true").set_value(3)
+    app.selectbox(key="evaluate_pred").set_value(4).run()
+    assert not app.exception
+    probabilities = fake_probabilities(mnist.y_test, 0.03, 1)
+    y_pred = probabilities.argmax(axis=1)
+    expected = cell_indices(mnist.y_test, y_pred, 3, 4, probabilities.max(axis=1))
+    assert len(expected) > 0 and np.all(mnist.y_test[expected] == 3)
+    caption = next(c.value for c in app.caption if "Showing:" in c.value)
+    assert caption.startswith(f"{len(expected)} test images")
+    shown = [int(part.strip(" #")) for part in caption.split("Showing:")[1].split(",")]
+    assert shown == expected[:16].tolist()
+    assert np.all(y_pred[shown] == 4)
+
+
+def test_any_digit_filters_only_mistakes(runs, mnist):
+    app = open_page()
+    app.selectbox(key="evaluate_true").set_value(7).run()
+    caption = next(c.value for c in app.caption if "Showing:" in c.value)
+    shown = [int(part.strip(" #")) for part in caption.split("Showing:")[1].split(",")]
+    assert all(mnist.y_test[i] == 7 for i in shown)
+    y_pred = fake_probabilities(mnist.y_test, 0.03, 1).argmax(axis=1)
+    assert all(y_pred[i] != 7 for i in shown)
+
+
+def test_clicked_cell_reads_the_marker_customdata():
+    event = {"selection": {"points": [{"x": 4, "y": 3, "customdata": [3, 4]}]}}
+    assert clicked_cell(event) == (3, 4)
+    assert clicked_cell({"selection": {"points": []}}) is None
+    assert clicked_cell(None) is None
+
+
+@pytest.mark.parametrize(
+    ("file_name", "content"),
+    [(CONFIG_FILE, None), (STATUS_FILE, '{"state": "fin'), (EVALUATION_FILE, "")],
+)
+def test_damaged_run_is_listed_as_damaged_and_others_stay_usable(runs, file_name, content):
+    store, network, _ = runs
+    damaged = make_finished_run(store, NETWORK_CONFIG, np.arange(10) % 10, 0.0, 2, "broken")
+    if content is None:
+        damaged.file(file_name).unlink()
+    else:
+        damaged.file(file_name).write_text(content)
+    app = open_page(damaged.id)
+    assert not app.exception
+    picker = app.selectbox(key="evaluate_run")
+    assert picker.value == damaged.id
+    assert "damaged" in picker.format_func(damaged.id)
+    assert "damaged" in app.warning[0].value
+    picker.set_value(network.id).run()
+    assert not app.exception
+    assert app.metric[0].value == f"{network.evaluation()['test_accuracy']:.2%}"
+
+
+def test_runs_without_evaluation_say_why(runs):
+    store, _, _ = runs
+    live = store.create(NETWORK_CONFIG, name="live")
+    pid = os.getpid()
+    live.update_status(state="running", pid=pid, pid_start=process_start_time(pid), progress=0.4)
+    failed = store.create(NETWORK_CONFIG, name="failed")
+    failed.update_status(state="failed", message="MemoryError: out of memory")
+    app = open_page(live.id)
+    assert not app.exception
+    assert "still running (40% done)" in app.warning[0].value
+    app.selectbox(key="evaluate_run").set_value(failed.id).run()
+    assert "failed" in app.warning[0].value and "out of memory" in app.warning[0].value
+
+
+def test_no_runs_at_all(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
+    app = open_page()
+    assert not app.exception
+    assert "No runs yet" in app.info[0].value

@@ -1,0 +1,107 @@
+"""AppTest of the Compare page: the run table, curves, network vs baseline, rename and delete."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_evaluate_page import NETWORK_CONFIG, runs  # noqa: F401 (the fixture)
+
+from mnist_lab.runs import CONFIG_FILE, process_start_time
+
+PAGE = Path(__file__).resolve().parents[1] / "pages" / "compare.py"
+
+
+def open_page() -> AppTest:
+    return AppTest.from_file(str(PAGE), default_timeout=60).run()
+
+
+def table(app: AppTest):
+    return app.dataframe[0].value
+
+
+def test_lists_every_run_best_first(runs):  # noqa: F811
+    _, network, baseline = runs
+    app = open_page()
+    assert not app.exception
+    shown = table(app)
+    assert shown["Run id"].tolist() == [network.id, baseline.id]
+    assert shown["Name"].tolist() == ["My <b>net</b>", "baseline"]
+    assert shown["Engine"].tolist() == ["keras", "sklearn"]
+    assert shown["Optimizer"].iloc[0] == "adam"
+    assert shown["Training time (s)"].tolist() == [90.0, 90.0]
+    assert shown["Status"].tolist() == ["finished", "finished"]
+    assert shown["Test accuracy"].iloc[0] > shown["Test accuracy"].iloc[1]
+
+
+def test_curves_and_network_against_baseline(runs):  # noqa: F811
+    _, network, baseline = runs
+    app = open_page()
+    assert app.multiselect(key="compare_curves").value == [network.id, baseline.id]
+    assert app.selectbox(key="compare_network").value == network.id
+    assert app.selectbox(key="compare_baseline").value == baseline.id
+    charts = {chart.proto.id: json.loads(chart.proto.spec) for chart in app.get("plotly_chart")}
+    assert len(charts) == 5  # curves, per digit, difference, two galleries
+    curves = next(spec for spec in charts.values() if "loss" in json.dumps(spec["layout"]))
+    names = {trace["name"] for trace in curves["data"]}
+    # Names reach plotly escaped, so a run called "<b>net</b>" is not drawn bold.
+    assert "My &lt;b&gt;net&lt;/b&gt; (validation)" in names
+    assert "baseline (train)" in names and "baseline (validation)" not in names
+    markdown = " ".join(m.value for m in app.markdown)
+    assert "Only the network gets right" in markdown
+
+
+def test_damaged_run_is_shown_as_damaged_and_the_rest_still_works(runs):  # noqa: F811
+    store, network, _ = runs
+    broken = store.create(NETWORK_CONFIG, name="broken")
+    broken.file(CONFIG_FILE).write_text('{"engine": "ker')
+    app = open_page()
+    assert not app.exception
+    shown = table(app)
+    assert shown.loc[shown["Run id"] == broken.id, "Status"].item() == "damaged"
+    assert any(broken.id in w.value and "damaged" in w.value for w in app.warning)
+    assert app.selectbox(key="compare_network").value == network.id
+
+
+def test_rename_validates_and_renames(runs):  # noqa: F811
+    _, network, _ = runs
+    app = open_page()
+    app.selectbox(key="compare_manage").set_value(network.id)
+    app.text_input(key="compare_new_name").set_value("   ")
+    app.button(key="compare_rename").click().run()
+    assert "1-80 printable characters" in app.error[0].value
+    app.text_input(key="compare_new_name").set_value("wide relu")
+    app.button(key="compare_rename").click().run()
+    assert not app.exception
+    assert network.name == "wide relu"
+    assert "wide relu" in table(app)["Name"].tolist()
+    assert app.success[0].value == f"Renamed `{network.id}`."
+
+
+def test_delete_needs_confirmation_and_refuses_live_runs(runs):  # noqa: F811
+    store, network, baseline = runs
+    live = store.create(NETWORK_CONFIG, name="live")
+    pid = os.getpid()
+    live.update_status(state="running", pid=pid, pid_start=process_start_time(pid))
+    app = open_page()
+    assert app.button(key="compare_delete").disabled
+    app.selectbox(key="compare_manage").set_value(live.id)
+    app.checkbox(key="compare_confirm_delete").check().run()
+    app.button(key="compare_delete").click().run()
+    assert "still running: stop it first" in app.error[0].value
+    assert live.path.exists()
+    app.selectbox(key="compare_manage").set_value(baseline.id)
+    app.button(key="compare_delete").click().run()
+    assert not app.exception
+    assert not baseline.path.exists()
+    assert baseline.id not in table(app)["Run id"].tolist()
+    assert app.success[0].value == f"Deleted `{baseline.id}`."
+
+
+@pytest.mark.parametrize("runs_dir_exists", [True, False])
+def test_no_runs(tmp_path, monkeypatch, runs_dir_exists):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path if runs_dir_exists else tmp_path / "x"))
+    app = open_page()
+    assert not app.exception
+    assert "No runs yet" in app.info[0].value

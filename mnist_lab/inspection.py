@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mnist_lab.data import IMAGE_SHAPE
-from mnist_lab.runs import MODEL_FILE, Run
+from mnist_lab.runs import CHECKPOINT_FILE, MODEL_FILE, Run
 
 N_PIXELS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
 # Both the NumPy engine and the scikit-learn baseline save their weights under this name.
@@ -52,8 +52,10 @@ def engine_of(run: Run) -> str:
 
 def has_model(run: Run) -> bool:
     """Whether ``run`` has saved trained weights that can be inspected."""
-    engine = engine_of(run)
-    return run.file(MODEL_FILE if engine == "keras" else WEIGHTS_FILE).exists()
+    if engine_of(run) == "keras":
+        # A live Keras run can be inspected from its last epoch checkpoint.
+        return run.file(MODEL_FILE).exists() or run.file(CHECKPOINT_FILE).exists()
+    return run.file(WEIGHTS_FILE).exists()
 
 
 def weight_images(kernel: np.ndarray) -> np.ndarray:
@@ -105,11 +107,18 @@ def filter_images(kernel: np.ndarray) -> np.ndarray:
     return np.moveaxis(kernel.mean(axis=2), -1, 0)
 
 
-def first_layer_weights(run: Run) -> np.ndarray | None:
+def first_layer_weights(run: Run, model: Any = None) -> np.ndarray | None:
     """The first dense layer's weights as ``(units, 28, 28)`` images, or None.
 
     None when the network starts with a convolution, or is a linear classifier (whose
     weights are its `digit_templates`).
+
+    Parameters
+    ----------
+    run : Run
+        A run with saved weights (see `has_model`).
+    model : keras.Model, optional
+        The run's Keras model if already loaded (pages cache it); loaded when needed.
     """
     engine = engine_of(run)
     if engine == "numpy":
@@ -118,23 +127,26 @@ def first_layer_weights(run: Run) -> np.ndarray | None:
         return weight_images(load_weights(run)["W1"])
     if engine != "keras":
         return None
-    layers = _weighted_layers(load_keras_model(run))
+    layers = _weighted_layers(_keras_model(run, model))
     if len(layers) < 2 or layers[0].__class__.__name__ != "Dense":
         return None
     return weight_images(np.asarray(layers[0].get_weights()[0]))
 
 
-def conv_filters(run: Run) -> np.ndarray | None:
-    """The first Conv2D layer's filters as ``(filters, h, w)`` images, or None if none."""
+def conv_filters(run: Run, model: Any = None) -> np.ndarray | None:
+    """The first Conv2D layer's filters as ``(filters, h, w)`` images, or None if none.
+
+    ``model`` is the run's Keras model if already loaded, as in `first_layer_weights`.
+    """
     if engine_of(run) != "keras":
         return None
-    for layer in _weighted_layers(load_keras_model(run)):
+    for layer in _weighted_layers(_keras_model(run, model)):
         if layer.__class__.__name__ == "Conv2D":
             return filter_images(np.asarray(layer.get_weights()[0]))
     return None
 
 
-def digit_templates(run: Run) -> np.ndarray | None:
+def digit_templates(run: Run, model: Any = None) -> np.ndarray | None:
     """Ten 28x28 images: the pixels that raise each digit's score, or None.
 
     * scikit-learn baseline and Keras softmax regression: the weight vector of each class;
@@ -142,6 +154,8 @@ def digit_templates(run: Run) -> np.ndarray | None:
     * NumPy engine: ``W1 @ W2``, the input direction that raises each digit's logit when
       the sigmoid units sit in their (near-linear) middle range.
     * Any deeper Keras network: None (no single template exists).
+
+    ``model`` is the run's Keras model if already loaded, as in `first_layer_weights`.
     """
     engine = engine_of(run)
     if engine == "sklearn":
@@ -153,13 +167,13 @@ def digit_templates(run: Run) -> np.ndarray | None:
 
         weights = load_weights(run)
         return weight_images(weights["W1"] @ weights["W2"])
-    layers = _weighted_layers(load_keras_model(run))
+    layers = _weighted_layers(_keras_model(run, model))
     if len(layers) == 1 and layers[0].__class__.__name__ == "Dense":
         return weight_images(np.asarray(layers[0].get_weights()[0]))
     return None
 
 
-def layer_outputs(run: Run, image: np.ndarray) -> list[LayerOutput]:
+def layer_outputs(run: Run, image: np.ndarray, model: Any = None) -> list[LayerOutput]:
     """What every layer of ``run``'s network outputs for one uint8 28x28 image.
 
     Parameters
@@ -169,6 +183,8 @@ def layer_outputs(run: Run, image: np.ndarray) -> list[LayerOutput]:
         softmax).
     image : numpy.ndarray
         uint8 image, shape ``(28, 28)``.
+    model : keras.Model, optional
+        The run's Keras model if already loaded.
 
     Returns
     -------
@@ -189,9 +205,10 @@ def layer_outputs(run: Run, image: np.ndarray) -> list[LayerOutput]:
         from mnist_lab.baseline import predict_proba_baseline
 
         return [LayerOutput("softmax", "softmax", predict_proba_baseline(run, image)[0])]
-    from mnist_lab.training import prepare_images
+    from mnist_lab.training import load_normalizer
 
-    return keras_layer_outputs(load_keras_model(run), prepare_images(run, image))
+    x = load_normalizer(run).transform(image)[..., np.newaxis]
+    return keras_layer_outputs(_keras_model(run, model), x)
 
 
 def keras_layer_outputs(model: Any, x: np.ndarray) -> list[LayerOutput]:
@@ -216,7 +233,7 @@ def keras_layer_outputs(model: Any, x: np.ndarray) -> list[LayerOutput]:
     values = values if isinstance(values, list | tuple) else [values]
     outputs = []
     for layer, value in zip(model.layers, values, strict=True):
-        value = np.asarray(value)[0]
+        value = keras.ops.convert_to_numpy(value)[0]
         activation = getattr(getattr(layer, "activation", None), "__name__", "")
         if value.ndim == 3:
             outputs.append(LayerOutput(layer.name, "conv", np.moveaxis(value, -1, 0)))
@@ -233,6 +250,11 @@ def load_keras_model(run: Run) -> Any:
     from mnist_lab.training import load_trained_model
 
     return load_trained_model(run)
+
+
+def _keras_model(run: Run, model: Any) -> Any:
+    """``model`` if the caller already loaded it, else the run's model from disk."""
+    return model if model is not None else load_keras_model(run)
 
 
 def _weighted_layers(model: Any) -> list:

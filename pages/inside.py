@@ -1,0 +1,188 @@
+"""Inside the network: weights as images, every layer's output, gradient flow, histograms."""
+
+import numpy as np
+import plotly.express as px
+import streamlit as st
+
+from dashboard.ui.cache import get_dataset
+from dashboard.ui.figures import digit_grid_figure, image_figure
+from dashboard.ui.runs_view import run_picker
+from mnist_lab import inspection
+from mnist_lab.runs import CHECKPOINT_FILE, DAMAGED, MODEL_FILE, Run, RunStore
+
+MAX_UNITS_SHOWN = 100
+# Conv filters are 3x3 to 9x9 pixels: enlarged so each tile is big enough to read.
+FILTER_ZOOM = 6
+
+st.session_state.setdefault("inside_digit", 0)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the Keras model...")
+def cached_keras_model(run_path: str, saved_at: float):
+    """One loaded model per run and save time, shared by every rerun and session."""
+    return inspection.load_keras_model(Run(run_path))
+
+
+def keras_model_of(run: Run):
+    """The run's Keras model (cached), or None for engines that need no TensorFlow."""
+    if inspection.engine_of(run) != "keras":
+        return None
+    saved = [run.file(n) for n in (MODEL_FILE, CHECKPOINT_FILE) if run.file(n).exists()]
+    return cached_keras_model(str(run.path), saved[0].stat().st_mtime)
+
+
+def weights_grid(images: np.ndarray, titles: list[str]):
+    """Weight images on a diverging scale centred on 0: blue excites, red inhibits."""
+    limit = float(np.abs(images).max()) or 1.0
+    return digit_grid_figure(images, titles, colorscale="RdBu", zmin=-limit, zmax=limit)
+
+
+def show_gradient_flow(run: Run, where) -> None:
+    """Per-layer gradient norms over training (log scale) and their plain-language reading."""
+    table = inspection.gradient_flow_table(run.metrics())
+    if table.empty:
+        where.info(f"{run.name} has no gradient records (convolutional runs skip them).")
+        return
+    figure = px.line(table, x="step", y="grad_norm", color="layer", log_y=True, height=360)
+    figure.update_layout(yaxis_title="gradient norm (log scale)", margin={"t": 10})
+    where.plotly_chart(figure, key=f"inside_grad_{run.id}")
+    ratio = inspection.gradient_ratio(table) if table["layer"].nunique() > 1 else 1.0
+    healthy = 1 / inspection.VANISHING_RATIO < ratio < inspection.SHRINKING_RATIO
+    (where.success if healthy else where.warning)(inspection.gradient_flow_reading(table))
+
+
+st.title("Inside the network")
+store = RunStore()
+run = run_picker(store, "inside_run", default_id=st.query_params.get("run"))
+if run is None:
+    st.info("No runs yet. Train a model on the Train page first.")
+    st.stop()
+st.query_params["run"] = run.id
+status = run.status()
+if status["state"] == DAMAGED:
+    st.warning(status["message"])
+    st.stop()
+has_model = inspection.has_model(run)
+if not has_model:
+    st.info(
+        f"This run ({status['state']}) has no saved weights yet; they appear after its "
+        "first epoch. Gradient flow and histograms below update while it trains."
+    )
+model = keras_model_of(run) if has_model else None
+weights_tab, activations_tab, gradients_tab, histograms_tab = st.tabs(
+    ["Weights", "Activations", "Gradient flow", "Histograms"]
+)
+
+with weights_tab:
+    if has_model:
+        first = inspection.first_layer_weights(run, model)
+        filters = inspection.conv_filters(run, model)
+        templates = inspection.digit_templates(run, model)
+        if first is not None:
+            shown = first[:MAX_UNITS_SHOWN]
+            st.subheader(f"First-layer weights ({len(shown)} of {len(first)} units)")
+            st.caption(
+                "Each tile is one hidden unit's 784 weights: blue pixels excite it, red "
+                "ones inhibit it. Trained units look like strokes; the border stays noise."
+            )
+            st.plotly_chart(weights_grid(shown, [f"{i}" for i in range(len(shown))]))
+        if filters is not None:
+            st.subheader(f"First convolution: {len(filters)} filters")
+            zoomed = filters.repeat(FILTER_ZOOM, axis=1).repeat(FILTER_ZOOM, axis=2)
+            st.plotly_chart(weights_grid(zoomed, [f"{i}" for i in range(len(filters))]))
+        if templates is not None:
+            st.subheader("Digit templates")
+            st.caption(
+                "The pixels that raise each digit's score (for the NumPy network: "
+                "W1 @ W2, exact while the hidden units stay in their linear range)."
+            )
+            st.plotly_chart(weights_grid(templates, [str(d) for d in range(10)]))
+
+with activations_tab:
+    if has_model:
+        drawing = st.session_state.get("playground_digit")
+        source = "A test digit"
+        if drawing is not None:
+            source = st.radio(
+                "Input", ["A test digit", "Your drawing"], key="inside_source", horizontal=True
+            )
+        if source == "Your drawing":
+            image = np.asarray(drawing, dtype=np.uint8)
+        else:
+            dataset = get_dataset()
+            index = st.number_input("Test digit #", 0, dataset.n_test - 1, key="inside_digit")
+            image = dataset.x_test[int(index)]
+            st.caption(f"Label: {dataset.y_test[int(index)]}")
+        st.plotly_chart(image_figure(image, show_colorbar=False, height=160))
+        for output in inspection.layer_outputs(run, image, model):
+            if output.kind == "conv":
+                st.markdown(f"**{output.name}**: {len(output.values)} feature maps")
+                titles = [f"{i}" for i in range(len(output.values))]
+                st.plotly_chart(
+                    digit_grid_figure(
+                        output.values, titles, colorscale="viridis", zmin=None, zmax=None
+                    )
+                )
+            elif output.kind in ("dense", "softmax"):
+                is_softmax = output.kind == "softmax"
+                st.markdown(
+                    f"**{output.name}**: "
+                    + (
+                        f"probabilities, predicts **{int(output.values.argmax())}**"
+                        if is_softmax
+                        else f"{len(output.values)} unit activations"
+                    )
+                )
+                figure = px.bar(
+                    x=np.arange(len(output.values)),
+                    y=output.values,
+                    height=220,
+                    labels={"x": "digit" if is_softmax else "unit", "y": "output"},
+                )
+                figure.update_layout(margin={"t": 10}, xaxis_type="category")
+                st.plotly_chart(figure, key=f"inside_act_{output.name}")
+
+with gradients_tab:
+    st.caption(
+        "How strongly the loss pulls on each layer's weights as training goes on. If the "
+        "first layers get far smaller gradients than the last, they barely learn."
+    )
+    left, right = st.columns(2)
+    show_gradient_flow(run, left)
+    with right:
+        others = [r.id for r in store.list() if r != run]
+        other = run_picker(
+            store, "inside_compare", label="Compare with", default_id=next(iter(others), None)
+        )
+    if other is not None and other != run:
+        show_gradient_flow(other, right)
+
+with histograms_tab:
+    records = run.metrics()
+    layers = inspection.histogram_layers(records)
+    if not layers:
+        st.info("This run has no histogram records yet: they are written after each epoch.")
+    else:
+        left, right = st.columns(2)
+        layer = left.selectbox("Layer", layers, key="inside_hist_layer")
+        quantity = right.radio(
+            "Values", inspection.HISTOGRAM_QUANTITIES, horizontal=True, key="inside_hist_quantity"
+        )
+        series = inspection.histogram_series(records, layer, quantity)
+        series["epoch"] = series["epoch"].astype(str)
+        figure = px.line(
+            series,
+            x="center",
+            y="share",
+            color="epoch",
+            height=360,
+            color_discrete_sequence=px.colors.sequential.Viridis,
+            line_shape="hvh",
+        )
+        figure.update_layout(
+            xaxis_title=quantity[:-1] + " value",
+            yaxis_title="share",
+            margin={"t": 10},
+            legend_title="epoch",
+        )
+        st.plotly_chart(figure, key="inside_hist_chart")

@@ -1,0 +1,124 @@
+"""AppTest of the Inside page over runs made in the test: NumPy, a bare Keras run, a tiny CNN."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mnist_lab import scratch
+from mnist_lab.preprocess import fit_normalizer
+from mnist_lab.runs import RUNS_DIR_ENV, RunStore
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "inside.py")
+
+
+def vanishing_records() -> list[dict]:
+    """Gradient records of a deep sigmoid net: each layer back gets 10x less."""
+    names = ["dense_1", "dense_2", "dense_3", "output"]
+    return [
+        {
+            "kind": "gradients",
+            "epoch": 1,
+            "step": step,
+            "layers": [
+                {"name": name, "grad_norm": 10.0 ** (depth - 4), "activation_mean_abs": 0.5}
+                for depth, name in enumerate(names)
+            ],
+        }
+        for step in (1, 50, 100)
+    ]
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory):
+    """A NumPy run trained on 1000 digits and a finished Keras run without a model file."""
+    root = tmp_path_factory.mktemp("runs")
+    store = RunStore(root)
+    keras_run = store.create({"engine": "keras", "label": "deep-sigmoid"}, name="deep sigmoid")
+    for record in vanishing_records():
+        keras_run.append_metrics(record)
+    keras_run.update_status(state="finished")
+    numpy_run = store.create(scratch.ScratchConfig(epochs=1, subset=1000).to_dict(), name="numpy")
+    assert scratch.train_run(numpy_run).state == "finished"
+    numpy_run.update_status(state="finished")
+    return root, numpy_run, keras_run
+
+
+def open_page(monkeypatch, root, run_id=None) -> AppTest:
+    monkeypatch.setenv(RUNS_DIR_ENV, str(root))
+    app = AppTest.from_file(PAGE, default_timeout=90)
+    if run_id:
+        app.query_params["run"] = run_id
+    return app.run()
+
+
+def test_no_runs_says_train_first(monkeypatch, tmp_path):
+    app = open_page(monkeypatch, tmp_path)
+    assert not app.exception
+    assert "Train a model on the Train page first" in app.info[0].value
+
+
+def test_numpy_run_shows_weights_activations_gradients_histograms(monkeypatch, runs_dir):
+    root, numpy_run, _ = runs_dir
+    app = open_page(monkeypatch, root, numpy_run.id)
+    assert not app.exception
+    assert app.selectbox(key="inside_run").value == numpy_run.id
+    assert [h.value for h in app.subheader] == [
+        "First-layer weights (20 of 20 units)",
+        "Digit templates",
+    ]
+    assert "hidden: 20 unit activations" in [m.value.replace("**", "") for m in app.markdown]
+    assert any("flow well" in box.value for box in app.success)
+    assert app.selectbox(key="inside_hist_layer").options == ["hidden", "output"]
+    app.number_input(key="inside_digit").set_value(7).run()
+    app.radio(key="inside_hist_quantity").set_value("activations").run()
+    assert not app.exception and app.caption[-1].value != ""
+    assert "Label: 9" in [c.value for c in app.caption]
+
+
+def test_vanishing_gradients_are_called_out_and_compared(monkeypatch, runs_dir):
+    root, numpy_run, keras_run = runs_dir
+    app = open_page(monkeypatch, root, keras_run.id)
+    assert not app.exception
+    assert "no saved weights yet" in app.info[0].value
+    assert "vanishing gradients" in app.warning[0].value and "1,000x" in app.warning[0].value
+    app.selectbox(key="inside_compare").set_value(numpy_run.id).run()
+    assert any("flow well" in box.value for box in app.success)
+
+
+def test_playground_drawing_can_be_the_input(monkeypatch, runs_dir):
+    root, numpy_run, _ = runs_dir
+    monkeypatch.setenv(RUNS_DIR_ENV, str(root))
+    app = AppTest.from_file(PAGE, default_timeout=90)
+    app.query_params["run"] = numpy_run.id
+    drawing = np.zeros((28, 28), dtype=np.uint8)
+    drawing[4:24, 13:15] = 255
+    app.session_state["playground_digit"] = drawing
+    app.run()
+    app.radio(key="inside_source").set_value("Your drawing").run()
+    assert not app.exception
+    assert not any(c.value.startswith("Label:") for c in app.caption)
+
+
+def test_keras_cnn_shows_filters_and_feature_maps(monkeypatch, tmp_path):
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
+            keras.layers.Flatten(name="flatten"),
+            keras.layers.Dense(10, activation="softmax", name="output"),
+        ]
+    )
+    run = RunStore(tmp_path).create({"engine": "keras", "label": "tiny-cnn"})
+    model.save(run.file("model.keras"))
+    normalizer = fit_normalizer("scale", np.zeros((1, 28, 28), np.uint8))
+    run.write_json("normalizer.json", normalizer.to_dict())
+    run.update_status(state="finished")
+    app = open_page(monkeypatch, tmp_path, run.id)
+    assert not app.exception
+    assert [h.value for h in app.subheader] == ["First convolution: 4 filters"]
+    assert "conv: 4 feature maps" in [m.value.replace("**", "") for m in app.markdown]
+    assert "no gradient records" in app.info[0].value

@@ -44,6 +44,22 @@ def current_lr(model) -> float:
     return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
 
 
+def format_duration(seconds: float) -> str:
+    """Seconds as ``"45s"``, ``"3m05s"`` or ``"1h02m"`` for progress messages.
+
+    Examples
+    --------
+    >>> format_duration(185.2), format_duration(3725)
+    ('3m05s', '1h02m')
+    """
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
 def save_model_atomically(model, path: str | Path) -> None:
     """Save ``model`` as a ``.keras`` file under a temporary name, then rename it to ``path``.
 
@@ -150,6 +166,8 @@ class RunLogger(keras.callbacks.Callback):
         progress = min(step / total, 1.0)
         elapsed = time.time() - self.train_start
         eta = elapsed / progress * (1 - progress) if progress > 0 else None
+        if eta is not None and progress < 1:
+            message += f"; {samples_per_s:,.0f} samples/s, about {format_duration(eta)} left"
         self.run.update_status(
             message=message,
             epoch=self.epoch,
@@ -292,14 +310,19 @@ class LayerStatsLogger(keras.callbacks.Callback):
         self.layers = [layer for layer in self.model.layers if layer.trainable_weights]
         outputs = [layer.output for layer in self.layers]
         probe_model = keras.Model(self.model.inputs, outputs)
+        x, y = tf.constant(self.probe_x), tf.constant(self.probe_y)
+
+        def layer_outputs():
+            # A model with one output returns a tensor, not a one-element list.
+            result = probe_model(x, training=False)
+            return list(result) if isinstance(result, list | tuple) else [result]
+
         weights = [layer.trainable_weights for layer in self.layers]
-        x = tf.constant(self.probe_x)
-        y = tf.constant(self.probe_y)
 
         @tf.function
         def gradient_flow():
             with tf.GradientTape() as tape:
-                activations = probe_model(x, training=False)
+                activations = layer_outputs()
                 loss = keras.ops.mean(
                     keras.losses.sparse_categorical_crossentropy(y, activations[-1])
                 )
@@ -312,7 +335,7 @@ class LayerStatsLogger(keras.callbacks.Callback):
             return tf.stack(norms), tf.stack(means)
 
         self.gradient_flow = gradient_flow
-        self.activations = tf.function(lambda: probe_model(x, training=False))
+        self.activations = tf.function(layer_outputs)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1

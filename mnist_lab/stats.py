@@ -22,6 +22,8 @@ PROJECTION_METHODS = ("pca", "tsne") + (
 )
 # t-SNE first compresses the pixels to this many principal components, as its authors advise.
 TSNE_PCA_COMPONENTS = 50
+# Half scikit-learn's default: the map of a few thousand digits has settled by then.
+TSNE_ITERATIONS = 500
 DEFAULT_N_CLASSES = 10
 
 
@@ -426,7 +428,11 @@ def project_2d(
         compressed = _principal_components(pixels, min(TSNE_PCA_COMPONENTS, *pixels.shape))
         perplexity = min(30.0, (len(index) - 1) / 3)
         coords = TSNE(
-            n_components=2, init="pca", perplexity=perplexity, random_state=seed
+            n_components=2,
+            init="pca",
+            perplexity=perplexity,
+            max_iter=TSNE_ITERATIONS,
+            random_state=seed,
         ).fit_transform(compressed)
     else:
         import umap  # optional dependency, listed only when importable

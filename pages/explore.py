@@ -221,6 +221,7 @@ if tabs["Map"].open:
             stats.PROJECTION_METHODS,
             key="explore_map_method",
             format_func=PROJECTION_LABELS.get,
+            help="PCA is instant; t-SNE and UMAP take seconds to minutes, once (then cached).",
         )
         n_samples = controls[1].selectbox("Images", MAP_SAMPLE_SIZES, key="explore_map_samples")
         points = cached_projection(dataset, dataset.sha256, split, method, n_samples)

@@ -293,26 +293,30 @@ def gradient_flow_table(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def gradient_ratio(table: pd.DataFrame, samples: int = READING_SAMPLES) -> float:
-    """How many times larger the last layer's gradient norm is than the first layer's.
+def gradient_ratios(table: pd.DataFrame, samples: int = READING_SAMPLES) -> pd.Series:
+    """How many times smaller each layer's gradient norm is than the last layer's.
 
-    Averaged over the last ``samples`` recorded steps. Above 1: gradients shrink on their
-    way back to the input (vanishing); below 1: they grow (exploding).
+    Norms are averaged over each layer's last ``samples`` records. Above 1: the layer gets
+    less gradient than the last one (vanishing on the way back); below 1: more (exploding).
 
-    Raises
-    ------
-    ValueError
-        If the table has fewer than two layers.
+    Returns
+    -------
+    pandas.Series
+        Indexed by layer name, first to last; the last layer's entry is 1. A layer with a
+        zero gradient gets ``inf``.
     """
     recent = _recent_layer_norms(table, samples)
-    if len(recent) < 2:
-        raise ValueError("the gradient ratio needs records of at least two layers")
-    first, last = recent.iloc[0], recent.iloc[-1]
-    return float("inf") if first == 0 else float(last / first)
+    with np.errstate(divide="ignore"):
+        return recent.iloc[-1] / recent
 
 
 def gradient_flow_reading(table: pd.DataFrame, samples: int = READING_SAMPLES) -> str:
     """A plain-language reading of a gradient-flow table, computed from its numbers.
+
+    The verdict follows the earlier layer that gets the least gradient compared with the
+    last layer (see `gradient_ratios`). That is usually the first layer; but a first dense
+    layer over 784 pixels sums many more weights into its norm than a 10-unit layer does,
+    so a deep narrow network can bottom out one layer later, and the reading says so.
 
     Parameters
     ----------
@@ -324,8 +328,8 @@ def gradient_flow_reading(table: pd.DataFrame, samples: int = READING_SAMPLES) -
     Returns
     -------
     str
-        One or two sentences: vanishing, shrinking, exploding or flowing well, with the
-        ratio between the first and the last layer.
+        One to three sentences: vanishing, shrinking, exploding or flowing well, with the
+        ratios that decide it.
 
     Examples
     --------
@@ -336,41 +340,46 @@ def gradient_flow_reading(table: pd.DataFrame, samples: int = READING_SAMPLES) -
     """
     if table.empty:
         return "No gradient records yet: they appear after the first few training steps."
-    recent = _recent_layer_norms(table, samples)
-    if len(recent) < 2:
+    ratios = gradient_ratios(table, samples)
+    if len(ratios) < 2:
         return "Only one layer has weights, so there is no gradient flow to compare."
-    first_name, last_name = recent.index[0], recent.index[-1]
-    if recent.iloc[0] == 0:
+    first, last = ratios.index[0], ratios.index[-1]
+    weakest, worst = ratios.idxmax(), float(ratios.max())
+    if np.isinf(worst):
         return (
-            f"No gradient reaches the first layer ({first_name!r}) at all: its units are dead "
-            "or fully saturated, so it cannot learn. Try ReLU with a smaller learning rate."
+            f"No gradient reaches layer {weakest!r} at all: its units are dead or fully "
+            "saturated, so it cannot learn. Try ReLU with a smaller learning rate."
         )
-    ratio = float(recent.iloc[-1] / recent.iloc[0])
-    per_layer = ratio ** (1 / (len(recent) - 1))
-    if ratio >= VANISHING_RATIO:
+    if worst >= SHRINKING_RATIO:
+        where = f"the first layer ({first!r})" if weakest == first else f"layer {weakest!r}"
+        aside = ""
+        if weakest != first:
+            aside = (
+                f" The first layer ({first!r}) gets {ratios[first]:,.0f}x less: its many inputs "
+                "add up to a larger norm."
+            )
+        if worst >= VANISHING_RATIO:
+            return (
+                f"Gradients reaching {where} are {worst:,.0f}x smaller than at the last layer "
+                f"({last!r}): vanishing gradients, so the early layers barely learn.{aside} "
+                "Sigmoid saturates and its slope is at most 1/4; try ReLU, fewer layers, or "
+                "batch normalization."
+            )
         return (
-            f"Gradients reaching the first layer ({first_name!r}) are {ratio:,.0f}x smaller "
-            f"than at the last layer ({last_name!r}): vanishing gradients (about "
-            f"{per_layer:.1f}x smaller per layer). The early layers barely learn. Sigmoid "
-            "saturates and its slope is at most 1/4; try ReLU, fewer layers, or batch "
-            "normalization."
+            f"Gradients reaching {where} are {worst:,.0f}x smaller than at the last layer "
+            f"({last!r}): the early layers learn more slowly.{aside} Not yet vanishing, but "
+            "watch it as the network gets deeper."
         )
-    if ratio >= SHRINKING_RATIO:
+    strongest, least = ratios.idxmin(), float(ratios.min())
+    if least <= 1 / VANISHING_RATIO:
         return (
-            f"Gradients shrink {ratio:,.0f}x from the last layer ({last_name!r}) back to the "
-            f"first ({first_name!r}): the early layers learn more slowly. Not yet vanishing, "
-            "but watch it as the network gets deeper."
+            f"Gradients at layer {strongest!r} are {1 / least:,.0f}x larger than at the last "
+            f"layer ({last!r}): exploding gradients. Lower the learning rate, normalize the "
+            "inputs, or use batch normalization."
         )
-    if ratio <= 1 / VANISHING_RATIO:
-        return (
-            f"Gradients at the first layer ({first_name!r}) are {1 / ratio:,.0f}x larger than "
-            f"at the last ({last_name!r}): exploding gradients. Lower the learning rate, "
-            "normalize the inputs, or use batch normalization."
-        )
-    spread = float(recent.max() / recent.min())
     return (
-        f"Gradients are within {spread:,.1f}x across the {len(recent)} layers: they flow "
-        "well, every layer learns."
+        f"Gradients are within {worst / least:,.1f}x across the {len(ratios)} layers: they "
+        "flow well, every layer learns."
     )
 
 

@@ -46,8 +46,10 @@ def show_gradient_flow(run: Run, where) -> None:
     figure = px.line(table, x="step", y="grad_norm", color="layer", log_y=True, height=360)
     figure.update_layout(yaxis_title="gradient norm (log scale)", margin={"t": 10})
     where.plotly_chart(figure, key=f"inside_grad_{run.id}")
-    ratio = inspection.gradient_ratio(table) if table["layer"].nunique() > 1 else 1.0
-    healthy = 1 / inspection.VANISHING_RATIO < ratio < inspection.SHRINKING_RATIO
+    ratios = inspection.gradient_ratios(table)
+    healthy = (
+        ratios.max() < inspection.SHRINKING_RATIO and ratios.min() > 1 / inspection.VANISHING_RATIO
+    )
     (where.success if healthy else where.warning)(inspection.gradient_flow_reading(table))
 
 

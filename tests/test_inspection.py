@@ -65,7 +65,17 @@ def test_reading_says_vanishing_for_a_1000x_ratio():
     table = inspection.gradient_flow_table(gradient_records([[1e-4, 1e-2, 1e-1]] * 6))
     reading = inspection.gradient_flow_reading(table)
     assert "vanishing" in reading and "1,000x smaller" in reading and "'first'" in reading
-    assert inspection.gradient_ratio(table) == pytest.approx(1000)
+    ratios = inspection.gradient_ratios(table)
+    assert ratios.index.tolist() == ["first", "middle", "last"]
+    assert ratios.tolist() == pytest.approx([1000, 10, 1])
+
+
+def test_reading_names_a_weaker_layer_behind_a_wide_first_layer():
+    # A 784-input first layer has a larger norm than the 10-unit layer behind it.
+    table = inspection.gradient_flow_table(gradient_records([[1e-3, 2e-4, 1e-1]] * 3))
+    reading = inspection.gradient_flow_reading(table)
+    assert "reaching layer 'middle' are 500x smaller" in reading and "vanishing" in reading
+    assert "The first layer ('first') gets 100x less" in reading
 
 
 def test_reading_says_gradients_flow_for_a_2x_ratio():
@@ -86,9 +96,9 @@ def test_reading_uses_only_the_latest_samples():
 @pytest.mark.parametrize(
     "norms, words",
     [
-        ([0.004, 0.1], "shrink 25x"),
+        ([0.004, 0.1], "25x smaller than at the last layer ('middle'): the early layers"),
         ([10.0, 0.01], "exploding"),
-        ([0.0, 0.1], "No gradient reaches the first layer"),
+        ([0.0, 0.1], "No gradient reaches layer 'first'"),
         ([0.1], "Only one layer"),
     ],
 )

@@ -1,0 +1,199 @@
+"""Lessons: each one's small settings show its effect, and the explanations read the numbers."""
+
+import dataclasses
+
+import pytest
+
+from mnist_lab.lessons import (
+    LESSONS,
+    RunResult,
+    create_lesson_runs,
+    explain,
+    get_lesson,
+    lesson_runs,
+    lesson_state,
+)
+from mnist_lab.runs import RunStore
+from mnist_lab.worker import run_worker
+
+
+def run_lesson(store: RunStore, lesson_id: str) -> dict[str, RunResult]:
+    """Train every run of a lesson in this process (TensorFlow imported once) and read them."""
+    lesson = get_lesson(lesson_id)
+    for run in create_lesson_runs(store, lesson):
+        run_worker(run.path)
+    runs = lesson_runs(store, lesson)
+    assert lesson_state(runs, lesson) == "done"
+    return {step: RunResult.from_run(run) for step, run in runs.items()}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return RunStore(tmp_path_factory.mktemp("runs"))
+
+
+@pytest.mark.slow
+def test_raw_pixels_fail_where_standardized_pixels_learn(store):
+    results = run_lesson(store, "stuck-at-10")
+    raw, std = results["raw"], results["standardized"]
+    assert raw.diverged or raw.test_accuracy < 0.2
+    assert std.test_accuracy > 0.85
+    assert explain(get_lesson("stuck-at-10"), results).as_expected
+
+
+@pytest.mark.slow
+def test_learning_rates_too_small_right_and_too_large(store):
+    results = run_lesson(store, "learning-rate")
+    assert results["small"].test_accuracy < 0.3
+    assert results["good"].test_accuracy > 0.8
+    assert results["large"].diverged or results["large"].test_accuracy < 0.3
+    assert explain(get_lesson("learning-rate"), results).as_expected
+
+
+@pytest.mark.slow
+def test_deep_sigmoid_stays_far_below_deep_relu_with_vanishing_gradients(store):
+    results = run_lesson(store, "deep-sigmoid")
+    sigmoid, relu = results["sigmoid"], results["relu"]
+    assert sigmoid.test_accuracy < 0.2
+    assert relu.test_accuracy > sigmoid.test_accuracy + 0.3
+    assert sigmoid.gradient_ratio > relu.gradient_ratio
+    assert explain(get_lesson("deep-sigmoid"), results).as_expected
+
+
+@pytest.mark.slow
+def test_small_set_overfits_and_dropout_or_more_data_narrow_the_gap(store):
+    results = run_lesson(store, "overfitting")
+    assert results["small"].gap > 0.1
+    assert results["dropout"].gap < results["small"].gap
+    assert results["more"].gap < results["small"].gap
+    assert explain(get_lesson("overfitting"), results).as_expected
+
+
+@pytest.mark.slow
+def test_cnn_beats_mlp_beats_logistic_regression(store):
+    results = run_lesson(store, "models")
+    accuracy = {step: result.test_accuracy for step, result in results.items()}
+    assert accuracy["cnn"] > accuracy["mlp"] > accuracy["logreg"]
+    assert explain(get_lesson("models"), results).as_expected
+
+
+def test_every_lesson_has_valid_named_runs():
+    for lesson in LESSONS.values():
+        assert lesson.title and lesson.question and lesson.expect
+        assert len(set(lesson.steps)) == len(lesson.runs) >= 2
+        for lesson_run in lesson.runs:
+            assert lesson_run.config["engine"] in ("keras", "sklearn")
+            assert lesson_run.name.startswith("Lesson ")
+            assert lesson_run.config.get("subset", 60_000) <= 3000
+
+
+def test_unknown_lesson_names_the_known_ones():
+    with pytest.raises(ValueError, match="stuck-at-10"):
+        get_lesson("nope")
+
+
+def test_lesson_runs_are_tagged_found_and_newest_first(tmp_path):
+    store = RunStore(tmp_path)
+    lesson = get_lesson("deep-sigmoid")
+    assert lesson_state(lesson_runs(store, lesson), lesson) == "new"
+    first = create_lesson_runs(store, lesson)
+    store.create({"engine": "numpy"})
+    runs = lesson_runs(store, lesson)
+    assert list(runs) == ["sigmoid", "relu"] and set(runs.values()) == set(first)
+    assert [run.name for run in runs.values()] == [r.name for r in lesson.runs]
+    assert lesson_state(runs, lesson) == "running"
+    for run in first:
+        run.update_status(state="finished")
+    assert lesson_state(lesson_runs(store, lesson), lesson) == "done"
+    with pytest.raises(ValueError, match="no run yet"):
+        explain(lesson, {"sigmoid": first[0]})
+
+
+GOOD = RunResult(
+    "finished",
+    test_accuracy=0.9,
+    train_accuracy=0.95,
+    val_accuracy=0.9,
+    train_loss=0.3,
+    val_loss=0.35,
+    first_loss=2.3,
+    epochs=3,
+    peak_loss=2.4,
+)
+
+
+def result(**changes) -> RunResult:
+    return dataclasses.replace(GOOD, **changes)
+
+
+def test_normalization_explanation_follows_the_numbers():
+    lesson = get_lesson("stuck-at-10")
+    diverged = explain(
+        lesson,
+        {
+            "raw": result(state="diverged", test_accuracy=None, peak_loss=1380.8),
+            "standardized": GOOD,
+        },
+    )
+    assert diverged.as_expected
+    assert "1,381" in diverged.text and "90.0%" in diverged.text
+    stuck = explain(
+        lesson, {"raw": result(test_accuracy=0.098, train_loss=2.31), "standardized": GOOD}
+    )
+    assert stuck.as_expected and "stuck at 9.8%" in stuck.verdict
+    learned = explain(lesson, {"raw": result(test_accuracy=0.74), "standardized": GOOD})
+    assert not learned.as_expected and "74.0%" in learned.verdict
+
+
+def test_learning_rate_explanation_follows_the_numbers():
+    lesson = get_lesson("learning-rate")
+    slow = result(test_accuracy=0.12, train_loss=2.28, first_loss=2.36)
+    nan = result(state="diverged", peak_loss=float("inf"), test_accuracy=None)
+    explanation = explain(lesson, {"small": slow, "good": GOOD, "large": nan})
+    assert explanation.as_expected
+    assert "2.36 to 2.28 (3% lower)" in explanation.text and "NaN" in explanation.text
+    assert not explain(lesson, {"small": GOOD, "good": GOOD, "large": nan}).as_expected
+
+
+def test_depth_explanation_quotes_accuracies_and_gradient_ratios():
+    lesson = get_lesson("deep-sigmoid")
+    sigmoid = result(test_accuracy=0.096, gradient_ratio=850.0, gradient_reading="Vanishing.")
+    relu = result(test_accuracy=0.65, gradient_ratio=3.0, gradient_reading="Flows well.")
+    explanation = explain(lesson, {"sigmoid": sigmoid, "relu": relu})
+    assert explanation.as_expected and "+55 points" in explanation.verdict
+    assert "850.0x" in explanation.text and "Vanishing." in explanation.text
+    close = explain(lesson, {"sigmoid": result(test_accuracy=0.6), "relu": relu})
+    assert not close.as_expected and "+5 points" in close.verdict
+
+
+def test_overfitting_explanation_reads_the_gaps_and_the_validation_loss():
+    lesson = get_lesson("overfitting")
+    small = result(
+        train_accuracy=1.0, val_accuracy=0.84, val_loss=0.64, best_val_loss=0.4, best_val_epoch=4
+    )
+    dropout = result(train_accuracy=0.9, val_accuracy=0.82)
+    more = result(train_accuracy=1.0, val_accuracy=0.93)
+    explanation = explain(lesson, {"small": small, "dropout": dropout, "more": more})
+    assert explanation.as_expected
+    assert "small 16.0 points" in explanation.verdict
+    assert "lowest at epoch 4 (0.40) and rose to 0.64" in explanation.text
+    assert "-2.0 points" in explanation.text and "training got harder" in explanation.text
+    no_gap = dataclasses.replace(small, train_accuracy=0.86)
+    assert not explain(lesson, {"small": no_gap, "dropout": dropout, "more": more}).as_expected
+
+
+def test_model_comparison_explanation_ranks_and_counts_mistakes():
+    lesson = get_lesson("models")
+    runs = {
+        "logreg": result(test_accuracy=0.89),
+        "mlp": result(test_accuracy=0.91),
+        "cnn": result(test_accuracy=0.93),
+    }
+    explanation = explain(lesson, runs)
+    assert explanation.as_expected and explanation.verdict.startswith(
+        "Ranking on the test set: CNN"
+    )
+    assert "700 mistakes" in explanation.text and "200 fewer mistakes" in explanation.text
+    runs["logreg"] = result(test_accuracy=0.95)
+    upset = explain(lesson, runs)
+    assert not upset.as_expected and upset.verdict.startswith("Ranking on the test set: Logistic")

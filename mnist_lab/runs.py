@@ -441,6 +441,8 @@ class RunStore:
         """
         log = open(run.file(LOG_FILE), "ab")
         env = dict(os.environ, **{RUNS_DIR_ENV: str(self.root), "PYTHONUNBUFFERED": "1"})
+        # Keeps TensorFlow's C++ start-up chatter out of worker.log unless asked for.
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         project_root = str(Path(__file__).resolve().parents[1])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
         with log:

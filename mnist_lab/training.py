@@ -40,6 +40,8 @@ from mnist_lab.runs import (
 NORMALIZER_FILE = "normalizer.json"
 # Optimizer steps per call into TensorFlow: callbacks fire this often, Python overhead is paid once.
 STEPS_PER_EXECUTION = 64
+# Small runs call back more often, so their curves and progress still move within an epoch.
+MIN_UPDATES_PER_EPOCH = 10
 PROBE_SIZE = 256
 GRADIENT_RECORDS_PER_EPOCH = 10
 PREDICT_BATCH_SIZE = 1024
@@ -136,7 +138,9 @@ def compile_model(
         optimizer=make_optimizer(config, steps_per_epoch),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
-        steps_per_execution=min(steps_per_execution, steps_per_epoch),
+        steps_per_execution=max(
+            1, min(steps_per_execution, steps_per_epoch // MIN_UPDATES_PER_EPOCH)
+        ),
     )
     return model
 

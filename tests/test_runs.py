@@ -1,0 +1,80 @@
+"""The run store and the worker: states, the training queue, and workers that die."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from mnist_lab.config import TrainConfig
+from mnist_lab.runs import RunStore, process_start_time
+from mnist_lab.worker import run_worker
+
+
+def wait_for(condition, timeout_s, what):
+    deadline = time.time() + timeout_s
+    while not condition():
+        if time.time() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_a_created_run_is_queued_and_listed(tmp_path):
+    store = RunStore(tmp_path)
+    run = store.create({"engine": "keras", "label": "mlp relu"}, name="first try")
+    assert run.status()["state"] == "queued" and run.name == "first try"
+    assert "mlp-relu" in run.id and store.list() == [run] and store.get(run.id) == run
+
+
+def test_a_running_run_whose_worker_is_gone_reads_as_interrupted(tmp_path):
+    run = RunStore(tmp_path).create({"engine": "keras"})
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    start = process_start_time(process.pid)
+    process.wait()
+    run.update_status(state="running", pid=process.pid, pid_start=start)
+    assert run.status()["state"] == "interrupted"
+    assert "checkpoint" in run.status()["message"]
+
+
+def test_an_unknown_engine_fails_with_a_message(tmp_path):
+    run = RunStore(tmp_path).create({"engine": "torch"})
+    assert run_worker(run.path) == "failed"
+    assert "unknown engine 'torch'" in run.status()["message"]
+
+
+def test_a_run_stopped_while_queued_never_trains(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_MAX_PARALLEL", "1")
+    store = RunStore(tmp_path)
+    run = store.create({"engine": "keras"})
+    with store.training_slot() as held:
+        assert held
+        run.request_stop()
+        assert run_worker(run.path) == "stopped"
+    assert run.status()["message"] == "Stopped while waiting in the queue."
+
+
+@pytest.mark.slow
+def test_a_second_launch_queues_and_a_killed_worker_reads_as_interrupted(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_MAX_PARALLEL", "1")
+    store = RunStore(tmp_path)
+    first = store.create(TrainConfig(subset=1000, epochs=500, val_split=0).to_dict())
+    second = store.create(TrainConfig(preset="softmax", subset=500, epochs=1).to_dict())
+    first_pid = store.launch(first)
+    wait_for(lambda: first.file("checkpoint.keras").exists(), 180, "the first checkpoint")
+    second_pid = store.launch(second)
+    wait_for(lambda: second.raw_status().get("pid") == second_pid, 60, "the second worker")
+    assert second.status()["state"] == "queued" and first.status()["state"] == "running"
+
+    os.kill(first_pid, signal.SIGKILL)
+    wait_for(lambda: first.status()["state"] == "interrupted", 10, "the kill to show")
+    assert any(record["kind"] == "epoch" for record in first.metrics())
+    assert first.file("history.csv").read_text().startswith("epoch,")
+
+    wait_for(lambda: second.status()["state"] not in ("queued", "running"), 180, "the second run")
+    assert second.status()["state"] == "finished"
+    # Imported late: loading TensorFlow is only needed here, and the workers run without it.
+    from mnist_lab.training import load_trained_model
+
+    assert load_trained_model(first).count_params() == 79_510

@@ -25,7 +25,7 @@ RERENDER_TARGET_S = 0.3
 # For each tab: a widget and the values to cycle through; every value is seen once before timing.
 WIDGET_CHANGES = {
     "Classes": ("segmented_control", "explore_class_measure", ["share", "count"]),
-    "Pixel values": ("selectbox", "explore_digit", [3, None, 7]),
+    "Pixel values": ("selectbox", "explore_digit", [3, "all", 7]),
     "Average digits": ("segmented_control", "explore_moment", ["variance", "std", "mean"]),
     "Gallery": ("number_input", "explore_seed", [1, 2, 3]),
     "Map": ("selectbox", "explore_map_samples", [1000, 2000]),

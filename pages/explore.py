@@ -22,6 +22,8 @@ MOMENTS = {"mean": "gray_r", "variance": "viridis", "std": "viridis"}
 PROJECTION_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 GALLERY_SIZE = 40
 MAP_SAMPLE_SIZES = (500, 1000, 2000, 5000)
+# A selectbox shows None as "Choose an option", so "all digits" needs a value of its own.
+ALL_DIGITS = "all"
 # Lazy tabs forget the widgets of hidden tabs; re-assigning their values keeps them.
 PERSISTENT_KEYS = (
     "explore_class_measure",
@@ -40,10 +42,11 @@ for key in PERSISTENT_KEYS:
 for key, default in {
     "explore_split": "train",
     "explore_class_measure": "count",
-    "explore_digit": None,
+    "explore_digit": ALL_DIGITS,
     "explore_hist_pixels": "all",
+    "explore_hist_log": True,
     "explore_moment": "mean",
-    "explore_gallery_digit": None,
+    "explore_gallery_digit": ALL_DIGITS,
     "explore_seed": 0,
     "explore_map_method": "pca",
     "explore_map_samples": 2000,
@@ -97,12 +100,12 @@ def reshuffle() -> None:
     st.session_state.explore_seed += 1
 
 
-def digit_label(digit: int | None) -> str:
-    return "All digits" if digit is None else f"Digit {digit}"
+def digit_label(digit: int | str) -> str:
+    return "All digits" if digit == ALL_DIGITS else f"Digit {digit}"
 
 
 dataset = get_dataset()
-digits = [None, *range(dataset.n_classes)]
+digits = [ALL_DIGITS, *range(dataset.n_classes)]
 
 st.title("Explore data")
 st.caption(
@@ -142,7 +145,7 @@ if tabs["Pixel values"].open:
         )
         log_y = controls[2].toggle("Log scale", key="explore_hist_log")
         value_counts = cached_value_counts(dataset, dataset.sha256, split)
-        selected = value_counts.sum(axis=0) if digit is None else value_counts[digit]
+        selected = value_counts.sum(axis=0) if digit == ALL_DIGITS else value_counts[digit]
         histogram = stats.pixel_histogram(selected, nonzero_only=pixels == "non-zero")
         st.plotly_chart(histogram_figure(histogram, log_y=log_y))
 
@@ -180,7 +183,12 @@ if tabs["Average digits"].open:
         by_digit = np.stack([getattr(s, moment) for s in by_class])
         left, right = st.columns([1, 3])
         left.plotly_chart(
-            image_figure(getattr(overall, moment), MOMENTS[moment], f"all digits: {moment}")
+            image_figure(
+                getattr(overall, moment),
+                MOMENTS[moment],
+                f"all digits: {moment}",
+                show_colorbar=False,
+            )
         )
         right.plotly_chart(
             digit_grid_figure(
@@ -194,8 +202,9 @@ if tabs["Average digits"].open:
             )
         )
         st.caption(
-            "Each pixel's value over every image of the split (on 0-255). The mean shows the "
-            "typical stroke; high variance marks where writers disagree."
+            f"The {moment} of each pixel over the {split} images, on 0-255 (darkest tile pixel: "
+            f"{by_digit.max():.0f}). The mean shows the typical stroke; high variance marks "
+            "where writers disagree."
         )
 
 if tabs["Gallery"].open:
@@ -208,7 +217,12 @@ if tabs["Gallery"].open:
         controls[2].button(
             "Reshuffle", key="explore_reshuffle", on_click=reshuffle, icon=":material/shuffle:"
         )
-        shown = stats.sample_indices(labels, GALLERY_SIZE, digit=gallery_digit, seed=int(seed))
+        shown = stats.sample_indices(
+            labels,
+            GALLERY_SIZE,
+            digit=None if gallery_digit == ALL_DIGITS else gallery_digit,
+            seed=int(seed),
+        )
         titles = [f"#{index}: {labels[index]}" for index in shown]
         st.plotly_chart(digit_grid_figure(images[shown], titles))
         st.caption(f"{len(shown)} random {split} images, titled with their index and label.")

@@ -198,10 +198,10 @@ def class_distribution_figure(
     figure.update_layout(
         barmode="group",
         height=height,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
         xaxis={"title": "digit", "type": "category"},
         yaxis={"title": measure, "tickformat": ".0%" if measure == "share" else ","},
-        legend={"orientation": "h", "y": 1.1, "x": 0},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
     )
     return figure
 

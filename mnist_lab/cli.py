@@ -7,6 +7,7 @@ that runs it and returns the exit code.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 
@@ -64,6 +65,99 @@ def describe_epoch(record: dict) -> str:
     return ": ".join([head, ", ".join(values)]) if values else head
 
 
+def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
+    """``train``: train a Keras network as a run and follow its progress.
+
+    Every flag defaults to None, so that a ``--config`` file's values hold unless a flag
+    overrides them, and `TrainConfig` fills in the rest.
+    """
+    from mnist_lab.config import LR_SCHEDULES, OPTIMIZERS
+    from mnist_lab.models import PRESETS
+    from mnist_lab.preprocess import NORMALIZATIONS
+
+    parser = subparsers.add_parser("train", help="train a Keras network as a run")
+    add = parser.add_argument
+    add("--config", help="JSON file of TrainConfig fields (e.g. another run's config.json)")
+    add("--preset", help=f"architecture: one of {', '.join(PRESETS)} (default mlp-relu)")
+    add("--layers", help='custom hidden layers as JSON, e.g. \'[{"type": "Dense", "units": 50}]\'')
+    add("--optimizer", help=f"one of {', '.join(OPTIMIZERS)} (default adam)")
+    add("--lr", dest="learning_rate", type=float, help="learning rate (default 0.001)")
+    add("--momentum", type=float, help="SGD momentum in [0, 1)")
+    add("--nesterov", action="store_true", default=None, help="Nesterov momentum (SGD)")
+    add("--lr-schedule", help=f"one of {', '.join(LR_SCHEDULES)}")
+    add("--lr-decay-rate", type=float, help="exponential schedule: multiplier per epoch")
+    add("--lr-min-fraction", type=float, help="cosine schedule: final rate / initial rate")
+    add("--batch-size", type=int)
+    add("--epochs", type=int)
+    add("--val-split", type=float, help="share held out for validation, in [0, 0.5]")
+    add("--normalization", help=f"one of {', '.join(NORMALIZATIONS)} (default scale)")
+    add("--seed", type=int)
+    add("--subset", type=int, help="train on this many randomly chosen images")
+    add("--early-stopping", dest="early_stopping_patience", type=int, metavar="PATIENCE")
+    add("--record-gradients", action=argparse.BooleanOptionalAction, default=None)
+    add("--name", help="display name of the run")
+    parser.set_defaults(handler=cmd_train)
+
+
+def train_config_from_args(args: argparse.Namespace):
+    """The validated `TrainConfig` of ``--config`` (if any) overridden by the given flags.
+
+    Raises
+    ------
+    ValueError
+        If the config file is unreadable, ``--layers`` is not JSON, or a value is invalid.
+    """
+    import dataclasses
+    import json
+
+    from mnist_lab.config import CUSTOM, TrainConfig
+    from mnist_lab.runs import read_json
+
+    values = read_json(args.config) if args.config else {}
+    for field in dataclasses.fields(TrainConfig):
+        if getattr(args, field.name, None) is not None:
+            values[field.name] = getattr(args, field.name)
+    if args.layers is not None:
+        try:
+            values.update(preset=CUSTOM, layers=json.loads(args.layers))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"--layers is not valid JSON: {error}") from None
+    return TrainConfig.from_dict(values)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Launch the training worker, follow it, and print the test result and run directory.
+
+    Returns 0 when the run finished or was stopped on request, 1 otherwise.
+    """
+    config = train_config_from_args(args)
+    store = RunStore()
+    run = store.create(config.to_dict(), name=args.name)
+    store.launch(run)
+    print(f"Training run {run.id} (Ctrl-C stops it and keeps the model so far).", flush=True)
+    state = follow_run(run)
+    status, evaluation = run.status(), run.evaluation()
+    if status.get("hint"):
+        print(f"Hint: {status['hint']}")
+    if evaluation:
+        accuracy, loss = evaluation["test_accuracy"], evaluation["test_loss"]
+        print(f"Test accuracy: {accuracy:.4f} (loss {loss:.4f})")
+    print(f"Run directory: {run.path}")
+    return 0 if state in ("finished", "stopped") else 1
+
+
+def progress_bar(status: dict, width: int = 20) -> str:
+    """One line for a live run: a bar, the percentage done and the status message.
+
+    Examples
+    --------
+    >>> progress_bar({"progress": 0.5, "message": "Epoch 1/2"}, width=10)
+    '[#####     ]  50% Epoch 1/2'
+    """
+    progress = float(status.get("progress") or 0.0)
+    return f"[{'#' * round(width * progress):<{width}}] {progress:4.0%} {status.get('message', '')}"
+
+
 def follow_run(run: Run, poll_s: float = 0.5) -> str:
     """Print a run's state changes and every epoch record it logs, until it ends.
 
@@ -83,10 +177,14 @@ def follow_run(run: Run, poll_s: float = 0.5) -> str:
         The final state.
     """
     state, printed = None, 0
+    # In a terminal a progress bar is redrawn under the lines; logs and pipes get lines only.
+    redraw = sys.stdout.isatty()
     while True:
         try:
             # Status first: once it says the run ended, every metric is already written.
             status = run.status()
+            if redraw:
+                print("\r\x1b[2K", end="")
             epochs = [r for r in run.metrics() if r.get("kind") == "epoch" and "epoch" in r]
             for record in epochs[printed:]:
                 print(describe_epoch(record), flush=True)
@@ -96,6 +194,9 @@ def follow_run(run: Run, poll_s: float = 0.5) -> str:
                 print(f"{state}: {status.get('message', '')}", flush=True)
             if state not in LIVE_STATES:
                 return state
+            if redraw:
+                width = shutil.get_terminal_size().columns - 1
+                print(progress_bar(status)[:width], end="", flush=True)
             time.sleep(poll_s)
         except KeyboardInterrupt:
             print("Stopping the run (it keeps its weights and metrics so far)...", flush=True)
@@ -161,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="MNIST Lab: train and inspect models on MNIST from the command line.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for add_parser in (add_runs_parser, add_worker_parser, add_baseline_parser):
+    for add_parser in (add_runs_parser, add_train_parser, add_worker_parser, add_baseline_parser):
         add_parser(subparsers)
     return parser
 

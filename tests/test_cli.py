@@ -1,0 +1,110 @@
+"""``python -m mnist_lab train``: flags, config files, bad input, and a real run end to end."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mnist_lab.cli import build_parser, main, train_config_from_args
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse_train(*flags):
+    return train_config_from_args(build_parser().parse_args(["train", *flags]))
+
+
+def test_flags_become_a_train_config():
+    config = parse_train(
+        "--preset",
+        "deep-sigmoid",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.1",
+        "--momentum",
+        "0.9",
+        "--nesterov",
+        "--batch-size",
+        "64",
+        "--epochs",
+        "3",
+        "--normalization",
+        "standardize",
+        "--seed",
+        "7",
+    )
+    assert (config.preset, config.optimizer, config.learning_rate, config.momentum) == (
+        "deep-sigmoid",
+        "sgd",
+        0.1,
+        0.9,
+    )
+    assert config.nesterov and config.batch_size == 64 and config.seed == 7
+
+
+def test_flags_override_a_config_file(tmp_path):
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"preset": "softmax", "epochs": 9, "learning_rate": 0.5}))
+    config = parse_train("--config", str(path), "--epochs", "2")
+    assert (config.preset, config.epochs, config.learning_rate) == ("softmax", 2, 0.5)
+
+
+def test_layers_flag_trains_a_custom_architecture():
+    config = parse_train("--layers", '[{"type": "Dense", "units": 50}]')
+    assert config.preset == "custom" and config.model_layers()[0]["units"] == 50
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--lr", "-1"], r"learning_rate must be a number in (0, 100]"),
+        (["--optimizer", "adagrad"], "optimizer must be one of ['sgd', 'adam', 'rmsprop']"),
+        (["--layers", "[{"], "--layers is not valid JSON"),
+        (["--config", "missing.json"], "missing.json is missing"),
+    ],
+)
+def test_bad_values_exit_2_with_a_message(capsys, flags, message):
+    assert main(["train", *flags]) == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error
+
+
+def test_malformed_flags_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--epochs", "many"])
+    assert exit_info.value.code == 2
+    assert "invalid int value: 'many'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_train_end_to_end_on_a_small_subset(tmp_path):
+    env = dict(os.environ, MNIST_LAB_RUNS_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mnist_lab",
+            "train",
+            "--subset",
+            "1000",
+            "--epochs",
+            "1",
+            "--name",
+            "cli check",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "epoch 1:" in result.stdout and "finished: Finished: test accuracy" in result.stdout
+    assert "Test accuracy: 0." in result.stdout
+    (run_dir,) = [path for path in tmp_path.iterdir() if path.is_dir() and path.name[0] != "."]
+    assert f"Run directory: {run_dir}" in result.stdout
+    assert json.loads((run_dir / "config.json").read_text())["name"] == "cli check"

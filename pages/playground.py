@@ -1,0 +1,169 @@
+"""Playground: draw, upload or pick a digit and see what each trained model predicts."""
+
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from dashboard.ui.cache import get_dataset
+from dashboard.ui.figures import image_figure
+from dashboard.ui.runs_view import RUN_COLORS, plain, run_label, run_row
+from mnist_lab import handwriting
+from mnist_lab.inspection import engine_of
+from mnist_lab.predict import predict_proba, usable_runs
+from mnist_lab.runs import CHECKPOINT_FILE, MODEL_FILE, Run, RunStore
+
+SOURCES = {"draw": "Draw", "upload": "Upload an image", "test": "Random test image"}
+CANVAS_SIZE = 280
+STROKE_WIDTH = 20
+MAX_UPLOAD_MB = st.get_option("server.maxUploadSize")
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
+def keras_model(run_path: str, saved_at: float):
+    """A Keras run's model, loaded once per save time and shared by reruns and sessions."""
+    from mnist_lab.training import load_trained_model
+
+    return load_trained_model(Run(run_path))
+
+
+def predict(run: Run, digit: np.ndarray) -> np.ndarray:
+    """The ten probabilities of ``run`` for one 28x28 uint8 digit (Keras models cached)."""
+    model = None
+    if engine_of(run) == "keras":
+        saved = next(run.file(n) for n in (MODEL_FILE, CHECKPOINT_FILE) if run.file(n).exists())
+        model = keras_model(str(run.path), saved.stat().st_mtime)
+    return predict_proba(run, digit, model=model)[0]
+
+
+def probabilities_figure(probabilities: list[tuple[str, np.ndarray]]) -> go.Figure:
+    """Grouped bars of the ten class probabilities, one colour per ``(run name, values)``."""
+    figure = go.Figure()
+    for number, (name, values) in enumerate(probabilities):
+        figure.add_bar(
+            x=list(range(10)),
+            y=values,
+            name=plain(name),
+            marker_color=RUN_COLORS[number % len(RUN_COLORS)],
+            hovertemplate="p(%{x}) = %{y:.3f}<extra></extra>",
+        )
+    figure.update_layout(
+        barmode="group",
+        height=320,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        xaxis={"title": "digit", "dtick": 1},
+        yaxis={"title": "probability", "range": [0, 1]},
+        legend={"orientation": "h", "y": 1.15, "x": 0},
+    )
+    return figure
+
+
+st.title("Playground")
+store = RunStore()
+rows = {run.id: run_row(run) for run in usable_runs(store)}
+if not rows:
+    st.info("No trained models yet: train one first, then come back to test it.")
+    st.page_link(Path(__file__).parent / "train.py", label="Go to Train", icon="🏋️")
+    st.stop()
+
+networks = [row for row in rows.values() if row["engine"] != "sklearn"]
+best = max(networks, key=lambda row: row["test_accuracy"] or 0.0, default=None)
+baseline = next((row for row in rows.values() if row["engine"] == "sklearn"), None)
+default = [row["id"] for row in (best, baseline) if row is not None]
+chosen = st.multiselect(
+    "Models",
+    list(rows),
+    default=default,
+    format_func=lambda run_id: run_label(rows[run_id]),
+    key="playground_runs",
+)
+
+source = (
+    st.segmented_control(
+        "Digit", list(SOURCES), format_func=SOURCES.get, default="draw", key="playground_source"
+    )
+    or "draw"
+)
+gray = None
+left, right = st.columns(2)
+with left:
+    if source == "upload":
+        upload = st.file_uploader(
+            "A photo, scan or drawing of one digit",
+            type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"],
+            key="playground_upload",
+            help=f"PNG, JPEG, GIF, BMP, WEBP or TIFF, at most {MAX_UPLOAD_MB} MB.",
+        )
+        if upload is not None:
+            try:
+                gray = handwriting.decode_image(upload.getvalue())
+            except ValueError as error:
+                st.error(str(error))
+    elif source == "test":
+        dataset = get_dataset()
+        st.session_state.setdefault("playground_index", 0)
+        st.button(
+            "Random test image",
+            key="playground_random",
+            icon=":material/casino:",
+            on_click=lambda: st.session_state.update(
+                playground_index=int(np.random.default_rng().integers(len(dataset.x_test)))
+            ),
+        )
+        index = st.number_input(
+            "Test image index", 0, len(dataset.x_test) - 1, key="playground_index"
+        )
+        st.caption(f"True label: {dataset.y_test[index]}")
+        st.session_state["playground_digit"] = dataset.x_test[index]
+    else:
+        st.caption("Draw one digit, large and centred; use the toolbar to undo or clear.")
+        canvas = st_canvas(
+            stroke_width=STROKE_WIDTH,
+            stroke_color="#000000",
+            background_color="#FFFFFF",
+            width=CANVAS_SIZE,
+            height=CANVAS_SIZE,
+            drawing_mode="freedraw",
+            return_image_data=True,
+            key="playground_canvas",
+        )
+        if canvas.image_data is not None:
+            gray = handwriting.canvas_to_gray(canvas.image_data)
+
+if source != "test":
+    if gray is None or handwriting.is_blank(gray):
+        st.session_state.pop("playground_digit", None)
+        if source == "draw":
+            left.info("The canvas is empty: draw a digit to see what the models predict.")
+        elif gray is not None:
+            left.info("No digit found in this image: upload one with clearly visible ink.")
+        st.stop()
+    st.session_state["playground_digit"] = handwriting.to_mnist(gray)
+
+digit = st.session_state["playground_digit"]
+right.plotly_chart(
+    image_figure(digit, zmin=0, zmax=255, show_colorbar=False, height=280),
+    key="playground_input",
+)
+right.caption("What the models see: your digit in MNIST's 28x28 format, centred like MNIST's.")
+if not chosen:
+    st.info("Choose at least one model above.")
+    st.stop()
+probabilities = {run_id: predict(store.get(run_id), digit) for run_id in chosen}
+st.dataframe(
+    [
+        {
+            "Model": run_label(rows[run_id]),
+            "Prediction": int(values.argmax()),
+            "Probability": float(values.max()),
+        }
+        for run_id, values in probabilities.items()
+    ],
+    column_config={"Probability": st.column_config.NumberColumn(format="percent")},
+    hide_index=True,
+    key="playground_table",
+)
+named = [(rows[run_id]["name"], values) for run_id, values in probabilities.items()]
+st.plotly_chart(probabilities_figure(named), key="playground_probabilities")

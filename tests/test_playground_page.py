@@ -1,0 +1,94 @@
+"""AppTest of the Playground page in the real dashboard frame, on runs trained in the test."""
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from mnist_lab.baseline import BaselineConfig
+from mnist_lab.runs import RunStore
+from mnist_lab.scratch import ScratchConfig
+from mnist_lab.worker import run_worker
+
+HOME = Path(__file__).resolve().parents[1] / "dashboard" / "Home.py"
+
+
+def open_page(page: str) -> AppTest:
+    """The real frame, switched to ``pages/<page>``."""
+    app = AppTest.from_file(str(HOME), default_timeout=90).run()
+    app.switch_page(f"../pages/{page}").run()
+    assert not app.exception
+    return app
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory):
+    """A NumPy network and a newer baseline, both trained on 500 digits (a few seconds)."""
+    store = RunStore(tmp_path_factory.mktemp("runs"))
+    for config, name in (
+        (ScratchConfig(epochs=2, subset=500).to_dict(), "tiny numpy"),
+        (BaselineConfig(subset=500, max_iter=50).to_dict(), "tiny baseline"),
+    ):
+        run = store.create(config, name=name)
+        assert run_worker(run.path) == "finished"
+    return store.root
+
+
+@pytest.fixture
+def runs_dir(trained_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(trained_dir))
+    return trained_dir
+
+
+def png_of(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_no_runs_links_to_train(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
+    app = open_page("playground.py")
+    assert "No trained models yet" in app.info[0].value
+    assert [link.proto.label for link in app.get("page_link")] == ["Go to Train"]
+
+
+def test_random_test_image_shows_predictions_of_network_and_baseline(runs_dir, mnist):
+    app = open_page("playground.py")
+    assert [run_id for run_id in app.multiselect(key="playground_runs").value] == [
+        run.id for run in RunStore(runs_dir).list()[::-1]
+    ]
+    assert "canvas is empty" in app.info[0].value, "a blank canvas asks for a drawing"
+    app.segmented_control(key="playground_source").set_value("test").run()
+    app.button(key="playground_random").click().run()
+    assert not app.exception
+    index = app.number_input(key="playground_index").value
+    assert np.array_equal(app.session_state["playground_digit"], mnist.x_test[index])
+    table = app.dataframe[0].value
+    assert table["Model"].str.startswith(("tiny numpy", "tiny baseline")).all()
+    assert table["Prediction"].between(0, 9).all()
+    chart = json.loads(app.get("plotly_chart")[-1].proto.spec)
+    assert [trace["name"] for trace in chart["data"]] == ["tiny numpy", "tiny baseline"]
+    assert {trace["type"] for trace in chart["data"]} == {"bar"}
+
+
+def test_upload_a_digit_and_a_broken_file(runs_dir, mnist):
+    app = open_page("playground.py")
+    app.segmented_control(key="playground_source").set_value("upload").run()
+    # An MNIST digit drawn dark on light paper, as a photo of one would be.
+    app.file_uploader(key="playground_upload").upload(
+        "seven.png", png_of(255 - mnist.x_test[0]), "image/png"
+    ).run()
+    assert not app.exception and not app.error
+    assert app.session_state["playground_digit"].shape == (28, 28)
+    assert len(app.dataframe[0].value) == 2
+    app.file_uploader(key="playground_upload").upload(
+        "broken.png", b"not an image", "image/png"
+    ).run()
+    assert not app.exception
+    assert "could not be read as an image" in app.error[0].value
+    assert "playground_digit" not in app.session_state

@@ -1,0 +1,54 @@
+"""Lessons: guided experiments, one click to train a few small runs and read what happened."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard.ui.lessons_view import comparison_figure, lesson_runs_panel
+from mnist_lab.lessons import LESSONS, RunResult, explain, lesson_runs, lesson_state, start_lesson
+from mnist_lab.runs import RunStore
+
+st.title("Lessons")
+st.caption(
+    "Each lesson trains a few small runs side by side (about a minute in all) and explains "
+    "the result from their numbers. The runs are ordinary runs: open them on Compare too."
+)
+store = RunStore()
+lesson_id = st.selectbox(
+    "Lesson",
+    list(LESSONS),
+    format_func=lambda key: LESSONS[key].title,
+    key="lessons_pick",
+)
+lesson = LESSONS[lesson_id]
+runs = lesson_runs(store, lesson)
+state = lesson_state(runs, lesson)
+
+st.subheader(lesson.question)
+st.markdown(f"**What to expect:** {lesson.expect}")
+st.caption("Runs: " + " · ".join(run.name for run in lesson.runs))
+label = "Run this lesson" if state == "new" else "Run it again"
+if st.button(
+    label,
+    type="primary",
+    icon=":material/play_arrow:",
+    disabled=state == "running",
+    key="lessons_start",
+):
+    start_lesson(store, lesson)
+    st.rerun()
+if state == "new":
+    st.info("Not run yet: press the button. The runs queue and train one after another.")
+    st.stop()
+
+lesson_runs_panel(lesson, runs)
+if state == "done":
+    results = {step: RunResult.from_run(run) for step, run in runs.items()}
+    explanation = explain(lesson, results)
+    (st.success if explanation.as_expected else st.warning)(explanation.verdict)
+    for paragraph in explanation.details:
+        st.write(paragraph)
+    st.plotly_chart(comparison_figure(lesson, results), key="lessons_comparison")
+    st.page_link(
+        Path(__file__).parent / "compare.py", label="Compare these runs in detail", icon="🔍"
+    )

@@ -1,0 +1,56 @@
+"""AppTest of the Lessons page: start a lesson, watch its runs, read a finished one's verdict."""
+
+from test_playground_page import open_page
+
+from mnist_lab.lessons import create_lesson_runs, get_lesson
+from mnist_lab.runs import EVALUATION_FILE, RunStore
+
+ACCURACY = {"logreg": 0.89, "mlp": 0.91, "cnn": 0.93}
+
+
+def finish_fake(run, accuracy: float) -> None:
+    """Write what a finished run leaves behind: epoch metrics, an evaluation, the state."""
+    for epoch in (1, 2):
+        run.append_metrics(
+            {
+                "kind": "epoch",
+                "epoch": epoch,
+                "loss": 0.5 / epoch,
+                "accuracy": accuracy,
+                "val_loss": 0.6 / epoch,
+                "val_accuracy": accuracy - 0.02,
+            }
+        )
+    run.write_json(EVALUATION_FILE, {"test_accuracy": accuracy, "test_loss": 0.3, "n_test": 10_000})
+    run.update_status(state="finished", progress=1.0, message="Finished.")
+
+
+def test_start_a_lesson_and_see_its_runs_queue(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
+    launched = []
+    monkeypatch.setattr(RunStore, "launch", lambda store, run: launched.append(run) or 0)
+    app = open_page("lessons.py")
+    app.selectbox(key="lessons_pick").set_value("learning-rate").run()
+    assert "Not run yet" in app.info[0].value
+    app.button(key="lessons_start").click().run()
+    assert not app.exception
+    assert [run.name for run in launched] == [r.name for r in get_lesson("learning-rate").runs]
+    assert app.button(key="lessons_start").disabled, "no second start while runs are live"
+    shown = [markdown.value for markdown in app.markdown]
+    assert all(f"**{run.name}**" in shown for run in launched)
+    assert len(app.get("progress")) == 3
+
+
+def test_a_finished_lesson_shows_its_explanation_and_chart(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
+    lesson = get_lesson("models")
+    runs = create_lesson_runs(RunStore(tmp_path), lesson)
+    for lesson_run, run in zip(lesson.runs, runs, strict=True):
+        finish_fake(run, ACCURACY[lesson_run.step])
+    app = open_page("lessons.py")
+    app.selectbox(key="lessons_pick").set_value("models").run()
+    assert not app.exception
+    assert app.success[-1].value.startswith("Ranking on the test set: CNN (93.0%) > MLP (91.0%)")
+    assert any("200 fewer mistakes" in markdown.value for markdown in app.markdown)
+    assert app.button(key="lessons_start").label == "Run it again"
+    assert len(app.get("plotly_chart")) == 2, "learning curves and the comparison"

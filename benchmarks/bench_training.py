@@ -24,13 +24,12 @@ from collections import defaultdict
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 from mnist_lab import callbacks  # noqa: E402
 from mnist_lab.config import TrainConfig  # noqa: E402
-from mnist_lab.data import load_mnist  # noqa: E402
-from mnist_lab.models import build_model, preset_layers  # noqa: E402
+from mnist_lab.models import build_model  # noqa: E402
 from mnist_lab.runs import RunStore  # noqa: E402
+from mnist_lab.training import prepare_data  # noqa: E402
 from mnist_lab.worker import run_worker  # noqa: E402
 
 BATCH_SIZE = 32
@@ -78,25 +77,9 @@ def time_callback_hooks() -> dict:
     return spent
 
 
-def plain_script(preset: str, x, y, x_test, y_test, epochs: int, seed: int) -> tuple[float, float]:
-    """Train as a notebook would; return (seconds in ``fit``, test accuracy)."""
-    keras.utils.set_random_seed(seed)
-    model = build_model(preset_layers(preset))
-    model.compile(
-        optimizer=keras.optimizers.Adam(LEARNING_RATE),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    start = time.perf_counter()
-    model.fit(x, y, batch_size=BATCH_SIZE, epochs=epochs, verbose=0)
-    seconds = time.perf_counter() - start
-    _, accuracy = model.evaluate(x_test, y_test, batch_size=1024, verbose=0)
-    return seconds, float(accuracy)
-
-
-def engine(preset: str, n: int, epochs: int, seed: int, spent: dict) -> tuple[float, float, dict]:
-    """Train as a run; return (seconds in ``fit``, test accuracy, seconds per cost)."""
-    config = TrainConfig(
+def bench_config(preset: str, samples: int, epochs: int, seed: int) -> TrainConfig:
+    """The settings both sides train with (no validation split: the same training data)."""
+    return TrainConfig(
         preset=preset,
         optimizer="adam",
         learning_rate=LEARNING_RATE,
@@ -105,9 +88,30 @@ def engine(preset: str, n: int, epochs: int, seed: int, spent: dict) -> tuple[fl
         val_split=0.0,
         normalization="scale",
         seed=seed,
-        subset=None if n == 60_000 else n,
+        subset=None if samples == 60_000 else samples,
         record_gradients=True,
     )
+
+
+def plain_script(config: TrainConfig) -> tuple[float, float]:
+    """Train as a notebook would, on the engine's own arrays; return (fit seconds, test acc)."""
+    data = prepare_data(config)
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config.model_layers())
+    model.compile(
+        optimizer=keras.optimizers.Adam(LEARNING_RATE),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    start = time.perf_counter()
+    model.fit(data.x_train, data.y_train, batch_size=BATCH_SIZE, epochs=config.epochs, verbose=0)
+    seconds = time.perf_counter() - start
+    _, accuracy = model.evaluate(data.x_test, data.y_test, batch_size=1024, verbose=0)
+    return seconds, float(accuracy)
+
+
+def engine(config: TrainConfig, spent: dict) -> tuple[float, float, dict]:
+    """Train as a run; return (fit seconds, test accuracy, seconds spent in each cost)."""
     spent.clear()
     with tempfile.TemporaryDirectory() as root:
         run = RunStore(root).create(config.to_dict())
@@ -135,12 +139,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    data = load_mnist()
-    keep = np.sort(np.random.default_rng(args.seed).choice(60_000, args.samples, replace=False))
-    x = (data.x_train[keep] / np.float32(255))[..., np.newaxis].astype(np.float32)
-    y = data.y_train[keep].astype(np.int32)
-    x_test = (data.x_test / np.float32(255))[..., np.newaxis].astype(np.float32)
-    y_test = data.y_test.astype(np.int32)
     spent = time_callback_hooks()
     samples = args.samples * args.epochs
 
@@ -152,9 +150,12 @@ def main() -> None:
     )
     print(header)
     print("-" * len(header))
+    details = []
     for preset in args.presets:
-        plain_s, plain_acc = plain_script(preset, x, y, x_test, y_test, args.epochs, args.seed)
-        engine_s, engine_acc, costs = engine(preset, args.samples, args.epochs, args.seed, spent)
+        config = bench_config(preset, args.samples, args.epochs, args.seed)
+        plain_s, plain_acc = plain_script(config)
+        engine_s, engine_acc, costs = engine(config, spent)
+        details.append((preset, engine_s, dict(spent)))
         shares = [f"{costs[cost] / engine_s:>8.1%}" for cost in COSTS]
         print(
             f"{preset:<11} {samples / plain_s:>9,.0f} {samples / engine_s:>9,.0f} "
@@ -168,6 +169,13 @@ def main() -> None:
         "gradients / live upd. / checkpts: time inside those callbacks, as a share of the "
         "engine's training time (the engine s column, which includes them)."
     )
+    print("\nSeconds inside each callback hook:")
+    for preset, engine_s, hooks in details:
+        for (class_name, hook), seconds in sorted(hooks.items(), key=lambda item: -item[1]):
+            print(
+                f"  {preset:<11} {class_name + '.' + hook:<42} {seconds:7.3f} s "
+                f"({seconds / engine_s:.1%})"
+            )
 
 
 if __name__ == "__main__":

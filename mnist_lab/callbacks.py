@@ -100,7 +100,7 @@ class RunLogger(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1
-        self.epoch_start = self.last_time = time.time()
+        self.epoch_start = self.last_time = self.epoch_end_time = time.time()
         self.epoch_step = self.last_step = 0
 
     def on_train_batch_end(self, batch, logs=None):
@@ -139,7 +139,8 @@ class RunLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         now = time.time()
-        seconds = max(getattr(self, "epoch_end_time", now) - self.epoch_start, 1e-9)
+        # Training time only: the validation pass ran between the last batch and now.
+        seconds = max(self.epoch_end_time - self.epoch_start, 1e-9)
         samples_per_s = self.epoch_step * self.batch_size / seconds
         record = {"kind": "epoch", "epoch": epoch + 1}
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
@@ -312,17 +313,16 @@ class LayerStatsLogger(keras.callbacks.Callback):
         probe_model = keras.Model(self.model.inputs, outputs)
         x, y = tf.constant(self.probe_x), tf.constant(self.probe_y)
 
-        def layer_outputs():
-            # A model with one output returns a tensor, not a one-element list.
-            result = probe_model(x, training=False)
-            return list(result) if isinstance(result, list | tuple) else [result]
-
         weights = [layer.trainable_weights for layer in self.layers]
 
-        @tf.function
-        def gradient_flow():
+        # One traced function serves both hooks; autograph is off because nothing branches.
+        @tf.function(autograph=False)
+        def probe():
             with tf.GradientTape() as tape:
-                activations = layer_outputs()
+                activations = probe_model(x, training=False)
+                # A model with one output returns a tensor, not a one-element list.
+                if not isinstance(activations, list | tuple):
+                    activations = [activations]
                 loss = keras.ops.mean(
                     keras.losses.sparse_categorical_crossentropy(y, activations[-1])
                 )
@@ -332,10 +332,9 @@ class LayerStatsLogger(keras.callbacks.Callback):
                 for layer_grads in grads
             ]
             means = [tf.reduce_mean(tf.abs(a)) for a in activations]
-            return tf.stack(norms), tf.stack(means)
+            return tf.stack(norms), tf.stack(means), list(activations)
 
-        self.gradient_flow = gradient_flow
-        self.activations = tf.function(layer_outputs)
+        self.probe = probe
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1
@@ -347,17 +346,17 @@ class LayerStatsLogger(keras.callbacks.Callback):
         if self.last_recorded is not None and step - self.last_recorded < self.gradient_every:
             return
         self.last_recorded = step
-        norms, means = (t.numpy() for t in self.gradient_flow())
+        norms, means, _ = self.probe()
         layers = [
             {"name": layer.name, "grad_norm": float(norm), "activation_mean_abs": float(mean)}
-            for layer, norm, mean in zip(self.layers, norms, means, strict=True)
+            for layer, norm, mean in zip(self.layers, norms.numpy(), means.numpy(), strict=True)
         ]
         self.run.append_metrics(
             {"kind": "gradients", "epoch": self.epoch, "step": step, "layers": layers}
         )
 
     def on_epoch_end(self, epoch, logs=None):
-        activations = self.activations()
+        _, _, activations = self.probe()
         layers = []
         for layer, activation in zip(self.layers, activations, strict=True):
             # The first weight is the kernel (Dense, Conv2D) or gamma (BatchNormalization).

@@ -412,8 +412,9 @@ def histogram_series(records: list[dict], layer: str, quantity: str = "weights")
     Returns
     -------
     pandas.DataFrame
-        Columns ``epoch``, ``center`` (bin centre), ``width``, ``count`` and ``share``
-        (of that epoch's values), one row per bin per epoch.
+        Columns ``epoch``, ``center`` (bin centre), ``width``, ``count``, ``share`` (of
+        that epoch's values) and ``density`` (share per unit of value, comparable across
+        epochs whose bins differ in width), one row per bin per epoch.
 
     Raises
     ------
@@ -431,19 +432,24 @@ def histogram_series(records: list[dict], layer: str, quantity: str = "weights")
                 continue
             counts = np.asarray(entry[quantity]["counts"], dtype=np.float64)
             edges = np.asarray(entry[quantity]["edges"], dtype=np.float64)
+            share, width = counts / max(counts.sum(), 1.0), np.diff(edges)
             frames.append(
                 pd.DataFrame(
                     {
                         "epoch": record["epoch"],
                         "center": (edges[:-1] + edges[1:]) / 2,
-                        "width": np.diff(edges),
+                        "width": width,
                         "count": counts,
-                        "share": counts / max(counts.sum(), 1.0),
+                        "share": share,
+                        # A constant layer has one zero-width bin: its density is undefined.
+                        "density": np.divide(
+                            share, width, out=np.full_like(share, np.nan), where=width > 0
+                        ),
                     }
                 )
             )
     if not frames:
-        return pd.DataFrame(columns=["epoch", "center", "width", "count", "share"])
+        return pd.DataFrame(columns=["epoch", "center", "width", "count", "share", "density"])
     return pd.concat(frames, ignore_index=True)
 
 

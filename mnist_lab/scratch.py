@@ -50,6 +50,8 @@ REPORT_EVERY_S = 0.5
 HISTOGRAM_BINS = 30
 # Images of the validation split whose hidden activations are histogrammed each epoch.
 HISTOGRAM_SAMPLES = 1000
+# Size of the fixed probe batch on which gradient norms are measured (as in the Keras engine).
+PROBE_SIZE = 256
 
 
 @dataclass
@@ -260,12 +262,15 @@ def sgd_step(weights: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: f
 
 
 def gradient_record(
-    epoch: int, step: int, grads: dict[str, np.ndarray], a1: np.ndarray, p: np.ndarray
+    epoch: int, step: int, weights: dict[str, np.ndarray], x_probe: np.ndarray, y_probe: np.ndarray
 ) -> dict:
     """A ``"gradients"`` metrics record: per-layer gradient norm and mean |activation|.
 
-    A layer's norm covers its kernel and bias together, as one vector.
+    Measured on a fixed probe batch, as the Keras engine does, so that the curve shows how
+    the network changes rather than which 32 images a step happened to draw. A layer's norm
+    covers its kernel and bias together, as one vector.
     """
+    _, grads, a1, p = gradients(weights, x_probe, y_probe)
     layers = []
     for name, (w, b), act in zip(LAYER_NAMES, (("W1", "b1"), ("W2", "b2")), (a1, p), strict=True):
         norm = np.sqrt(np.sum(grads[w] ** 2) + np.sum(grads[b] ** 2))
@@ -374,7 +379,8 @@ def train_run(run: Run) -> RunOutcome:
     dataset = load_mnist()
     x_train, y_train, x_val, y_val, normalizer = _prepare_data(config, dataset)
     run.write_json(NORMALIZER_FILE, normalizer.to_dict())
-    sample = (x_val if len(x_val) else x_train)[:HISTOGRAM_SAMPLES]
+    x_held, y_held = (x_val, y_val) if len(x_val) else (x_train, y_train)
+    sample, probe = x_held[:HISTOGRAM_SAMPLES], (x_held[:PROBE_SIZE], y_held[:PROBE_SIZE])
     weights = init_weights(config.hidden_units, config.seed)
     run.append_metrics(histogram_record(0, weights, sample))
     progress = _Progress(run, config, steps_per_epoch=-(-len(x_train) // config.batch_size))
@@ -382,7 +388,7 @@ def train_run(run: Run) -> RunOutcome:
     history, outcome = [], None
     for epoch in range(1, config.epochs + 1):
         outcome, loss, accuracy = _train_epoch(
-            run, config, weights, x_train, y_train, rng, epoch, progress
+            run, config, weights, (x_train, y_train), probe, rng, epoch, progress
         )
         if outcome is not None and outcome.state == "diverged":
             return outcome
@@ -443,19 +449,20 @@ def _train_epoch(
     run: Run,
     config: ScratchConfig,
     weights: dict[str, np.ndarray],
-    x_train: np.ndarray,
-    y_train: np.ndarray,
+    train: tuple[np.ndarray, np.ndarray],
+    probe: tuple[np.ndarray, np.ndarray],
     rng: np.random.Generator,
     epoch: int,
     progress: _Progress,
 ) -> tuple[RunOutcome | None, float, float]:
     """One shuffled pass of mini-batch SGD; returns (early outcome or None, mean loss, accuracy)."""
+    x_train, y_train = train
     order = rng.permutation(len(x_train))
     seen, loss_sum, correct = 0, 0.0, 0
     for start in range(0, len(x_train), config.batch_size):
         batch = order[start : start + config.batch_size]
         xb, yb = x_train[batch], y_train[batch]
-        loss, grads, a1, p = gradients(weights, xb, yb)
+        loss, grads, _, p = gradients(weights, xb, yb)
         if not np.isfinite(loss):
             return (
                 RunOutcome(
@@ -485,7 +492,7 @@ def _train_epoch(
                     "lr": config.learning_rate,
                 }
             )
-            run.append_metrics(gradient_record(epoch, progress.step, grads, a1, p))
+            run.append_metrics(gradient_record(epoch, progress.step, weights, *probe))
         if progress.due():
             progress.report(epoch)
             if run.stop_requested():

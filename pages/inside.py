@@ -34,7 +34,9 @@ def keras_model_of(run: Run):
 def weights_grid(images: np.ndarray, titles: list[str]):
     """Weight images on a diverging scale centred on 0: blue excites, red inhibits."""
     limit = float(np.abs(images).max()) or 1.0
-    return digit_grid_figure(images, titles, colorscale="RdBu", zmin=-limit, zmax=limit)
+    return digit_grid_figure(
+        images, titles, colorscale="RdBu", zmin=-limit, zmax=limit, tile_height=100
+    )
 
 
 def show_gradient_flow(run: Run, where) -> None:
@@ -96,67 +98,70 @@ with weights_tab:
             st.subheader("Digit templates")
             st.caption(
                 "The pixels that raise each digit's score (for the NumPy network: "
-                "W1 @ W2, exact while the hidden units stay in their linear range)."
+                "W1 @ W2, what it would use if its hidden units were linear)."
             )
             st.plotly_chart(weights_grid(templates, [str(d) for d in range(10)]))
 
 with activations_tab:
     if has_model:
+        picker, shown_input = st.columns([3, 1])
         drawing = st.session_state.get("playground_digit")
         source = "A test digit"
         if drawing is not None:
-            source = st.radio(
+            source = picker.radio(
                 "Input", ["A test digit", "Your drawing"], key="inside_source", horizontal=True
             )
         if source == "Your drawing":
             image = np.asarray(drawing, dtype=np.uint8)
         else:
             dataset = get_dataset()
-            index = st.number_input("Test digit #", 0, dataset.n_test - 1, key="inside_digit")
+            index = picker.number_input("Test digit #", 0, dataset.n_test - 1, key="inside_digit")
             image = dataset.x_test[int(index)]
-            st.caption(f"Label: {dataset.y_test[int(index)]}")
-        st.plotly_chart(image_figure(image, show_colorbar=False, height=160))
-        for output in inspection.layer_outputs(run, image, model):
-            if output.kind == "conv":
-                st.markdown(f"**{output.name}**: {len(output.values)} feature maps")
-                titles = [f"{i}" for i in range(len(output.values))]
-                st.plotly_chart(
-                    digit_grid_figure(
-                        output.values, titles, colorscale="viridis", zmin=None, zmax=None
-                    )
+            picker.caption(f"Label: {dataset.y_test[int(index)]}")
+        shown_input.plotly_chart(image_figure(image, show_colorbar=False, height=140))
+        outputs = inspection.layer_outputs(run, image, model)
+        for output in [o for o in outputs if o.kind == "conv"]:
+            st.markdown(f"**{output.name}**: {len(output.values)} feature maps")
+            titles = [f"{i}" for i in range(len(output.values))]
+            st.plotly_chart(
+                digit_grid_figure(output.values, titles, colorscale="viridis", zmin=None, zmax=None)
+            )
+        # Unit activations two per row: a deep MLP's layers fit on one screen.
+        cells = st.columns(2)
+        for position, output in enumerate(o for o in outputs if o.kind in ("dense", "softmax")):
+            is_softmax = output.kind == "softmax"
+            where = cells[position % 2]
+            where.markdown(
+                f"**{output.name}**: "
+                + (
+                    f"probabilities, predicts **{int(output.values.argmax())}**"
+                    if is_softmax
+                    else f"{len(output.values)} unit activations"
                 )
-            elif output.kind in ("dense", "softmax"):
-                is_softmax = output.kind == "softmax"
-                st.markdown(
-                    f"**{output.name}**: "
-                    + (
-                        f"probabilities, predicts **{int(output.values.argmax())}**"
-                        if is_softmax
-                        else f"{len(output.values)} unit activations"
-                    )
-                )
-                figure = px.bar(
-                    x=np.arange(len(output.values)),
-                    y=output.values,
-                    height=220,
-                    labels={"x": "digit" if is_softmax else "unit", "y": "output"},
-                )
-                figure.update_layout(margin={"t": 10}, xaxis_type="category")
-                st.plotly_chart(figure, key=f"inside_act_{output.name}")
+            )
+            figure = px.bar(
+                x=np.arange(len(output.values)),
+                y=output.values,
+                height=180,
+                labels={"x": "digit" if is_softmax else "unit", "y": "output"},
+            )
+            figure.update_layout(margin={"t": 10, "b": 10}, xaxis_type="category")
+            where.plotly_chart(figure, key=f"inside_act_{output.name}")
 
 with gradients_tab:
     st.caption(
         "How strongly the loss pulls on each layer's weights as training goes on. If the "
         "first layers get far smaller gradients than the last, they barely learn."
     )
+    others = [r.id for r in store.list() if r != run]
+    other = run_picker(
+        store, "inside_compare", label="Compare with", default_id=next(iter(others), None)
+    )
     left, right = st.columns(2)
+    left.markdown(f"**{run.name}**")
     show_gradient_flow(run, left)
-    with right:
-        others = [r.id for r in store.list() if r != run]
-        other = run_picker(
-            store, "inside_compare", label="Compare with", default_id=next(iter(others), None)
-        )
     if other is not None and other != run:
+        right.markdown(f"**{other.name}**")
         show_gradient_flow(other, right)
 
 with histograms_tab:
@@ -175,7 +180,7 @@ with histograms_tab:
         figure = px.line(
             series,
             x="center",
-            y="share",
+            y="density",
             color="epoch",
             height=360,
             color_discrete_sequence=px.colors.sequential.Viridis,
@@ -183,7 +188,7 @@ with histograms_tab:
         )
         figure.update_layout(
             xaxis_title=quantity[:-1] + " value",
-            yaxis_title="share",
+            yaxis_title="density (share per unit of value)",
             margin={"t": 10},
             legend_title="epoch",
         )

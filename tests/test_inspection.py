@@ -131,6 +131,7 @@ def test_histogram_series_per_epoch_shares_sum_to_one():
     series = inspection.histogram_series(records, "hidden", "weights")
     assert series["center"].tolist() == [-0.5, 0.5, -0.5, 0.5]
     assert series.groupby("epoch")["share"].sum().tolist() == [1.0, 1.0]
+    assert series["density"].tolist()[:2] == [0.25, 0.75]
     assert inspection.histogram_layers(records) == ["hidden"]
     assert inspection.histogram_series(records, "missing").empty
     with pytest.raises(ValueError, match="quantity must be one of"):

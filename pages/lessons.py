@@ -24,7 +24,7 @@ lesson = LESSONS[lesson_id]
 runs = lesson_runs(store, lesson)
 state = lesson_state(runs, lesson)
 
-st.subheader(lesson.question)
+st.markdown(f"**The experiment:** {lesson.question}")
 st.markdown(f"**What to expect:** {lesson.expect}")
 st.caption("Runs: " + " · ".join(run.name for run in lesson.runs))
 label = "Run this lesson" if state == "new" else "Run it again"
@@ -50,5 +50,7 @@ if state == "done":
         st.write(paragraph)
     st.plotly_chart(comparison_figure(lesson, results), key="lessons_comparison")
     st.page_link(
-        Path(__file__).parent / "compare.py", label="Compare these runs in detail", icon="🔍"
+        Path(__file__).parent / "compare.py",
+        label="Compare these runs in detail",
+        icon=":material/compare:",
     )

@@ -65,7 +65,9 @@ store = RunStore()
 rows = {run.id: run_row(run) for run in usable_runs(store)}
 if not rows:
     st.info("No trained models yet: train one first, then come back to test it.")
-    st.page_link(Path(__file__).parent / "train.py", label="Go to Train", icon="🏋️")
+    st.page_link(
+        Path(__file__).parent / "train.py", label="Go to Train", icon=":material/model_training:"
+    )
     st.stop()
 
 networks = [row for row in rows.values() if row["engine"] != "sklearn"]
@@ -118,7 +120,6 @@ with left:
         st.caption(f"True label: {dataset.y_test[index]}")
         st.session_state["playground_digit"] = dataset.x_test[index]
     else:
-        st.caption("Draw one digit, large and centred; use the toolbar to undo or clear.")
         canvas = st_canvas(
             stroke_width=STROKE_WIDTH,
             stroke_color="#000000",
@@ -129,6 +130,7 @@ with left:
             return_image_data=True,
             key="playground_canvas",
         )
+        st.caption("Draw one digit, large and centred; the toolbar above undoes or clears.")
         if canvas.image_data is not None:
             gray = handwriting.canvas_to_gray(canvas.image_data)
 

@@ -44,7 +44,9 @@ def comparison_figure(
             text=[f"{v:.0%}" if v is not None else "—" for v in values],
             hovertemplate="%{x}: %{y:.1%}<extra>" + label + "</extra>",
         )
-    figure.add_hline(y=0.1, line_dash="dot", annotation_text="guessing (10%)")
+    figure.add_hline(
+        y=0.1, line_dash="dot", annotation_text="guessing (10%)", annotation_position="top left"
+    )
     figure.update_layout(
         barmode="group",
         height=height,
@@ -71,7 +73,12 @@ def lesson_runs_panel(lesson: Lesson, runs: dict[str, Run]) -> None:
                 st.progress(progress, progress_text(status))
         curves = {lesson.name_of(step): run.metrics() for step, run in runs.items()}
         if any(curves.values()):
-            st.plotly_chart(learning_curves_figure(curves), key=f"lessons_curves_{lesson.id}")
+            figure = learning_curves_figure(curves)
+            # A diverged run's loss runs into the thousands: a log axis keeps the others visible.
+            figure.update_yaxes(type="log", row=1, col=1)
+            # Both panels list every run; one legend entry per line is enough.
+            figure.for_each_trace(lambda trace: trace.update(showlegend=trace.xaxis == "x"))
+            st.plotly_chart(figure, key=f"lessons_curves_{lesson.id}")
         if live and not any(s["state"] in LIVE_STATES for s in statuses.values()):
             # The last run just ended: rerun the page once to show the explanation.
             st.rerun()

@@ -75,8 +75,16 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     from mnist_lab.models import PRESETS
     from mnist_lab.preprocess import NORMALIZATIONS
 
-    parser = subparsers.add_parser("train", help="train a Keras network as a run")
+    parser = subparsers.add_parser("train", help="train a Keras (or NumPy) network as a run")
     add = parser.add_argument
+    add(
+        "--engine",
+        choices=["keras", "numpy"],
+        help="keras (default), or numpy: the from-scratch 784-H-10 sigmoid network with plain "
+        "SGD (takes --lr, --batch-size, --epochs, --val-split, --normalization, --seed, "
+        "--subset, --hidden-units)",
+    )
+    add("--hidden-units", type=int, help="numpy engine: hidden sigmoid units (default 20)")
     add("--config", help="JSON file of TrainConfig fields (e.g. another run's config.json)")
     add("--preset", help=f"architecture: one of {', '.join(PRESETS)} (default mlp-relu)")
     add("--layers", help='custom hidden layers as JSON, e.g. \'[{"type": "Dense", "units": 50}]\'')
@@ -114,6 +122,10 @@ def train_config_from_args(args: argparse.Namespace):
     from mnist_lab.runs import read_json
 
     values = read_json(args.config) if args.config else {}
+    if (getattr(args, "engine", None) or values.get("engine")) == "numpy":
+        return scratch_config_from_args(args, values)
+    if getattr(args, "hidden_units", None) is not None:
+        raise ValueError("--hidden-units is for --engine numpy; Keras networks take --layers")
     for field in dataclasses.fields(TrainConfig):
         if getattr(args, field.name, None) is not None:
             values[field.name] = getattr(args, field.name)
@@ -123,6 +135,32 @@ def train_config_from_args(args: argparse.Namespace):
         except json.JSONDecodeError as error:
             raise ValueError(f"--layers is not valid JSON: {error}") from None
     return TrainConfig.from_dict(values)
+
+
+def scratch_config_from_args(args: argparse.Namespace, values: dict):
+    """The validated NumPy-engine `ScratchConfig` of ``values`` overridden by the given flags.
+
+    Raises
+    ------
+    ValueError
+        If a Keras-only flag is given, or a value is out of range.
+    """
+    import dataclasses
+
+    from mnist_lab.scratch import ScratchConfig
+
+    keras_only = [
+        name
+        for name in ("preset", "layers", "optimizer", "momentum", "nesterov", "lr_schedule")
+        + ("lr_decay_rate", "lr_min_fraction", "early_stopping_patience", "record_gradients")
+        if getattr(args, name, None) is not None
+    ]
+    if keras_only:
+        raise ValueError(f"--engine numpy trains with plain SGD; not for it: {keras_only}")
+    for field in dataclasses.fields(ScratchConfig):
+        if getattr(args, field.name, None) is not None:
+            values[field.name] = getattr(args, field.name)
+    return ScratchConfig.from_dict(values)
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -145,3 +145,22 @@ def test_a_stop_request_ends_the_run_with_its_weights_saved(tmp_path, monkeypatc
     outcome = scratch.train_run(run)
     assert outcome.state == "stopped" and "epoch 1, step 1" in outcome.message
     assert run.file(scratch.WEIGHTS_FILE).exists() and run.evaluation() is not None
+
+
+def test_cli_trains_the_numpy_engine(tmp_path, monkeypatch, capsys):
+    from mnist_lab.cli import main
+
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
+    argv = ["train", "--engine", "numpy", "--epochs", "1", "--subset", "500", "--lr", "0.5"]
+    assert main(argv) == 0
+    output = capsys.readouterr().out
+    assert "Test accuracy:" in output
+    (run,) = RunStore(tmp_path).list()
+    assert run.config()["engine"] == "numpy" and run.config()["subset"] == 500
+
+
+def test_cli_rejects_keras_flags_for_the_numpy_engine(capsys):
+    from mnist_lab.cli import main
+
+    assert main(["train", "--engine", "numpy", "--optimizer", "adam"]) == 2
+    assert "plain SGD" in capsys.readouterr().err

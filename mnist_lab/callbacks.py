@@ -68,8 +68,13 @@ def save_model_atomically(model, path: str | Path) -> None:
     path = Path(path)
     # Keras insists on the .keras suffix, so the temporary name keeps it.
     temp_path = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(temp_path)
-    os.replace(temp_path, path)
+    try:
+        model.save(temp_path)
+        os.replace(temp_path, path)
+    except BaseException:
+        # A half-written model on a full disk would keep it full: no status could be saved.
+        temp_path.unlink(missing_ok=True)
+        raise
 
 
 class RunLogger(keras.callbacks.Callback):

@@ -75,9 +75,10 @@ def run_worker(run_dir: str | Path) -> str:
             except Exception as error:
                 traceback.print_exc()
                 outcome = RunOutcome("failed", describe_failure(error))
-    try:
-        run.update_status(state=outcome.state, message=outcome.message, ended=now_iso())
-    except OSError:
-        # Even status.json could not be written (full disk): the old one stays readable.
-        traceback.print_exc()
+        # Still inside the slot: the next queued run must not read "running" beside this one.
+        try:
+            run.update_status(state=outcome.state, message=outcome.message, ended=now_iso())
+        except OSError:
+            # Even status.json could not be written (full disk): the old one stays readable.
+            traceback.print_exc()
     return outcome.state

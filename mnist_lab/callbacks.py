@@ -33,10 +33,21 @@ import numpy as np
 from mnist_lab.runs import Run, atomic_write_bytes
 
 CHANCE_LOSS = math.log(10)
-# Cross-entropy is clipped near 16 nats; a running mean above 10 means confidently wrong.
+# A running mean above 10 nats (chance is 2.3) means confidently wrong: the weights blew up.
 EXPLODING_LOSS = 10.0
 CHANCE_ACCURACY = 0.15
 HISTOGRAM_BINS = 30
+
+
+def loss_is_diverging(loss: float) -> bool:
+    """Whether a loss is NaN, infinite or above `EXPLODING_LOSS`.
+
+    Examples
+    --------
+    >>> loss_is_diverging(float("nan")), loss_is_diverging(0.3)
+    (True, False)
+    """
+    return not math.isfinite(loss) or loss > EXPLODING_LOSS
 
 
 def current_lr(model) -> float:
@@ -243,6 +254,16 @@ class DivergenceGuard(keras.callbacks.Callback):
             return "the learning rate is too large; lower it (by 10x)"
         return "the learning rate is too large for these inputs; lower it or normalize the inputs"
 
+    @property
+    def chance_advice(self) -> str:
+        """What to try when the loss sits at ln 10: the causes differ from a divergence."""
+        if self.inputs_normalized:
+            return (
+                "try a 10x lower learning rate; if the loss hardly moves at all, the gradients "
+                "may be vanishing instead (deep sigmoid networks): compare each layer's gradients"
+            )
+        return "normalize the inputs (scale or standardize) or lower the learning rate"
+
     def on_train_begin(self, logs=None):
         self.message = None
         self.epoch = 1
@@ -253,7 +274,7 @@ class DivergenceGuard(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
         loss = float(logs.get("loss", 0.0))
-        if self.message is not None or (math.isfinite(loss) and loss <= EXPLODING_LOSS):
+        if self.message is not None or not loss_is_diverging(loss):
             return
         where = f"epoch {self.epoch}, step {min(batch, self.params['steps'] - 1) + 1}"
         if math.isfinite(loss):
@@ -276,7 +297,7 @@ class DivergenceGuard(keras.callbacks.Callback):
                 hint=(
                     f"After one epoch the network is still at chance level (accuracy "
                     f"{accuracy:.1%}, loss {loss:.2f}; guessing gives 10% and "
-                    f"ln 10 = {CHANCE_LOSS:.2f}): {self.remedy}."
+                    f"ln 10 = {CHANCE_LOSS:.2f}): {self.chance_advice}."
                 )
             )
 
@@ -439,7 +460,7 @@ class TensorBoardScalars(keras.callbacks.Callback):
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
-    """Save the model atomically at every epoch end whose loss is finite."""
+    """Save the model atomically at every epoch end, unless its loss is diverging."""
 
     def __init__(self, path: str | Path):
         super().__init__()
@@ -447,7 +468,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        if math.isfinite(float(logs.get("loss", math.nan))):
+        if not loss_is_diverging(float(logs.get("loss", math.nan))):
             save_model_atomically(self.model, self.path)
 
 

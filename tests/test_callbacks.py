@@ -141,7 +141,7 @@ def test_history_writer_is_csv_logger_compatible(tmp_path):
     assert rows[2] == ["1", "0.8", "0.5", "0.7", "0.6"]
 
 
-def test_checkpoint_is_replaced_atomically_and_skipped_on_nan(tmp_path):
+def test_checkpoint_is_replaced_atomically_and_skipped_when_diverging(tmp_path):
     saved = []
 
     def save(path):
@@ -152,6 +152,7 @@ def test_checkpoint_is_replaced_atomically_and_skipped_on_nan(tmp_path):
     checkpoint = attach(EpochCheckpoint(tmp_path / "checkpoint.keras"), model=model)
     checkpoint.on_epoch_end(0, {"loss": 0.5})
     checkpoint.on_epoch_end(1, {"loss": math.nan})
+    checkpoint.on_epoch_end(2, {"loss": 3779.4})
     assert (tmp_path / "checkpoint.keras").read_text() == "weights 0"
     assert saved[0].name.endswith(".keras") and saved[0] != tmp_path / "checkpoint.keras"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.keras"]

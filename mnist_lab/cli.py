@@ -232,7 +232,7 @@ def follow_run(run: Run, poll_s: float = 0.5) -> str:
                 print(f"{state}: {status.get('message', '')}", flush=True)
             if state not in LIVE_STATES:
                 return state
-            if redraw:
+            if redraw and "progress" in status:
                 width = shutil.get_terminal_size().columns - 1
                 print(progress_bar(status)[:width], end="", flush=True)
             time.sleep(poll_s)

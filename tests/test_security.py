@@ -1,0 +1,137 @@
+"""Safe defaults: a local-only server, no path out of the runs directory, no HTML from users,
+no code run from model files or arrays."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import tomllib
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mnist_lab import baseline, evaluation, scratch
+from mnist_lab.runs import PREDICTIONS_FILE, RUNS_DIR_ENV, Run, RunStore, validate_run_name
+from mnist_lab.scratch import ScratchConfig
+from mnist_lab.worker import run_worker
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+HOME = ROOT / "dashboard" / "Home.py"
+BASELINE_ARRAYS = ["normalization", "norm_mean", "norm_std", "coef", "intercept"]
+SCRIPT_NAME = "<script>alert(1)</script>"
+# Ways to put raw HTML on a Streamlit page; none may appear in the dashboard.
+RAW_HTML = re.compile(r"unsafe_allow_html\s*=\s*True|\bst\.html\(|components\.v1\.html|\.html\(")
+
+
+def test_server_listens_on_this_machine_only_with_xsrf_and_an_upload_limit():
+    server = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
+    assert server["address"] == "localhost"
+    assert server["enableXsrfProtection"] is True
+    assert isinstance(server["maxUploadSize"], int) and 0 < server["maxUploadSize"] <= 200
+
+
+@pytest.mark.parametrize("run_id", ["../x", "..", "/etc", "a/b", ".hidden", "-rf", "", "a" * 101])
+def test_run_ids_never_leave_the_runs_directory(tmp_path, run_id):
+    with pytest.raises(ValueError, match="invalid run id"):
+        RunStore(tmp_path).get(run_id)
+
+
+@pytest.mark.parametrize("name", ["bell\a", "line\nbreak", "nul\0", "\x1b[31mred", " ", "x" * 81])
+def test_run_names_with_control_characters_are_rejected(tmp_path, name):
+    with pytest.raises(ValueError, match="printable"):
+        validate_run_name(name)
+    with pytest.raises(ValueError):
+        RunStore(tmp_path).create({"engine": "numpy"}, name=name)
+    assert not list(tmp_path.glob("*/config.json")), "a rejected name left a run behind"
+
+
+def test_no_page_renders_raw_html():
+    sources = [*ROOT.glob("pages/*.py"), *ROOT.glob("dashboard/**/*.py")]
+    offenders = [str(p.relative_to(ROOT)) for p in sources if RAW_HTML.search(p.read_text())]
+    assert offenders == []
+
+
+@pytest.fixture
+def script_named_run(tmp_path, monkeypatch):
+    """A finished (tiny, NumPy-engine) run whose name is an HTML script tag."""
+    monkeypatch.setenv(RUNS_DIR_ENV, str(tmp_path / "runs"))
+    run = RunStore().create(ScratchConfig(subset=500, epochs=1).to_dict(), name=SCRIPT_NAME)
+    assert run_worker(run.path) == "finished"
+    return run
+
+
+def texts_with_html_allowed(app: AppTest) -> list[str]:
+    """Every markdown-like element on the page that would render raw HTML."""
+    kinds = ("markdown", "caption", "title", "header", "subheader", "info", "success", "warning")
+    return [
+        element.value
+        for kind in kinds
+        for element in app.get(kind)
+        if getattr(element.proto, "allow_html", False) or getattr(element.proto, "is_html", False)
+    ]
+
+
+@pytest.mark.parametrize("page", ["train.py", "compare.py"])
+def test_a_script_tag_run_name_shows_as_plain_text(script_named_run, page):
+    app = AppTest.from_file(str(HOME), default_timeout=90).run()
+    app.switch_page(f"../pages/{page}").run()
+    assert not app.exception
+    shown = [
+        element.value
+        for kind in ("markdown", "caption", "subheader", "title", "text")
+        for element in app.get(kind)
+    ] + [
+        str(option)
+        for kind in ("selectbox", "multiselect")
+        for box in app.get(kind)
+        for option in box.options
+    ]
+    assert any(SCRIPT_NAME in str(text) for text in shown), "the run's name is not shown"
+    assert texts_with_html_allowed(app) == []
+
+
+def test_a_model_with_code_in_it_is_refused(tmp_path):
+    import keras
+
+    from mnist_lab.training import load_trained_model
+
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            keras.layers.Lambda(lambda x: x * 2),
+            keras.layers.Flatten(),
+        ]
+    )
+    run = Run(tmp_path)
+    model.save(run.file("model.keras"))
+    with pytest.raises(ValueError, match="safe_mode"):
+        load_trained_model(run)
+
+
+def pickled_object_archive(path: pathlib.Path, marker: pathlib.Path, names: list[str]) -> None:
+    """An .npz whose arrays are objects that would create ``marker`` if ever unpickled."""
+
+    class Trap:
+        def __reduce__(self):
+            return (pathlib.Path.touch, (marker,))
+
+    trap = np.array([Trap()], dtype=object)
+    np.savez(path, **{name: trap for name in names})
+
+
+@pytest.mark.parametrize(
+    "file_name, names, load",
+    [
+        (PREDICTIONS_FILE, ["y_true", "probabilities"], evaluation.load_predictions),
+        (scratch.WEIGHTS_FILE, list(scratch.PARAMETER_NAMES), scratch.load_weights),
+        (baseline.WEIGHTS_FILE, BASELINE_ARRAYS, baseline.load_weights),
+    ],
+)
+def test_pickled_arrays_are_refused_not_unpickled(tmp_path, file_name, names, load):
+    run = Run(tmp_path)
+    marker = tmp_path / "unpickled"
+    pickled_object_archive(run.file(file_name), marker, names)
+    with pytest.raises(ValueError):
+        load(run)
+    assert not marker.exists(), "an object array was unpickled"

@@ -59,10 +59,11 @@ def open_app(page: Page, url: str) -> None:
     wait_for_run(page)
 
 
-def go_to(page: Page, title: str) -> None:
+def go_to(page: Page, title: str, wait: bool = True) -> None:
     """Click a page in the sidebar navigation, as a user does, and wait for it to run."""
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
-    wait_for_run(page)
+    if wait:
+        wait_for_run(page)
 
 
 def exceptions(page: Page) -> list[str]:
@@ -97,12 +98,13 @@ def plotly_layout(page: Page, index: int = 0) -> dict:
     return chart.evaluate("el => JSON.parse(JSON.stringify(el.layout))")
 
 
-def choose(page: Page, label: str, option: str) -> None:
+def choose(page: Page, label: str, option: str, wait: bool = True) -> None:
     """Pick ``option`` in the selectbox labelled ``label`` and wait for the rerun."""
     box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
     box.click()
     page.get_by_role("option", name=option, exact=True).click()
-    wait_for_run(page)
+    if wait:
+        wait_for_run(page)
 
 
 def set_number(page: Page, label: str, value: int) -> None:

@@ -52,7 +52,9 @@ def loss_is_diverging(loss: float) -> bool:
 
 def current_lr(model) -> float:
     """The optimizer's learning rate now (after any schedule), as a float."""
-    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    learning_rate = model.optimizer.learning_rate
+    # .numpy() avoids NumPy 2's copy-keyword deprecation that np.array(variable) triggers.
+    return float(learning_rate.numpy() if hasattr(learning_rate, "numpy") else learning_rate)
 
 
 def format_duration(seconds: float) -> str:
@@ -386,12 +388,12 @@ class LayerStatsLogger(keras.callbacks.Callback):
         layers = []
         for layer, activation in zip(self.layers, activations, strict=True):
             # The first weight is the kernel (Dense, Conv2D) or gamma (BatchNormalization).
-            weights = keras.ops.convert_to_numpy(layer.trainable_weights[0])
+            weights = layer.trainable_weights[0].numpy()
             layers.append(
                 {
                     "name": layer.name,
                     "weights": _histogram(weights),
-                    "activations": _histogram(keras.ops.convert_to_numpy(activation)),
+                    "activations": _histogram(activation.numpy()),
                 }
             )
         self.run.append_metrics({"kind": "histograms", "epoch": epoch + 1, "layers": layers})

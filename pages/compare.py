@@ -1,5 +1,6 @@
 """Compare runs: every run in one table, learning curves side by side, a network vs the baseline."""
 
+import numpy as np
 import streamlit as st
 
 from dashboard.ui.cache import get_dataset
@@ -73,8 +74,13 @@ else:
     )
     if isinstance(network, str) or isinstance(baseline, str):
         st.warning(network if isinstance(network, str) else baseline)
+    elif not np.array_equal(network.y_true, baseline.y_true):
+        st.warning("These two runs were tested on different test sets, so they cannot be compared.")
     else:
-        names = {rows[network_id]["name"]: network, rows[baseline_id]["name"]: baseline}
+        names = {
+            f"network: {rows[network_id]['name']}": network,
+            f"baseline: {rows[baseline_id]['name']}": baseline,
+        }
         st.plotly_chart(per_digit_accuracy_figure(names), key="compare_per_digit")
         st.caption(
             "Network minus baseline, per confusion cell: blue on the diagonal and red "
@@ -88,9 +94,12 @@ else:
             network.y_true, network.y_pred, baseline.y_pred
         )
         x_test = get_dataset().x_test
-        for column, title, indices, preds in (
-            (left, "Only the network gets right", only_network, baseline.y_pred),
-            (right, "Only the baseline gets right", only_baseline, network.y_pred),
+        for column, title, indices, preds in zip(
+            st.columns(2),
+            ("Only the network gets right", "Only the baseline gets right"),
+            (only_network, only_baseline),
+            (baseline.y_pred, network.y_pred),
+            strict=True,
         ):
             column.markdown(f"**{title}** ({len(indices)} images; titles: true → other's guess)")
             shown = indices[:GALLERY_SIZE]

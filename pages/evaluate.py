@@ -49,12 +49,7 @@ else:
         "Test accuracy", f"{accuracy:.2%}", f"{(accuracy - base_accuracy) * 100:+.2f} points"
     )
     middle.metric("Test loss", f"{loss:.4f}", f"{loss - base_loss:+.4f}", delta_color="inverse")
-    right.metric(
-        "Baseline (logistic regression)",
-        f"{base_accuracy:.2%}",
-        f"loss {base_loss:.4f}",
-        delta_color="off",
-    )
+    right.metric("Baseline accuracy", f"{base_accuracy:.2%}", help="Logistic regression")
 st.caption(f"{result.evaluation['n_test']:,} test images. {run.status().get('message', '')}")
 
 st.subheader("Confusion matrix")
@@ -109,10 +104,16 @@ if len(shown):
 
 st.subheader("Per digit")
 per_class = pd.DataFrame(result.evaluation["per_class"])
+percent = st.column_config.NumberColumn(format="percent")
 st.dataframe(
-    per_class.rename(columns={"recall": "recall (accuracy)"}),
+    per_class,
     hide_index=True,
     key="evaluate_per_class",
+    column_config={
+        "precision": percent,
+        "recall": st.column_config.NumberColumn("recall (accuracy)", format="percent"),
+        "f1": percent,
+    },
 )
 
 st.subheader("Downloads")

@@ -231,8 +231,7 @@ def confusion_figure(matrix: np.ndarray, normalized: bool, height: int = 520) ->
     """The confusion matrix as a heatmap whose cells can be clicked.
 
     Plotly heatmaps send no selection events to Streamlit, so an invisible marker sits on
-    every cell centre; clicking a cell selects its marker, whose ``customdata`` is
-    ``[true, predicted]``.
+    every cell centre; clicking a cell selects its marker (see `clicked_cell`).
 
     Parameters
     ----------
@@ -262,10 +261,10 @@ def confusion_figure(matrix: np.ndarray, normalized: bool, height: int = 520) ->
     figure.add_scatter(
         x=predicted,
         y=true,
-        customdata=np.column_stack([true, predicted]),
         text=np.asarray(text).ravel(),
         mode="markers",
-        marker={"size": 34, "symbol": "square", "opacity": 0},
+        # A transparent colour, not opacity 0: plotly never hovers or selects opacity-0 markers.
+        marker={"size": 40, "symbol": "square", "color": "rgba(0,0,0,0)"},
         hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
         showlegend=False,
     )
@@ -273,19 +272,22 @@ def confusion_figure(matrix: np.ndarray, normalized: bool, height: int = 520) ->
         height=height,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         clickmode="event+select",
-        xaxis={"title": "predicted digit", "dtick": 1, "side": "top", "fixedrange": True},
-        yaxis={"title": "true digit", "dtick": 1, "autorange": "reversed", "fixedrange": True},
+        # Fixed ranges: the marker overlay must not pad the axes beyond the ten cells.
+        xaxis={"title": "predicted digit", "dtick": 1, "side": "top", "range": [-0.5, 9.5]},
+        yaxis={"title": "true digit", "dtick": 1, "range": [9.5, -0.5]},
     )
     return figure
 
 
 def clicked_cell(event) -> tuple[int, int] | None:
-    """``(true, predicted)`` of the cell chosen in a `confusion_figure` selection event."""
-    points = (event or {}).get("selection", {}).get("points", [])
-    for point in points:
-        data = point.get("customdata")
-        if data is not None and len(data) == 2:
-            return int(data[0]), int(data[1])
+    """``(true, predicted)`` of the cell chosen in a `confusion_figure` selection event.
+
+    The overlay markers sit at ``x = predicted``, ``y = true``, so a point's coordinates
+    are the cell (its ``customdata`` comes back in a form that differs across versions).
+    """
+    for point in (event or {}).get("selection", {}).get("points", []):
+        if point.get("x") is not None and point.get("y") is not None:
+            return int(point["y"]), int(point["x"])
     return None
 
 
@@ -394,6 +396,7 @@ def learning_curves_figure(curves: dict[str, list[dict]], height: int = 380) -> 
                     mode="lines+markers",
                     name=f"{plain(name)} ({'validation' if prefix else 'train'})",
                     legendgroup=plain(name),
+                    showlegend=col == 1,
                     line={"color": color, "dash": dash},
                     row=1,
                     col=col,

@@ -16,15 +16,17 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 
 from mnist_lab.data import EMBEDDED_SHA256, load_mnist
 from mnist_lab.evaluation import cross_entropy, write_evaluation
 from mnist_lab.preprocess import NORMALIZATIONS, Normalizer, check_normalization, fit_normalizer
 from mnist_lab.runs import DamagedRunError, Run, RunOutcome, RunStore, atomic_write_bytes
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
 
 ENGINE = "sklearn"
 LABEL = "logreg-baseline"
@@ -169,6 +171,11 @@ def fit_logistic(
     -------
     FitResult
     """
+    # Imported here: scikit-learn takes seconds to import, and answering from a stored run,
+    # predicting from weights.npz or listing runs must not wait for it.
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
     config.validate()
     model = LogisticRegression(C=config.C, tol=config.tol, warm_start=True)
     iterations, chunk, converged, message = 0, 0, False, ""

@@ -300,6 +300,45 @@ def train_validation_split(
     return x[train_idx], y[train_idx], x[val_idx], y[val_idx]
 
 
+def random_subset(
+    x: np.ndarray, y: np.ndarray, size: int | None, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded random subset of ``size`` samples, kept in their original order.
+
+    Every engine draws its training subset here, so the same ``size`` and ``seed`` give a
+    Keras network, the NumPy network and the baseline exactly the same images.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Images and labels with the same first dimension.
+    size : int or None
+        How many samples to keep; None keeps them all.
+    seed : int, default 0
+        Seed of the draw.
+
+    Returns
+    -------
+    x_subset, y_subset : numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        If ``size`` is not in ``[1, len(x)]``.
+
+    Examples
+    --------
+    >>> random_subset(np.arange(10), np.arange(10), 3, seed=0)[0].tolist()
+    [2, 4, 6]
+    """
+    if size is None:
+        return x, y
+    if not 1 <= size <= len(x):
+        raise ValueError(f"subset size must be in [1, {len(x)}], got {size}")
+    chosen = np.sort(np.random.default_rng(seed).permutation(len(x))[:size])
+    return x[chosen], y[chosen]
+
+
 def _read_npz_arrays(path: Path) -> dict[str, np.ndarray]:
     """Read the four MNIST arrays from a ``.npz`` without unpickling anything."""
     if not path.is_file():

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mnist_lab.data import IMAGE_SHAPE
+from mnist_lab.preprocess import load_normalizer
 from mnist_lab.runs import CHECKPOINT_FILE, MODEL_FILE, Run
 
 N_PIXELS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
@@ -194,7 +195,7 @@ def layer_outputs(run: Run, image: np.ndarray, model: Any = None) -> list[LayerO
     image = np.asarray(image, dtype=np.uint8).reshape(1, *IMAGE_SHAPE)
     engine = engine_of(run)
     if engine == "numpy":
-        from mnist_lab.scratch import forward, load_normalizer, load_weights
+        from mnist_lab.scratch import forward, load_weights
 
         hidden, probabilities = forward(load_weights(run), load_normalizer(run).transform(image))
         return [
@@ -205,7 +206,6 @@ def layer_outputs(run: Run, image: np.ndarray, model: Any = None) -> list[LayerO
         from mnist_lab.baseline import predict_proba_baseline
 
         return [LayerOutput("softmax", "softmax", predict_proba_baseline(run, image)[0])]
-    from mnist_lab.training import load_normalizer
 
     x = load_normalizer(run).transform(image)[..., np.newaxis]
     return keras_layer_outputs(_keras_model(run, model), x)

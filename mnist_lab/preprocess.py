@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mnist_lab.runs import Run, read_json
+
 NORMALIZATIONS = {
     "raw": "raw pixels 0-255, unchanged",
     "scale": "pixels divided by 255, so in [0, 1]",
     "standardize": "(pixel/255 - mean) / std with the training set's global mean and std",
     "per-pixel": "each pixel standardized with its own training mean and std",
 }
+NORMALIZER_FILE = "normalizer.json"
 # Pixels that are (almost) always 0 have std 0: dividing by this floor keeps them at 0.
 MIN_STD = 1e-3
 
@@ -94,3 +97,13 @@ def fit_normalizer(name: str, x_train: np.ndarray) -> Normalizer:
     if name == "standardize":
         return Normalizer(name, np.asarray(scaled.mean()), np.asarray(scaled.std()))
     return Normalizer(name, scaled.mean(axis=0), np.maximum(scaled.std(axis=0), MIN_STD))
+
+
+def save_normalizer(run: Run, normalizer: Normalizer) -> None:
+    """Store the fitted normalizer in the run (``normalizer.json``), for predictions later."""
+    run.write_json(NORMALIZER_FILE, normalizer.to_dict())
+
+
+def load_normalizer(run: Run) -> Normalizer:
+    """The normalizer ``run`` was trained with; `DamagedRunError` if the file is unreadable."""
+    return Normalizer.from_dict(read_json(run.file(NORMALIZER_FILE)))

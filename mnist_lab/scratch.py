@@ -30,16 +30,21 @@ from mnist_lab.data import (
     N_CLASSES,
     MnistDataset,
     load_mnist,
+    random_subset,
     train_validation_split,
 )
 from mnist_lab.evaluation import write_evaluation
-from mnist_lab.preprocess import Normalizer, check_normalization, fit_normalizer
-from mnist_lab.runs import HISTORY_FILE, Run, RunOutcome, atomic_write_bytes, read_json
+from mnist_lab.preprocess import (
+    check_normalization,
+    fit_normalizer,
+    load_normalizer,
+    save_normalizer,
+)
+from mnist_lab.runs import HISTORY_FILE, Run, RunOutcome, atomic_write_bytes
 
 ENGINE = "numpy"
 LABEL = "numpy-784-20-10"
 WEIGHTS_FILE = "weights.npz"
-NORMALIZER_FILE = "normalizer.json"
 N_INPUTS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
 LAYER_NAMES = ("hidden", "output")
 PARAMETER_NAMES = ("W1", "b1", "W2", "b2")
@@ -325,11 +330,6 @@ def load_weights(run: Run) -> dict[str, np.ndarray]:
         return {name: archive[name] for name in PARAMETER_NAMES}
 
 
-def load_normalizer(run: Run) -> Normalizer:
-    """The normalization fitted when ``run`` trained (``normalizer.json``)."""
-    return Normalizer.from_dict(read_json(run.file(NORMALIZER_FILE)))
-
-
 def predict_proba_scratch(run: Run, x_uint8: np.ndarray) -> np.ndarray:
     """Class probabilities of a trained NumPy-engine run for raw uint8 images.
 
@@ -386,7 +386,7 @@ def _train(run: Run, config: ScratchConfig) -> RunOutcome:
     """The body of `train_run`."""
     dataset = load_mnist()
     x_train, y_train, x_val, y_val, normalizer = _prepare_data(config, dataset)
-    run.write_json(NORMALIZER_FILE, normalizer.to_dict())
+    save_normalizer(run, normalizer)
     x_held, y_held = (x_val, y_val) if len(x_val) else (x_train, y_train)
     sample, probe = x_held[:HISTOGRAM_SAMPLES], (x_held[:PROBE_SIZE], y_held[:PROBE_SIZE])
     weights = init_weights(config.hidden_units, config.seed)
@@ -431,11 +431,7 @@ def _train(run: Run, config: ScratchConfig) -> RunOutcome:
 
 def _prepare_data(config: ScratchConfig, dataset: MnistDataset) -> tuple:
     """Subset, split and normalize the training images as ``(n, 784)`` float32 rows."""
-    x_all, y_all = dataset.x_train, dataset.y_train
-    if config.subset is not None:
-        order = np.random.default_rng(config.seed).permutation(len(x_all))
-        chosen = np.sort(order[: config.subset])
-        x_all, y_all = x_all[chosen], y_all[chosen]
+    x_all, y_all = random_subset(dataset.x_train, dataset.y_train, config.subset, config.seed)
     x_train, y_train, x_val, y_val = train_validation_split(
         x_all, y_all, config.val_split, seed=config.seed
     )

@@ -23,10 +23,10 @@ from mnist_lab.callbacks import (
     save_model_atomically,
 )
 from mnist_lab.config import TrainConfig
-from mnist_lab.data import MnistDataset, load_mnist, train_validation_split
+from mnist_lab.data import MnistDataset, load_mnist, random_subset, train_validation_split
 from mnist_lab.evaluation import write_evaluation
 from mnist_lab.models import build_model
-from mnist_lab.preprocess import Normalizer, fit_normalizer
+from mnist_lab.preprocess import Normalizer, fit_normalizer, load_normalizer, save_normalizer
 from mnist_lab.runs import (
     CHECKPOINT_FILE,
     HISTORY_FILE,
@@ -34,10 +34,8 @@ from mnist_lab.runs import (
     TENSORBOARD_DIR,
     Run,
     RunOutcome,
-    read_json,
 )
 
-NORMALIZER_FILE = "normalizer.json"
 # Optimizer steps per call into TensorFlow: callbacks fire this often, Python overhead is paid once.
 STEPS_PER_EXECUTION = 64
 # Small runs call back more often, so their curves and progress still move within an epoch.
@@ -75,16 +73,7 @@ def prepare_data(config: TrainConfig, dataset: MnistDataset | None = None) -> Pr
     PreparedData
     """
     dataset = dataset or load_mnist()
-    x, y = dataset.x_train, dataset.y_train
-    if config.subset is not None:
-        if config.subset > len(x):
-            raise ValueError(
-                f"subset must be at most the {len(x)} training images, got {config.subset}"
-            )
-        keep = np.sort(
-            np.random.default_rng(config.seed).choice(len(x), config.subset, replace=False)
-        )
-        x, y = x[keep], y[keep]
+    x, y = random_subset(dataset.x_train, dataset.y_train, config.subset, seed=config.seed)
     x_train, y_train, x_val, y_val = train_validation_split(
         x, y, config.val_split, seed=config.seed
     )
@@ -170,7 +159,7 @@ def train_run(run: Run) -> RunOutcome:
     keras.utils.set_random_seed(config.seed)
     run.update_status(message="Loading and normalizing the data.")
     data = prepare_data(config)
-    run.write_json(NORMALIZER_FILE, data.normalizer.to_dict())
+    save_normalizer(run, data.normalizer)
     steps_per_epoch = math.ceil(len(data.x_train) / config.batch_size)
     model = compile_model(config, steps_per_epoch)
 
@@ -244,11 +233,6 @@ def train_run(run: Run) -> RunOutcome:
             f"{result}.",
         )
     return RunOutcome("finished", f"Finished: {result}.")
-
-
-def load_normalizer(run: Run) -> Normalizer:
-    """The normalizer a Keras run was trained with (``normalizer.json``)."""
-    return Normalizer.from_dict(read_json(run.file(NORMALIZER_FILE)))
 
 
 def load_trained_model(run: Run):

@@ -267,3 +267,15 @@ def test_train_validation_split_rejects_a_bad_fraction(fraction):
 def test_train_validation_split_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="differ in length"):
         data.train_validation_split(np.zeros((4, 1)), np.arange(3), 0.5)
+
+
+def test_random_subset_is_seeded_sorted_and_checked():
+    x, y = np.arange(100) * 2, np.arange(100)
+    x_sub, y_sub = data.random_subset(x, y, 10, seed=3)
+    assert len(x_sub) == 10 and np.all(np.diff(y_sub) > 0)
+    assert np.array_equal(x_sub, y_sub * 2), "images and labels stay paired"
+    assert np.array_equal(data.random_subset(x, y, 10, seed=3)[1], y_sub)
+    assert not np.array_equal(data.random_subset(x, y, 10, seed=4)[1], y_sub)
+    assert data.random_subset(x, y, None)[0] is x
+    with pytest.raises(ValueError, match=r"subset size must be in \[1, 100\]"):
+        data.random_subset(x, y, 101)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from mnist_lab import scratch
+from mnist_lab.preprocess import NORMALIZER_FILE
 from mnist_lab.runs import RunStore
 from mnist_lab.worker import run_worker
 
@@ -116,7 +117,7 @@ def test_worker_trains_a_complete_numpy_run(tmp_path):
     evaluation = run.evaluation()
     assert evaluation["n_test"] == 10000 and evaluation["test_accuracy"] > 0.6
     assert run.file("history.csv").read_text().startswith("epoch,accuracy,loss,val_accuracy")
-    for name in (scratch.WEIGHTS_FILE, scratch.NORMALIZER_FILE, "predictions.npz"):
+    for name in (scratch.WEIGHTS_FILE, NORMALIZER_FILE, "predictions.npz"):
         assert run.file(name).exists(), name
     probabilities = scratch.predict_proba_scratch(run, np.zeros((2, 28, 28), dtype=np.uint8))
     assert probabilities.shape == (2, 10) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)

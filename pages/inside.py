@@ -4,31 +4,17 @@ import numpy as np
 import plotly.express as px
 import streamlit as st
 
-from dashboard.ui.cache import get_dataset
+from dashboard.ui.cache import get_dataset, keras_model_of
 from dashboard.ui.figures import digit_grid_figure, image_figure
 from dashboard.ui.runs_view import run_picker
 from mnist_lab import inspection
-from mnist_lab.runs import CHECKPOINT_FILE, DAMAGED, MODEL_FILE, Run, RunStore
+from mnist_lab.runs import DAMAGED, Run, RunStore
 
 MAX_UNITS_SHOWN = 100
 # Conv filters are 3x3 to 9x9 pixels: enlarged so each tile is big enough to read.
 FILTER_ZOOM = 6
 
 st.session_state.setdefault("inside_digit", 0)
-
-
-@st.cache_resource(max_entries=4, show_spinner="Loading the Keras model...")
-def cached_keras_model(run_path: str, saved_at: float):
-    """One loaded model per run and save time, shared by every rerun and session."""
-    return inspection.load_keras_model(Run(run_path))
-
-
-def keras_model_of(run: Run):
-    """The run's Keras model (cached), or None for engines that need no TensorFlow."""
-    if inspection.engine_of(run) != "keras":
-        return None
-    saved = [run.file(n) for n in (MODEL_FILE, CHECKPOINT_FILE) if run.file(n).exists()]
-    return cached_keras_model(str(run.path), saved[0].stat().st_mtime)
 
 
 def weights_grid(images: np.ndarray, titles: list[str]):

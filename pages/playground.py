@@ -7,13 +7,12 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from dashboard.ui.cache import get_dataset
+from dashboard.ui.cache import get_dataset, keras_model_of
 from dashboard.ui.figures import image_figure
 from dashboard.ui.runs_view import RUN_COLORS, plain, run_label, run_row
 from mnist_lab import handwriting
-from mnist_lab.inspection import engine_of
 from mnist_lab.predict import predict_proba, usable_runs
-from mnist_lab.runs import CHECKPOINT_FILE, MODEL_FILE, Run, RunStore
+from mnist_lab.runs import Run, RunStore
 
 SOURCES = {"draw": "Draw", "upload": "Upload an image", "test": "Random test image"}
 CANVAS_SIZE = 280
@@ -21,21 +20,9 @@ STROKE_WIDTH = 20
 MAX_UPLOAD_MB = st.get_option("server.maxUploadSize")
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
-def keras_model(run_path: str, saved_at: float):
-    """A Keras run's model, loaded once per save time and shared by reruns and sessions."""
-    from mnist_lab.training import load_trained_model
-
-    return load_trained_model(Run(run_path))
-
-
 def predict(run: Run, digit: np.ndarray) -> np.ndarray:
     """The ten probabilities of ``run`` for one 28x28 uint8 digit (Keras models cached)."""
-    model = None
-    if engine_of(run) == "keras":
-        saved = next(run.file(n) for n in (MODEL_FILE, CHECKPOINT_FILE) if run.file(n).exists())
-        model = keras_model(str(run.path), saved.stat().st_mtime)
-    return predict_proba(run, digit, model=model)[0]
+    return predict_proba(run, digit, model=keras_model_of(run))[0]
 
 
 def probabilities_figure(probabilities: list[tuple[str, np.ndarray]]) -> go.Figure:

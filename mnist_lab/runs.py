@@ -363,7 +363,8 @@ class RunStore:
             raise ValueError("a run config must name its engine (keras, sklearn or numpy)")
         self.root.mkdir(parents=True, exist_ok=True)
         label = re.sub(r"[^A-Za-z0-9]+", "-", str(config.get("label", config["engine"])))
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        # Milliseconds in the stamp keep runs created within one second in creation order.
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
         run_id = validate_run_id(f"{stamp}-{label.strip('-')[:40]}-{secrets.token_hex(2)}")
         run = Run(self.root / run_id)
         run.path.mkdir()
@@ -390,7 +391,7 @@ class RunStore:
         return run
 
     def list(self) -> list[Run]:
-        """Every run directory, newest first (ids start with their creation time)."""
+        """Every run directory, newest first (ids start with their creation time in ms)."""
         if not self.root.is_dir():
             return []
         return [

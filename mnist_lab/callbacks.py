@@ -9,7 +9,7 @@ Records appended to ``metrics.jsonl`` (the pages build on exactly these keys)::
     {"kind": "batch", "epoch", "step", "loss", "accuracy", "lr", "samples_per_s", "time"}
     {"kind": "epoch", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr",
      "samples_per_s", "elapsed_s", "time"}
-    {"kind": "gradients", "epoch", "step", "layers": [{"name", "grad_norm",
+    {"kind": "gradients", "epoch", "step", "layers": [{"name", "grad_norm", "grad_rms",
      "activation_mean_abs"}]}
     {"kind": "histograms", "epoch", "layers": [{"name", "weights": {"counts", "edges"},
      "activations": {"counts", "edges"}}]}
@@ -342,6 +342,11 @@ class LayerStatsLogger(keras.callbacks.Callback):
         x, y = tf.constant(self.probe_x), tf.constant(self.probe_y)
 
         weights = [layer.trainable_weights for layer in self.layers]
+        # Per-weight size (RMS) compares layers of different widths fairly: a layer's norm
+        # grows with the square root of its number of weights.
+        self.weight_counts = np.array(
+            [sum(int(np.prod(w.shape)) for w in layer_weights) for layer_weights in weights]
+        )
 
         # One traced function serves both hooks; autograph is off because nothing branches.
         @tf.function(autograph=False)
@@ -376,8 +381,15 @@ class LayerStatsLogger(keras.callbacks.Callback):
         self.last_recorded = step
         norms, means, _ = self.probe()
         layers = [
-            {"name": layer.name, "grad_norm": float(norm), "activation_mean_abs": float(mean)}
-            for layer, norm, mean in zip(self.layers, norms.numpy(), means.numpy(), strict=True)
+            {
+                "name": layer.name,
+                "grad_norm": float(norm),
+                "grad_rms": float(norm / np.sqrt(count)),
+                "activation_mean_abs": float(mean),
+            }
+            for layer, norm, count, mean in zip(
+                self.layers, norms.numpy(), self.weight_counts, means.numpy(), strict=True
+            )
         ]
         self.run.append_metrics(
             {"kind": "gradients", "epoch": self.epoch, "step": step, "layers": layers}

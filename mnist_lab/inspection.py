@@ -274,7 +274,9 @@ def gradient_flow_table(records: list[dict]) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``step``, ``epoch``, ``layer``, ``depth`` (0 = first layer),
-        ``grad_norm``, ``activation_mean_abs``; empty (same columns) without records.
+        ``grad_norm`` (of all the layer's weights), ``grad_rms`` (per weight: the norm over
+        the square root of the weight count), ``activation_mean_abs``; empty (same
+        columns) without records.
     """
     rows = [
         {
@@ -283,20 +285,24 @@ def gradient_flow_table(records: list[dict]) -> pd.DataFrame:
             "layer": layer["name"],
             "depth": depth,
             "grad_norm": layer["grad_norm"],
+            "grad_rms": layer["grad_rms"],
             "activation_mean_abs": layer.get("activation_mean_abs"),
         }
         for record in records
         if record.get("kind") == "gradients"
         for depth, layer in enumerate(record.get("layers", []))
     ]
-    columns = ["step", "epoch", "layer", "depth", "grad_norm", "activation_mean_abs"]
+    columns = ["step", "epoch", "layer", "depth", "grad_norm", "grad_rms", "activation_mean_abs"]
     return pd.DataFrame(rows, columns=columns)
 
 
 def gradient_ratios(table: pd.DataFrame, samples: int = READING_SAMPLES) -> pd.Series:
-    """How many times smaller each layer's gradient norm is than the last layer's.
+    """How many times smaller each layer's gradient is than the last layer's, per weight.
 
-    Norms are averaged over each layer's last ``samples`` records. Above 1: the layer gets
+    The per-weight RMS gradient (``grad_rms``) is compared, not the layer norm: a norm grows
+    with the square root of the number of weights, so a first layer over 784 pixels would
+    look stronger than a 10-unit layer that learns just as fast. Values are averaged over
+    each layer's last ``samples`` records. Above 1: the layer gets
     less gradient than the last one (vanishing on the way back); below 1: more (exploding).
 
     Returns
@@ -313,10 +319,8 @@ def gradient_ratios(table: pd.DataFrame, samples: int = READING_SAMPLES) -> pd.S
 def gradient_flow_reading(table: pd.DataFrame, samples: int = READING_SAMPLES) -> str:
     """A plain-language reading of a gradient-flow table, computed from its numbers.
 
-    The verdict follows the earlier layer that gets the least gradient compared with the
-    last layer (see `gradient_ratios`). That is usually the first layer; but a first dense
-    layer over 784 pixels sums many more weights into its norm than a 10-unit layer does,
-    so a deep narrow network can bottom out one layer later, and the reading says so.
+    The verdict follows the earlier layer that gets the least gradient per weight compared
+    with the last layer (see `gradient_ratios`); usually the first layer.
 
     Parameters
     ----------
@@ -334,7 +338,7 @@ def gradient_flow_reading(table: pd.DataFrame, samples: int = READING_SAMPLES) -
     Examples
     --------
     >>> table = pd.DataFrame({"step": [1, 1], "layer": ["a", "b"], "depth": [0, 1],
-    ...                       "grad_norm": [0.01, 0.02]})
+    ...                       "grad_rms": [0.01, 0.02]})
     >>> gradient_flow_reading(table)
     'Gradients are within 2.0x across the 2 layers: they flow well, every layer learns.'
     """
@@ -354,10 +358,7 @@ def gradient_flow_reading(table: pd.DataFrame, samples: int = READING_SAMPLES) -
         where = f"the first layer ({first!r})" if weakest == first else f"layer {weakest!r}"
         aside = ""
         if weakest != first:
-            aside = (
-                f" The first layer ({first!r}) gets {ratios[first]:,.0f}x less: its many inputs "
-                "add up to a larger norm."
-            )
+            aside = f" The first layer ({first!r}) gets {ratios[first]:,.0f}x less."
         if worst >= VANISHING_RATIO:
             return (
                 f"Gradients reaching {where} are {worst:,.0f}x smaller than at the last layer "
@@ -384,9 +385,9 @@ def gradient_flow_reading(table: pd.DataFrame, samples: int = READING_SAMPLES) -
 
 
 def _recent_layer_norms(table: pd.DataFrame, samples: int) -> pd.Series:
-    """Mean gradient norm of each layer over its last ``samples`` records, by depth."""
+    """Mean per-weight gradient of each layer over its last ``samples`` records, by depth."""
     recent = table.sort_values("step").groupby(["depth", "layer"], sort=True).tail(samples)
-    means = recent.groupby(["depth", "layer"], sort=True)["grad_norm"].mean()
+    means = recent.groupby(["depth", "layer"], sort=True)["grad_rms"].mean()
     return means.droplevel("depth")
 
 

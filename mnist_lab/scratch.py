@@ -270,7 +270,7 @@ def sgd_step(weights: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: f
 def gradient_record(
     epoch: int, step: int, weights: dict[str, np.ndarray], x_probe: np.ndarray, y_probe: np.ndarray
 ) -> dict:
-    """A ``"gradients"`` metrics record: per-layer gradient norm and mean |activation|.
+    """A ``"gradients"`` metrics record: per-layer gradient norm, RMS and mean |activation|.
 
     Measured on a fixed probe batch, as the Keras engine does, so that the curve shows how
     the network changes rather than which 32 images a step happened to draw. A layer's norm
@@ -284,6 +284,7 @@ def gradient_record(
             {
                 "name": name,
                 "grad_norm": float(norm),
+                "grad_rms": float(norm / np.sqrt(grads[w].size + grads[b].size)),
                 "activation_mean_abs": float(np.abs(act).mean()),
             }
         )

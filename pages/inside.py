@@ -26,13 +26,13 @@ def weights_grid(images: np.ndarray, titles: list[str]):
 
 
 def show_gradient_flow(run: Run, where) -> None:
-    """Per-layer gradient norms over training (log scale) and their plain-language reading."""
+    """Per-layer gradient sizes over training (log scale) and their plain-language reading."""
     table = inspection.gradient_flow_table(run.metrics())
     if table.empty:
         where.info(f"{run.name} has no gradient records (convolutional runs skip them).")
         return
-    figure = px.line(table, x="step", y="grad_norm", color="layer", log_y=True, height=360)
-    figure.update_layout(yaxis_title="gradient norm (log scale)", margin={"t": 10})
+    figure = px.line(table, x="step", y="grad_rms", color="layer", log_y=True, height=360)
+    figure.update_layout(yaxis_title="gradient per weight, RMS (log scale)", margin={"t": 10})
     where.plotly_chart(figure, key=f"inside_grad_{run.id}")
     ratios = inspection.gradient_ratios(table)
     healthy = (

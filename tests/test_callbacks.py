@@ -172,7 +172,7 @@ def test_layer_stats_record_gradient_flow_and_histograms(run):
     assert [r["step"] for r in gradients] == [1, 10]
     assert [layer["name"] for layer in gradients[0]["layers"]] == ["dense_1", "output"]
     assert all(
-        layer["grad_norm"] > 0 and layer["activation_mean_abs"] > 0
+        layer["grad_norm"] > layer["grad_rms"] > 0 and layer["activation_mean_abs"] > 0
         for layer in gradients[0]["layers"]
     )
     (histograms,) = [r for r in run.metrics() if r["kind"] == "histograms"]

@@ -22,7 +22,12 @@ def vanishing_records() -> list[dict]:
             "epoch": 1,
             "step": step,
             "layers": [
-                {"name": name, "grad_norm": 10.0 ** (depth - 4), "activation_mean_abs": 0.5}
+                {
+                    "name": name,
+                    "grad_norm": 10.0 ** (depth - 4),
+                    "grad_rms": 10.0 ** (depth - 4),
+                    "activation_mean_abs": 0.5,
+                }
                 for depth, name in enumerate(names)
             ],
         }

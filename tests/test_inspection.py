@@ -20,7 +20,7 @@ def gradient_records(norms_by_step: list[list[float]], names=("first", "middle",
             "epoch": 1,
             "step": step,
             "layers": [
-                {"name": name, "grad_norm": norm, "activation_mean_abs": 0.5}
+                {"name": name, "grad_norm": norm, "grad_rms": norm, "activation_mean_abs": 0.5}
                 for name, norm in zip(names, norms, strict=False)
             ],
         }

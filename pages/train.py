@@ -57,7 +57,8 @@ if watched is None:
     st.info("No runs yet: choose settings above and launch one.")
     st.stop()
 if len(runs) > 1:
-    labels = {run.id: f"{run.name} · {run.status()['state']}" for run in runs}
+    # Names only: a state in the label would go stale while the live panel below refreshes.
+    labels = {run.id: run.name for run in runs}
     # The picker follows the run this page watches, including one just launched.
     st.session_state["train_watch"] = watched.id
     st.selectbox(

@@ -4,7 +4,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +64,4 @@ def test_home_in_a_frame_of_stub_pages(tmp_path):
 
 
 def test_home_in_the_real_dashboard():
-    missing = [name for name in PAGE_FILES if not (ROOT / "pages" / name).exists()]
-    if missing:
-        pytest.skip(f"pages not written yet: {missing}")
     check_home(AppTest.from_file(str(ROOT / "dashboard" / "Home.py"), default_timeout=60).run())

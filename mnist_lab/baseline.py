@@ -6,7 +6,7 @@ better is it than a linear model? Its ten weight vectors, reshaped to 28x28, are
 
 The fit runs in chunks of L-BFGS iterations with ``warm_start=True``, so the worker can report
 progress, write ``metrics.jsonl`` and honour a stop request between chunks. Nothing is
-pickled: the model is ``weights.npz`` (coefficients, intercepts, the fitted normalization).
+pickled: the model is ``weights.npz`` (coefficients, intercepts) plus ``normalizer.json``.
 """
 
 from __future__ import annotations
@@ -20,9 +20,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_lab.data import EMBEDDED_SHA256, load_mnist
+from mnist_lab.data import EMBEDDED_SHA256, load_mnist, random_subset
 from mnist_lab.evaluation import cross_entropy, write_evaluation
-from mnist_lab.preprocess import NORMALIZATIONS, Normalizer, check_normalization, fit_normalizer
+from mnist_lab.preprocess import (
+    NORMALIZATIONS,
+    Normalizer,
+    fit_normalizer,
+    load_normalizer,
+    save_normalizer,
+)
 from mnist_lab.runs import DamagedRunError, Run, RunOutcome, RunStore, atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -211,11 +217,7 @@ def training_inputs(config: BaselineConfig, x_train: np.ndarray, y_train: np.nda
     normalizer : Normalizer
         Fitted on exactly these training images.
     """
-    if config.subset is not None and config.subset < len(x_train):
-        chosen = np.sort(
-            np.random.default_rng(config.seed).permutation(len(x_train))[: config.subset]
-        )
-        x_train, y_train = x_train[chosen], y_train[chosen]
+    x_train, y_train = random_subset(x_train, y_train, config.subset, config.seed)
     normalizer = fit_normalizer(config.normalization, x_train)
     return normalizer.transform(x_train).reshape(len(x_train), -1), y_train, normalizer
 
@@ -286,7 +288,8 @@ def fit_run(run: Run) -> RunOutcome:
         )
 
     result = fit_logistic(x, y, config, on_chunk=report, should_stop=run.stop_requested)
-    save_weights(run, result.model, normalizer)
+    save_weights(run, result.model)
+    save_normalizer(run, normalizer)
     x_test = normalizer.transform(dataset.x_test).reshape(len(dataset.x_test), -1)
     evaluation = write_evaluation(run, dataset.y_test, result.model.predict_proba(x_test))
     run.update_status(progress=1.0, iterations=result.iterations, converged=result.converged)
@@ -309,22 +312,17 @@ def outcome_of(result: FitResult, test_accuracy: float, max_iter: int) -> RunOut
     )
 
 
-def save_weights(run: Run, model: LogisticRegression, normalizer: Normalizer) -> None:
-    """Write ``weights.npz``: ``coef`` (10x784), ``intercept`` (10) and the normalization."""
+def save_weights(run: Run, model: LogisticRegression) -> None:
+    """Write ``weights.npz``: ``coef`` (10x784) and ``intercept`` (10), plain float32 arrays."""
     buffer = io.BytesIO()
     np.savez(
-        buffer,
-        coef=model.coef_.astype(np.float32),
-        intercept=model.intercept_.astype(np.float32),
-        normalization=np.array(normalizer.name),
-        norm_mean=np.asarray(normalizer.mean_, dtype=np.float64),
-        norm_std=np.asarray(normalizer.std_, dtype=np.float64),
+        buffer, coef=model.coef_.astype(np.float32), intercept=model.intercept_.astype(np.float32)
     )
     atomic_write_bytes(run.file(WEIGHTS_FILE), buffer.getvalue())
 
 
 def load_weights(run: Run) -> tuple[np.ndarray, np.ndarray, Normalizer]:
-    """Read a baseline run's ``weights.npz`` (never unpickling).
+    """Read a baseline run's ``weights.npz`` (never unpickling) and its normalizer.
 
     Returns
     -------
@@ -333,12 +331,11 @@ def load_weights(run: Run) -> tuple[np.ndarray, np.ndarray, Normalizer]:
     intercept : numpy.ndarray
         Shape ``(10,)``.
     normalizer : Normalizer
-        The normalization the weights expect.
+        The normalization the weights expect (``normalizer.json``).
     """
     with np.load(run.file(WEIGHTS_FILE), allow_pickle=False) as archive:
-        name = check_normalization(str(archive["normalization"]))
-        normalizer = Normalizer(name, archive["norm_mean"], archive["norm_std"])
-        return archive["coef"], archive["intercept"], normalizer
+        coef, intercept = archive["coef"], archive["intercept"]
+    return coef, intercept, load_normalizer(run)
 
 
 def predict_proba_baseline(run: Run, x_uint8: np.ndarray) -> np.ndarray:

@@ -464,8 +464,20 @@ class RunStore:
             raise ValueError(f"{MAX_PARALLEL_ENV} must be a whole number >= 1, got {value!r}")
         return int(value)
 
+    def first_in_queue(self, run: Run) -> bool:
+        """Whether no older run is still waiting for a slot, so ``run`` may take the next one.
+
+        Queued runs start in the order they were created; a queued run whose worker died
+        reads as interrupted and no longer holds the line.
+        """
+        return not any(
+            other.id < run.id and other.status()["state"] == "queued" for other in self.list()
+        )
+
     @contextlib.contextmanager
-    def training_slot(self, wait: float = 0.5, should_give_up=lambda: False) -> Iterator[bool]:
+    def training_slot(
+        self, wait: float = 0.5, should_give_up=lambda: False, may_start=lambda: True
+    ) -> Iterator[bool]:
         """Hold one of `max_parallel` training slots for the duration of the ``with`` block.
 
         Slots are ``flock`` locks on files in ``<root>/.slots``, so a worker that dies frees
@@ -478,6 +490,9 @@ class RunStore:
         should_give_up : callable, optional
             Called between tries; when it returns True the block runs without a slot and
             the context yields False (e.g. the run was stopped while queued).
+        may_start : callable, optional
+            Called before each try; a slot is only taken while it returns True (e.g. once
+            no older run is waiting, see `first_in_queue`).
 
         Yields
         ------
@@ -489,7 +504,7 @@ class RunStore:
         slots_dir = self.root / ".slots"
         slots_dir.mkdir(parents=True, exist_ok=True)
         while True:
-            for index in range(self.max_parallel()):
+            for index in range(self.max_parallel() if may_start() else 0):
                 handle = open(slots_dir / f"slot-{index}.lock", "a")
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

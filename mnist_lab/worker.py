@@ -65,7 +65,9 @@ def run_worker(run_dir: str | Path) -> str:
     store = RunStore(run.path.parent)
     pid = os.getpid()
     run.update_status(state="queued", pid=pid, pid_start=process_start_time(pid))
-    with store.training_slot(should_give_up=run.stop_requested) as has_slot:
+    with store.training_slot(
+        should_give_up=run.stop_requested, may_start=lambda: store.first_in_queue(run)
+    ) as has_slot:
         if not has_slot:
             outcome = RunOutcome("stopped", "Stopped while waiting in the queue.")
         else:

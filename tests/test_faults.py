@@ -139,6 +139,11 @@ def test_more_launches_than_slots_queue_and_all_finish(store, monkeypatch):
 
     assert max(states.count("running") for states in history) == 1, "a slot was shared"
     assert any("running" in s and "queued" in s for s in history), "nothing ever waited"
+    left_queue = [
+        next(i for i, states in enumerate(history + [["done"] * 3]) if states[n] != "queued")
+        for n in range(3)
+    ]
+    assert left_queue == sorted(left_queue), "runs started out of launch order"
     assert [run.status()["state"] for run in runs] == ["finished"] * 3
     assert all(run.evaluation() is not None for run in runs)
 

@@ -4,8 +4,8 @@ Compares scikit-learn's plain ``LogisticRegression(max_iter=1000).fit`` on scale
 inputs with faster settings, and with `BaselineConfig`'s defaults fitted the way a run fits
 them (chunks of iterations with progress reports), then prints one table::
 
-    python benchmarks/bench_baseline.py            # every row
-    python benchmarks/bench_baseline.py --chosen   # the plain fit and the defaults only
+    python -m benchmarks.bench_baseline            # every row
+    python -m benchmarks.bench_baseline --chosen   # the plain fit and the defaults only
 
 A setting qualifies when its fit converges and reaches at least 92.5% test accuracy. CPU time
 is printed next to wall time because on a shared machine wall time depends on the neighbours.

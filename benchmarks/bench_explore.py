@@ -1,18 +1,15 @@
 """Time the Explore page's data work: dataset load, each statistic, and page re-renders.
 
-Run from the repository root: ``.venv/bin/python benchmarks/bench_explore.py``. Prints one
+Run from the repository root: ``.venv/bin/python -m benchmarks.bench_explore``. Prints one
 table; the re-render target is under 0.3 s per widget change.
 """
 
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# Run as a script, only benchmarks/ is on sys.path; the page and the library need the root.
-sys.path.insert(0, str(ROOT))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 

@@ -6,7 +6,7 @@ compression, and also fakes photos of held-out MNIST test digits (upscaled, inve
 unevenly). Every image goes through ``decode_image`` + ``to_mnist`` and a k-nearest-neighbour
 classifier fitted on MNIST training digits. Prints accuracy against the 10 % of chance.
 
-Run: ``.venv/bin/python benchmarks/bench_handwriting.py [--per-digit 30] [--seed 0]``
+Run: ``.venv/bin/python -m benchmarks.bench_handwriting [--per-digit 30] [--seed 0]``
 """
 
 from __future__ import annotations

@@ -10,20 +10,18 @@ inflate another's.
 Prints a latency table (median and worst per step), the server's memory before and after,
 and whether any session saw an exception. Asserts nothing.
 
-    .venv/bin/python benchmarks/bench_load.py [--sessions 10]
+    .venv/bin/python -m benchmarks.bench_load [--sessions 10]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 

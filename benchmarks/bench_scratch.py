@@ -2,8 +2,8 @@
 
 Prints one table::
 
-    python benchmarks/bench_scratch.py               # all rows, 2 epochs on all 54,000 images
-    python benchmarks/bench_scratch.py --epochs 1 --subset 20000
+    python -m benchmarks.bench_scratch               # all rows, 2 epochs on all 54,000 images
+    python -m benchmarks.bench_scratch --epochs 1 --subset 20000
 
 Rows:
 

@@ -261,8 +261,9 @@ class DivergenceGuard(keras.callbacks.Callback):
         """What to try when the loss sits at ln 10: the causes differ from a divergence."""
         if self.inputs_normalized:
             return (
-                "try a 10x lower learning rate; if the loss hardly moves at all, the gradients "
-                "may be vanishing instead (deep sigmoid networks): compare each layer's gradients"
+                "the learning rate may be too large (the loss jumps around ln 10) or too small "
+                "(it barely moves): try 10x lower and 10x higher; in a deep sigmoid network the "
+                "gradients may be vanishing instead: compare each layer's gradients"
             )
         return "normalize the inputs (scale or standardize) or lower the learning rate"
 

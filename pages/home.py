@@ -7,10 +7,13 @@ import streamlit as st
 
 from dashboard.ui.cache import get_dataset
 from dashboard.ui.figures import class_distribution_figure
+from dashboard.ui.runs_view import TABLE_COLUMNS, run_row, show_runs_table
 from mnist_lab import stats
 from mnist_lab.data import MnistDataset
+from mnist_lab.runs import RunStore
 
 PAGES = Path(__file__).resolve().parent
+RECENT_RUNS = 5
 # (script, label, icon, what a newcomer finds there), in the order of a first visit.
 DESTINATIONS = (
     ("explore.py", "Explore data", ":material/query_stats:", "Look at the digits as numbers."),
@@ -60,3 +63,13 @@ for position, (script, label, icon, description) in enumerate(DESTINATIONS):
     with columns[position % 4]:
         st.page_link(PAGES / script, label=label, icon=icon)
         st.caption(description)
+
+st.subheader("Recent runs")
+recent = RunStore().list()[:RECENT_RUNS]
+if recent:
+    show_runs_table(
+        pd.DataFrame([run_row(run) for run in recent], columns=list(TABLE_COLUMNS)), "home_runs"
+    )
+    st.page_link(PAGES / "compare.py", label="All runs on Compare", icon=":material/compare:")
+else:
+    st.caption("No runs yet: the Train page launches your first one, or try a Lesson.")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from mnist_lab.runs import RunStore
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_FILES = (
     "home.py",
@@ -65,3 +67,15 @@ def test_home_in_a_frame_of_stub_pages(tmp_path):
 
 def test_home_in_the_real_dashboard():
     check_home(AppTest.from_file(str(ROOT / "dashboard" / "Home.py"), default_timeout=60).run())
+
+
+def test_home_lists_the_recent_runs(tmp_path, monkeypatch):
+    store = RunStore(tmp_path / "runs")
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(store.root))
+    run = store.create({"engine": "numpy", "label": "numpy-784-20-10"}, name="my first net")
+    run.update_status(state="finished", pid=None)
+    app = AppTest.from_file(str(ROOT / "dashboard" / "Home.py"), default_timeout=60).run()
+    assert not app.exception
+    [table] = app.dataframe
+    assert table.value["Name"].tolist() == ["my first net"]
+    assert "All runs on Compare" in [link.proto.label for link in app.get("page_link")]

@@ -7,7 +7,7 @@ import pytest
 
 from mnist_lab import inspection, scratch
 from mnist_lab.data import load_mnist
-from mnist_lab.preprocess import fit_normalizer
+from mnist_lab.preprocess import fit_normalizer, save_normalizer
 from mnist_lab.runs import RunStore
 from mnist_lab.stats import pixel_statistics_by_class
 
@@ -173,7 +173,8 @@ def test_baseline_templates_are_its_coefficients(tmp_path):
     assert not inspection.has_model(run)
     coef = np.arange(7840, dtype=np.float32).reshape(10, 784)
     model = SimpleNamespace(coef_=coef, intercept_=np.zeros(10))
-    baseline.save_weights(run, model, fit_normalizer("scale", np.zeros((1, 28, 28), np.uint8)))
+    baseline.save_weights(run, model)
+    save_normalizer(run, fit_normalizer("scale", np.zeros((1, 28, 28), np.uint8)))
     templates = inspection.digit_templates(run)
     assert templates.shape == (10, 28, 28) and templates[3, 0, 1] == coef[3, 1]
     assert inspection.first_layer_weights(run) is None

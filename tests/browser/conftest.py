@@ -1,10 +1,14 @@
-"""Fixtures for the browser tests: one real dashboard server and one Chromium per session."""
+"""Fixtures for the browser tests: one real dashboard server per session, a tab per module.
+
+The one Chromium of the session (`browser`) lives in tests/conftest.py: a fault test needs it too,
+and Playwright's sync API allows a single instance per process.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.browser.driver import CHROMIUM, VIEWPORT, launch_chromium
+from tests.browser.driver import VIEWPORT
 from tests.browser.server import ROOT, kill_workers, start_server, stop_server
 
 SCREENSHOTS = ROOT / "screenshots"
@@ -18,19 +22,6 @@ def server(tmp_path_factory):
     yield server
     stop_server(server)
     kill_workers(server.runs_dir)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """Headless Debian chromium; the browser tests skip where it is not installed."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: run `bash .ci/setup --dev` to install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

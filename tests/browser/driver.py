@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, Page, Playwright, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -101,8 +101,13 @@ def plotly_layout(page: Page, index: int = 0) -> dict:
 def choose(page: Page, label: str, option: str, wait: bool = True) -> None:
     """Pick ``option`` in the selectbox labelled ``label`` and wait for the rerun."""
     box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
+    box.scroll_into_view_if_needed()
     box.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    # Typing filters the list to the option, so the choice needs no click on a popover
+    # that may open below the window.
+    page.keyboard.type(option)
+    expect(page.get_by_role("option", name=option, exact=True)).to_be_visible()
+    page.keyboard.press("Enter")
     if wait:
         wait_for_run(page)
 

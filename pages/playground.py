@@ -107,6 +107,8 @@ with left:
         st.caption(f"True label: {dataset.y_test[index]}")
         st.session_state["playground_digit"] = dataset.x_test[index]
     else:
+        # Above the canvas: it also leaves room for the canvas's floating toolbar.
+        st.caption("Draw one digit, large and centred; the toolbar undoes or clears.")
         canvas = st_canvas(
             stroke_width=STROKE_WIDTH,
             stroke_color="#000000",
@@ -117,7 +119,6 @@ with left:
             return_image_data=True,
             key="playground_canvas",
         )
-        st.caption("Draw one digit, large and centred; the toolbar above undoes or clears.")
         if canvas.image_data is not None:
             gray = handwriting.canvas_to_gray(canvas.image_data)
 

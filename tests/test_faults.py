@@ -98,7 +98,8 @@ def test_training_survives_a_server_restart_and_the_new_server_finds_it(tmp_path
     try:
         page = browser.new_page(viewport=VIEWPORT)
         open_app(page, f"{server.url}/train")
-        launch_training(page, "outlives its server", subset=2000, epochs=40)
+        # Minutes of training at full speed: it must still be live after the restart (then stopped).
+        launch_training(page, "outlives its server", subset=10_000, epochs=500)
         run = wait_for(store.list, "the launched run")[0]
         wait_for(lambda: epoch_records(run), "the first epoch")
 

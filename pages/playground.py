@@ -107,8 +107,9 @@ with left:
         st.caption(f"True label: {dataset.y_test[index]}")
         st.session_state["playground_digit"] = dataset.x_test[index]
     else:
-        # Above the canvas: it also leaves room for the canvas's floating toolbar.
         st.caption("Draw one digit, large and centred; the toolbar undoes or clears.")
+        # The canvas's toolbar floats above it: this empty line keeps it off the caption.
+        st.write("")
         canvas = st_canvas(
             stroke_width=STROKE_WIDTH,
             stroke_color="#000000",

@@ -9,8 +9,8 @@ from dashboard.ui.runs_view import (
     clicked_cell,
     confusion_figure,
     load_evaluated,
+    page_run,
     probability_gallery_figure,
-    run_picker,
 )
 from mnist_lab import evaluation as ev
 from mnist_lab.baseline import WEIGHTS_FILE, find_baseline
@@ -21,11 +21,7 @@ BASELINE_HINT = "python -m mnist_lab baseline --normalization scale"
 
 st.title("Evaluate")
 store = RunStore()
-run = run_picker(store, "evaluate_run", default_id=st.query_params.get("run"))
-if run is None:
-    st.info("No runs yet. Train a model on the Train page first.")
-    st.stop()
-st.query_params["run"] = run.id
+run = page_run(store, "evaluate_run")
 result = load_evaluated(run)
 if isinstance(result, str):
     st.warning(result)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard.ui.cache import get_dataset, keras_model_of
 from dashboard.ui.figures import digit_grid_figure, image_figure
-from dashboard.ui.runs_view import run_picker
+from dashboard.ui.runs_view import page_run, run_picker
 from mnist_lab import inspection
 from mnist_lab.runs import DAMAGED, Run, RunStore
 
@@ -43,11 +43,7 @@ def show_gradient_flow(run: Run, where) -> None:
 
 st.title("Inside the network")
 store = RunStore()
-run = run_picker(store, "inside_run", default_id=st.query_params.get("run"))
-if run is None:
-    st.info("No runs yet. Train a model on the Train page first.")
-    st.stop()
-st.query_params["run"] = run.id
+run = page_run(store, "inside_run")
 status = run.status()
 if status["state"] == DAMAGED:
     st.warning(status["message"])

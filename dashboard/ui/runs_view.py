@@ -156,6 +156,20 @@ def run_picker(
     return store.get(chosen)
 
 
+def page_run(store: RunStore, key: str) -> Run:
+    """The run a page shows: picked by the user, preselected by ``?run=<id>``.
+
+    Writes the choice back to the URL, so a link or a refresh reopens the same run. Without
+    any run, says to train one first and stops the page.
+    """
+    run = run_picker(store, key, default_id=st.query_params.get("run"))
+    if run is None:
+        st.info("No runs yet. Train a model on the Train page first.")
+        st.stop()
+    st.query_params["run"] = run.id
+    return run
+
+
 def missing_evaluation_reason(run: Run) -> str | None:
     """Why ``run`` has no usable evaluation, in plain words; None if it has one."""
     status = run.status()

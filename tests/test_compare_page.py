@@ -35,6 +35,15 @@ def test_lists_every_run_best_first(runs):  # noqa: F811
     assert shown["Test accuracy"].iloc[0] > shown["Test accuracy"].iloc[1]
 
 
+def test_the_id_column_is_left_out_while_no_run_has_a_name_of_its_own(runs):  # noqa: F811
+    store, network, baseline = runs
+    for run in (network, baseline):
+        run.write_json(CONFIG_FILE, {k: v for k, v in run.config().items() if k != "name"})
+    shown = table(open_page())
+    assert "Run id" not in shown.columns
+    assert sorted(shown["Name"]) == sorted([network.id, baseline.id])
+
+
 def test_curves_and_network_against_baseline(runs):  # noqa: F811
     _, network, baseline = runs
     app = open_page()

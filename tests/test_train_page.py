@@ -110,6 +110,8 @@ def test_the_same_baseline_twice_is_answered_from_the_stored_run(runs_dir):
     app.number_input(key="train_baseline_subset").set_value(1000)
     app.button[0].click().run()
     assert wait_for_state(app, runs_dir, {"finished"}) == "finished"
+    assert not app.tabs, "a baseline has no per-batch curves to tab between"
+    assert "L-BFGS iterations" in str(app.get("progress")[0].proto)
     app.button[0].click().run()
     assert not app.exception
     assert len(RunStore(runs_dir).list()) == 1

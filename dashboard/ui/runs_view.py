@@ -94,13 +94,18 @@ def runs_table(store: RunStore) -> pd.DataFrame:
 
 def show_runs_table(table: pd.DataFrame, key: str) -> None:
     """Render `runs_table` as a sortable dataframe with readable headers and formats."""
+    columns = list(TABLE_COLUMNS)
+    if (table["name"] == table["id"]).all():
+        # No run was renamed, so the name column already shows every id.
+        columns.remove("id")
     st.dataframe(
-        table[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS),
+        table[columns].rename(columns=TABLE_COLUMNS),
         hide_index=True,
         key=key,
         column_config={
             "Test accuracy": st.column_config.NumberColumn(format="percent"),
             "Learning rate": st.column_config.NumberColumn(format="%g"),
+            "Training time (s)": st.column_config.NumberColumn(format="%.1f"),
         },
     )
 
@@ -415,7 +420,9 @@ def learning_curves_figure(curves: dict[str, list[dict]], height: int = 380) -> 
                     row=1,
                     col=col,
                 )
-    figure.update_xaxes(title="epoch (baseline: chunk of iterations)")
+    # Epochs are whole numbers: no tick at 1.5 when only two or three are drawn.
+    figure.update_xaxes(title="epoch (baseline: chunk of iterations)", dtick=1)
+    figure.update_yaxes(tickformat=".0%", row=1, col=2)
     figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return figure
 

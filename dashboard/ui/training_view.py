@@ -43,7 +43,7 @@ def learning_curve_figure(frame: pd.DataFrame, metric: str, x: str, title: str) 
     frame : pandas.DataFrame
         Rows of metric records with columns ``x``, ``metric`` and maybe ``val_<metric>``.
     metric : {"loss", "accuracy"}
-    x : {"epoch", "step"}
+    x : {"epoch", "step", "iterations"}
     title : str
     """
     figure = go.Figure()
@@ -54,7 +54,7 @@ def learning_curve_figure(frame: pd.DataFrame, metric: str, x: str, title: str) 
                 x=frame[x],
                 y=frame[column],
                 name=series,
-                mode="lines+markers" if x == "epoch" else "lines",
+                mode="lines" if x == "step" else "lines+markers",
                 line={"color": style["color"], "dash": style["dash"]},
             )
     figure.update_layout(
@@ -85,7 +85,10 @@ def format_seconds(seconds: float | None) -> str:
 def progress_text(status: dict) -> str:
     """One line under the progress bar: epoch, percentage, ETA and throughput."""
     parts = []
-    if status.get("epochs"):
+    if "iterations" in status:
+        # The baseline fits in chunks of L-BFGS iterations: it has no epochs to count.
+        parts.append(f"{status['iterations']} L-BFGS iterations")
+    elif status.get("epochs"):
         parts.append(f"epoch {status.get('epoch', 0)}/{status['epochs']}")
     parts.append(f"{status.get('progress', 0.0):.0%}")
     if status.get("state") in LIVE_STATES:
@@ -109,19 +112,28 @@ def render_curves(records: list[dict]) -> None:
     if epochs.empty and batches.empty:
         st.caption("The charts appear with the first logged batch.")
         return
+    if "iterations" in epochs:
+        # A baseline logs once per chunk of L-BFGS iterations and never per batch.
+        render_curve_pair(epochs, "iterations")
+        return
     per_epoch, per_batch = st.tabs(["Per epoch", "Per batch"])
     for tab, frame, x in ((per_epoch, epochs, "epoch"), (per_batch, batches, "step")):
         with tab:
             if frame.empty:
                 st.caption("Nothing logged at this granularity yet.")
                 continue
-            left, right = st.columns(2)
-            for column, metric in ((left, "loss"), (right, "accuracy")):
-                if metric in frame:
-                    column.plotly_chart(
-                        learning_curve_figure(frame, metric, x, metric.capitalize()),
-                        key=f"train_curve_{x}_{metric}",
-                    )
+            render_curve_pair(frame, x)
+
+
+def render_curve_pair(frame: pd.DataFrame, x: str) -> None:
+    """Loss and accuracy of ``frame`` against ``x``, side by side."""
+    left, right = st.columns(2)
+    for column, metric in ((left, "loss"), (right, "accuracy")):
+        if metric in frame:
+            column.plotly_chart(
+                learning_curve_figure(frame, metric, x, metric.capitalize()),
+                key=f"train_curve_{x}_{metric}",
+            )
 
 
 def render_result(run: Run) -> None:

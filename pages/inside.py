@@ -79,8 +79,9 @@ with weights_tab:
         if templates is not None:
             st.subheader("Digit templates")
             st.caption(
-                "The pixels that raise each digit's score (for the NumPy network: "
-                "W1 @ W2, what it would use if its hidden units were linear)."
+                "Each digit's score is a weighted sum of the pixels: blue pixels raise it, "
+                "red ones lower it (for the NumPy network: W1 @ W2, what it would use if its "
+                "hidden units were linear)."
             )
             st.plotly_chart(weights_grid(templates, [str(d) for d in range(10)]))
 

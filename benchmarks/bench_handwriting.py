@@ -3,8 +3,9 @@
 Renders digits with the system's fonts (DejaVu, Liberation) at random sizes, positions,
 rotations, stroke weights, ink colours and papers, some with uneven lighting, noise and JPEG
 compression, and also fakes photos of held-out MNIST test digits (upscaled, inverted, lit
-unevenly). Every image goes through ``decode_image`` + ``to_mnist`` and a k-nearest-neighbour
-classifier fitted on MNIST training digits. Prints accuracy against the 10 % of chance.
+unevenly), alone and written on a sheet of paper lying askew on a darker desk. Every image
+goes through ``decode_image`` + ``to_mnist`` and a k-nearest-neighbour classifier fitted on
+MNIST training digits. Prints accuracy against the 10 % of chance.
 
 Run: ``.venv/bin/python -m benchmarks.bench_handwriting [--per-digit 30] [--seed 0]``
 """
@@ -35,14 +36,32 @@ def font_paths() -> list[Path]:
 
 def fake_photo(ink: np.ndarray, rng: np.random.Generator) -> bytes:
     """Lay an ink map (0 paper .. 1 ink) on a random paper, light it unevenly, add noise, encode."""
-    height, width = ink.shape
     dark_on_light = rng.random() < 0.75
     paper = rng.uniform(0.6, 0.95) if dark_on_light else rng.uniform(0.0, 0.25)
     pen = rng.uniform(0.0, 0.3) if dark_on_light else rng.uniform(0.75, 1.0)
+    return photograph(paper + (pen - paper) * ink, rng)
+
+
+def sheet_on_desk(ink: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Write an ink map on a white sheet, lay it askew on a darker desk, and photograph it."""
+    margin = ink.shape[0] // 4
+    sheet = np.pad(rng.uniform(0.75, 0.95) - rng.uniform(0.6, 0.8) * ink, margin, mode="edge")
+    angle = rng.uniform(-30, 30)
+    paper = Image.fromarray(np.float32(sheet)).rotate(angle, expand=True)
+    shape = Image.new("L", sheet.shape[::-1], 255).rotate(angle, expand=True)
+    # The sheet covers 20-70% of the photo.
+    side = int(max(paper.size) / np.sqrt(rng.uniform(0.2, 0.7)))
+    desk = Image.new("F", (side, side), rng.uniform(0.05, 0.45))
+    desk.paste(paper, tuple(rng.integers(0, side - np.array(paper.size) + 1).tolist()), shape)
+    return photograph(np.asarray(desk, dtype=np.float64), rng)
+
+
+def photograph(gray: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Light a grey scene (0 black .. 1 white) unevenly, add noise and a tint, encode it."""
+    height, width = gray.shape
     rows, cols = np.mgrid[0:height, 0:width] / max(height, width)
     lighting = 1 + rng.uniform(-0.3, 0.3) * (rows - 0.5) + rng.uniform(-0.3, 0.3) * (cols - 0.5)
-    gray = (paper + (pen - paper) * ink) * lighting
-    gray = gray + rng.normal(0, rng.uniform(0.0, 0.04), gray.shape)
+    gray = gray * lighting + rng.normal(0, rng.uniform(0.0, 0.04), gray.shape)
     rgb = np.stack([gray] * 3, axis=-1) * rng.uniform(0.85, 1.0, 3)
     image = Image.fromarray(np.uint8(np.clip(rgb, 0, 1) * 255))
     buffer = io.BytesIO()
@@ -105,18 +124,21 @@ def main() -> None:
     picks = rng.choice(dataset.n_test, size=10 * args.per_digit, replace=False)
     mnist_labels = dataset.y_test[picks].tolist()
     mnist_files = [fake_photo(upscale_mnist(dataset.x_test[i], rng), rng) for i in picks]
+    desk_files = [sheet_on_desk(upscale_mnist(dataset.x_test[i], rng), rng) for i in picks]
     seconds = time.perf_counter() - start
-    print(f"rendered {len(font_files) + len(mnist_files)} images in {seconds:.1f} s")
+    count = len(font_files) + len(mnist_files) + len(desk_files)
+    print(f"rendered {count} images in {seconds:.1f} s")
     start = time.perf_counter()
     rows = [
         (f"font digits ({len(fonts)} fonts)", accuracy(model, font_files, font_labels)),
         ("photographed MNIST test digits", accuracy(model, mnist_files, mnist_labels)),
+        ("the same, on a sheet on a desk", accuracy(model, desk_files, mnist_labels)),
     ]
     seconds = time.perf_counter() - start
     print(f"{'test set':<34} {'accuracy':>8}   (chance 10 %, 3-NN on {N_TRAIN} MNIST digits)")
     for name, value in rows:
         print(f"{name:<34} {value:>8.1%}")
-    print(f"pipeline + model: {1000 * seconds / (len(font_files) + len(mnist_files)):.0f} ms/image")
+    print(f"pipeline + model: {1000 * seconds / count:.0f} ms/image")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 The recipe is MNIST's own (LeCun, Cortes, Burges): white ink on black, the digit's bounding
 box scaled to fit 20x20 with its aspect ratio kept and anti-aliased, pasted into 28x28 so that
-its centre of mass sits at pixel (14, 14). Before that, real photos need cleaning: the paper's
-uneven lighting is estimated locally and removed, the noise floor is cut, the ink is stretched
+its centre of mass sits at pixel (14, 14). Before that, real photos need cleaning: a sheet
+photographed on a darker desk is cropped out of it, the paper's uneven lighting is estimated
+locally and removed, the noise floor is cut, the ink is stretched
 to full intensity, specks are dropped and very thin pen strokes are thickened to MNIST's width.
 
 Uploads are decoded with Pillow from a short list of raster formats only; every bad file
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 from scipy import ndimage
+from scipy.spatial import ConvexHull
 
 MNIST_SIZE = 28
 DIGIT_BOX = 20
@@ -43,6 +45,19 @@ MIN_DIGIT_EXTENT = 0.02
 # thickening thinner ones to 3 px scored best on font renderings (benchmarks/bench_handwriting.py).
 MIN_STROKE_WIDTH = 2.3
 TARGET_STROKE_WIDTH = 3.0
+# A sheet of paper photographed on a darker desk is told from a bright digit on a dark
+# background by its shape: a photo (not a 28 px digit, which blurs into any shape), a desk
+# covering this share of it, and a sheet at least this close to a rectangle (area over its
+# smallest enclosing rectangle: 0.96-0.99 for sheets at any angle, at most 0.85 for MNIST's
+# digits drawn 280 px tall), holding ink, and with an edge this much brighter than the desk
+# next to it (a lighting gradient has no edge at all).
+MIN_PHOTO_SIDE = 100
+MIN_DESK_SHARE = 0.15
+MIN_SHEET_RECTANGULARITY = 0.9
+MIN_SHEET_EDGE_CONTRAST = 0.15
+# The band on each side of the sheet's edge that is compared, and painted over, as a share of
+# the shorter side: wide enough to take in the edge's blur and the sheet's own shadow.
+SHEET_EDGE_BAND = 0.02
 
 
 @dataclass(frozen=True)
@@ -311,12 +326,79 @@ def _shrink(values: np.ndarray, max_side: int) -> np.ndarray:
 
 
 def _extract_ink(gray: np.ndarray) -> tuple[np.ndarray, bool]:
-    work = _shrink(gray, MAX_WORK_SIDE)
+    work = _crop_to_sheet(_shrink(gray, MAX_WORK_SIDE))
     inverted = _has_dark_ink(work)
     ink = 1 - work if inverted else work
     ink = _remove_background(ink)
     ink = _stretch_above_noise(ink)
     return _remove_specks(ink), inverted
+
+
+def _crop_to_sheet(gray: np.ndarray) -> np.ndarray:
+    # Otherwise a desk around the sheet would pass for the paper (wrong polarity) or its edge
+    # for a stroke: the crop keeps the sheet, and the desk left in its corners takes the grey
+    # of the nearest paper.
+    if min(gray.shape) < MIN_PHOTO_SIDE:
+        return gray
+    smooth = ndimage.gaussian_filter(gray, sigma=2.0)
+    labels, count = ndimage.label(smooth > _otsu_threshold(smooth))
+    if count == 0:
+        return gray
+    sheet = labels == np.bincount(labels.ravel())[1:].argmax() + 1
+    outline = ndimage.binary_fill_holes(sheet)
+    holds_ink = bool((outline & ~sheet).any())
+    if (
+        1 - outline.mean() < MIN_DESK_SHARE
+        or not holds_ink
+        or _rectangularity(outline) < MIN_SHEET_RECTANGULARITY
+    ):
+        return gray
+    band = max(1, round(SHEET_EDGE_BAND * min(gray.shape)))
+    # Beyond the photo's border counts as sheet: only the edge against the desk is a band.
+    inner = ndimage.binary_erosion(outline, iterations=band, border_value=1)
+    paper = inner & sheet
+    paper_side = outline & ~inner & sheet
+    desk_side = ndimage.binary_dilation(outline, iterations=band) & ~outline
+    if not (paper.any() and paper_side.any() and desk_side.any()):
+        return gray
+    edge_contrast = float(np.median(gray[paper_side])) - float(np.median(gray[desk_side]))
+    if edge_contrast < MIN_SHEET_EDGE_CONTRAST:
+        return gray
+    _, (rows, cols) = ndimage.distance_transform_edt(~paper, return_indices=True)
+    painted = np.where(inner, gray, gray[rows, cols]).astype(np.float32)
+    # Cropped to the sheet, so that the paper's own texture, not the smooth paint, sets the
+    # noise floor that ink must rise above.
+    return painted[ndimage.find_objects(inner.astype(np.uint8))[0]]
+
+
+def _rectangularity(mask: np.ndarray) -> float:
+    # Area over the smallest rectangle around it, at the best angle: one of the convex
+    # hull's edges lies on that rectangle's side (rotating calipers).
+    boundary = np.argwhere(mask & ~ndimage.binary_erosion(mask)).astype(float)
+    if len(boundary) < 3 or np.linalg.matrix_rank(boundary - boundary.mean(axis=0)) < 2:
+        return 1.0
+    hull = boundary[ConvexHull(boundary).vertices]
+    edges = np.diff(np.vstack([hull, hull[:1]]), axis=0)
+    smallest = np.inf
+    for angle in np.arctan2(edges[:, 1], edges[:, 0]):
+        cos, sin = np.cos(angle), np.sin(angle)
+        turned = hull @ np.array([[cos, -sin], [sin, cos]])
+        # + 1: the hull runs through pixel centres, the mask covers whole pixels.
+        smallest = min(smallest, (np.ptp(turned[:, 0]) + 1) * (np.ptp(turned[:, 1]) + 1))
+    return float(mask.sum() / smallest)
+
+
+def _otsu_threshold(values: np.ndarray) -> float:
+    # The grey level that best splits the histogram in two (Otsu, 1979).
+    counts, edges = np.histogram(values, bins=256, range=(0.0, 1.0))
+    centres = (edges[:-1] + edges[1:]) / 2
+    below = np.cumsum(counts)
+    above = below[-1] - below
+    sum_below = np.cumsum(counts * centres)
+    mean_below = sum_below / np.maximum(below, 1)
+    mean_above = (sum_below[-1] - sum_below) / np.maximum(above, 1)
+    between = below * above * (mean_below - mean_above) ** 2
+    return float(centres[int(np.argmax(between))])
 
 
 def _has_dark_ink(gray: np.ndarray) -> bool:

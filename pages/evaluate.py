@@ -100,14 +100,16 @@ if len(shown):
 
 st.subheader("Per digit")
 per_class = pd.DataFrame(result.evaluation["per_class"])
-percent = st.column_config.NumberColumn(format="percent")
+# In points with two decimals each, so the column lines up ("percent" drops trailing zeros).
+per_class[["precision", "recall", "f1"]] *= 100
+percent = st.column_config.NumberColumn(format="%.2f%%")
 st.dataframe(
     per_class,
     hide_index=True,
     key="evaluate_per_class",
     column_config={
         "precision": percent,
-        "recall": st.column_config.NumberColumn("recall (accuracy)", format="percent"),
+        "recall": st.column_config.NumberColumn("recall (accuracy)", format="%.2f%%"),
         "f1": percent,
     },
 )

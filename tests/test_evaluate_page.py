@@ -85,6 +85,9 @@ def test_shows_the_newest_run_with_its_accuracy_next_to_the_baseline(runs):
     assert metrics["Baseline accuracy"] == f"{baseline.evaluation()['test_accuracy']:.2%}"
     assert app.metric[0].delta.endswith("points")
     assert len(app.get("plotly_chart")) == 2
+    per_digit = next(frame.value for frame in app.dataframe if "precision" in frame.value)
+    # Shown in points, two decimals each, not as fractions.
+    assert per_digit["recall"].between(90, 100).all()
 
 
 def test_query_parameter_picks_the_run(runs):

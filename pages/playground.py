@@ -124,14 +124,22 @@ with left:
             gray = handwriting.canvas_to_gray(canvas.image_data)
 
 if source != "test":
-    if gray is None or handwriting.is_blank(gray):
+    # One pass of the ink extraction per rerun: `to_mnist` refuses a 2-D grey image only
+    # when it is blank, so asking `is_blank` first would do the whole work twice.
+    prepared = None
+    if gray is not None:
+        try:
+            prepared = handwriting.to_mnist(gray)
+        except ValueError:
+            pass
+    if prepared is None:
         st.session_state.pop("playground_digit", None)
         if source == "draw":
             left.info("The canvas is empty: draw a digit to see what the models predict.")
         elif gray is not None:
             left.info("No digit found in this image: upload one with clearly visible ink.")
         st.stop()
-    st.session_state["playground_digit"] = handwriting.to_mnist(gray)
+    st.session_state["playground_digit"] = prepared
 
 digit = st.session_state["playground_digit"]
 right.plotly_chart(

@@ -87,6 +87,12 @@ def test_upload_a_digit_and_a_broken_file(runs_dir, mnist):
     assert app.session_state["playground_digit"].shape == (28, 28)
     assert len(app.dataframe[0].value) == 2
     app.file_uploader(key="playground_upload").upload(
+        "blank.png", png_of(np.full((200, 200), 230, dtype=np.uint8)), "image/png"
+    ).run()
+    assert not app.exception
+    assert "No digit found in this image" in app.info[0].value
+    assert "playground_digit" not in app.session_state
+    app.file_uploader(key="playground_upload").upload(
         "broken.png", b"not an image", "image/png"
     ).run()
     assert not app.exception

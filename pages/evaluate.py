@@ -102,15 +102,15 @@ st.subheader("Per digit")
 per_class = pd.DataFrame(result.evaluation["per_class"])
 # In points with two decimals each, so the column lines up ("percent" drops trailing zeros).
 per_class[["precision", "recall", "f1"]] *= 100
-percent = st.column_config.NumberColumn(format="%.2f%%")
+points = "%.2f%%"
 st.dataframe(
     per_class,
     hide_index=True,
     key="evaluate_per_class",
     column_config={
-        "precision": percent,
-        "recall": st.column_config.NumberColumn("recall (accuracy)", format="%.2f%%"),
-        "f1": percent,
+        "precision": st.column_config.NumberColumn(format=points),
+        "recall": st.column_config.NumberColumn("recall (accuracy)", format=points),
+        "f1": st.column_config.NumberColumn(format=points),
     },
 )
 

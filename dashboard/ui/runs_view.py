@@ -24,17 +24,19 @@ DIGITS = list(range(10))
 # Colours of the probability bars: the prediction, the true class, every other class.
 PREDICTED_COLOR, TRUE_COLOR, OTHER_COLOR = "#E8590C", "#2F9E44", "#ADB5BD"
 RUN_COLORS = ("#4C6EF5", "#E8590C", "#2F9E44", "#AE3EC9", "#1098AD", "#F59F00", "#D6336C")
+# What a reader scans for comes first (which run, how it ended, how good it is), so that a
+# window too narrow for every column scrolls away the settings, not the results.
 TABLE_COLUMNS = {
     "name": "Name",
-    "engine": "Engine",
+    "state": "Status",
+    "test_accuracy": "Test accuracy",
     "label": "Architecture",
+    "training_s": "Training time (s)",
+    "engine": "Engine",
     "optimizer": "Optimizer",
     "learning_rate": "Learning rate",
     "normalization": "Normalization",
     "epochs": "Epochs",
-    "test_accuracy": "Test accuracy",
-    "training_s": "Training time (s)",
-    "state": "Status",
     "id": "Run id",
 }
 

@@ -1,7 +1,7 @@
 """How fast can the logistic-regression baseline fit all 60,000 training images?
 
 Compares scikit-learn's plain ``LogisticRegression(max_iter=1000).fit`` on scaled float64
-inputs with faster settings, and with `BaselineConfig`'s defaults fitted the way a run fits
+inputs with faster settings, and with `LogregSettings`'s defaults fitted the way a run fits
 them (chunks of iterations with progress reports), then prints one table::
 
     python -m benchmarks.bench_baseline            # every row
@@ -21,8 +21,9 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from mnist_lab.baseline import BaselineConfig, fit_logistic, training_inputs
 from mnist_lab.data import load_mnist
+from mnist_lab.engines.logreg.fit import fit_logistic, training_inputs
+from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.preprocess import fit_normalizer
 
 TARGET_ACCURACY = 0.925
@@ -56,7 +57,7 @@ def plain_fit(dataset, description, normalization, dtype, C, tol, max_iter=1000)
     }
 
 
-def chunked_fit(dataset, config: BaselineConfig) -> dict:
+def chunked_fit(dataset, config: LogregSettings) -> dict:
     """Time `fit_logistic` exactly as a run uses it, with a progress computation per chunk."""
     x, y, normalizer = training_inputs(config, dataset.x_train, dataset.y_train)
     x_test = normalizer.transform(dataset.x_test).reshape(10_000, -1)
@@ -93,7 +94,7 @@ def main() -> None:
     for candidate in [] if args.chosen else CANDIDATES:
         rows.append(plain_fit(dataset, *candidate))
         print(f"{candidate[0]} done in {rows[-1]['seconds']:.1f} s", flush=True)
-    rows.append(chunked_fit(dataset, BaselineConfig()))
+    rows.append(chunked_fit(dataset, LogregSettings()))
     wall, cpu = rows[0]["seconds"], rows[0]["cpu_seconds"]
     print(
         f"\n{'setting':<50} {'wall s':>7} {'cpu s':>7} {'test acc':>8} {'iters':>5} "

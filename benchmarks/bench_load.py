@@ -25,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
-from mnist_lab.config import TrainConfig  # noqa: E402
 from mnist_lab.data import load_mnist  # noqa: E402
+from mnist_lab.engines.keras_net.settings import KerasSettings  # noqa: E402
+from mnist_lab.execution.local import LocalExecutor  # noqa: E402
 from mnist_lab.runs import RunStore  # noqa: E402
 from tests.browser.driver import (  # noqa: E402
     VIEWPORT,
@@ -127,12 +128,12 @@ def main() -> None:
         server = start_server(runs_dir, Path(temp) / "server.log")
         try:
             memory = {"server started": rss_kib(server.process.pid)}
-            small = store.create(TrainConfig(subset=2000, epochs=1).to_dict(), name="to evaluate")
-            store.launch(small)
+            small = store.create(KerasSettings(subset=2000, epochs=1).to_dict(), name="to evaluate")
+            LocalExecutor(store).launch(small)
             while small.status()["state"] not in ("finished", "failed"):
                 time.sleep(1)
-            big = store.create(TrainConfig(preset="mlp-relu", epochs=2).to_dict(), name="loaded")
-            store.launch(big)
+            big = store.create(KerasSettings(preset="mlp-relu", epochs=2).to_dict(), name="loaded")
+            LocalExecutor(store).launch(big)
 
             with sync_playwright() as playwright:
                 browser = launch_chromium(playwright)

@@ -21,9 +21,10 @@ import tempfile
 import time
 
 from mnist_lab.data import load_mnist, train_validation_split
+from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
+from mnist_lab.engines.numpy_net.training import train_run
 from mnist_lab.preprocess import fit_normalizer
 from mnist_lab.runs import RunStore
-from mnist_lab.scratch import ScratchConfig, train_run
 
 BATCH_SIZE = 32
 LEARNING_RATE = 0.5
@@ -31,7 +32,7 @@ LEARNING_RATE = 0.5
 
 def numpy_engine(epochs: int, subset: int | None) -> dict:
     """Train the NumPy engine as a run; throughput from its own epoch records."""
-    config = ScratchConfig(
+    config = NumpyNetSettings(
         epochs=epochs, subset=subset, batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE
     )
     run = RunStore(tempfile.mkdtemp()).create(config.to_dict())
@@ -80,10 +81,10 @@ def keras_fit(epochs: int, subset: int | None, steps_per_execution: int) -> dict
 
 def keras_engine_seconds(record_gradients: bool, epochs: int, subset: int | None) -> float:
     """Wall time of the Keras engine's ``train_run`` on deep-sigmoid (build, fit, evaluate)."""
-    from mnist_lab.config import TrainConfig
-    from mnist_lab.training import train_run as keras_train_run
+    from mnist_lab.engines.keras_net.settings import KerasSettings
+    from mnist_lab.engines.keras_net.training import train_run as keras_train_run
 
-    config = TrainConfig(
+    config = KerasSettings(
         preset="deep-sigmoid",
         optimizer="sgd",
         learning_rate=0.1,

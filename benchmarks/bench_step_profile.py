@@ -29,8 +29,8 @@ import tensorflow as tf  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
 from benchmarks.bench_training import BATCH_SIZE, LEARNING_RATE, bench_config  # noqa: E402
-from mnist_lab.models import build_model  # noqa: E402
-from mnist_lab.training import compile_model, configure_threads, prepare_data  # noqa: E402
+from mnist_lab.engines.keras_net.models import build_model  # noqa: E402
+from mnist_lab.engines.keras_net.training import compile_model, configure_threads, prepare_data  # noqa: E402
 
 # Kernel name fragments (TensorFlow and oneDNN spellings) -> what they do.
 CATEGORIES = [

@@ -31,12 +31,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from mnist_lab import callbacks  # noqa: E402
-from mnist_lab.config import TrainConfig  # noqa: E402
-from mnist_lab.models import build_model  # noqa: E402
+from mnist_lab.engines.keras_net import callbacks  # noqa: E402
+from mnist_lab.engines.keras_net.models import build_model  # noqa: E402
+from mnist_lab.engines.keras_net.settings import KerasSettings  # noqa: E402
+from mnist_lab.engines.keras_net.training import prepare_data  # noqa: E402
+from mnist_lab.execution.worker import run_worker  # noqa: E402
 from mnist_lab.runs import RunStore  # noqa: E402
-from mnist_lab.training import prepare_data  # noqa: E402
-from mnist_lab.worker import run_worker  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH_SIZE = 32
@@ -84,9 +84,9 @@ def time_callback_hooks() -> dict:
     return spent
 
 
-def bench_config(preset: str, samples: int, epochs: int, seed: int) -> TrainConfig:
+def bench_config(preset: str, samples: int, epochs: int, seed: int) -> KerasSettings:
     """The settings both sides train with (no validation split: the same training data)."""
-    return TrainConfig(
+    return KerasSettings(
         preset=preset,
         optimizer="adam",
         learning_rate=LEARNING_RATE,
@@ -100,7 +100,7 @@ def bench_config(preset: str, samples: int, epochs: int, seed: int) -> TrainConf
     )
 
 
-def plain_script(config: TrainConfig) -> tuple[float, float]:
+def plain_script(config: KerasSettings) -> tuple[float, float]:
     """Train as a notebook would, on the engine's own arrays; return (fit seconds, test acc)."""
     data = prepare_data(config)
     keras.utils.set_random_seed(config.seed)
@@ -117,7 +117,7 @@ def plain_script(config: TrainConfig) -> tuple[float, float]:
     return seconds, float(accuracy)
 
 
-def engine(config: TrainConfig, spent: dict) -> tuple[float, float, dict]:
+def engine(config: KerasSettings, spent: dict) -> tuple[float, float, dict]:
     """Train as a run; return (fit seconds, test accuracy, seconds spent in each cost)."""
     spent.clear()
     with tempfile.TemporaryDirectory() as root:

@@ -10,28 +10,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PAGES = ROOT / "pages"
+from dashboard.ui.pages import navigation_sections  # noqa: E402
 
 st.set_page_config(page_title="MNIST Lab", page_icon=":material/draw:", layout="wide")
 
-navigation = st.navigation(
-    {
-        "Start": [
-            st.Page(PAGES / "home.py", title="Home", icon=":material/home:", default=True),
-            st.Page(PAGES / "explore.py", title="Explore data", icon=":material/query_stats:"),
-        ],
-        "Models": [
-            st.Page(PAGES / "train.py", title="Train", icon=":material/model_training:"),
-            st.Page(PAGES / "evaluate.py", title="Evaluate", icon=":material/fact_check:"),
-            st.Page(PAGES / "compare.py", title="Compare runs", icon=":material/compare:"),
-            st.Page(PAGES / "inside.py", title="Inside the network", icon=":material/hub:"),
-        ],
-        "Learn": [
-            st.Page(PAGES / "playground.py", title="Playground", icon=":material/draw:"),
-            st.Page(PAGES / "lessons.py", title="Lessons", icon=":material/school:"),
-        ],
-    }
-)
+navigation = st.navigation(navigation_sections())
 
 with st.sidebar:
     st.caption("MNIST Lab · learn how neural networks see handwritten digits")

@@ -1,17 +1,26 @@
 """``python -m mnist_lab``: train, list runs, and the worker the dashboard starts.
 
 Each subcommand has an ``add_<name>_parser`` that declares its flags and a ``cmd_<name>``
-that runs it and returns the exit code.
+that runs it and returns the exit code. The training flags are made from the engines'
+declared settings (`mnist_lab.settings`), so a flag's default, range and help are the ones
+the Train page shows.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 
-from mnist_lab.runs import LIVE_STATES, Run, RunStore
+from mnist_lab import records
+from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, Engine, all_engines, get_engine
+from mnist_lab.engines.keras_net.settings import CUSTOM
+from mnist_lab.execution.local import LocalExecutor
+from mnist_lab.runs import LIVE_STATES, Run, RunStore, read_json
+from mnist_lab.settings import Settings
 
 
 def add_worker_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -23,7 +32,7 @@ def add_worker_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the worker; exit 0 unless the run failed."""
-    from mnist_lab.worker import run_worker
+    from mnist_lab.execution.worker import run_worker
 
     return 1 if run_worker(args.run_dir) == "failed" else 0
 
@@ -54,126 +63,133 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def describe_epoch(record: dict) -> str:
-    """One line for a ``metrics.jsonl`` epoch record: which epoch (or chunk) and its metrics."""
-    if "iterations" in record:
-        head = f"chunk {record['epoch']} ({record['iterations']} iterations)"
-    else:
-        head = f"epoch {record['epoch']}"
-    names = ("loss", "accuracy", "val_loss", "val_accuracy")
-    values = [f"{name} {record[name]:.4f}" for name in names if name in record]
-    return ": ".join([head, ", ".join(values)]) if values else head
+def add_settings_flags(parser: argparse.ArgumentParser, engines: list[Engine]) -> None:
+    """One flag per declared setting of ``engines`` (a setting they share gets one flag).
+
+    Every flag defaults to None, so that a ``--config`` file's values hold unless a flag
+    overrides them, and the engine's declared defaults fill in the rest.
+    """
+    seen = set()
+    for engine in engines:
+        for name, declaration in engine.settings_class.declared().items():
+            if name in seen:
+                continue
+            seen.add(name)
+            flags = [declaration.cli_flag]
+            if declaration.cli_flag != "--" + name.replace("_", "-"):
+                flags.append("--" + name.replace("_", "-"))
+            # argparse formats help with %: a literal percent sign must be doubled.
+            allowed = f"Allowed: {declaration.allowed()}. Default: {declaration.default}."
+            text = f"{declaration.help} {allowed}".strip().replace("%", "%%")
+            if declaration.kind is bool:
+                parser.add_argument(
+                    *flags, dest=name, action=argparse.BooleanOptionalAction, help=text
+                )
+            elif declaration.kind is list:
+                parser.add_argument(*flags, dest=name, metavar="JSON", help=text)
+            else:
+                parser.add_argument(*flags, dest=name, type=declaration.kind, help=text)
 
 
 def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
-    """``train``: train a Keras network as a run and follow its progress.
-
-    Every flag defaults to None, so that a ``--config`` file's values hold unless a flag
-    overrides them, and `TrainConfig` fills in the rest.
-    """
-    from mnist_lab.config import LR_SCHEDULES, OPTIMIZERS
-    from mnist_lab.models import PRESETS
-    from mnist_lab.preprocess import NORMALIZATIONS
-
-    parser = subparsers.add_parser("train", help="train a Keras (or NumPy) network as a run")
-    add = parser.add_argument
-    add(
+    """``train``: train any engine's model as a run and follow its progress."""
+    parser = subparsers.add_parser("train", help="train a model (any engine) as a run")
+    parser.add_argument(
         "--engine",
-        choices=["keras", "numpy"],
-        help="keras (default), or numpy: the from-scratch 784-H-10 sigmoid network with plain "
-        "SGD (takes --lr, --batch-size, --epochs, --val-split, --normalization, --seed, "
-        "--subset, --hidden-units)",
+        choices=list(ENGINES),
+        help="; ".join(f"{engine.name}: {engine.title}" for engine in all_engines())
+        + f" (default {DEFAULT_ENGINE}); each takes only its own settings",
     )
-    add("--hidden-units", type=int, help="numpy engine: hidden sigmoid units (default 20)")
-    add("--config", help="JSON file of TrainConfig fields (e.g. another run's config.json)")
-    add("--preset", help=f"architecture: one of {', '.join(PRESETS)} (default mlp-relu)")
-    add("--layers", help='custom hidden layers as JSON, e.g. \'[{"type": "Dense", "units": 50}]\'')
-    add("--optimizer", help=f"one of {', '.join(OPTIMIZERS)} (default adam)")
-    add("--lr", dest="learning_rate", type=float, help="learning rate (default 0.001)")
-    add("--momentum", type=float, help="SGD momentum in [0, 1)")
-    add("--nesterov", action="store_true", default=None, help="Nesterov momentum (SGD)")
-    add("--lr-schedule", help=f"one of {', '.join(LR_SCHEDULES)}")
-    add("--lr-decay-rate", type=float, help="exponential schedule: multiplier per epoch")
-    add("--lr-min-fraction", type=float, help="cosine schedule: final rate / initial rate")
-    add("--batch-size", type=int)
-    add("--epochs", type=int)
-    add("--val-split", type=float, help="share held out for validation, in [0, 0.5]")
-    add("--normalization", help=f"one of {', '.join(NORMALIZATIONS)} (default scale)")
-    add("--seed", type=int)
-    add("--subset", type=int, help="train on this many randomly chosen images")
-    add("--early-stopping", dest="early_stopping_patience", type=int, metavar="PATIENCE")
-    add("--record-gradients", action=argparse.BooleanOptionalAction, default=None)
-    add("--name", help="display name of the run")
+    add_launch_flags(parser, all_engines())
+
+
+def add_launch_flags(parser: argparse.ArgumentParser, engines: list[Engine]) -> None:
+    """The flags every launching subcommand shares: settings, config file, name, reuse."""
+    parser.add_argument("--config", help="JSON file of settings (e.g. another run's config.json)")
+    add_settings_flags(parser, engines)
+    parser.add_argument("--name", help="display name of the run")
+    parser.add_argument(
+        "--force", action="store_true", help="train even if a finished run has the same settings"
+    )
     parser.set_defaults(handler=cmd_train)
 
 
-def train_config_from_args(args: argparse.Namespace):
-    """The validated `TrainConfig` of ``--config`` (if any) overridden by the given flags.
+@dataclass(frozen=True)
+class LaunchRequest:
+    """What a ``train`` command asks for: the engine, its validated settings, the run name."""
+
+    engine: Engine
+    settings: Settings
+    name: str | None
+
+
+def _read_config_file(path: str) -> dict:
+    """A ``--config`` file's JSON object, or a ``ValueError`` that says what is wrong."""
+    try:
+        return read_json(path)
+    except OSError as error:
+        raise ValueError(f"--config {path}: cannot read it ({error.strerror})") from None
+
+
+def launch_request(args: argparse.Namespace) -> LaunchRequest:
+    """The engine and validated settings of ``--config`` (if any) overridden by the flags.
 
     Raises
     ------
     ValueError
-        If the config file is unreadable, ``--layers`` is not JSON, or a value is invalid.
+        If the config file is unreadable, a flag is not a setting of the chosen engine,
+        ``--layers`` is not JSON or contradicts ``--preset``, or a value is invalid.
     """
-    import dataclasses
-    import json
-
-    from mnist_lab.config import CUSTOM, TrainConfig
-    from mnist_lab.runs import read_json
-
-    values = read_json(args.config) if args.config else {}
-    if (getattr(args, "engine", None) or values.get("engine")) == "numpy":
-        return scratch_config_from_args(args, values)
-    if getattr(args, "hidden_units", None) is not None:
-        raise ValueError("--hidden-units is for --engine numpy; Keras networks take --layers")
-    for field in dataclasses.fields(TrainConfig):
-        if getattr(args, field.name, None) is not None:
-            values[field.name] = getattr(args, field.name)
-    if args.layers is not None:
+    values = _read_config_file(args.config) if args.config else {}
+    chosen = getattr(args, "engine", None)
+    if chosen and values.get("engine", chosen) != chosen:
+        raise ValueError(f"--engine {chosen} contradicts the config file's {values['engine']!r}")
+    engine = get_engine(chosen or values.get("engine") or DEFAULT_ENGINE)
+    declared = engine.settings_class.declared()
+    flag_names = {n for e in all_engines() for n in e.settings_class.declared()}
+    # A subcommand for one engine has only that engine's flags.
+    given = {n: getattr(args, n) for n in flag_names if getattr(args, n, None) is not None}
+    foreign = sorted(name for name in given if name not in declared)
+    if foreign:
+        flags = [f"--{name.replace('_', '-')}" for name in foreign]
+        raise ValueError(
+            f"{', '.join(flags)}: not a setting of engine {engine.name!r}. {engine.description} "
+            f"It takes: {', '.join(d.cli_flag for d in declared.values())}"
+        )
+    if "layers" in given:
+        if given.get("preset", CUSTOM) != CUSTOM:
+            raise ValueError("give --preset or --layers, not both (--layers trains custom layers)")
         try:
-            values.update(preset=CUSTOM, layers=json.loads(args.layers))
+            given.update(preset=CUSTOM, layers=json.loads(given["layers"]))
         except json.JSONDecodeError as error:
             raise ValueError(f"--layers is not valid JSON: {error}") from None
-    return TrainConfig.from_dict(values)
-
-
-def scratch_config_from_args(args: argparse.Namespace, values: dict):
-    """The validated NumPy-engine `ScratchConfig` of ``values`` overridden by the given flags.
-
-    Raises
-    ------
-    ValueError
-        If a Keras-only flag is given, or a value is out of range.
-    """
-    import dataclasses
-
-    from mnist_lab.scratch import ScratchConfig
-
-    keras_only = [
-        name
-        for name in ("preset", "layers", "optimizer", "momentum", "nesterov", "lr_schedule")
-        + ("lr_decay_rate", "lr_min_fraction", "early_stopping_patience", "record_gradients")
-        if getattr(args, name, None) is not None
-    ]
-    if keras_only:
-        raise ValueError(f"--engine numpy trains with plain SGD; not for it: {keras_only}")
-    for field in dataclasses.fields(ScratchConfig):
-        if getattr(args, field.name, None) is not None:
-            values[field.name] = getattr(args, field.name)
-    return ScratchConfig.from_dict(values)
+    values.update(given)
+    settings = engine.settings_class.from_dict(values)
+    return LaunchRequest(engine, settings, args.name or values.get("name"))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Launch the training worker, follow it, and print the test result and run directory.
 
-    Returns 0 when the run finished or was stopped on request, 1 otherwise.
+    A launch with the settings of a finished run of an engine that `reuses_finished_runs`
+    is answered from that run (``--force`` trains anyway). Returns 0 when the run finished
+    or was stopped on request, 1 otherwise.
     """
-    config = train_config_from_args(args)
+    request = launch_request(args)
+    config = request.settings.to_dict()
     store = RunStore()
-    run = store.create(config.to_dict(), name=args.name)
-    store.launch(run)
-    print(f"Training run {run.id} (Ctrl-C stops it and keeps the model so far).", flush=True)
-    state = follow_run(run)
+    stored = None
+    if request.engine.reuses_finished_runs and not args.force:
+        stored = store.find_finished(config)
+    if stored is not None:
+        print(f"Answered from stored run {stored.id} with the same settings (--force retrains).")
+        print(stored.status().get("message", ""))
+        run, state = stored, "finished"
+    else:
+        run = store.create(config, name=request.name)
+        LocalExecutor(store).launch(run)
+        print(f"Training run {run.id} (Ctrl-C stops it and keeps the model so far).", flush=True)
+        state = follow_run(run)
     status, evaluation = run.status(), run.evaluation()
     if status.get("hint"):
         print(f"Hint: {status['hint']}")
@@ -197,9 +213,9 @@ def progress_bar(status: dict, width: int = 20) -> str:
 
 
 def follow_run(run: Run, poll_s: float = 0.5) -> str:
-    """Print a run's state changes and every epoch record it logs, until it ends.
+    """Print a run's state changes and every epoch (or chunk) record it logs, until it ends.
 
-    Epochs are read from ``metrics.jsonl``, so none is missed however fast they come.
+    They are read from ``metrics.jsonl``, so none is missed however fast they come.
     Ctrl-C asks the worker to stop (it keeps what it has) and goes on following it.
 
     Parameters
@@ -219,14 +235,14 @@ def follow_run(run: Run, poll_s: float = 0.5) -> str:
     redraw = sys.stdout.isatty()
     while True:
         try:
-            # Status first: once it says the run ended, every metric is already written.
+            # Status first: once it says the run ended, every record is already written.
             status = run.status()
             if redraw:
                 print("\r\x1b[2K", end="")
-            epochs = [r for r in run.metrics() if r.get("kind") == "epoch" and "epoch" in r]
-            for record in epochs[printed:]:
-                print(describe_epoch(record), flush=True)
-            printed = len(epochs)
+            summaries = records.summary(run.metrics()).records
+            for record in summaries[printed:]:
+                print(records.describe(record), flush=True)
+            printed = len(summaries)
             if status["state"] != state:
                 state = status["state"]
                 print(f"{state}: {status.get('message', '')}", flush=True)
@@ -242,55 +258,11 @@ def follow_run(run: Run, poll_s: float = 0.5) -> str:
 
 
 def add_baseline_parser(subparsers: argparse._SubParsersAction) -> None:
-    """``baseline``: fit the logistic-regression baseline (answered from a stored run if any)."""
-    from mnist_lab.baseline import BaselineConfig
-    from mnist_lab.preprocess import NORMALIZATIONS
-
-    defaults = BaselineConfig()
-    parser = subparsers.add_parser(
-        "baseline", help="fit the scikit-learn logistic-regression baseline as a run"
-    )
-    parser.add_argument(
-        "--normalization", choices=list(NORMALIZATIONS), default=defaults.normalization
-    )
-    parser.add_argument("--C", type=float, default=defaults.C, help="inverse L2 strength")
-    parser.add_argument("--max-iter", type=int, default=defaults.max_iter)
-    parser.add_argument("--tol", type=float, default=defaults.tol)
-    parser.add_argument("--subset", type=int, default=None, help="train on this many images")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the subset")
-    parser.add_argument("--name", default=None, help="display name of the run")
-    parser.add_argument("--force", action="store_true", help="retrain even if a run matches")
-    parser.set_defaults(handler=cmd_baseline)
-
-
-def cmd_baseline(args: argparse.Namespace) -> int:
-    """Fit the baseline in a detached worker and follow it; exit 0 once it has finished."""
-    from mnist_lab.baseline import BaselineConfig
-
-    config = BaselineConfig(
-        C=args.C,
-        max_iter=args.max_iter,
-        tol=args.tol,
-        normalization=args.normalization,
-        subset=args.subset,
-        seed=args.seed,
-    ).validate()
-    store = RunStore()
-    stored = None if args.force else store.find_finished(config.to_dict())
-    if stored is not None:
-        print(f"Answered from stored run {stored.id} with the same settings (--force retrains).")
-        print(stored.status().get("message", ""))
-        run, state = stored, "finished"
-    else:
-        run = store.create(config.to_dict(), name=args.name)
-        store.launch(run)
-        print(f"Fitting run {run.id} in {store.root} (Ctrl-C stops it).", flush=True)
-        state = follow_run(run)
-    evaluation = run.evaluation()
-    if evaluation:
-        accuracy, loss = evaluation["test_accuracy"], evaluation["test_loss"]
-        print(f"Test accuracy: {accuracy:.4f} (loss {loss:.4f})")
-    return 0 if state == "finished" else 1
+    """``baseline``: ``train --engine sklearn``, answered from a stored run if one matches."""
+    baseline = next(engine for engine in all_engines() if engine.is_baseline)
+    parser = subparsers.add_parser("baseline", help=f"fit the {baseline.title.lower()} as a run")
+    add_launch_flags(parser, [baseline])
+    parser.set_defaults(engine=baseline.name)
 
 
 def build_parser() -> argparse.ArgumentParser:

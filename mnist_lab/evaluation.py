@@ -7,6 +7,7 @@ Every engine (Keras, scikit-learn, NumPy) ends by calling `write_evaluation`, so
 from __future__ import annotations
 
 import io
+import math
 import zipfile
 
 import numpy as np
@@ -20,6 +21,10 @@ from mnist_lab.runs import (
 )
 
 N_CLASSES = 10
+# What guessing scores on ten classes: a cross-entropy of ln 10 (and 10% accuracy).
+CHANCE_LOSS = math.log(N_CLASSES)
+# Below this accuracy a model is no better than guessing, give or take noise.
+CHANCE_LEVEL_ACCURACY = 0.2
 
 
 def confusion_matrix(

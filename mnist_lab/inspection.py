@@ -1,62 +1,25 @@
-"""Looking inside trained networks: weights as images, activations, gradient flow, histograms.
+"""Looking inside trained networks, whatever engine trained them: weights as images, gradient
+flow and histograms read from the run's records.
 
-Everything the Inside page shows is computed here from a run directory, as plain arrays and
-tidy tables. TensorFlow is imported only by the functions that need a Keras model, so
-inspecting a NumPy or scikit-learn run never loads it.
+Each engine gives its own weights and layer outputs (`mnist_lab.engines.base.Engine`); this
+module turns them into images and tables, and reads the ``gradients`` and ``histograms``
+records every engine writes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
+from mnist_lab import records
 from mnist_lab.data import IMAGE_SHAPE
-from mnist_lab.preprocess import load_normalizer
-from mnist_lab.runs import CHECKPOINT_FILE, MODEL_FILE, Run
 
 N_PIXELS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
-# Both the NumPy engine and the scikit-learn baseline save their weights under this name.
-WEIGHTS_FILE = "weights.npz"
 # Gradient samples (per layer) averaged for the reading: recent, but not one noisy batch.
 READING_SAMPLES = 5
 VANISHING_RATIO = 100.0
 SHRINKING_RATIO = 10.0
 HISTOGRAM_QUANTITIES = ("weights", "activations")
-
-
-@dataclass(frozen=True)
-class LayerOutput:
-    """What one layer produced for one input image.
-
-    Attributes
-    ----------
-    name : str
-        The layer's name (``hidden``, ``dense_1``, ``conv2d``...).
-    kind : {"dense", "conv", "softmax", "other"}
-        ``conv``: ``values`` are feature maps ``(channels, height, width)``; ``dense`` and
-        ``softmax``: one value per unit; ``other``: flattened values of any other layer.
-    values : numpy.ndarray
-    """
-
-    name: str
-    kind: str
-    values: np.ndarray
-
-
-def engine_of(run: Run) -> str:
-    """The engine that trained ``run`` (``keras``, ``sklearn`` or ``numpy``)."""
-    return str(run.config().get("engine", "keras"))
-
-
-def has_model(run: Run) -> bool:
-    """Whether ``run`` has saved trained weights that can be inspected."""
-    if engine_of(run) == "keras":
-        # A live Keras run can be inspected from its last epoch checkpoint.
-        return run.file(MODEL_FILE).exists() or run.file(CHECKPOINT_FILE).exists()
-    return run.file(WEIGHTS_FILE).exists()
 
 
 def weight_images(kernel: np.ndarray) -> np.ndarray:
@@ -108,167 +71,13 @@ def filter_images(kernel: np.ndarray) -> np.ndarray:
     return np.moveaxis(kernel.mean(axis=2), -1, 0)
 
 
-def first_layer_weights(run: Run, model: Any = None) -> np.ndarray | None:
-    """The first dense layer's weights as ``(units, 28, 28)`` images, or None.
-
-    None when the network starts with a convolution, or is a linear classifier (whose
-    weights are its `digit_templates`).
-
-    Parameters
-    ----------
-    run : Run
-        A run with saved weights (see `has_model`).
-    model : keras.Model, optional
-        The run's Keras model if already loaded (pages cache it); loaded when needed.
-    """
-    engine = engine_of(run)
-    if engine == "numpy":
-        from mnist_lab.scratch import load_weights
-
-        return weight_images(load_weights(run)["W1"])
-    if engine != "keras":
-        return None
-    layers = _weighted_layers(_keras_model(run, model))
-    if len(layers) < 2 or layers[0].__class__.__name__ != "Dense":
-        return None
-    return weight_images(np.asarray(layers[0].get_weights()[0]))
-
-
-def conv_filters(run: Run, model: Any = None) -> np.ndarray | None:
-    """The first Conv2D layer's filters as ``(filters, h, w)`` images, or None if none.
-
-    ``model`` is the run's Keras model if already loaded, as in `first_layer_weights`.
-    """
-    if engine_of(run) != "keras":
-        return None
-    for layer in _weighted_layers(_keras_model(run, model)):
-        if layer.__class__.__name__ == "Conv2D":
-            return filter_images(np.asarray(layer.get_weights()[0]))
-    return None
-
-
-def digit_templates(run: Run, model: Any = None) -> np.ndarray | None:
-    """Ten 28x28 images: the pixels that raise each digit's score, or None.
-
-    * scikit-learn baseline and Keras softmax regression: the weight vector of each class;
-      the score is exactly ``template . x + bias``.
-    * NumPy engine: ``W1 @ W2``, the input direction that raises each digit's logit when
-      the sigmoid units sit in their (near-linear) middle range.
-    * Any deeper Keras network: None (no single template exists).
-
-    ``model`` is the run's Keras model if already loaded, as in `first_layer_weights`.
-    """
-    engine = engine_of(run)
-    if engine == "sklearn":
-        from mnist_lab.baseline import load_weights
-
-        return np.asarray(load_weights(run)[0]).reshape(-1, *IMAGE_SHAPE)
-    if engine == "numpy":
-        from mnist_lab.scratch import load_weights
-
-        weights = load_weights(run)
-        return weight_images(weights["W1"] @ weights["W2"])
-    layers = _weighted_layers(_keras_model(run, model))
-    if len(layers) == 1 and layers[0].__class__.__name__ == "Dense":
-        return weight_images(np.asarray(layers[0].get_weights()[0]))
-    return None
-
-
-def layer_outputs(run: Run, image: np.ndarray, model: Any = None) -> list[LayerOutput]:
-    """What every layer of ``run``'s network outputs for one uint8 28x28 image.
-
-    Parameters
-    ----------
-    run : Run
-        A run with a saved model (NumPy or Keras engine; a baseline has one layer, its
-        softmax).
-    image : numpy.ndarray
-        uint8 image, shape ``(28, 28)``.
-    model : keras.Model, optional
-        The run's Keras model if already loaded.
-
-    Returns
-    -------
-    list of LayerOutput
-        From the first layer to the softmax.
-    """
-    image = np.asarray(image, dtype=np.uint8).reshape(1, *IMAGE_SHAPE)
-    engine = engine_of(run)
-    if engine == "numpy":
-        from mnist_lab.scratch import forward, load_weights
-
-        hidden, probabilities = forward(load_weights(run), load_normalizer(run).transform(image))
-        return [
-            LayerOutput("hidden", "dense", hidden[0]),
-            LayerOutput("output", "softmax", probabilities[0]),
-        ]
-    if engine == "sklearn":
-        from mnist_lab.baseline import predict_proba_baseline
-
-        return [LayerOutput("softmax", "softmax", predict_proba_baseline(run, image)[0])]
-
-    x = load_normalizer(run).transform(image)[..., np.newaxis]
-    return keras_layer_outputs(_keras_model(run, model), x)
-
-
-def keras_layer_outputs(model: Any, x: np.ndarray) -> list[LayerOutput]:
-    """Every layer's output for a batch of one prepared input, via one multi-output model.
-
-    Parameters
-    ----------
-    model : keras.Model
-        A built Sequential (or functional) model.
-    x : numpy.ndarray
-        The model's input for one image, e.g. shape ``(1, 28, 28, 1)``.
-
-    Returns
-    -------
-    list of LayerOutput
-    """
-    import keras
-
-    # One input tensor (not the list), so calling the probe on an array needs no wrapping.
-    probe = keras.Model(inputs=model.inputs[0], outputs=[layer.output for layer in model.layers])
-    values = probe(x, training=False)
-    values = values if isinstance(values, list | tuple) else [values]
-    outputs = []
-    for layer, value in zip(model.layers, values, strict=True):
-        value = keras.ops.convert_to_numpy(value)[0]
-        activation = getattr(getattr(layer, "activation", None), "__name__", "")
-        if value.ndim == 3:
-            outputs.append(LayerOutput(layer.name, "conv", np.moveaxis(value, -1, 0)))
-        elif layer.__class__.__name__ == "Dense":
-            kind = "softmax" if activation == "softmax" else "dense"
-            outputs.append(LayerOutput(layer.name, kind, value))
-        else:
-            outputs.append(LayerOutput(layer.name, "other", value.ravel()))
-    return outputs
-
-
-def load_keras_model(run: Run) -> Any:
-    """The run's trained Keras model (through the Keras engine's safe loader)."""
-    from mnist_lab.training import load_trained_model
-
-    return load_trained_model(run)
-
-
-def _keras_model(run: Run, model: Any) -> Any:
-    """``model`` if the caller already loaded it, else the run's model from disk."""
-    return model if model is not None else load_keras_model(run)
-
-
-def _weighted_layers(model: Any) -> list:
-    """The model's layers that hold a kernel (Dense, Conv2D), first to last."""
-    return [layer for layer in model.layers if layer.__class__.__name__ in ("Dense", "Conv2D")]
-
-
-def gradient_flow_table(records: list[dict]) -> pd.DataFrame:
+def gradient_flow_table(metrics: list[dict]) -> pd.DataFrame:
     """The ``"gradients"`` records of ``metrics.jsonl`` as a tidy table.
 
     Parameters
     ----------
-    records : list of dict
-        A run's metrics (`Run.metrics`); other kinds are ignored.
+    metrics : list of dict
+        A run's records (`Run.metrics`); other kinds are ignored.
 
     Returns
     -------
@@ -288,8 +97,7 @@ def gradient_flow_table(records: list[dict]) -> pd.DataFrame:
             "grad_rms": layer["grad_rms"],
             "activation_mean_abs": layer.get("activation_mean_abs"),
         }
-        for record in records
-        if record.get("kind") == "gradients"
+        for record in records.of_kind(metrics, "gradients")
         for depth, layer in enumerate(record.get("layers", []))
     ]
     columns = ["step", "epoch", "layer", "depth", "grad_norm", "grad_rms", "activation_mean_abs"]
@@ -391,21 +199,20 @@ def _recent_layer_norms(table: pd.DataFrame, samples: int) -> pd.Series:
     return means.droplevel("depth")
 
 
-def histogram_layers(records: list[dict]) -> list[str]:
+def histogram_layers(metrics: list[dict]) -> list[str]:
     """Names of the layers that have ``"histograms"`` records, first to last."""
-    for record in records:
-        if record.get("kind") == "histograms":
-            return [layer["name"] for layer in record.get("layers", [])]
+    for record in records.of_kind(metrics, "histograms"):
+        return [layer["name"] for layer in record.get("layers", [])]
     return []
 
 
-def histogram_series(records: list[dict], layer: str, quantity: str = "weights") -> pd.DataFrame:
+def histogram_series(metrics: list[dict], layer: str, quantity: str = "weights") -> pd.DataFrame:
     """One layer's weight or activation histograms over the epochs, as a tidy table.
 
     Parameters
     ----------
-    records : list of dict
-        A run's metrics (`Run.metrics`).
+    metrics : list of dict
+        A run's records (`Run.metrics`).
     layer : str
         A name from `histogram_layers`.
     quantity : {"weights", "activations"}
@@ -425,9 +232,7 @@ def histogram_series(records: list[dict], layer: str, quantity: str = "weights")
     if quantity not in HISTOGRAM_QUANTITIES:
         raise ValueError(f"quantity must be one of {HISTOGRAM_QUANTITIES}, got {quantity!r}")
     frames = []
-    for record in records:
-        if record.get("kind") != "histograms":
-            continue
+    for record in records.of_kind(metrics, "histograms"):
         for entry in record.get("layers", []):
             if entry["name"] != layer or quantity not in entry:
                 continue

@@ -17,15 +17,15 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from mnist_lab.baseline import BaselineConfig
-from mnist_lab.config import TrainConfig
+from mnist_lab import records
+from mnist_lab.engines.keras_net.settings import KerasSettings
+from mnist_lab.engines.logreg.settings import LogregSettings
+from mnist_lab.evaluation import CHANCE_LEVEL_ACCURACY, CHANCE_LOSS
+from mnist_lab.execution.local import LocalExecutor
 from mnist_lab.inspection import gradient_flow_reading, gradient_flow_table, gradient_ratios
 from mnist_lab.runs import LIVE_STATES, DamagedRunError, Run, RunStore, read_json
 
 LESSON_FILE = "lesson.json"
-CHANCE_LOSS = math.log(10)
-# Test accuracy below this is "no better than guessing" (guessing one digit gets 10%).
-CHANCE_ACCURACY = 0.2
 SUBSET = 3000
 BIG_MLP = [{"type": "Dense", "units": 512, "activation": "relu"}] * 2
 # Dropout on the pixels too: on a few hundred digits hidden dropout alone barely narrows the gap.
@@ -48,7 +48,7 @@ class LessonRun:
     name : str
         The run's display name (on every page, Compare included).
     config : dict
-        The engine config, as `TrainConfig.to_dict` or `BaselineConfig.to_dict` writes it.
+        The engine config, as `KerasSettings.to_dict` or `LogregSettings.to_dict` writes it.
     """
 
     step: str
@@ -135,12 +135,16 @@ class RunResult:
             evaluation = run.evaluation() or {}
         except DamagedRunError:
             evaluation = {}
-        records = run.metrics()
-        epochs = [r for r in records if r.get("kind") == "epoch"]
-        losses = [r["loss"] for r in records if r.get("kind") in ("batch", "epoch") and "loss" in r]
+        metrics = run.metrics()
+        epochs = records.summary(metrics).records
+        losses = [
+            r["loss"]
+            for r in metrics
+            if r.get("kind") in ("batch", "epoch", "chunk") and r.get("loss") is not None
+        ]
         val_losses = [(r["val_loss"], r["epoch"]) for r in epochs if r.get("val_loss") is not None]
         last = epochs[-1] if epochs else {}
-        table = gradient_flow_table(records)
+        table = gradient_flow_table(metrics)
         # How many times less gradient the weakest earlier layer gets than the last one.
         ratio = float(gradient_ratios(table).max()) if table["depth"].nunique() >= 2 else None
         best = min(val_losses) if val_losses else (None, None)
@@ -206,7 +210,7 @@ def _pct(value: float | None) -> str:
 
 
 def _keras(**settings) -> dict:
-    return TrainConfig(**settings).to_dict()
+    return KerasSettings(**settings).to_dict()
 
 
 def _blow_up(result: RunResult) -> str:
@@ -221,7 +225,7 @@ def _blow_up(result: RunResult) -> str:
 
 def _explain_normalization(results: dict[str, RunResult]) -> Explanation:
     raw, std = results["raw"], results["standardized"]
-    raw_failed = raw.diverged or (raw.test_accuracy or 0.0) < CHANCE_ACCURACY
+    raw_failed = raw.diverged or (raw.test_accuracy or 0.0) < CHANCE_LEVEL_ACCURACY
     if raw.diverged:
         raw_text = f"With raw pixels (0-255) {_blow_up(raw)}."
         raw_short = "diverged"
@@ -529,7 +533,7 @@ def _build_lessons() -> dict[str, Lesson]:
                 LessonRun(
                     "logreg",
                     "Lesson 5: logistic regression",
-                    BaselineConfig(subset=SUBSET).validate().to_dict(),
+                    LogregSettings(subset=SUBSET).validate().to_dict(),
                 ),
                 LessonRun(
                     "mlp", "Lesson 5: MLP", _keras(preset="mlp-relu", epochs=5, subset=SUBSET)
@@ -581,7 +585,7 @@ def create_lesson_runs(store: RunStore, lesson: Lesson) -> list[Run]:
     Returns
     -------
     list of Run
-        Queued runs; launch each with ``store.launch(run)`` (they wait for a training slot).
+        Queued runs; launch each with ``LocalExecutor(store).launch(run)`` (they queue).
     """
     runs = []
     for lesson_run in lesson.runs:
@@ -599,8 +603,9 @@ def start_lesson(store: RunStore, lesson: Lesson) -> list[Run]:
     list of Run
     """
     runs = create_lesson_runs(store, lesson)
+    executor = LocalExecutor(store)
     for run in runs:
-        store.launch(run)
+        executor.launch(run)
     return runs
 
 

@@ -2,7 +2,7 @@
 
 The Playground and the Lessons pages call `predict_proba` without caring whether a run is a
 Keras network, the scikit-learn baseline or the NumPy network; each engine keeps its own
-loader and normalization, this module only dispatches.
+loader and normalization (`mnist_lab.engines`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from mnist_lab.inspection import engine_of, has_model
-from mnist_lab.runs import DamagedRunError, Run, RunStore
+from mnist_lab.engines import engine_of
+from mnist_lab.runs import Run, RunStore
 
 # Runs that ended with a model worth asking: a stopped run keeps (and evaluates) its model.
 USABLE_STATES = ("finished", "stopped")
@@ -28,9 +28,9 @@ def predict_proba(run: Run, x_uint8: np.ndarray, model: Any = None) -> np.ndarra
     x_uint8 : numpy.ndarray
         One image ``(28, 28)`` or a batch ``(n, 28, 28)`` of pixel values 0-255, white ink
         on black as in MNIST (see `mnist_lab.handwriting.to_mnist`).
-    model : keras.Model, optional
-        A Keras run's model if the caller already loaded it (pages cache it); ignored for
-        the other engines, whose weights are small enough to read on every call.
+    model : Any, optional
+        What the run's engine's ``load_model`` returned, if the caller cached it (pages
+        cache Keras models); engines whose weights are cheap to read ignore it.
 
     Returns
     -------
@@ -40,25 +40,11 @@ def predict_proba(run: Run, x_uint8: np.ndarray, model: Any = None) -> np.ndarra
     Raises
     ------
     ValueError
-        If the run's engine is not one of keras, sklearn or numpy.
+        If the run names no registered engine.
     FileNotFoundError
         If the run has no saved model.
     """
-    engine = engine_of(run)
-    if engine == "keras":
-        from mnist_lab.training import predict_proba as predict_keras
-
-        probabilities = predict_keras(run, x_uint8, model=model)
-    elif engine == "sklearn":
-        from mnist_lab.baseline import predict_proba_baseline
-
-        probabilities = predict_proba_baseline(run, x_uint8)
-    elif engine == "numpy":
-        from mnist_lab.scratch import predict_proba_scratch
-
-        probabilities = predict_proba_scratch(run, x_uint8)
-    else:
-        raise ValueError(f"unknown engine {engine!r}; expected one of keras, sklearn, numpy")
+    probabilities = engine_of(run).predict_proba(run, x_uint8, model=model)
     return np.asarray(probabilities, dtype=np.float64)
 
 
@@ -76,8 +62,9 @@ def usable_runs(store: RunStore) -> list[Run]:
     runs = []
     for run in store.list():
         try:
-            if run.status()["state"] in USABLE_STATES and has_model(run):
+            if run.status()["state"] in USABLE_STATES and engine_of(run).has_model(run):
                 runs.append(run)
-        except DamagedRunError:
+        except ValueError:
+            # Damaged (DamagedRunError is a ValueError) or trained by an unknown engine.
             continue
     return runs

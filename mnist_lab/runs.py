@@ -1,7 +1,8 @@
-"""The run store: one directory per run, every file written atomically.
+"""The run directory format: one directory per run, every file written atomically.
 
 A run directory is the only channel between the worker that trains and the pages (or CLI)
-that watch it, as in TensorBoard or MLflow::
+that watch it, as in TensorBoard or MLflow. How a run gets trained (launching workers, the
+queue) is `mnist_lab.execution`'s business; this module only reads and writes the files::
 
     runs/<id>/config.json       what to train (engine, architecture, hyperparameters)
     runs/<id>/status.json       state, pid, progress, messages (written by the worker only)
@@ -18,18 +19,17 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mnist_lab import records
+from mnist_lab.execution.processes import process_alive
+
 RUNS_DIR_ENV = "MNIST_LAB_RUNS_DIR"
-MAX_PARALLEL_ENV = "MNIST_LAB_MAX_PARALLEL"
 
 STATES = (
     "queued",
@@ -55,6 +55,8 @@ HISTORY_FILE = "history.csv"
 EVALUATION_FILE = "evaluation.json"
 PREDICTIONS_FILE = "predictions.npz"
 MODEL_FILE = "model.keras"
+# Models that are plain arrays (the NumPy network, the baseline): never pickled.
+WEIGHTS_FILE = "weights.npz"
 CHECKPOINT_FILE = "checkpoint.keras"
 STOP_FILE = "stop-requested"
 LOG_FILE = "worker.log"
@@ -111,7 +113,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_json(path: Path, obj: Any) -> None:
     """Write ``obj`` as indented JSON to ``path`` atomically (see `atomic_write_bytes`)."""
-    atomic_write_bytes(Path(path), json.dumps(obj, indent=2, default=_json_default).encode())
+    text = json.dumps(obj, indent=2, default=records.json_default)
+    atomic_write_bytes(Path(path), text.encode())
 
 
 def read_json(path: Path) -> dict:
@@ -160,38 +163,6 @@ def validate_run_name(name: str) -> str:
     if not name or len(name) > MAX_NAME_LENGTH or not name.isprintable():
         raise ValueError(f"a run name must be 1-{MAX_NAME_LENGTH} printable characters")
     return name
-
-
-def process_start_time(pid: int) -> str | None:
-    """Return the kernel's start time of process ``pid`` (Linux), or None if it is gone.
-
-    Stored with the pid so a recycled pid is never mistaken for the run's worker.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):
-        return None
-    # The command name may hold spaces; the fields after its closing parenthesis do not.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    if fields[0] in ("Z", "X"):
-        return None
-    return fields[19]
-
-
-def process_alive(pid: int | None, start_time: str | None = None) -> bool:
-    """Whether process ``pid`` exists, is not a zombie, and (if given) started at ``start_time``."""
-    if not pid:
-        return False
-    if Path("/proc").is_dir():
-        current = process_start_time(int(pid))
-        return current is not None and (start_time is None or current == start_time)
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Run:
@@ -292,27 +263,17 @@ class Run:
         return status
 
     def append_metrics(self, record: dict) -> None:
-        """Append one JSON line to ``metrics.jsonl`` (readers skip a half-written last line)."""
-        line = json.dumps(record, default=_json_default) + "\n"
+        """Append one record (see `mnist_lab.records`) to ``metrics.jsonl``."""
         with open(self.file(METRICS_FILE), "a") as handle:
-            handle.write(line)
+            handle.write(records.encode(record))
             handle.flush()
 
     def metrics(self) -> list[dict]:
-        """All complete records of ``metrics.jsonl`` in order (empty if there are none)."""
+        """All readable records of ``metrics.jsonl`` in order (see `records.parse`)."""
         try:
-            text = self.file(METRICS_FILE).read_text()
+            return records.parse(self.file(METRICS_FILE).read_bytes())
         except FileNotFoundError:
             return []
-        records = []
-        for line in text.splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-        return records
 
     def evaluation(self) -> dict | None:
         """``evaluation.json`` if the run has one, else None; `DamagedRunError` if it is broken."""
@@ -433,98 +394,3 @@ class RunStore:
                 if run.status()["state"] == "finished":
                     return run
         return None
-
-    def launch(self, run: Run) -> int:
-        """Start a detached worker for ``run`` and return its pid.
-
-        The worker runs in its own session, so it outlives page switches, browser refreshes
-        and a restart of the Streamlit server; its output goes to ``worker.log``.
-        """
-        log = open(run.file(LOG_FILE), "ab")
-        env = dict(os.environ, **{RUNS_DIR_ENV: str(self.root), "PYTHONUNBUFFERED": "1"})
-        # Keeps TensorFlow's C++ start-up chatter out of worker.log unless asked for.
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        project_root = str(Path(__file__).resolve().parents[1])
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
-        with log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "mnist_lab", "worker", "--run-dir", str(run.path)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env=env,
-            )
-        return process.pid
-
-    def max_parallel(self) -> int:
-        """How many runs may train at once: ``$MNIST_LAB_MAX_PARALLEL``, default 1."""
-        value = os.environ.get(MAX_PARALLEL_ENV, "1")
-        if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"{MAX_PARALLEL_ENV} must be a whole number >= 1, got {value!r}")
-        return int(value)
-
-    def first_in_queue(self, run: Run) -> bool:
-        """Whether no older run is still waiting for a slot, so ``run`` may take the next one.
-
-        Queued runs start in the order they were created; a queued run whose worker died
-        reads as interrupted and no longer holds the line.
-        """
-        return not any(
-            other.id < run.id and other.status()["state"] == "queued" for other in self.list()
-        )
-
-    @contextlib.contextmanager
-    def training_slot(
-        self, wait: float = 0.5, should_give_up=lambda: False, may_start=lambda: True
-    ) -> Iterator[bool]:
-        """Hold one of `max_parallel` training slots for the duration of the ``with`` block.
-
-        Slots are ``flock`` locks on files in ``<root>/.slots``, so a worker that dies frees
-        its slot at once and no bookkeeping can go stale.
-
-        Parameters
-        ----------
-        wait : float, default 0.5
-            Seconds between tries while all slots are taken.
-        should_give_up : callable, optional
-            Called between tries; when it returns True the block runs without a slot and
-            the context yields False (e.g. the run was stopped while queued).
-        may_start : callable, optional
-            Called before each try; a slot is only taken while it returns True (e.g. once
-            no older run is waiting, see `first_in_queue`).
-
-        Yields
-        ------
-        bool
-            True once a slot is held, False if ``should_give_up`` ended the wait.
-        """
-        import fcntl
-
-        slots_dir = self.root / ".slots"
-        slots_dir.mkdir(parents=True, exist_ok=True)
-        while True:
-            for index in range(self.max_parallel() if may_start() else 0):
-                handle = open(slots_dir / f"slot-{index}.lock", "a")
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    handle.close()
-                    continue
-                try:
-                    yield True
-                finally:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
-                    handle.close()
-                return
-            if should_give_up():
-                yield False
-                return
-            time.sleep(wait)
-
-
-def _json_default(value: Any) -> Any:
-    """Serialize NumPy scalars and arrays, which ``json`` does not know."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")

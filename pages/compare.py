@@ -4,23 +4,17 @@ import numpy as np
 import streamlit as st
 
 from dashboard.ui.cache import get_dataset
-from dashboard.ui.figures import digit_grid_figure
-from dashboard.ui.runs_view import (
-    difference_figure,
-    learning_curves_figure,
-    load_evaluated,
-    per_digit_accuracy_figure,
-    run_label,
-    runs_table,
-    show_runs_table,
-)
+from dashboard.ui.figures.curves import learning_curves_figure
+from dashboard.ui.figures.evaluation import difference_figure, per_digit_accuracy_figure
+from dashboard.ui.figures.images import digit_grid_figure
+from dashboard.ui.pages import PAGE
+from dashboard.ui.runs_view import load_evaluated, run_label, runs_table, show_runs_table
 from mnist_lab import evaluation as ev
-from mnist_lab.baseline import ENGINE as BASELINE_ENGINE
 from mnist_lab.runs import RunStore
 
 GALLERY_SIZE = 20
 
-st.title("Compare runs")
+st.title(PAGE["compare"].title)
 if flash := st.session_state.pop("compare_flash", None):
     st.success(flash)
 store = RunStore()
@@ -53,8 +47,8 @@ if chosen:
 
 st.subheader("A network against the baseline")
 evaluated = [run_id for run_id, row in rows.items() if row["test_accuracy"] == row["test_accuracy"]]
-networks = [r for r in evaluated if rows[r]["engine"] != BASELINE_ENGINE]
-baselines = [r for r in evaluated if rows[r]["engine"] == BASELINE_ENGINE]
+networks = [r for r in evaluated if not rows[r]["baseline"]]
+baselines = [r for r in evaluated if rows[r]["baseline"]]
 if not networks or not baselines:
     st.info(
         "This needs one evaluated network and one evaluated baseline "

@@ -4,22 +4,22 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.ui.cache import get_dataset
-from dashboard.ui.runs_view import (
-    DIGITS,
+from dashboard.ui.figures.evaluation import (
     clicked_cell,
     confusion_figure,
-    load_evaluated,
-    page_run,
     probability_gallery_figure,
 )
+from dashboard.ui.figures.style import DIGITS
+from dashboard.ui.pages import PAGE
+from dashboard.ui.runs_view import load_evaluated, page_run
 from mnist_lab import evaluation as ev
-from mnist_lab.baseline import WEIGHTS_FILE, find_baseline
-from mnist_lab.runs import MODEL_FILE, RunStore
+from mnist_lab.engines import engine_of, find_baseline
+from mnist_lab.runs import RunStore
 
 GALLERY_SIZES = (8, 16, 32)
 BASELINE_HINT = "python -m mnist_lab baseline --normalization scale"
 
-st.title("Evaluate")
+st.title(PAGE["evaluate"].title)
 store = RunStore()
 run = page_run(store, "evaluate_run")
 result = load_evaluated(run)
@@ -123,7 +123,11 @@ downloads = {
         "predictions.csv",
     ),
 }
-model_file = next((run.file(f) for f in (MODEL_FILE, WEIGHTS_FILE) if run.file(f).exists()), None)
+try:
+    model_file = engine_of(run).model_file(run)
+except ValueError:
+    # Trained by an engine this lab does not know: its results show, its model is not offered.
+    model_file = None
 if model_file is not None:
     downloads[f"Model ({model_file.name})"] = (model_file.read_bytes, model_file.name)
 for column, (label, (data, file_name)) in zip(st.columns(3), downloads.items(), strict=False):

@@ -1,20 +1,27 @@
 """Explore data: what the digits look like before any model sees them."""
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from dashboard.ui.cache import get_dataset
-from dashboard.ui.figures import (
+from dashboard.ui.cache import (
+    cached_class_counts,
+    cached_pixel_statistics,
+    cached_pixel_summary,
+    cached_projection,
+    cached_value_counts,
+    get_dataset,
+    split_arrays,
+)
+from dashboard.ui.figures.data import (
     MEASURES,
     class_distribution_figure,
-    digit_grid_figure,
     histogram_figure,
-    image_figure,
     projection_figure,
 )
+from dashboard.ui.figures.images import digit_grid_figure, image_figure
+from dashboard.ui.pages import PAGE
+from dashboard.ui.state import keep_widget_state
 from mnist_lab import stats
-from mnist_lab.data import MnistDataset
 
 SPLITS = ("train", "test")
 SECTIONS = ("Classes", "Pixel values", "Average digits", "Gallery", "Map")
@@ -24,22 +31,7 @@ GALLERY_SIZE = 40
 MAP_SAMPLE_SIZES = (500, 1000, 2000, 5000)
 # A selectbox shows None as "Choose an option", so "all digits" needs a value of its own.
 ALL_DIGITS = "all"
-# Lazy tabs forget the widgets of hidden tabs; re-assigning their values keeps them.
-PERSISTENT_KEYS = (
-    "explore_class_measure",
-    "explore_digit",
-    "explore_hist_pixels",
-    "explore_hist_log",
-    "explore_moment",
-    "explore_gallery_digit",
-    "explore_seed",
-    "explore_map_method",
-    "explore_map_samples",
-)
-for key in PERSISTENT_KEYS:
-    if key in st.session_state:
-        st.session_state[key] = st.session_state[key]
-for key, default in {
+WIDGET_DEFAULTS = {
     "explore_split": "train",
     "explore_class_measure": "count",
     "explore_digit": ALL_DIGITS,
@@ -50,50 +42,7 @@ for key, default in {
     "explore_seed": 0,
     "explore_map_method": "pca",
     "explore_map_samples": 2000,
-}.items():
-    st.session_state.setdefault(key, default)
-
-
-def split_arrays(dataset: MnistDataset, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """The images and labels of one split."""
-    return (
-        (dataset.x_train, dataset.y_train) if split == "train" else (dataset.x_test, dataset.y_test)
-    )
-
-
-# The leading underscore keeps st.cache_data from hashing 47 MB of pixels; sha256 keys the cache.
-@st.cache_data(show_spinner=False)
-def cached_class_counts(_dataset: MnistDataset, sha256: str) -> pd.DataFrame:
-    return stats.class_counts({"train": _dataset.y_train, "test": _dataset.y_test})
-
-
-@st.cache_data(show_spinner="Counting pixel values...")
-def cached_value_counts(_dataset: MnistDataset, sha256: str, split: str) -> np.ndarray:
-    return stats.pixel_value_counts(*split_arrays(_dataset, split))
-
-
-@st.cache_data(show_spinner="Computing pixel statistics...")
-def cached_pixel_summary(
-    _dataset: MnistDataset, sha256: str, split: str
-) -> tuple[pd.DataFrame, float, pd.DataFrame]:
-    images, labels = split_arrays(_dataset, split)
-    constants = stats.standardization_constants(images)
-    return constants, stats.always_zero_share(images), stats.average_ink(images, labels)
-
-
-@st.cache_data(show_spinner="Averaging the digits...")
-def cached_pixel_statistics(
-    _dataset: MnistDataset, sha256: str, split: str
-) -> tuple[stats.PixelStatistics, list[stats.PixelStatistics]]:
-    images, labels = split_arrays(_dataset, split)
-    return stats.pixel_statistics(images), stats.pixel_statistics_by_class(images, labels)
-
-
-@st.cache_data(show_spinner="Projecting the digits to 2-D...")
-def cached_projection(
-    _dataset: MnistDataset, sha256: str, split: str, method: str, n_samples: int
-) -> pd.DataFrame:
-    return stats.project_2d(*split_arrays(_dataset, split), method=method, n_samples=n_samples)
+}
 
 
 def reshuffle() -> None:
@@ -104,14 +53,14 @@ def digit_label(digit: int | str) -> str:
     return "All digits" if digit == ALL_DIGITS else f"Digit {digit}"
 
 
+st.title(PAGE["explore"].title)
 dataset = get_dataset()
 digits = [ALL_DIGITS, *range(dataset.n_classes)]
-
-st.title("Explore data")
 st.caption(
     f"{dataset.n_train:,} training and {dataset.n_test:,} test images of handwritten digits, "
     "28 x 28 grey pixels each. Look at them the way a model will: as numbers."
 )
+keep_widget_state(WIDGET_DEFAULTS)
 st.segmented_control("Split", SPLITS, key="explore_split", required=True)
 split = st.session_state.explore_split
 images, labels = split_arrays(dataset, split)

@@ -1,13 +1,20 @@
 """Inside the network: weights as images, every layer's output, gradient flow, histograms."""
 
 import numpy as np
-import plotly.express as px
 import streamlit as st
 
-from dashboard.ui.cache import get_dataset, keras_model_of
-from dashboard.ui.figures import digit_grid_figure, image_figure
+from dashboard.ui.cache import get_dataset, model_of
+from dashboard.ui.figures.images import digit_grid_figure, image_figure
+from dashboard.ui.figures.inside import (
+    activation_figure,
+    gradient_flow_figure,
+    histogram_lines_figure,
+    weights_grid,
+)
+from dashboard.ui.pages import PAGE
 from dashboard.ui.runs_view import page_run, run_picker
 from mnist_lab import inspection
+from mnist_lab.engines import engine_of
 from mnist_lab.runs import DAMAGED, Run, RunStore
 
 MAX_UNITS_SHOWN = 100
@@ -17,23 +24,13 @@ FILTER_ZOOM = 6
 st.session_state.setdefault("inside_digit", 0)
 
 
-def weights_grid(images: np.ndarray, titles: list[str]):
-    """Weight images on a diverging scale centred on 0: blue excites, red inhibits."""
-    limit = float(np.abs(images).max()) or 1.0
-    return digit_grid_figure(
-        images, titles, colorscale="RdBu", zmin=-limit, zmax=limit, tile_height=100
-    )
-
-
 def show_gradient_flow(run: Run, where) -> None:
     """Per-layer gradient sizes over training (log scale) and their plain-language reading."""
     table = inspection.gradient_flow_table(run.metrics())
     if table.empty:
         where.info(f"{run.name} has no gradient records (convolutional runs skip them).")
         return
-    figure = px.line(table, x="step", y="grad_rms", color="layer", log_y=True, height=360)
-    figure.update_layout(yaxis_title="gradient per weight, RMS (log scale)", margin={"t": 10})
-    where.plotly_chart(figure, key=f"inside_grad_{run.id}")
+    where.plotly_chart(gradient_flow_figure(table), key=f"inside_grad_{run.id}")
     ratios = inspection.gradient_ratios(table)
     healthy = (
         ratios.max() < inspection.SHRINKING_RATIO and ratios.min() > 1 / inspection.VANISHING_RATIO
@@ -41,29 +38,34 @@ def show_gradient_flow(run: Run, where) -> None:
     (where.success if healthy else where.warning)(inspection.gradient_flow_reading(table))
 
 
-st.title("Inside the network")
+st.title(PAGE["inside"].title)
 store = RunStore()
 run = page_run(store, "inside_run")
 status = run.status()
 if status["state"] == DAMAGED:
     st.warning(status["message"])
     st.stop()
-has_model = inspection.has_model(run)
+try:
+    engine = engine_of(run)
+except ValueError as error:
+    st.warning(f"This run cannot be inspected: {error}.")
+    st.stop()
+has_model = engine.has_model(run)
 if not has_model:
     st.info(
         f"This run ({status['state']}) has no saved weights yet; they appear after its "
         "first epoch. Gradient flow and histograms below update while it trains."
     )
-model = keras_model_of(run) if has_model else None
+model = model_of(run) if has_model else None
 weights_tab, activations_tab, gradients_tab, histograms_tab = st.tabs(
     ["Weights", "Activations", "Gradient flow", "Histograms"]
 )
 
 with weights_tab:
     if has_model:
-        first = inspection.first_layer_weights(run, model)
-        filters = inspection.conv_filters(run, model)
-        templates = inspection.digit_templates(run, model)
+        first = engine.first_layer_weights(run, model)
+        filters = engine.conv_filters(run, model)
+        templates = engine.digit_templates(run, model)
         if first is not None:
             shown = first[:MAX_UNITS_SHOWN]
             st.subheader(f"First-layer weights ({len(shown)} of {len(first)} units)")
@@ -102,7 +104,7 @@ with activations_tab:
             image = dataset.x_test[int(index)]
             picker.caption(f"Label: {dataset.y_test[int(index)]}")
         shown_input.plotly_chart(image_figure(image, show_colorbar=False, height=140))
-        outputs = inspection.layer_outputs(run, image, model)
+        outputs = engine.layer_outputs(run, image, model)
         for output in [o for o in outputs if o.kind == "conv"]:
             st.markdown(f"**{output.name}**: {len(output.values)} feature maps")
             titles = [f"{i}" for i in range(len(output.values))]
@@ -122,14 +124,9 @@ with activations_tab:
                     else f"{len(output.values)} unit activations"
                 )
             )
-            figure = px.bar(
-                x=np.arange(len(output.values)),
-                y=output.values,
-                height=180,
-                labels={"x": "digit" if is_softmax else "unit", "y": "output"},
+            where.plotly_chart(
+                activation_figure(output.values, is_softmax), key=f"inside_act_{output.name}"
             )
-            figure.update_layout(margin={"t": 10, "b": 10}, xaxis_type="category")
-            where.plotly_chart(figure, key=f"inside_act_{output.name}")
 
 with gradients_tab:
     st.caption(
@@ -159,20 +156,4 @@ with histograms_tab:
             "Values", inspection.HISTOGRAM_QUANTITIES, horizontal=True, key="inside_hist_quantity"
         )
         series = inspection.histogram_series(records, layer, quantity)
-        series["epoch"] = series["epoch"].astype(str)
-        figure = px.line(
-            series,
-            x="center",
-            y="density",
-            color="epoch",
-            height=360,
-            color_discrete_sequence=px.colors.sequential.Viridis,
-            line_shape="hvh",
-        )
-        figure.update_layout(
-            xaxis_title=quantity[:-1] + " value",
-            yaxis_title="density (share per unit of value)",
-            margin={"t": 10},
-            legend_title="epoch",
-        )
-        st.plotly_chart(figure, key="inside_hist_chart")
+        st.plotly_chart(histogram_lines_figure(series, quantity), key="inside_hist_chart")

@@ -1,14 +1,14 @@
 """Lessons: guided experiments, one click to train a few small runs and read what happened."""
 
-from pathlib import Path
-
 import streamlit as st
 
-from dashboard.ui.lessons_view import comparison_figure, lesson_runs_panel
+from dashboard.ui.figures.lessons import comparison_figure
+from dashboard.ui.lessons_view import lesson_runs_panel
+from dashboard.ui.pages import PAGE, page_link
 from mnist_lab.lessons import LESSONS, RunResult, explain, lesson_runs, lesson_state, start_lesson
 from mnist_lab.runs import RunStore
 
-st.title("Lessons")
+st.title(PAGE["lessons"].title)
 st.caption(
     "Each lesson trains a few small runs side by side (about a minute in all) and explains "
     "the result from their numbers. The runs are ordinary runs: open them on Compare too."
@@ -49,8 +49,4 @@ if state == "done":
     for paragraph in explanation.details:
         st.write(paragraph)
     st.plotly_chart(comparison_figure(lesson, results), key="lessons_comparison")
-    st.page_link(
-        Path(__file__).parent / "compare.py",
-        label="Compare these runs in detail",
-        icon=":material/compare:",
-    )
+    page_link("compare", "Compare these runs in detail")

@@ -1,15 +1,14 @@
 """Playground: draw, upload or pick a digit and see what each trained model predicts."""
 
-from pathlib import Path
-
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from dashboard.ui.cache import get_dataset, keras_model_of
-from dashboard.ui.figures import image_figure
-from dashboard.ui.runs_view import RUN_COLORS, plain, run_label, run_row
+from dashboard.ui.cache import get_dataset, model_of
+from dashboard.ui.figures.images import image_figure
+from dashboard.ui.figures.playground import probabilities_figure
+from dashboard.ui.pages import PAGE, page_link
+from dashboard.ui.runs_view import run_label, run_row
 from mnist_lab import handwriting
 from mnist_lab.predict import predict_proba, usable_runs
 from mnist_lab.runs import Run, RunStore
@@ -22,44 +21,20 @@ MAX_UPLOAD_MB = st.get_option("server.maxUploadSize")
 
 def predict(run: Run, digit: np.ndarray) -> np.ndarray:
     """The ten probabilities of ``run`` for one 28x28 uint8 digit (Keras models cached)."""
-    return predict_proba(run, digit, model=keras_model_of(run))[0]
+    return predict_proba(run, digit, model=model_of(run))[0]
 
 
-def probabilities_figure(probabilities: list[tuple[str, np.ndarray]]) -> go.Figure:
-    """Grouped bars of the ten class probabilities, one colour per ``(run name, values)``."""
-    figure = go.Figure()
-    for number, (name, values) in enumerate(probabilities):
-        figure.add_bar(
-            x=list(range(10)),
-            y=values,
-            name=plain(name),
-            marker_color=RUN_COLORS[number % len(RUN_COLORS)],
-            hovertemplate="p(%{x}) = %{y:.3f}<extra></extra>",
-        )
-    figure.update_layout(
-        barmode="group",
-        height=320,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        xaxis={"title": "digit", "dtick": 1},
-        yaxis={"title": "probability", "range": [0, 1]},
-        legend={"orientation": "h", "y": 1.15, "x": 0},
-    )
-    return figure
-
-
-st.title("Playground")
+st.title(PAGE["playground"].title)
 store = RunStore()
 rows = {run.id: run_row(run) for run in usable_runs(store)}
 if not rows:
     st.info("No trained models yet: train one first, then come back to test it.")
-    st.page_link(
-        Path(__file__).parent / "train.py", label="Go to Train", icon=":material/model_training:"
-    )
+    page_link("train", "Go to Train")
     st.stop()
 
-networks = [row for row in rows.values() if row["engine"] != "sklearn"]
+networks = [row for row in rows.values() if not row["baseline"]]
 best = max(networks, key=lambda row: row["test_accuracy"] or 0.0, default=None)
-baseline = next((row for row in rows.values() if row["engine"] == "sklearn"), None)
+baseline = next((row for row in rows.values() if row["baseline"]), None)
 default = [row["id"] for row in (best, baseline) if row is not None]
 chosen = st.multiselect(
     "Models",

@@ -2,15 +2,12 @@
 
 import streamlit as st
 
-from dashboard.ui.train_forms import architecture_picker, baseline_form, keras_form, scratch_form
+from dashboard.ui.settings_form import settings_form
+from dashboard.ui.train_forms import settings_chosen_outside_the_form
 from dashboard.ui.training_view import live_run_panel
+from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, get_engine
+from mnist_lab.execution.local import LocalExecutor
 from mnist_lab.runs import LIVE_STATES, RunStore
-
-ENGINES = {
-    "keras": "Keras network",
-    "numpy": "NumPy from scratch",
-    "sklearn": "Logistic regression baseline",
-}
 
 st.title("Train")
 st.caption(
@@ -28,27 +25,29 @@ if watched_id not in {run.id for run in runs}:
 watched = store.get(watched_id) if watched_id else None
 busy = watched is not None and watched.status()["state"] in LIVE_STATES
 
-engine = st.segmented_control(
-    "Engine", list(ENGINES), format_func=ENGINES.get, default="keras", key="train_engine"
+engine_name = st.segmented_control(
+    "Engine",
+    list(ENGINES),
+    format_func=lambda name: get_engine(name).title,
+    default=DEFAULT_ENGINE,
+    key="train_engine",
 )
+engine = get_engine(engine_name or DEFAULT_ENGINE)
+st.caption(engine.description)
 if busy:
     st.caption("Launching is disabled while this page's run is live: stop it or wait for it.")
-if engine == "numpy":
-    config = scratch_form(disabled=busy)
-elif engine == "sklearn":
-    config = baseline_form(disabled=busy)
-else:
-    config = keras_form(*architecture_picker(), disabled=busy)
+launch = settings_form(engine, settings_chosen_outside_the_form(engine), disabled=busy)
 
-if config is not None:
-    stored = store.find_finished(config) if engine == "sklearn" else None
+if launch is not None:
+    settings, name = launch
+    config = settings.to_dict()
+    stored = store.find_finished(config) if engine.reuses_finished_runs else None
     if stored is not None:
         st.session_state["train_run_id"] = stored.id
         st.toast("Same settings as a finished run: showing its stored result.")
     else:
-        name = config.pop("name", None)
         run = store.create(config, name=name)
-        store.launch(run)
+        LocalExecutor(store).launch(run)
         st.session_state["train_run_id"] = run.id
     st.rerun()
 

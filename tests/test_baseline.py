@@ -3,21 +3,15 @@
 import numpy as np
 import pytest
 
-from mnist_lab.baseline import (
-    WEIGHTS_FILE,
-    BaselineConfig,
-    find_baseline,
-    fit_logistic,
-    load_weights,
-    outcome_of,
-    predict_proba_baseline,
-)
 from mnist_lab.cli import main
+from mnist_lab.engines import find_baseline, get_engine
+from mnist_lab.engines.logreg.fit import fit_logistic, load_weights, outcome_of
+from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.evaluation import load_probabilities
-from mnist_lab.runs import RunStore
-from mnist_lab.worker import run_worker
+from mnist_lab.execution.worker import run_worker
+from mnist_lab.runs import WEIGHTS_FILE, RunStore
 
-SMALL = BaselineConfig(subset=2000, max_iter=100, chunk_iterations=20)
+SMALL = LogregSettings(subset=2000, max_iter=100, chunk_iterations=20)
 
 
 def blobs(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -30,25 +24,25 @@ def blobs(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"C": 0.0}, r"C must be in \[0.0001, 10000\]"),
+        ({"C": 0.0}, r"C must be a number in \[0.0001, 10000\]"),
         ({"max_iter": 0}, r"max_iter must be a whole number in \[1, 10000\]"),
-        ({"tol": 1.0}, r"tol must be in"),
+        ({"tol": 1.0}, r"tol must be a number in"),
         ({"normalization": "zscore"}, "normalization must be one of"),
-        ({"subset": 5}, r"subset must be None .* \[100, 60000\]"),
+        ({"subset": 5}, r"subset must be a whole number in \[100, 60000\]"),
         ({"seed": -1}, "seed must be"),
         ({"chunk_iterations": 0}, "chunk_iterations"),
     ],
 )
 def test_config_rejects_values_out_of_range(settings, message):
     with pytest.raises(ValueError, match=message):
-        BaselineConfig(**settings).validate()
+        LogregSettings(**settings).validate()
 
 
 def test_config_round_trips_through_the_run_config():
-    config = BaselineConfig(C=0.5, subset=1000)
+    config = LogregSettings(C=0.5, subset=1000)
     data = config.to_dict()
     assert data["engine"] == "sklearn" and data["label"] == "logreg-baseline"
-    assert BaselineConfig.from_dict(data | {"created": "now", "name": "x"}) == config
+    assert LogregSettings.from_dict(data | {"created": "now", "name": "x"}) == config
 
 
 def test_chunked_fit_reports_progress_and_converges():
@@ -57,7 +51,7 @@ def test_chunked_fit_reports_progress_and_converges():
     result = fit_logistic(
         x,
         y,
-        BaselineConfig(max_iter=500, chunk_iterations=3, tol=1e-6),
+        LogregSettings(max_iter=500, chunk_iterations=3, tol=1e-6),
         on_chunk=lambda chunk, iterations, model: seen.append((chunk, iterations)),
     )
     assert result.converged and not result.stopped and not result.warning
@@ -68,7 +62,7 @@ def test_chunked_fit_reports_progress_and_converges():
 
 def test_unconverged_fit_says_so_with_the_warning():
     x, y = blobs()
-    result = fit_logistic(x, y, BaselineConfig(max_iter=2, chunk_iterations=1, tol=1e-8))
+    result = fit_logistic(x, y, LogregSettings(max_iter=2, chunk_iterations=1, tol=1e-8))
     assert not result.converged and result.iterations == 2
     assert "failed to converge" in result.warning
     outcome = outcome_of(result, 0.9, max_iter=2)
@@ -78,7 +72,7 @@ def test_unconverged_fit_says_so_with_the_warning():
 def test_stop_request_ends_the_fit_between_chunks():
     x, y = blobs()
     result = fit_logistic(
-        x, y, BaselineConfig(max_iter=500, chunk_iterations=1, tol=1e-8), should_stop=lambda: True
+        x, y, LogregSettings(max_iter=500, chunk_iterations=1, tol=1e-8), should_stop=lambda: True
     )
     assert result.stopped and result.iterations == 1
     assert outcome_of(result, 0.5, 500).state == "stopped"
@@ -90,7 +84,7 @@ def test_worker_fits_a_subset_and_leaves_a_complete_run(tmp_path, mnist):
     assert run_worker(run.path) == "finished"
     status = run.status()
     assert status["progress"] == 1.0 and "test accuracy" in status["message"]
-    chunks = [r for r in run.metrics() if r["kind"] == "epoch"]
+    chunks = [r for r in run.metrics() if r["kind"] == "chunk"]
     assert chunks and chunks[-1]["iterations"] == status["iterations"]
     assert all(0 < r["loss"] and 0 < r["accuracy"] <= 1 for r in chunks)
     evaluation = run.evaluation()
@@ -101,11 +95,13 @@ def test_worker_fits_a_subset_and_leaves_a_complete_run(tmp_path, mnist):
         assert {"coef", "intercept"} <= set(archive.files)
     # Rebuilt from the saved weights, the predictions match the ones evaluated.
     np.testing.assert_allclose(
-        predict_proba_baseline(run, mnist.x_test[:50]), load_probabilities(run)[:50], atol=1e-4
+        get_engine("sklearn").predict_proba(run, mnist.x_test[:50]),
+        load_probabilities(run)[:50],
+        atol=1e-4,
     )
-    assert predict_proba_baseline(run, mnist.x_test[0]).shape == (1, 10)
+    assert get_engine("sklearn").predict_proba(run, mnist.x_test[0]).shape == (1, 10)
     assert store.find_finished(SMALL.to_dict()) == run
-    assert store.find_finished(BaselineConfig(subset=2000, max_iter=99).to_dict()) is None
+    assert store.find_finished(LogregSettings(subset=2000, max_iter=99).to_dict()) is None
     assert find_baseline(store) == run
 
 
@@ -114,7 +110,7 @@ def test_cli_fits_then_answers_from_the_stored_run(tmp_path, monkeypatch, capsys
     args = ["baseline", "--subset", "500", "--max-iter", "30", "--name", "cli"]
     assert main(args) == 0
     first = capsys.readouterr().out
-    assert "Fitting run" in first and "chunk 1" in first and "Test accuracy: 0." in first
+    assert "Training run" in first and "chunk 1" in first and "Test accuracy: 0." in first
     assert main(args) == 0
     second = capsys.readouterr().out
     assert "Answered from stored run" in second and "Test accuracy: 0." in second
@@ -126,4 +122,4 @@ def test_cli_fits_then_answers_from_the_stored_run(tmp_path, monkeypatch, capsys
 def test_cli_rejects_bad_settings(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
     assert main(["baseline", "--C", "-1"]) == 2
-    assert "C must be in" in capsys.readouterr().err
+    assert "C must be a number in" in capsys.readouterr().err

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mnist_lab.callbacks import (
+from mnist_lab.engines.keras_net.callbacks import (
     DivergenceGuard,
     EpochCheckpoint,
     HistoryWriter,
@@ -15,13 +15,14 @@ from mnist_lab.callbacks import (
     RunLogger,
     StopOnRequest,
 )
-from mnist_lab.models import build_model
+from mnist_lab.engines.keras_net.models import build_model
 from mnist_lab.runs import RunStore
 
 BATCH_KEYS = {"kind", "epoch", "step", "loss", "accuracy", "lr", "samples_per_s", "time"}
 EPOCH_KEYS = {
     "kind",
     "epoch",
+    "step",
     "loss",
     "accuracy",
     "val_loss",

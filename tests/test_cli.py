@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from mnist_lab.cli import build_parser, main, train_config_from_args
+from mnist_lab.cli import build_parser, launch_request, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def parse_train(*flags):
-    return train_config_from_args(build_parser().parse_args(["train", *flags]))
+    return launch_request(build_parser().parse_args(["train", *flags])).settings
 
 
 def test_flags_become_a_train_config():
@@ -108,3 +108,12 @@ def test_train_end_to_end_on_a_small_subset(tmp_path):
     (run_dir,) = [path for path in tmp_path.iterdir() if path.is_dir() and path.name[0] != "."]
     assert f"Run directory: {run_dir}" in result.stdout
     assert json.loads((run_dir / "config.json").read_text())["name"] == "cli check"
+
+
+def test_train_without_a_validation_split_prints_its_progress(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
+    flags = ["--preset", "softmax", "--subset", "500", "--epochs", "2", "--val-split", "0"]
+    assert main(["train", *flags]) == 0
+    output = capsys.readouterr().out
+    assert "epoch 1: loss " in output and "epoch 2: loss " in output
+    assert "val_loss" not in output and "Test accuracy: 0." in output

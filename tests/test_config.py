@@ -1,29 +1,29 @@
-"""TrainConfig: validation messages name the allowed values; config.json round trips."""
+"""KerasSettings: validation messages name the allowed values; config.json round trips."""
 
 import pytest
 
-from mnist_lab.config import TrainConfig
+from mnist_lab.engines.keras_net.settings import KerasSettings
 
 
 def test_defaults_are_valid_and_round_trip_through_config_json():
-    config = TrainConfig(preset="deep-sigmoid", optimizer="sgd", momentum=0.9, nesterov=True)
+    config = KerasSettings(preset="deep-sigmoid", optimizer="sgd", momentum=0.9, nesterov=True)
     data = config.to_dict()
     assert data["engine"] == "keras" and data["label"] == "deep-sigmoid"
     assert len(data["dataset"]["sha256"]) == 64
     assert set(data["versions"]) == {"tensorflow", "keras", "numpy"}
     assert len(data["layers"]) == 5 and data["record_gradients"] is True
-    assert TrainConfig.from_dict(data).to_dict() == data
+    assert KerasSettings.from_dict(data).to_dict() == data
 
 
 def test_custom_layers_round_trip_and_cnns_skip_gradients_by_default():
     layers = [{"type": "Conv2D", "filters": 4}, {"type": "MaxPool"}]
-    data = TrainConfig(preset="custom", layers=layers).to_dict()
+    data = KerasSettings(preset="custom", layers=layers).to_dict()
     assert data["label"] == "custom" and data["record_gradients"] is False
-    assert TrainConfig.from_dict(data).model_layers() == data["layers"]
+    assert KerasSettings.from_dict(data).model_layers() == data["layers"]
 
 
 def test_a_partial_user_config_gets_defaults():
-    config = TrainConfig.from_dict({"preset": "softmax", "epochs": 2})
+    config = KerasSettings.from_dict({"preset": "softmax", "epochs": 2})
     assert (config.preset, config.epochs, config.batch_size) == ("softmax", 2, 32)
 
 
@@ -41,7 +41,7 @@ def test_a_partial_user_config_gets_defaults():
         ({"normalization": "zscore"}, "normalization must be one of"),
         ({"lr_schedule": "step"}, "lr_schedule must be one of"),
         ({"lr_decay_rate": 0}, r"lr_decay_rate must be a number in \(0, 1\]"),
-        ({"subset": 10}, r"subset must be a whole number in \[100, 60000\] or null"),
+        ({"subset": 10}, r"subset must be a whole number in \[100, 60000\], or left empty"),
         ({"seed": -1}, "seed must be a whole number"),
         ({"momentum": 0.9}, "apply to optimizer 'sgd' only"),
         ({"optimizer": "sgd", "nesterov": True}, "nesterov needs a momentum"),
@@ -53,11 +53,11 @@ def test_a_partial_user_config_gets_defaults():
 )
 def test_bad_values_name_the_allowed_range(changes, message):
     with pytest.raises(ValueError, match=message):
-        TrainConfig(**changes).validate()
+        KerasSettings(**changes).validate()
 
 
 def test_from_dict_rejects_unknown_keys_and_other_engines():
     with pytest.raises(ValueError, match=r"unknown config key\(s\) \['lr'\]"):
-        TrainConfig.from_dict({"lr": 0.1})
+        KerasSettings.from_dict({"lr": 0.1})
     with pytest.raises(ValueError, match="engine 'sklearn'"):
-        TrainConfig.from_dict({"engine": "sklearn"})
+        KerasSettings.from_dict({"engine": "sklearn"})

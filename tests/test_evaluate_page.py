@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.ui.runs_view import clicked_cell
-from mnist_lab.baseline import BaselineConfig
+from dashboard.ui.figures.evaluation import clicked_cell
+from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.evaluation import cell_indices, write_evaluation
-from mnist_lab.runs import CONFIG_FILE, EVALUATION_FILE, STATUS_FILE, RunStore, process_start_time
+from mnist_lab.execution.processes import process_start_time
+from mnist_lab.runs import CONFIG_FILE, EVALUATION_FILE, STATUS_FILE, RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "pages" / "evaluate.py"
@@ -58,7 +59,7 @@ def runs(tmp_path, monkeypatch, mnist):
     """A runs directory with a fake baseline (8% wrong) and a newer fake network (3% wrong)."""
     monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
     store = RunStore(tmp_path)
-    baseline_config = BaselineConfig().to_dict()
+    baseline_config = LogregSettings().to_dict()
     baseline = make_finished_run(store, baseline_config, mnist.y_test, 0.08, 0, "baseline")
     network = make_finished_run(store, NETWORK_CONFIG, mnist.y_test, 0.03, 1, "My <b>net</b>")
     return store, network, baseline

@@ -15,17 +15,12 @@ import time
 import numpy as np
 import pytest
 
-from mnist_lab.config import TrainConfig
-from mnist_lab.runs import (
-    CHECKPOINT_FILE,
-    MAX_PARALLEL_ENV,
-    MODEL_FILE,
-    RUNS_DIR_ENV,
-    RunStore,
-    process_alive,
-)
-from mnist_lab.scratch import ScratchConfig
-from mnist_lab.worker import describe_failure
+from mnist_lab.engines.keras_net.settings import KerasSettings
+from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
+from mnist_lab.execution.local import MAX_PARALLEL_ENV, LocalExecutor
+from mnist_lab.execution.processes import process_alive
+from mnist_lab.execution.worker import describe_failure
+from mnist_lab.runs import CHECKPOINT_FILE, MODEL_FILE, RUNS_DIR_ENV, RunStore
 from tests.browser.driver import VIEWPORT, launch_training, open_app
 from tests.browser.server import kill_workers, start_server, stop_server
 
@@ -59,14 +54,14 @@ def epoch_records(run) -> list[dict]:
 
 def launch(store: RunStore, config: dict, name: str | None = None):
     run = store.create(config, name=name)
-    store.launch(run)
+    LocalExecutor(store).launch(run)
     return run
 
 
 def test_killed_worker_leaves_an_interrupted_run_with_a_usable_checkpoint(store, mnist):
-    from mnist_lab.training import load_trained_model, predict_proba
+    from mnist_lab.engines.keras_net.training import load_trained_model, predict_proba
 
-    run = launch(store, TrainConfig(subset=2000, epochs=50, seed=1).to_dict())
+    run = launch(store, KerasSettings(subset=2000, epochs=50, seed=1).to_dict())
     # Kill it mid-epoch: after its first epoch is logged and checkpointed.
     wait_for(lambda: epoch_records(run) and run.file(CHECKPOINT_FILE).exists(), "epoch 1")
     pid = run.raw_status()["pid"]
@@ -117,7 +112,7 @@ def test_training_survives_a_server_restart_and_the_new_server_finds_it(tmp_path
         expect(page.get_by_role("heading", name="outlives its server")).to_be_visible(
             timeout=WAIT_S * 1000
         )
-        stop = page.get_by_role("button", name="Stop")
+        stop = page.get_by_role("button", name="Stop", exact=True)
         expect(stop).to_be_visible(timeout=WAIT_S * 1000)
         stop.click(timeout=WAIT_S * 1000)
         wait_for(lambda: run.status()["state"] == "stopped", "the stop to take effect")
@@ -129,7 +124,7 @@ def test_training_survives_a_server_restart_and_the_new_server_finds_it(tmp_path
 
 def test_more_launches_than_slots_queue_and_all_finish(store, monkeypatch):
     monkeypatch.setenv(MAX_PARALLEL_ENV, "1")
-    config = ScratchConfig(subset=3000, epochs=3).to_dict()
+    config = NumpyNetSettings(subset=3000, epochs=3).to_dict()
     runs = [launch(store, config, name=f"queued {n}") for n in range(3)]
 
     history = []
@@ -181,14 +176,14 @@ def fill_disk(path, keep: int) -> None:
 def test_a_full_disk_fails_the_run_clearly_and_spares_earlier_runs(tiny_disk, monkeypatch):
     monkeypatch.setenv(RUNS_DIR_ENV, str(tiny_disk / "runs"))
     store = RunStore(tiny_disk / "runs")
-    earlier = launch(store, ScratchConfig(subset=500, epochs=1).to_dict(), name="earlier")
+    earlier = launch(store, NumpyNetSettings(subset=500, epochs=1).to_dict(), name="earlier")
     wait_for(lambda: earlier.status()["state"] in ENDED, "the earlier run")
     assert earlier.status()["state"] == "finished"
     before = {path: path.read_bytes() for path in earlier.path.rglob("*") if path.is_file()}
 
     # Leave room for a run's small JSON files, not for its first checkpoint (about 1 MB).
     fill_disk(tiny_disk / "filler", keep=256 * 1024)
-    run = launch(store, TrainConfig(subset=500, epochs=3).to_dict(), name="fills the disk")
+    run = launch(store, KerasSettings(subset=500, epochs=3).to_dict(), name="fills the disk")
     wait_for(lambda: run.status()["state"] in ENDED, "the run on the full disk")
 
     status = run.status()

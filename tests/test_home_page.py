@@ -6,19 +6,10 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from dashboard.ui import pages as page_table
 from mnist_lab.runs import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE_FILES = (
-    "home.py",
-    "explore.py",
-    "train.py",
-    "evaluate.py",
-    "compare.py",
-    "inside.py",
-    "playground.py",
-    "lessons.py",
-)
 LINK_LABELS = [
     "Explore data",
     "Train",
@@ -29,11 +20,9 @@ LINK_LABELS = [
     "Lessons",
 ]
 FRAME = """
-from pathlib import Path
 import streamlit as st
-pages = Path(__file__).parent / "pages"
-names = {names!r}
-st.navigation([st.Page(pages / name, default=name == "home.py") for name in names]).run()
+from dashboard.ui.pages import navigation_sections
+st.navigation(navigation_sections()).run()
 """
 
 
@@ -53,15 +42,17 @@ def check_home(app: AppTest) -> None:
     assert all(link.proto.page_script_hash for link in links)
 
 
-def test_home_in_a_frame_of_stub_pages(tmp_path):
+def test_home_in_a_frame_of_stub_pages(tmp_path, monkeypatch):
     # The real home.py beside stub pages, so this test does not depend on the other pages.
     pages = tmp_path / "pages"
     pages.mkdir()
+    monkeypatch.setattr(page_table, "PAGES_DIR", pages)
     shutil.copy(ROOT / "pages" / "home.py", pages / "home.py")
-    for name in PAGE_FILES[1:]:
-        (pages / name).write_text(f"import streamlit as st\nst.title({name!r})\n")
+    for page in page_table.PAGES:
+        if page.name != page_table.HOME:
+            page.path.write_text(f"import streamlit as st\nst.title({page.title!r})\n")
     frame = tmp_path / "frame.py"
-    frame.write_text(FRAME.format(names=PAGE_FILES))
+    frame.write_text(FRAME)
     check_home(AppTest.from_file(str(frame), default_timeout=60).run())
 
 

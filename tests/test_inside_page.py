@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_lab import scratch
+from mnist_lab.engines.numpy_net import training
+from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.preprocess import fit_normalizer
 from mnist_lab.runs import RUNS_DIR_ENV, RunStore
 
@@ -44,8 +45,8 @@ def runs_dir(tmp_path_factory):
     for record in vanishing_records():
         keras_run.append_metrics(record)
     keras_run.update_status(state="finished")
-    numpy_run = store.create(scratch.ScratchConfig(epochs=1, subset=1000).to_dict(), name="numpy")
-    assert scratch.train_run(numpy_run).state == "finished"
+    numpy_run = store.create(NumpyNetSettings(epochs=1, subset=1000).to_dict(), name="numpy")
+    assert training.train_run(numpy_run).state == "finished"
     numpy_run.update_status(state="finished")
     return root, numpy_run, keras_run
 

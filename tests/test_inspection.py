@@ -5,8 +5,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mnist_lab import inspection, scratch
+from mnist_lab import inspection
 from mnist_lab.data import load_mnist
+from mnist_lab.engines import engine_of
+from mnist_lab.engines.keras_net import views
+from mnist_lab.engines.numpy_net import network, training
+from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.preprocess import fit_normalizer, save_normalizer
 from mnist_lab.runs import RunStore
 from mnist_lab.stats import pixel_statistics_by_class
@@ -31,9 +35,9 @@ def gradient_records(norms_by_step: list[list[float]], names=("first", "middle",
 @pytest.fixture(scope="module")
 def numpy_run(tmp_path_factory):
     """A NumPy-engine run trained for two epochs on 3000 digits (about a second)."""
-    config = scratch.ScratchConfig(epochs=2, subset=3000, batch_size=16, learning_rate=0.5)
+    config = NumpyNetSettings(epochs=2, subset=3000, batch_size=16, learning_rate=0.5)
     run = RunStore(tmp_path_factory.mktemp("runs")).create(config.to_dict())
-    assert scratch.train_run(run).state == "finished"
+    assert training.train_run(run).state == "finished"
     return run
 
 
@@ -143,19 +147,19 @@ def test_trained_first_layer_weights_look_more_like_digits_than_initial(numpy_ru
     class_means = np.stack(
         [s.mean for s in pixel_statistics_by_class(dataset.x_train[:5000], dataset.y_train[:5000])]
     )
-    initial = scratch.init_weights(20, seed=0)["W1"]
-    trained = inspection.first_layer_weights(numpy_run)
+    initial = network.init_weights(20, seed=0)["W1"]
+    trained = engine_of(numpy_run).first_layer_weights(numpy_run)
     initial_score = inspection.digit_structure_score(initial, class_means)
     trained_score = inspection.digit_structure_score(trained, class_means)
     assert initial_score < 0.1 and trained_score > 2 * initial_score
 
 
 def test_numpy_run_inspection(numpy_run):
-    assert inspection.has_model(numpy_run)
-    assert inspection.first_layer_weights(numpy_run).shape == (20, 28, 28)
-    assert inspection.digit_templates(numpy_run).shape == (10, 28, 28)
-    assert inspection.conv_filters(numpy_run) is None
-    outputs = inspection.layer_outputs(numpy_run, load_mnist().x_test[0])
+    assert engine_of(numpy_run).has_model(numpy_run)
+    assert engine_of(numpy_run).first_layer_weights(numpy_run).shape == (20, 28, 28)
+    assert engine_of(numpy_run).digit_templates(numpy_run).shape == (10, 28, 28)
+    assert engine_of(numpy_run).conv_filters(numpy_run) is None
+    outputs = engine_of(numpy_run).layer_outputs(numpy_run, load_mnist().x_test[0])
     assert [(o.name, o.kind, o.values.shape) for o in outputs] == [
         ("hidden", "dense", (20,)),
         ("output", "softmax", (10,)),
@@ -167,18 +171,18 @@ def test_numpy_run_inspection(numpy_run):
 
 
 def test_baseline_templates_are_its_coefficients(tmp_path):
-    from mnist_lab import baseline
+    from mnist_lab.engines.logreg import fit
 
     run = RunStore(tmp_path).create({"engine": "sklearn", "label": "logreg-baseline"})
-    assert not inspection.has_model(run)
+    assert not engine_of(run).has_model(run)
     coef = np.arange(7840, dtype=np.float32).reshape(10, 784)
     model = SimpleNamespace(coef_=coef, intercept_=np.zeros(10))
-    baseline.save_weights(run, model)
+    fit.save_weights(run, model)
     save_normalizer(run, fit_normalizer("scale", np.zeros((1, 28, 28), np.uint8)))
-    templates = inspection.digit_templates(run)
+    templates = engine_of(run).digit_templates(run)
     assert templates.shape == (10, 28, 28) and templates[3, 0, 1] == coef[3, 1]
-    assert inspection.first_layer_weights(run) is None
-    outputs = inspection.layer_outputs(run, np.zeros((28, 28), np.uint8))
+    assert engine_of(run).first_layer_weights(run) is None
+    outputs = engine_of(run).layer_outputs(run, np.zeros((28, 28), np.uint8))
     assert [o.kind for o in outputs] == ["softmax"]
 
 
@@ -200,7 +204,7 @@ def tiny_cnn():
 
 def test_keras_layer_outputs_give_feature_maps_units_and_softmax(tiny_cnn):
     x = np.random.default_rng(0).uniform(size=(1, 28, 28, 1)).astype(np.float32)
-    outputs = inspection.keras_layer_outputs(tiny_cnn, x)
+    outputs = views.keras_layer_outputs(tiny_cnn, x)
     assert [(o.name, o.kind, o.values.shape) for o in outputs] == [
         ("conv", "conv", (4, 26, 26)),
         ("pool", "conv", (4, 13, 13)),
@@ -213,7 +217,7 @@ def test_keras_layer_outputs_give_feature_maps_units_and_softmax(tiny_cnn):
 
 def test_keras_conv_filters_and_no_dense_first_layer(tiny_cnn, tmp_path, monkeypatch):
     run = RunStore(tmp_path).create({"engine": "keras", "label": "tiny-cnn"})
-    monkeypatch.setattr(inspection, "load_keras_model", lambda _run: tiny_cnn)
-    assert inspection.conv_filters(run).shape == (4, 3, 3)
-    assert inspection.first_layer_weights(run) is None
-    assert inspection.digit_templates(run) is None
+    monkeypatch.setattr(type(engine_of(run)), "load_model", lambda _engine, _run: tiny_cnn)
+    assert engine_of(run).conv_filters(run).shape == (4, 3, 3)
+    assert engine_of(run).first_layer_weights(run) is None
+    assert engine_of(run).digit_templates(run) is None

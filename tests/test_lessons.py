@@ -4,6 +4,7 @@ import dataclasses
 
 import pytest
 
+from mnist_lab.execution.worker import run_worker
 from mnist_lab.lessons import (
     LESSONS,
     RunResult,
@@ -14,7 +15,6 @@ from mnist_lab.lessons import (
     lesson_state,
 )
 from mnist_lab.runs import RunStore
-from mnist_lab.worker import run_worker
 
 
 def run_lesson(store: RunStore, lesson_id: str) -> dict[str, RunResult]:

@@ -2,6 +2,7 @@
 
 from test_playground_page import open_page
 
+from mnist_lab.execution.local import LocalExecutor
 from mnist_lab.lessons import create_lesson_runs, get_lesson
 from mnist_lab.runs import EVALUATION_FILE, RunStore
 
@@ -28,7 +29,7 @@ def finish_fake(run, accuracy: float) -> None:
 def test_start_a_lesson_and_see_its_runs_queue(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
     launched = []
-    monkeypatch.setattr(RunStore, "launch", lambda store, run: launched.append(run) or 0)
+    monkeypatch.setattr(LocalExecutor, "launch", lambda executor, run: launched.append(run) or 0)
     app = open_page("lessons.py")
     app.selectbox(key="lessons_pick").set_value("learning-rate").run()
     assert "Not run yet" in app.info[0].value

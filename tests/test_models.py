@@ -2,7 +2,7 @@
 
 import pytest
 
-from mnist_lab.models import (
+from mnist_lab.engines.keras_net.models import (
     PRESETS,
     build_model,
     count_params,

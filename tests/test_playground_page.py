@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from mnist_lab.baseline import BaselineConfig
+from mnist_lab.engines.logreg.settings import LogregSettings
+from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
+from mnist_lab.execution.worker import run_worker
 from mnist_lab.runs import RunStore
-from mnist_lab.scratch import ScratchConfig
-from mnist_lab.worker import run_worker
 
 HOME = Path(__file__).resolve().parents[1] / "dashboard" / "Home.py"
 
@@ -30,8 +30,8 @@ def trained_dir(tmp_path_factory):
     """A NumPy network and a newer baseline, both trained on 500 digits (a few seconds)."""
     store = RunStore(tmp_path_factory.mktemp("runs"))
     for config, name in (
-        (ScratchConfig(epochs=2, subset=500).to_dict(), "tiny numpy"),
-        (BaselineConfig(subset=500, max_iter=50).to_dict(), "tiny baseline"),
+        (NumpyNetSettings(epochs=2, subset=500).to_dict(), "tiny numpy"),
+        (LogregSettings(subset=500, max_iter=50).to_dict(), "tiny baseline"),
     ):
         run = store.create(config, name=name)
         assert run_worker(run.path) == "finished"

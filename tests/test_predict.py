@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from mnist_lab.baseline import BaselineConfig
-from mnist_lab.config import TrainConfig
+from mnist_lab.engines.keras_net.settings import KerasSettings
+from mnist_lab.engines.logreg.settings import LogregSettings
+from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.evaluation import load_probabilities
+from mnist_lab.execution.worker import run_worker
 from mnist_lab.predict import predict_proba, usable_runs
 from mnist_lab.runs import RunStore
-from mnist_lab.scratch import ScratchConfig
-from mnist_lab.worker import run_worker
 
 TINY = {"subset": 300, "seed": 0}
 
@@ -30,9 +30,9 @@ def store(tmp_path_factory):
 @pytest.mark.parametrize(
     "config",
     [
-        TrainConfig(preset="softmax", epochs=1, **TINY).to_dict(),
-        BaselineConfig(max_iter=20, **TINY).to_dict(),
-        ScratchConfig(epochs=1, **TINY).to_dict(),
+        KerasSettings(preset="softmax", epochs=1, **TINY).to_dict(),
+        LogregSettings(max_iter=20, **TINY).to_dict(),
+        NumpyNetSettings(epochs=1, **TINY).to_dict(),
     ],
     ids=["keras", "sklearn", "numpy"],
 )
@@ -56,17 +56,17 @@ def test_unknown_engine_is_a_value_error(tmp_path):
 
 def test_usable_runs_are_finished_or_stopped_with_a_model(tmp_path):
     store = RunStore(tmp_path)
-    finished = store.create(ScratchConfig().to_dict())
+    finished = store.create(NumpyNetSettings().to_dict())
     finished.update_status(state="finished")
     finished.file("weights.npz").write_bytes(b"")
-    stopped = store.create(BaselineConfig().to_dict())
+    stopped = store.create(LogregSettings().to_dict())
     stopped.update_status(state="stopped")
     stopped.file("weights.npz").write_bytes(b"")
-    no_model = store.create(TrainConfig().to_dict())
+    no_model = store.create(KerasSettings().to_dict())
     no_model.update_status(state="finished")
-    diverged = store.create(TrainConfig().to_dict())
+    diverged = store.create(KerasSettings().to_dict())
     diverged.update_status(state="diverged")
     diverged.file("checkpoint.keras").write_bytes(b"")
-    damaged = store.create(ScratchConfig().to_dict())
+    damaged = store.create(NumpyNetSettings().to_dict())
     damaged.file("config.json").write_text("{")
     assert set(usable_runs(store)) == {finished, stopped}

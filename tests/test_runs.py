@@ -8,9 +8,11 @@ import time
 
 import pytest
 
-from mnist_lab.config import TrainConfig
-from mnist_lab.runs import RunStore, process_start_time
-from mnist_lab.worker import run_worker
+from mnist_lab.engines.keras_net.settings import KerasSettings
+from mnist_lab.execution.local import LocalExecutor
+from mnist_lab.execution.processes import process_start_time
+from mnist_lab.execution.worker import run_worker
+from mnist_lab.runs import RunStore
 
 
 def wait_for(condition, timeout_s, what):
@@ -48,7 +50,7 @@ def test_a_run_stopped_while_queued_never_trains(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_LAB_MAX_PARALLEL", "1")
     store = RunStore(tmp_path)
     run = store.create({"engine": "keras"})
-    with store.training_slot() as held:
+    with LocalExecutor(store).training_slot() as held:
         assert held
         run.request_stop()
         assert run_worker(run.path) == "stopped"
@@ -59,11 +61,11 @@ def test_a_run_stopped_while_queued_never_trains(tmp_path, monkeypatch):
 def test_a_second_launch_queues_and_a_killed_worker_reads_as_interrupted(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_LAB_MAX_PARALLEL", "1")
     store = RunStore(tmp_path)
-    first = store.create(TrainConfig(subset=1000, epochs=500, val_split=0).to_dict())
-    second = store.create(TrainConfig(preset="softmax", subset=500, epochs=1).to_dict())
-    first_pid = store.launch(first)
+    first = store.create(KerasSettings(subset=1000, epochs=500, val_split=0).to_dict())
+    second = store.create(KerasSettings(preset="softmax", subset=500, epochs=1).to_dict())
+    first_pid = LocalExecutor(store).launch(first)
     wait_for(lambda: first.file("checkpoint.keras").exists(), 180, "the first checkpoint")
-    second_pid = store.launch(second)
+    second_pid = LocalExecutor(store).launch(second)
     wait_for(lambda: second.raw_status().get("pid") == second_pid, 60, "the second worker")
     assert second.status()["state"] == "queued" and first.status()["state"] == "running"
 
@@ -75,6 +77,6 @@ def test_a_second_launch_queues_and_a_killed_worker_reads_as_interrupted(tmp_pat
     wait_for(lambda: second.status()["state"] not in ("queued", "running"), 180, "the second run")
     assert second.status()["state"] == "finished"
     # Imported late: loading TensorFlow is only needed here, and the workers run without it.
-    from mnist_lab.training import load_trained_model
+    from mnist_lab.engines.keras_net.training import load_trained_model
 
     assert load_trained_model(first).count_params() == 79_510

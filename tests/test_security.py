@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_lab import baseline, evaluation, scratch
+from mnist_lab import evaluation
+from mnist_lab.engines.logreg import fit as baseline
+from mnist_lab.engines.numpy_net import network
+from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
+from mnist_lab.execution.worker import run_worker
 from mnist_lab.runs import PREDICTIONS_FILE, RUNS_DIR_ENV, Run, RunStore, validate_run_name
-from mnist_lab.scratch import ScratchConfig
-from mnist_lab.worker import run_worker
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 HOME = ROOT / "dashboard" / "Home.py"
@@ -56,7 +58,7 @@ def test_no_page_renders_raw_html():
 def script_named_run(tmp_path, monkeypatch):
     """A finished (tiny, NumPy-engine) run whose name is an HTML script tag."""
     monkeypatch.setenv(RUNS_DIR_ENV, str(tmp_path / "runs"))
-    run = RunStore().create(ScratchConfig(subset=500, epochs=1).to_dict(), name=SCRIPT_NAME)
+    run = RunStore().create(NumpyNetSettings(subset=500, epochs=1).to_dict(), name=SCRIPT_NAME)
     assert run_worker(run.path) == "finished"
     return run
 
@@ -94,7 +96,7 @@ def test_a_script_tag_run_name_shows_as_plain_text(script_named_run, page):
 def test_a_model_with_code_in_it_is_refused(tmp_path):
     import keras
 
-    from mnist_lab.training import load_trained_model
+    from mnist_lab.engines.keras_net.training import load_trained_model
 
     model = keras.Sequential(
         [
@@ -124,7 +126,7 @@ def pickled_object_archive(path: pathlib.Path, marker: pathlib.Path, names: list
     "file_name, names, load",
     [
         (PREDICTIONS_FILE, ["y_true", "probabilities"], evaluation.load_predictions),
-        (scratch.WEIGHTS_FILE, list(scratch.PARAMETER_NAMES), scratch.load_weights),
+        (network.WEIGHTS_FILE, list(network.PARAMETER_NAMES), network.load_weights),
         (baseline.WEIGHTS_FILE, BASELINE_ARRAYS, baseline.load_weights),
     ],
 )

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.ui.train_forms import CUSTOM_STARTER, rows_to_layers
-from mnist_lab.models import PRESETS, count_params, preset_layers
+from mnist_lab.engines.keras_net.models import PRESETS, count_params, preset_layers
 from mnist_lab.runs import RunStore
 
 HOME = Path(__file__).resolve().parents[1] / "dashboard" / "Home.py"
@@ -61,12 +61,12 @@ def test_custom_layers_are_summarized_and_checked(runs_dir):
 
 def test_invalid_settings_are_an_error_not_a_traceback(runs_dir):
     app = open_train_page()
-    app.selectbox(key="train_optimizer").set_value("adam")
-    app.checkbox(key="train_nesterov").check()
-    app.slider(key="train_momentum").set_value(0.5)
-    app.slider(key="train_val_split").set_value(0.0)
-    app.number_input(key="train_patience").set_value(3)
-    app.button[0].click().run()
+    app.selectbox(key="train_keras_optimizer").set_value("adam")
+    app.checkbox(key="train_keras_nesterov").check()
+    app.slider(key="train_keras_momentum").set_value(0.5)
+    app.slider(key="train_keras_val_split").set_value(0.0)
+    app.number_input(key="train_keras_early_stopping_patience").set_value(3)
+    app.button(key="train_keras_launch").click().run()
     assert not app.exception
     assert "early stopping" in app.error[0].value
     assert RunStore(runs_dir).list() == []
@@ -75,10 +75,10 @@ def test_invalid_settings_are_an_error_not_a_traceback(runs_dir):
 @pytest.mark.slow
 def test_launch_a_keras_run_and_watch_it_finish(runs_dir):
     app = open_train_page()
-    app.number_input(key="train_subset").set_value(1000)
-    app.number_input(key="train_epochs").set_value(1)
-    app.text_input(key="train_name").input("first try")
-    app.button[0].click().run()
+    app.number_input(key="train_keras_subset").set_value(1000)
+    app.number_input(key="train_keras_epochs").set_value(1)
+    app.text_input(key="train_keras_name").input("first try")
+    app.button(key="train_keras_launch").click().run()
     assert wait_for_state(app, runs_dir, {"finished"}) == "finished"
     app.run()
     assert app.subheader[0].value == "first try"
@@ -94,7 +94,7 @@ def test_stop_a_numpy_run_keeps_what_it_learned(runs_dir):
     app = open_train_page()
     app.segmented_control(key="train_engine").set_value("numpy").run()
     app.number_input(key="train_numpy_epochs").set_value(100)
-    app.button[0].click().run()
+    app.button(key="train_numpy_launch").click().run()
     wait_for_state(app, runs_dir, {"running"})
     assert app.button(key="train_stop").label == "Stop"
     app.button(key="train_stop").click().run()
@@ -107,12 +107,12 @@ def test_stop_a_numpy_run_keeps_what_it_learned(runs_dir):
 def test_the_same_baseline_twice_is_answered_from_the_stored_run(runs_dir):
     app = open_train_page()
     app.segmented_control(key="train_engine").set_value("sklearn").run()
-    app.number_input(key="train_baseline_subset").set_value(1000)
-    app.button[0].click().run()
+    app.number_input(key="train_sklearn_subset").set_value(1000)
+    app.button(key="train_sklearn_launch").click().run()
     assert wait_for_state(app, runs_dir, {"finished"}) == "finished"
     assert not app.tabs, "a baseline has no per-batch curves to tab between"
     assert "L-BFGS iterations" in str(app.get("progress")[0].proto)
-    app.button[0].click().run()
+    app.button(key="train_sklearn_launch").click().run()
     assert not app.exception
     assert len(RunStore(runs_dir).list()) == 1
     assert "stored result" in app.toast[0].value

@@ -6,19 +6,21 @@ import csv
 import numpy as np
 import pytest
 
-from mnist_lab.config import TrainConfig
+from mnist_lab.engines.keras_net.settings import KerasSettings
+from mnist_lab.engines.keras_net.training import load_trained_model, predict_proba, prepare_data
+from mnist_lab.execution.worker import run_worker
 from mnist_lab.runs import RunStore
-from mnist_lab.training import load_trained_model, predict_proba, prepare_data
-from mnist_lab.worker import run_worker
 
 
 def train(tmp_path, **settings):
-    run = RunStore(tmp_path).create(TrainConfig(**settings).to_dict())
+    run = RunStore(tmp_path).create(KerasSettings(**settings).to_dict())
     return run, run_worker(run.path)
 
 
 def test_prepare_data_fits_the_normalizer_on_the_training_split_only(mnist):
-    data = prepare_data(TrainConfig(subset=1000, val_split=0.2, normalization="standardize"), mnist)
+    data = prepare_data(
+        KerasSettings(subset=1000, val_split=0.2, normalization="standardize"), mnist
+    )
     assert data.x_train.shape == (800, 28, 28, 1) and data.x_val.shape == (200, 28, 28, 1)
     assert data.x_train.dtype == np.float32 and data.y_train.dtype == np.int32
     assert abs(float(data.x_train.mean())) < 1e-4 and abs(float(data.x_val.mean())) > 1e-4
@@ -62,7 +64,7 @@ def test_a_worker_leaves_a_complete_run_directory(tmp_path, mnist):
 @pytest.mark.slow
 def test_a_stop_request_keeps_and_evaluates_the_model_so_far(tmp_path):
     store = RunStore(tmp_path)
-    run = store.create(TrainConfig(preset="softmax", subset=1000, epochs=50).to_dict())
+    run = store.create(KerasSettings(preset="softmax", subset=1000, epochs=50).to_dict())
     run.request_stop()
     assert run_worker(run.path) == "stopped"
     assert "as requested" in run.status()["message"]

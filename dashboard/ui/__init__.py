@@ -1,1 +1,1 @@
-"""Small view helpers shared by the pages: cached data, figures, digit grids, run pickers."""
+"""View helpers shared by the pages: the page table, caches, figures, run pickers, widget state."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
+from mnist_lab import evaluation as ev
+from mnist_lab import stats
 from mnist_lab.data import MnistDataset, load_mnist
-from mnist_lab.inspection import engine_of
-from mnist_lab.runs import CHECKPOINT_FILE, MODEL_FILE, Run
+from mnist_lab.engines import engine_of
+from mnist_lab.runs import Run
 
 
 @st.cache_resource(show_spinner="Loading MNIST...")
@@ -15,23 +19,168 @@ def get_dataset() -> MnistDataset:
     return load_mnist()
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the Keras model...")
-def _keras_model(run_path: str, saved_at: float):
-    """One loaded model per run and save time, shared by every rerun and session."""
-    from mnist_lab.training import load_trained_model  # TensorFlow only when a page needs it
+def split_arrays(dataset: MnistDataset, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """The images and labels of one split.
 
-    return load_trained_model(Run(run_path))
+    Parameters
+    ----------
+    dataset : MnistDataset
+    split : {"train", "test"}
 
-
-def keras_model_of(run: Run):
-    """The run's Keras model (cached), or None for engines that need no TensorFlow.
-
-    The cache key holds the saved file's modification time, so a run that saves a newer
-    checkpoint or its final model is loaded afresh.
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(images, labels)``, the dataset's own read-only arrays.
     """
-    if engine_of(run) != "keras":
+    return (
+        (dataset.x_train, dataset.y_train) if split == "train" else (dataset.x_test, dataset.y_test)
+    )
+
+
+# In the caches below, the leading underscore keeps st.cache_data from hashing 47 MB of pixels;
+# the dataset's sha256 keys the cache instead.
+@st.cache_data(show_spinner=False)
+def cached_class_counts(_dataset: MnistDataset, sha256: str) -> pd.DataFrame:
+    """Images per digit in both splits: :func:`mnist_lab.stats.class_counts`, cached.
+
+    Parameters
+    ----------
+    _dataset : MnistDataset
+    sha256 : str
+        The dataset's checksum, the cache key.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    return stats.class_counts({"train": _dataset.y_train, "test": _dataset.y_test})
+
+
+@st.cache_data(show_spinner="Counting pixel values...")
+def cached_value_counts(_dataset: MnistDataset, sha256: str, split: str) -> np.ndarray:
+    """How often each pixel value occurs per digit in ``split``, cached.
+
+    Parameters
+    ----------
+    _dataset : MnistDataset
+    sha256 : str
+        The dataset's checksum, the cache key.
+    split : {"train", "test"}
+
+    Returns
+    -------
+    numpy.ndarray
+        The counts of :func:`mnist_lab.stats.pixel_value_counts`.
+    """
+    return stats.pixel_value_counts(*split_arrays(_dataset, split))
+
+
+@st.cache_data(show_spinner="Computing pixel statistics...")
+def cached_pixel_summary(
+    _dataset: MnistDataset, sha256: str, split: str
+) -> tuple[pd.DataFrame, float, pd.DataFrame]:
+    """Standardization constants, always-zero share and ink per digit of ``split``, cached.
+
+    Parameters
+    ----------
+    _dataset : MnistDataset
+    sha256 : str
+        The dataset's checksum, the cache key.
+    split : {"train", "test"}
+
+    Returns
+    -------
+    tuple
+        ``(constants, zero_share, ink)`` from :func:`mnist_lab.stats.standardization_constants`,
+        :func:`~mnist_lab.stats.always_zero_share` and :func:`~mnist_lab.stats.average_ink`.
+    """
+    images, labels = split_arrays(_dataset, split)
+    constants = stats.standardization_constants(images)
+    return constants, stats.always_zero_share(images), stats.average_ink(images, labels)
+
+
+@st.cache_data(show_spinner="Averaging the digits...")
+def cached_pixel_statistics(
+    _dataset: MnistDataset, sha256: str, split: str
+) -> tuple[stats.PixelStatistics, list[stats.PixelStatistics]]:
+    """Per-pixel mean, variance and std of ``split``, overall and per digit, cached.
+
+    Parameters
+    ----------
+    _dataset : MnistDataset
+    sha256 : str
+        The dataset's checksum, the cache key.
+    split : {"train", "test"}
+
+    Returns
+    -------
+    tuple
+        ``(overall, by_class)``: one `PixelStatistics`, and one per digit.
+    """
+    images, labels = split_arrays(_dataset, split)
+    return stats.pixel_statistics(images), stats.pixel_statistics_by_class(images, labels)
+
+
+@st.cache_data(show_spinner="Projecting the digits to 2-D...")
+def cached_projection(
+    _dataset: MnistDataset, sha256: str, split: str, method: str, n_samples: int
+) -> pd.DataFrame:
+    """A random sample of ``split`` projected to 2-D, cached.
+
+    Parameters
+    ----------
+    _dataset : MnistDataset
+    sha256 : str
+        The dataset's checksum, the cache key.
+    split : {"train", "test"}
+    method : str
+        One of :data:`mnist_lab.stats.PROJECTION_METHODS`.
+    n_samples : int
+        How many images to project.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table of :func:`mnist_lab.stats.project_2d`.
+    """
+    return stats.project_2d(*split_arrays(_dataset, split), method=method, n_samples=n_samples)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def cached_predictions(run_dir: str, mtime: float) -> tuple[np.ndarray, np.ndarray]:
+    """A run's test predictions, ``(y_true, probabilities)``, cached.
+
+    Parameters
+    ----------
+    run_dir : str
+        The run's directory.
+    mtime : float
+        The predictions file's modification time: only the cache key, so a rewrite reloads.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        As :func:`mnist_lab.evaluation.load_predictions` returns them.
+    """
+    return ev.load_predictions(Run(run_dir))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
+def _loaded_model(run_path: str, saved_at: float):
+    """One loaded model per run and save time, shared by every rerun and session."""
+    run = Run(run_path)
+    return engine_of(run).load_model(run)
+
+
+def model_of(run: Run):
+    """The run's loaded model (cached), or None if it has none or needs no loading.
+
+    Engines whose models are costly to load (Keras: TensorFlow) return one from
+    ``load_model``; the others read their small weights on every call. The cache key holds
+    the model file's modification time, so a run that saves a newer checkpoint or its
+    final model is loaded afresh.
+    """
+    model_file = engine_of(run).model_file(run)
+    if model_file is None:
         return None
-    saved = [run.file(name) for name in (MODEL_FILE, CHECKPOINT_FILE) if run.file(name).exists()]
-    if not saved:
-        return None
-    return _keras_model(str(run.path), saved[0].stat().st_mtime)
+    return _loaded_model(str(run.path), model_file.stat().st_mtime)

@@ -1,7 +1,7 @@
-"""The Train page's settings: one form per engine, each returning a validated config dict.
+"""The Train page's architecture picker for Keras networks: a preset or custom layers.
 
-Each ``*_form`` draws its widgets and returns the run's config when Launch was pressed (and
-the settings are valid), else None. Bad settings are shown as an error, never a traceback.
+It lives outside the launch form (`dashboard.ui.settings_form`) so the layer table and the
+parameter count follow every change at once.
 """
 
 from __future__ import annotations
@@ -9,17 +9,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mnist_lab.baseline import BaselineConfig
-from mnist_lab.config import CUSTOM, LR_SCHEDULES, OPTIMIZERS, TrainConfig
-from mnist_lab.models import ACTIVATIONS, LAYER_FIELDS, PRESETS, preset_layers, summarize_model
-from mnist_lab.preprocess import NORMALIZATIONS
-from mnist_lab.scratch import ScratchConfig
+from mnist_lab.engines import Engine
+from mnist_lab.engines.keras_net.models import (
+    ACTIVATIONS,
+    LAYER_FIELDS,
+    PRESETS,
+    preset_layers,
+    summarize_model,
+)
+from mnist_lab.engines.keras_net.settings import CUSTOM, KerasSettings
 
-LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
-BASELINE_C = (1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0)
-# Includes the benchmarked default (3e-4): a slider value must be one of its options.
-BASELINE_TOLERANCES = (1e-6, 1e-5, 1e-4, 3e-4, 1e-3, 1e-2)
 # A starting point for the custom editor: a small CNN that shows every column in use.
 CUSTOM_STARTER = [
     {
@@ -57,15 +56,6 @@ CUSTOM_STARTER = [
 ]
 
 
-def _launch_config(make_config) -> dict | None:
-    """Build and validate a config; show the ValueError in the page instead of a traceback."""
-    try:
-        return make_config()
-    except (ValueError, TypeError) as error:
-        st.error(f"Cannot launch: {error}")
-        return None
-
-
 def rows_to_layers(rows: pd.DataFrame) -> list[dict]:
     """Turn the custom editor's table into a layer spec, keeping only each type's fields."""
     layers = []
@@ -85,22 +75,20 @@ def rows_to_layers(rows: pd.DataFrame) -> list[dict]:
     return layers
 
 
-def architecture_picker() -> tuple[str, list[dict] | None]:
+def architecture_picker() -> dict:
     """Preset or custom architecture, with its description, layer table and parameter count.
-
-    Lives outside the form so the summary follows the choice at once.
 
     Returns
     -------
-    preset : str
-    layers : list of dict or None
-        The custom layers when ``preset == "custom"``.
+    dict
+        ``preset`` and, for ``"custom"``, the ``layers``: the settings the launch form
+        leaves to this picker.
     """
     names = [*PRESETS, CUSTOM]
     preset = st.selectbox(
         "Architecture",
         names,
-        index=names.index("mlp-relu"),
+        index=names.index(KerasSettings.declared()["preset"].default),
         format_func=lambda name: PRESETS[name]["title"] if name in PRESETS else "Custom layers",
         key="train_preset",
     )
@@ -131,191 +119,17 @@ def architecture_picker() -> tuple[str, list[dict] | None]:
         summary = summarize_model(layers if preset == CUSTOM else preset_layers(preset))
     except ValueError as error:
         st.error(f"This architecture is not valid yet: {error}")
-        return preset, layers
+        return {"preset": preset, "layers": layers}
     total = sum(row["params"] for row in summary)
     with st.expander(f"{total:,} parameters · {len(summary)} layers", expanded=preset == CUSTOM):
         table = pd.DataFrame(summary)
         table["output_shape"] = table["output_shape"].map(lambda shape: " × ".join(map(str, shape)))
         st.dataframe(table, hide_index=True)
-    return preset, layers
+    return {"preset": preset, "layers": layers}
 
 
-def keras_form(preset: str, layers: list[dict] | None, disabled: bool) -> dict | None:
-    """Hyperparameters of a Keras run; the config dict once Launch is pressed."""
-    with st.form("train_keras_form"):
-        left, middle, right = st.columns(3)
-        optimizer = left.selectbox("Optimizer", OPTIMIZERS, index=1, key="train_optimizer")
-        learning_rate = left.select_slider(
-            "Learning rate (log scale)",
-            LEARNING_RATES,
-            value=1e-3,
-            key="train_lr",
-            format_func=lambda value: f"{value:g}",
-        )
-        momentum = left.slider(
-            "SGD momentum",
-            0.0,
-            0.99,
-            0.0,
-            0.01,
-            key="train_momentum",
-            help="Only used by SGD.",
-        )
-        nesterov = left.checkbox("Nesterov momentum (SGD)", key="train_nesterov")
-        normalization = middle.selectbox(
-            "Input normalization",
-            list(NORMALIZATIONS),
-            index=1,
-            key="train_normalization",
-            format_func=lambda name: f"{name}: {NORMALIZATIONS[name]}",
-        )
-        batch_size = middle.select_slider("Batch size", BATCH_SIZES, value=32, key="train_batch")
-        epochs = middle.number_input("Epochs", 1, 500, 5, key="train_epochs")
-        schedule = middle.selectbox("Learning-rate schedule", LR_SCHEDULES, key="train_schedule")
-        val_split = right.slider("Validation share", 0.0, 0.5, 0.1, 0.05, key="train_val_split")
-        subset = right.number_input(
-            "Training subset (0 = all 60,000)", 0, 60_000, 0, 1000, key="train_subset"
-        )
-        seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")
-        patience = right.number_input(
-            "Early stopping patience (0 = off)", 0, 100, 0, key="train_patience"
-        )
-        name = st.text_input("Run name (optional)", max_chars=80, key="train_name")
-        launched = st.form_submit_button(
-            "Launch training", type="primary", disabled=disabled, icon=":material/rocket_launch:"
-        )
-    if not launched:
-        return None
-    return _launch_config(
-        lambda: dict(
-            TrainConfig(
-                preset=preset,
-                layers=layers,
-                optimizer=optimizer,
-                learning_rate=float(learning_rate),
-                momentum=float(momentum) if optimizer == "sgd" else 0.0,
-                nesterov=bool(nesterov and optimizer == "sgd" and momentum > 0),
-                lr_schedule=schedule,
-                batch_size=int(batch_size),
-                epochs=int(epochs),
-                val_split=float(val_split),
-                normalization=normalization,
-                seed=int(seed),
-                subset=int(subset) or None,
-                early_stopping_patience=int(patience) or None,
-            ).to_dict(),
-            **_name(name),
-        )
-    )
-
-
-def scratch_form(disabled: bool) -> dict | None:
-    """Settings of the from-scratch NumPy network (784 -> hidden sigmoid -> 10 softmax)."""
-    st.caption(
-        "The network of the classic exercise, written with NumPy only: forward pass, "
-        "hand-derived gradients and mini-batch SGD (see mnist_lab/scratch.py)."
-    )
-    with st.form("train_numpy_form"):
-        left, right = st.columns(2)
-        epochs = left.number_input("Epochs", 1, 100, 5, key="train_numpy_epochs")
-        learning_rate = left.select_slider(
-            "Learning rate",
-            LEARNING_RATES,
-            value=0.3,
-            key="train_numpy_lr",
-            format_func=lambda value: f"{value:g}",
-        )
-        batch_size = left.select_slider(
-            "Batch size", BATCH_SIZES, value=32, key="train_numpy_batch"
-        )
-        hidden = right.number_input("Hidden sigmoid units", 1, 512, 20, key="train_numpy_hidden")
-        normalization = right.selectbox(
-            "Input normalization", list(NORMALIZATIONS), index=1, key="train_numpy_normalization"
-        )
-        subset = right.number_input(
-            "Training subset (0 = all)", 0, 60_000, 0, 1000, key="train_numpy_subset"
-        )
-        seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="train_numpy_seed")
-        name = st.text_input("Run name (optional)", max_chars=80, key="train_numpy_name")
-        launched = st.form_submit_button(
-            "Launch NumPy training",
-            type="primary",
-            disabled=disabled,
-            icon=":material/rocket_launch:",
-        )
-    if not launched:
-        return None
-    return _launch_config(
-        lambda: dict(
-            ScratchConfig(
-                epochs=int(epochs),
-                learning_rate=float(learning_rate),
-                batch_size=int(batch_size),
-                hidden_units=int(hidden),
-                normalization=normalization,
-                seed=int(seed),
-                subset=int(subset) or None,
-            ).to_dict(),
-            **_name(name),
-        )
-    )
-
-
-def baseline_form(disabled: bool) -> dict | None:
-    """Settings of the scikit-learn logistic-regression baseline."""
-    st.caption(
-        "Multinomial logistic regression fitted with L-BFGS: the yardstick every network "
-        "must beat. The same settings twice are answered from the stored run at once."
-    )
-    defaults = BaselineConfig()
-    with st.form("train_baseline_form"):
-        left, right = st.columns(2)
-        regularization = left.select_slider(
-            "C (inverse regularization)",
-            BASELINE_C,
-            value=defaults.C,
-            key="train_baseline_c",
-            format_func=lambda value: f"{value:g}",
-        )
-        max_iter = left.number_input(
-            "Max iterations", 1, 10_000, defaults.max_iter, key="train_baseline_max_iter"
-        )
-        tol = left.select_slider(
-            "Tolerance",
-            BASELINE_TOLERANCES,
-            value=defaults.tol,
-            key="train_baseline_tol",
-            format_func=lambda value: f"{value:g}",
-        )
-        normalization = right.selectbox(
-            "Input normalization",
-            list(NORMALIZATIONS),
-            index=list(NORMALIZATIONS).index(defaults.normalization),
-            key="train_baseline_normalization",
-        )
-        subset = right.number_input(
-            "Training subset (0 = all)", 0, 60_000, 0, 1000, key="train_baseline_subset"
-        )
-        launched = st.form_submit_button(
-            "Fit baseline", type="primary", disabled=disabled, icon=":material/rocket_launch:"
-        )
-    if not launched:
-        return None
-    return _launch_config(
-        lambda: (
-            BaselineConfig(
-                C=float(regularization),
-                max_iter=int(max_iter),
-                tol=float(tol),
-                normalization=normalization,
-                subset=int(subset) or None,
-            )
-            .validate()
-            .to_dict()
-        )
-    )
-
-
-def _name(text: str) -> dict:
-    """``{"name": text}`` for a non-empty run name, else nothing (the id is shown then)."""
-    return {"name": text.strip()} if text and text.strip() else {}
+def settings_chosen_outside_the_form(engine: Engine) -> dict:
+    """The settings a picker above the launch form chooses: a Keras network's architecture."""
+    if engine.settings_class is KerasSettings:
+        return architecture_picker()
+    return {}

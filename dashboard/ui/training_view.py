@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard.ui.figures.curves import learning_curve_figure
+from dashboard.ui.pages import page_link
+from mnist_lab import records
 from mnist_lab.runs import DAMAGED, LIVE_STATES, Run
 
-PAGES = Path(__file__).resolve().parents[2] / "pages"
 REFRESH_SECONDS = 1.0
-# Colours shared by every learning-curve chart: training solid blue, validation dashed orange.
-SERIES_STYLE = {
-    "train": {"color": "#4C6EF5", "dash": "solid"},
-    "validation": {"color": "#F08C00", "dash": "dash"},
-}
 STATE_BADGES = {
     "queued": ("info", "Queued: waiting for a free training slot."),
     "running": ("info", "Training."),
@@ -28,46 +22,6 @@ STATE_BADGES = {
     "interrupted": ("warning", "Interrupted."),
     DAMAGED: ("error", "Damaged."),
 }
-
-
-def metrics_frame(records: list[dict], kind: str) -> pd.DataFrame:
-    """The run's metric records of one ``kind`` ("epoch" or "batch") as a table."""
-    return pd.DataFrame([record for record in records if record.get("kind") == kind])
-
-
-def learning_curve_figure(frame: pd.DataFrame, metric: str, x: str, title: str) -> go.Figure:
-    """Training (and validation, where logged) ``metric`` against ``x`` as lines.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        Rows of metric records with columns ``x``, ``metric`` and maybe ``val_<metric>``.
-    metric : {"loss", "accuracy"}
-    x : {"epoch", "step", "iterations"}
-    title : str
-    """
-    figure = go.Figure()
-    for series, column in (("train", metric), ("validation", f"val_{metric}")):
-        if column in frame and frame[column].notna().any():
-            style = SERIES_STYLE[series]
-            figure.add_scatter(
-                x=frame[x],
-                y=frame[column],
-                name=series,
-                mode="lines" if x == "step" else "lines+markers",
-                line={"color": style["color"], "dash": style["dash"]},
-            )
-    figure.update_layout(
-        title=title,
-        height=300,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        xaxis_title=x,
-        yaxis_title=metric,
-        legend={"orientation": "h", "y": -0.25},
-    )
-    if metric == "accuracy":
-        figure.update_yaxes(tickformat=".0%")
-    return figure
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -84,12 +38,7 @@ def format_seconds(seconds: float | None) -> str:
 
 def progress_text(status: dict) -> str:
     """One line under the progress bar: epoch, percentage, ETA and throughput."""
-    parts = []
-    if "iterations" in status:
-        # The baseline fits in chunks of L-BFGS iterations: it has no epochs to count.
-        parts.append(f"{status['iterations']} L-BFGS iterations")
-    elif status.get("epochs"):
-        parts.append(f"epoch {status.get('epoch', 0)}/{status['epochs']}")
+    parts = [status["position"]] if status.get("position") else []
     parts.append(f"{status.get('progress', 0.0):.0%}")
     if status.get("state") in LIVE_STATES:
         parts.append(f"ETA {format_seconds(status.get('eta_s'))}")
@@ -106,15 +55,17 @@ def render_status(run: Run, status: dict) -> None:
         st.warning(status["hint"], icon=":material/lightbulb:")
 
 
-def render_curves(records: list[dict]) -> None:
+def render_curves(metrics: list[dict]) -> None:
     """Loss and accuracy, per epoch and per logged batch, side by side."""
-    epochs, batches = metrics_frame(records, "epoch"), metrics_frame(records, "batch")
+    summary = records.summary(metrics)
+    epochs = pd.DataFrame(summary.records)
+    batches = pd.DataFrame(records.of_kind(metrics, "batch"))
     if epochs.empty and batches.empty:
         st.caption("The charts appear with the first logged batch.")
         return
-    if "iterations" in epochs:
-        # A baseline logs once per chunk of L-BFGS iterations and never per batch.
-        render_curve_pair(epochs, "iterations")
+    if summary.x != "epoch":
+        # An optimizer without epochs (the baseline's L-BFGS) logs no batches either.
+        render_curve_pair(epochs, summary.x)
         return
     per_epoch, per_batch = st.tabs(["Per epoch", "Per batch"])
     for tab, frame, x in ((per_epoch, epochs, "epoch"), (per_batch, batches, "step")):
@@ -150,12 +101,12 @@ def render_result(run: Run) -> None:
     loss.metric("Test loss", f"{evaluation['test_loss']:.4f}")
     links = st.columns(3)
     for column, page, label in (
-        (links[0], "evaluate.py", "Evaluate this run"),
-        (links[1], "inside.py", "Look inside"),
-        (links[2], "compare.py", "Compare runs"),
+        (links[0], "evaluate", "Evaluate this run"),
+        (links[1], "inside", "Look inside"),
+        (links[2], "compare", None),
     ):
         with column:
-            st.page_link(PAGES / page, label=label, query_params={"run": run.id})
+            page_link(page, label, icon=None, query_params={"run": run.id})
 
 
 def live_run_panel(run: Run) -> None:

@@ -121,7 +121,7 @@ def set_number(page: Page, label: str, value: int) -> None:
 
 def launch_training(page: Page, name: str, subset: int, epochs: int) -> None:
     """On the Train page, fill the Keras form as a user would and press Launch."""
-    set_number(page, "Training subset (0 = all 60,000)", subset)
+    set_number(page, "Training subset (100-60,000; 0 = all)", subset)
     set_number(page, "Epochs", epochs)
     page.get_by_label("Run name (optional)").fill(name)
     page.get_by_role("button", name="Launch training").click()

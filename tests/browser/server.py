@@ -15,7 +15,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnist_lab.runs import LIVE_STATES, RUNS_DIR_ENV, DamagedRunError, RunStore, process_alive
+from mnist_lab.execution.processes import process_alive
+from mnist_lab.runs import LIVE_STATES, RUNS_DIR_ENV, DamagedRunError, RunStore
 
 ROOT = Path(__file__).resolve().parents[2]
 STREAMLIT = ROOT / ".venv" / "bin" / "streamlit"

@@ -99,6 +99,8 @@ def test_train_live_run_gains_points(page, screenshots):
     drawn = [count for count in seen if count > 0]
     # A redraw can briefly show fewer points; what matters is that the chart grew while live.
     assert drawn and drawn[0] < max(drawn), f"the live chart never grew: {seen}"
+    # The run's end reruns the whole page once: let it replace the live panel first.
+    wait_for_run(page)
     expect(page.get_by_text("Finished: test accuracy")).to_be_visible(timeout=30_000)
     check_page(page, "train-finished", screenshots)
 

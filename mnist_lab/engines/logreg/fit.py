@@ -15,115 +15,25 @@ import io
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_lab.data import EMBEDDED_SHA256, load_mnist, random_subset
+from mnist_lab import records
+from mnist_lab.data import load_mnist, random_subset
+from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.evaluation import cross_entropy, write_evaluation
 from mnist_lab.preprocess import (
-    NORMALIZATIONS,
     Normalizer,
     fit_normalizer,
     load_normalizer,
     save_normalizer,
 )
-from mnist_lab.runs import DamagedRunError, Run, RunOutcome, RunStore, atomic_write_bytes
+from mnist_lab.runs import WEIGHTS_FILE, Run, RunOutcome, atomic_write_bytes
 
 if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression
-
-ENGINE = "sklearn"
-LABEL = "logreg-baseline"
-WEIGHTS_FILE = "weights.npz"
-N_TRAIN = 60_000
-C_RANGE = (1e-4, 1e4)
-TOL_RANGE = (1e-8, 1e-1)
-MAX_ITER_RANGE = (1, 10_000)
-MIN_SUBSET = 100
-
-
-@dataclass(frozen=True)
-class BaselineConfig:
-    """Settings of one logistic-regression baseline fit.
-
-    Defaults come from ``benchmarks/bench_baseline.py``: the fastest settings that still
-    converge and reach at least 92.5% test accuracy on the full training set.
-
-    Attributes
-    ----------
-    C : float
-        Inverse L2 regularization strength, in ``[1e-4, 1e4]``.
-    max_iter : int
-        Most L-BFGS iterations in total, in ``[1, 10000]``.
-    tol : float
-        Stop when the largest gradient entry falls below this, in ``[1e-8, 0.1]``.
-    normalization : str
-        One of `mnist_lab.preprocess.NORMALIZATIONS`.
-    subset : int or None
-        Train on this many randomly chosen training images (``>= 100``); None uses all 60,000.
-    seed : int
-        Seed of the subset's random choice.
-    chunk_iterations : int
-        Iterations between two progress reports (``>= 1``); the optimizer restarts from the
-        current weights after each chunk.
-    """
-
-    C: float = 1.0
-    max_iter: int = 500
-    tol: float = 3e-4
-    normalization: str = "scale"
-    subset: int | None = None
-    seed: int = 0
-    chunk_iterations: int = 25
-
-    def validate(self) -> BaselineConfig:
-        """Return ``self`` if every setting is in range.
-
-        Raises
-        ------
-        ValueError
-            Naming the setting and its allowed range.
-        """
-        if not C_RANGE[0] <= self.C <= C_RANGE[1]:
-            raise ValueError(f"C must be in [{C_RANGE[0]:g}, {C_RANGE[1]:g}], got {self.C}")
-        if not isinstance(self.max_iter, int) or not (
-            MAX_ITER_RANGE[0] <= self.max_iter <= MAX_ITER_RANGE[1]
-        ):
-            raise ValueError(
-                f"max_iter must be a whole number in [{MAX_ITER_RANGE[0]}, {MAX_ITER_RANGE[1]}], "
-                f"got {self.max_iter}"
-            )
-        if not TOL_RANGE[0] <= self.tol <= TOL_RANGE[1]:
-            raise ValueError(f"tol must be in [{TOL_RANGE[0]:g}, {TOL_RANGE[1]:g}], got {self.tol}")
-        if self.normalization not in NORMALIZATIONS:
-            raise ValueError(
-                f"normalization must be one of {list(NORMALIZATIONS)}, got {self.normalization!r}"
-            )
-        if self.subset is not None and not (
-            isinstance(self.subset, int) and MIN_SUBSET <= self.subset <= N_TRAIN
-        ):
-            raise ValueError(
-                f"subset must be None (all images) or a whole number in [{MIN_SUBSET}, {N_TRAIN}], "
-                f"got {self.subset}"
-            )
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a whole number >= 0, got {self.seed}")
-        if not isinstance(self.chunk_iterations, int) or self.chunk_iterations < 1:
-            raise ValueError(
-                f"chunk_iterations must be a whole number >= 1, got {self.chunk_iterations}"
-            )
-        return self
-
-    def to_dict(self) -> dict:
-        """The run's ``config.json`` content, also the key `RunStore.find_finished` matches on."""
-        return {"engine": ENGINE, "label": LABEL, **asdict(self), "dataset_sha256": EMBEDDED_SHA256}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> BaselineConfig:
-        """Read the settings back from a run's config (other keys are ignored), validated."""
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data}).validate()
 
 
 @dataclass
@@ -154,7 +64,7 @@ class FitResult:
 def fit_logistic(
     x: np.ndarray,
     y: np.ndarray,
-    config: BaselineConfig,
+    config: LogregSettings,
     on_chunk: Callable[[int, int, LogisticRegression], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> FitResult:
@@ -166,7 +76,7 @@ def fit_logistic(
         Normalized inputs, shape ``(n, n_features)``.
     y : numpy.ndarray
         Labels, shape ``(n,)``.
-    config : BaselineConfig
+    config : LogregSettings
         ``C``, ``tol``, ``max_iter`` and ``chunk_iterations`` are used.
     on_chunk : callable, optional
         Called after every chunk as ``on_chunk(chunk, iterations_so_far, model)``.
@@ -205,7 +115,7 @@ def fit_logistic(
     return FitResult(model, iterations, converged, False, message)
 
 
-def training_inputs(config: BaselineConfig, x_train: np.ndarray, y_train: np.ndarray):
+def training_inputs(config: LogregSettings, x_train: np.ndarray, y_train: np.ndarray):
     """The (optionally subsampled) training images, flattened and normalized.
 
     Returns
@@ -222,42 +132,23 @@ def training_inputs(config: BaselineConfig, x_train: np.ndarray, y_train: np.nda
     return normalizer.transform(x_train).reshape(len(x_train), -1), y_train, normalizer
 
 
-def find_baseline(store: RunStore) -> Run | None:
-    """The newest finished baseline with a readable evaluation, preferring full-data fits.
-
-    It is the reference every network is measured against on the Evaluate and Compare pages.
-    """
-    candidates = []
-    for run in store.list():
-        try:
-            config = run.config()
-            usable = run.status()["state"] == "finished" and run.evaluation() is not None
-        except DamagedRunError:
-            continue
-        if config.get("engine") == ENGINE and usable:
-            candidates.append((config.get("subset") is not None, run))
-    # min() keeps the newest among equals, since store.list() is newest first.
-    return min(candidates, key=lambda pair: pair[0])[1] if candidates else None
-
-
 def fit_run(run: Run) -> RunOutcome:
     """Train the baseline described by ``run``'s config; the worker's entry for engine "sklearn".
 
-    Writes progress to ``status.json``, one ``metrics.jsonl`` record per chunk (``kind``
-    "epoch", ``epoch`` = chunk, ``iterations``, training ``loss`` and ``accuracy``), then
-    ``weights.npz`` and the evaluation on the test set.
+    Writes progress to ``status.json``, one ``chunk`` record per chunk of iterations (see
+    `mnist_lab.records.chunk_record`), then ``weights.npz`` and the evaluation on the test set.
 
     Parameters
     ----------
     run : Run
-        A run directory whose config came from `BaselineConfig.to_dict`.
+        A run directory whose config came from `LogregSettings.to_dict`.
 
     Returns
     -------
     RunOutcome
         "finished" (converged or not, as its message says) or "stopped".
     """
-    config = BaselineConfig.from_dict(run.config())
+    config = LogregSettings.from_dict(run.config())
     dataset = load_mnist()
     x, y, normalizer = training_inputs(config, dataset.x_train, dataset.y_train)
     n_chunks = -(-config.max_iter // config.chunk_iterations)
@@ -268,23 +159,29 @@ def fit_run(run: Run) -> RunOutcome:
         loss = cross_entropy(y, probabilities)
         accuracy = float(np.mean(probabilities.argmax(axis=1) == y))
         elapsed = time.perf_counter() - started
+        samples_per_s = round(len(x) * iterations / max(elapsed, 1e-9), 1)
         run.append_metrics(
-            {
-                "kind": "epoch",
-                "epoch": chunk,
-                "iterations": iterations,
-                "loss": loss,
-                "accuracy": accuracy,
-                "elapsed_s": round(elapsed, 3),
-                "samples_per_s": round(len(x) * iterations / max(elapsed, 1e-9), 1),
-            }
+            records.chunk_record(
+                chunk=chunk,
+                iterations=iterations,
+                loss=loss,
+                accuracy=accuracy,
+                samples_per_s=samples_per_s,
+                elapsed_s=round(elapsed, 3),
+            )
         )
         run.update_status(
-            progress=min(iterations / config.max_iter, 1.0),
             epoch=chunk,
             epochs=n_chunks,
             iterations=iterations,
             message=f"Fitting: chunk {chunk}, {iterations} iterations, training loss {loss:.4f}.",
+            **records.progress_fields(
+                done=iterations,
+                total=config.max_iter,
+                elapsed_s=elapsed,
+                samples_per_s=samples_per_s,
+                position=f"{iterations} L-BFGS iterations",
+            ),
         )
 
     result = fit_logistic(x, y, config, on_chunk=report, should_stop=run.stop_requested)
@@ -292,7 +189,13 @@ def fit_run(run: Run) -> RunOutcome:
     save_normalizer(run, normalizer)
     x_test = normalizer.transform(dataset.x_test).reshape(len(dataset.x_test), -1)
     evaluation = write_evaluation(run, dataset.y_test, result.model.predict_proba(x_test))
-    run.update_status(progress=1.0, iterations=result.iterations, converged=result.converged)
+    run.update_status(
+        progress=1.0,
+        eta_s=0.0,
+        iterations=result.iterations,
+        converged=result.converged,
+        position=f"{result.iterations} L-BFGS iterations",
+    )
     return outcome_of(result, evaluation["test_accuracy"], config.max_iter)
 
 
@@ -336,27 +239,3 @@ def load_weights(run: Run) -> tuple[np.ndarray, np.ndarray, Normalizer]:
     with np.load(run.file(WEIGHTS_FILE), allow_pickle=False) as archive:
         coef, intercept = archive["coef"], archive["intercept"]
     return coef, intercept, load_normalizer(run)
-
-
-def predict_proba_baseline(run: Run, x_uint8: np.ndarray) -> np.ndarray:
-    """Class probabilities of a baseline run for uint8 images.
-
-    Parameters
-    ----------
-    run : Run
-        A baseline run holding ``weights.npz``.
-    x_uint8 : numpy.ndarray
-        Images of shape ``(n, 28, 28)`` or one ``(28, 28)`` image, values 0-255.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 probabilities of shape ``(n, 10)`` (``(1, 10)`` for a single image).
-    """
-    coef, intercept, normalizer = load_weights(run)
-    x = normalizer.transform(np.asarray(x_uint8).reshape(-1, 28, 28)).reshape(-1, coef.shape[1])
-    logits = x.astype(np.float64) @ coef.T.astype(np.float64) + intercept
-    # Subtracting the row maximum keeps exp() from overflowing; softmax is unchanged.
-    logits -= logits.max(axis=1, keepdims=True)
-    exp = np.exp(logits)
-    return exp / exp.sum(axis=1, keepdims=True)

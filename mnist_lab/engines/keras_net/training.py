@@ -1,6 +1,6 @@
-"""The Keras engine: train one run directory, and load its model back for predictions.
+"""Training a Keras network as a run, and loading its model back for predictions.
 
-`train_run` is what the worker calls for ``engine: keras``. It is a plain ``model.fit`` on
+`train_run` is what the Keras engine's ``train`` runs in the worker. It is a plain ``model.fit`` on
 NumPy arrays, made fast by running many optimizer steps per call into TensorFlow
 (``steps_per_execution``), so Python only wakes up every few dozen steps to log.
 """
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mnist_lab.callbacks import (
+from mnist_lab.data import MnistDataset, load_mnist, random_subset, train_validation_split
+from mnist_lab.engines.keras_net.callbacks import (
     DivergenceGuard,
     EpochCheckpoint,
     HistoryWriter,
@@ -23,10 +24,9 @@ from mnist_lab.callbacks import (
     TensorBoardScalars,
     save_model_atomically,
 )
-from mnist_lab.config import TrainConfig
-from mnist_lab.data import MnistDataset, load_mnist, random_subset, train_validation_split
+from mnist_lab.engines.keras_net.models import build_model, has_convolutions
+from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.evaluation import write_evaluation
-from mnist_lab.models import build_model, has_convolutions
 from mnist_lab.preprocess import Normalizer, fit_normalizer, load_normalizer, save_normalizer
 from mnist_lab.runs import (
     CHECKPOINT_FILE,
@@ -60,12 +60,12 @@ class PreparedData:
     normalizer: Normalizer
 
 
-def prepare_data(config: TrainConfig, dataset: MnistDataset | None = None) -> PreparedData:
+def prepare_data(config: KerasSettings, dataset: MnistDataset | None = None) -> PreparedData:
     """Subset, split and normalize the data as ``config`` says (normalizer fit on train only).
 
     Parameters
     ----------
-    config : TrainConfig
+    config : KerasSettings
     dataset : MnistDataset, optional
         Defaults to the embedded MNIST.
 
@@ -97,7 +97,7 @@ def prepare_data(config: TrainConfig, dataset: MnistDataset | None = None) -> Pr
     )
 
 
-def make_optimizer(config: TrainConfig, steps_per_epoch: int):
+def make_optimizer(config: KerasSettings, steps_per_epoch: int):
     """The Keras optimizer of ``config``, with its learning-rate schedule (decayed per epoch)."""
     import keras
 
@@ -121,7 +121,7 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
 
 
 def compile_model(
-    config: TrainConfig, steps_per_epoch: int, steps_per_execution: int = STEPS_PER_EXECUTION
+    config: KerasSettings, steps_per_epoch: int, steps_per_execution: int = STEPS_PER_EXECUTION
 ):
     """Build and compile the model of ``config`` (seed the random state before calling)."""
     model = build_model(config.model_layers())
@@ -166,7 +166,7 @@ def train_run(run: Run) -> RunOutcome:
     Parameters
     ----------
     run : Run
-        A run whose ``config.json`` was written from a `TrainConfig`.
+        A run whose ``config.json`` was written from a `KerasSettings`.
 
     Returns
     -------
@@ -176,7 +176,7 @@ def train_run(run: Run) -> RunOutcome:
     """
     import keras
 
-    config = TrainConfig.from_dict(run.config())
+    config = KerasSettings.from_dict(run.config())
     configure_threads(config.model_layers())
     keras.utils.set_random_seed(config.seed)
     run.update_status(message="Loading and normalizing the data.")

@@ -1,39 +1,20 @@
 """The worker process: waits for a training slot, then runs one run directory's engine.
 
-Started detached by `RunStore.launch` (``python -m mnist_lab worker --run-dir DIR``), so the
+Started detached by `LocalExecutor.launch` (``python -m mnist_lab worker --run-dir DIR``), so the
 dashboard and the CLI train through exactly the same code path.
 """
 
 from __future__ import annotations
 
 import errno
-import importlib
 import os
 import traceback
 from pathlib import Path
 
-from mnist_lab.runs import Run, RunOutcome, RunStore, now_iso, process_start_time
-
-# engine name -> "module:function"; each function takes a Run and returns a RunOutcome.
-ENGINES = {
-    "keras": "mnist_lab.training:train_run",
-    "sklearn": "mnist_lab.baseline:fit_run",
-    "numpy": "mnist_lab.scratch:train_run",
-}
-
-
-def resolve_engine(engine: str):
-    """Return the training function of ``engine``.
-
-    Raises
-    ------
-    ValueError
-        If the engine is not one of `ENGINES`.
-    """
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose one of {sorted(ENGINES)}")
-    module_name, function_name = ENGINES[engine].split(":")
-    return getattr(importlib.import_module(module_name), function_name)
+from mnist_lab.engines import engine_of
+from mnist_lab.execution.local import LocalExecutor
+from mnist_lab.execution.processes import process_start_time
+from mnist_lab.runs import Run, RunOutcome, RunStore, now_iso
 
 
 def describe_failure(error: BaseException) -> str:
@@ -62,18 +43,18 @@ def run_worker(run_dir: str | Path) -> str:
         The final state written to ``status.json``.
     """
     run = Run(run_dir)
-    store = RunStore(run.path.parent)
+    executor = LocalExecutor(RunStore(run.path.parent))
     pid = os.getpid()
     run.update_status(state="queued", pid=pid, pid_start=process_start_time(pid))
-    with store.training_slot(
-        should_give_up=run.stop_requested, may_start=lambda: store.first_in_queue(run)
+    with executor.training_slot(
+        should_give_up=run.stop_requested, may_start=lambda: executor.first_in_queue(run)
     ) as has_slot:
         if not has_slot:
             outcome = RunOutcome("stopped", "Stopped while waiting in the queue.")
         else:
             run.update_status(state="running", started=now_iso(), message="Training.")
             try:
-                outcome = resolve_engine(run.config()["engine"])(run)
+                outcome = engine_of(run).train(run)
             except Exception as error:
                 traceback.print_exc()
                 outcome = RunOutcome("failed", describe_failure(error))

@@ -4,24 +4,11 @@ Each is one small class in the style of Keras's own ``CSVLogger``: ``__init__`` 
 arguments, per-run state is reset in ``on_train_begin``. With ``steps_per_execution`` the
 batch hooks fire once every few steps; every callback here is written for that.
 
-Records appended to ``metrics.jsonl`` (the pages build on exactly these keys)::
-
-    {"kind": "batch", "epoch", "step", "loss", "accuracy", "lr", "samples_per_s", "time"}
-    {"kind": "epoch", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr",
-     "samples_per_s", "elapsed_s", "time"}
-    {"kind": "gradients", "epoch", "step", "layers": [{"name", "grad_norm", "grad_rms",
-     "activation_mean_abs"}]}
-    {"kind": "histograms", "epoch", "layers": [{"name", "weights": {"counts", "edges"},
-     "activations": {"counts", "edges"}}]}
-
-``epoch`` is 1-based, ``step`` counts optimizer steps since training began, ``loss`` and
-``accuracy`` of a batch record are the running means over the epoch so far (as Keras shows).
+Records appended to ``metrics.jsonl`` are built by `mnist_lab.records`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 import time
@@ -30,13 +17,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from mnist_lab import records
+from mnist_lab.evaluation import CHANCE_LEVEL_ACCURACY, CHANCE_LOSS
 from mnist_lab.runs import Run, atomic_write_bytes
 
-CHANCE_LOSS = math.log(10)
 # A running mean above 10 nats (chance is 2.3) means confidently wrong: the weights blew up.
 EXPLODING_LOSS = 10.0
-CHANCE_ACCURACY = 0.15
-HISTOGRAM_BINS = 30
 
 
 def loss_is_diverging(loss: float) -> bool:
@@ -133,16 +119,15 @@ class RunLogger(keras.callbacks.Callback):
         )
         self.last_time, self.last_step = now, self.epoch_step
         self.run.append_metrics(
-            {
-                "kind": "batch",
-                "epoch": self.epoch,
-                "step": step,
-                "loss": float(logs.get("loss", math.nan)),
-                "accuracy": float(logs.get("accuracy", math.nan)),
-                "lr": current_lr(self.model),
-                "samples_per_s": samples_per_s,
-                "time": now,
-            }
+            records.batch_record(
+                epoch=self.epoch,
+                step=step,
+                loss=logs.get("loss", math.nan),
+                accuracy=logs.get("accuracy", math.nan),
+                lr=current_lr(self.model),
+                samples_per_s=samples_per_s,
+                time=now,
+            )
         )
         if now - self.last_status_time >= self.status_every_s:
             self.last_status_time = now
@@ -160,10 +145,13 @@ class RunLogger(keras.callbacks.Callback):
         # Training time only: the validation pass ran between the last batch and now.
         seconds = max(self.epoch_end_time - self.epoch_start, 1e-9)
         samples_per_s = self.epoch_step * self.batch_size / seconds
-        record = {"kind": "epoch", "epoch": epoch + 1}
-        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-            record[key] = float(logs[key]) if key in logs else None
-        record.update(
+        record = records.epoch_record(
+            epoch=epoch + 1,
+            step=epoch * self.steps + self.epoch_step,
+            loss=logs.get("loss", math.nan),
+            accuracy=logs.get("accuracy", math.nan),
+            val_loss=logs.get("val_loss"),
+            val_accuracy=logs.get("val_accuracy"),
             lr=current_lr(self.model),
             samples_per_s=samples_per_s,
             elapsed_s=now - self.train_start,
@@ -181,21 +169,24 @@ class RunLogger(keras.callbacks.Callback):
         )
 
     def _write_status(self, step: int, samples_per_s: float, message: str) -> None:
-        total = self.epochs * self.steps
-        progress = min(step / total, 1.0)
-        elapsed = time.time() - self.train_start
-        eta = elapsed / progress * (1 - progress) if progress > 0 else None
-        if eta is not None and progress < 1:
-            message += f"; {samples_per_s:,.0f} samples/s, about {format_duration(eta)} left"
+        progress = records.progress_fields(
+            done=step,
+            total=self.epochs * self.steps,
+            elapsed_s=time.time() - self.train_start,
+            samples_per_s=samples_per_s,
+            position=f"epoch {self.epoch}/{self.epochs}",
+        )
+        if progress["eta_s"] is not None and progress["progress"] < 1:
+            message += (
+                f"; {samples_per_s:,.0f} samples/s, about {format_duration(progress['eta_s'])} left"
+            )
         self.run.update_status(
             message=message,
             epoch=self.epoch,
             epochs=self.epochs,
             step=step,
             steps_per_epoch=self.steps,
-            progress=progress,
-            eta_s=eta,
-            samples_per_s=samples_per_s,
+            **progress,
         )
 
 
@@ -294,7 +285,7 @@ class DivergenceGuard(keras.callbacks.Callback):
             epoch == 0
             and self.message is None
             and loss >= 0.9 * CHANCE_LOSS
-            and accuracy < CHANCE_ACCURACY
+            and accuracy < CHANCE_LEVEL_ACCURACY
         ):
             self.run.update_status(
                 hint=(
@@ -343,8 +334,6 @@ class LayerStatsLogger(keras.callbacks.Callback):
         x, y = tf.constant(self.probe_x), tf.constant(self.probe_y)
 
         weights = [layer.trainable_weights for layer in self.layers]
-        # Per-weight size (RMS) compares layers of different widths fairly: a layer's norm
-        # grows with the square root of its number of weights.
         self.weight_counts = np.array(
             [sum(int(np.prod(w.shape)) for w in layer_weights) for layer_weights in weights]
         )
@@ -382,34 +371,25 @@ class LayerStatsLogger(keras.callbacks.Callback):
         self.last_recorded = step
         norms, means, _ = self.probe()
         layers = [
-            {
-                "name": layer.name,
-                "grad_norm": float(norm),
-                "grad_rms": float(norm / np.sqrt(count)),
-                "activation_mean_abs": float(mean),
-            }
+            records.layer_gradient(layer.name, norm, count, mean)
             for layer, norm, count, mean in zip(
                 self.layers, norms.numpy(), self.weight_counts, means.numpy(), strict=True
             )
         ]
         self.run.append_metrics(
-            {"kind": "gradients", "epoch": self.epoch, "step": step, "layers": layers}
+            records.gradients_record(epoch=self.epoch, step=step, layers=layers)
         )
 
     def on_epoch_end(self, epoch, logs=None):
         _, _, activations = self.probe()
-        layers = []
-        for layer, activation in zip(self.layers, activations, strict=True):
-            # The first weight is the kernel (Dense, Conv2D) or gamma (BatchNormalization).
-            weights = layer.trainable_weights[0].numpy()
-            layers.append(
-                {
-                    "name": layer.name,
-                    "weights": _histogram(weights),
-                    "activations": _histogram(activation.numpy()),
-                }
+        # The first weight is the kernel (Dense, Conv2D) or gamma (BatchNormalization).
+        layers = [
+            records.layer_histograms(
+                layer.name, layer.trainable_weights[0].numpy(), activation.numpy()
             )
-        self.run.append_metrics({"kind": "histograms", "epoch": epoch + 1, "layers": layers})
+            for layer, activation in zip(self.layers, activations, strict=True)
+        ]
+        self.run.append_metrics(records.histograms_record(epoch=epoch + 1, layers=layers))
 
 
 class HistoryWriter(keras.callbacks.Callback):
@@ -427,13 +407,8 @@ class HistoryWriter(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        self.rows.append({"epoch": epoch, **{key: float(logs[key]) for key in sorted(logs)}})
-        columns = list(dict.fromkeys(key for row in self.rows for key in row))
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(self.rows)
-        atomic_write_bytes(self.path, buffer.getvalue().encode())
+        self.rows.append({"epoch": epoch + 1, **{key: float(logs[key]) for key in logs}})
+        atomic_write_bytes(self.path, records.history_csv(self.rows).encode())
 
 
 class TensorBoardScalars(keras.callbacks.Callback):
@@ -485,10 +460,3 @@ class EpochCheckpoint(keras.callbacks.Callback):
         logs = logs or {}
         if not loss_is_diverging(float(logs.get("loss", math.nan))):
             save_model_atomically(self.model, self.path)
-
-
-def _histogram(values: np.ndarray) -> dict:
-    """``{"counts", "edges"}`` of ``values`` in `HISTOGRAM_BINS` bins (NaN/inf dropped)."""
-    values = np.asarray(values, dtype=np.float64).ravel()
-    counts, edges = np.histogram(values[np.isfinite(values)], bins=HISTOGRAM_BINS)
-    return {"counts": counts.tolist(), "edges": np.round(edges, 6).tolist()}

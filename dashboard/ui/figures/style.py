@@ -1,0 +1,43 @@
+"""Colours, axes and label escaping shared by the figures of several pages."""
+
+from __future__ import annotations
+
+import html
+
+import plotly.express as px
+
+# Ink dark on white paper, the way people write digits; MNIST itself stores ink as 255.
+INK_COLORSCALE = "gray_r"
+DIGIT_COLORS = px.colors.qualitative.Plotly
+SPLIT_COLORS = {"train": "#4C6EF5", "test": "#F59F00"}
+RUN_COLORS = ("#4C6EF5", "#E8590C", "#2F9E44", "#AE3EC9", "#1098AD", "#F59F00", "#D6336C")
+# Colours shared by every learning-curve chart: training solid blue, validation dashed orange.
+SERIES_STYLE = {
+    "train": {"color": "#4C6EF5", "dash": "solid"},
+    "validation": {"color": "#F08C00", "dash": "dash"},
+}
+# Colours of the probability bars: the prediction, the true class, every other class.
+PREDICTED_COLOR, TRUE_COLOR, OTHER_COLOR = "#E8590C", "#2F9E44", "#ADB5BD"
+# The ten classes along every digit axis.
+DIGITS = list(range(10))
+
+
+def plain(text: str) -> str:
+    """Escape text for plotly, whose labels understand a little HTML.
+
+    Parameters
+    ----------
+    text : str
+        Any text, e.g. a run name typed by a user.
+
+    Returns
+    -------
+    str
+        The text with ``<``, ``>``, ``&`` and quotes escaped.
+
+    Examples
+    --------
+    >>> plain("<b>run</b>")
+    '&lt;b&gt;run&lt;/b&gt;'
+    """
+    return html.escape(str(text))

@@ -1,0 +1,91 @@
+"""The engine registry: one name per engine, one place that maps a name to its engine.
+
+Adding an engine is one module under ``mnist_lab/engines/`` (a subclass of
+`mnist_lab.engines.base.Engine` and its `mnist_lab.settings.Settings`) and one entry in
+`ENGINES`. Engines are imported on first use, so listing them never loads TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from mnist_lab.engines.base import Engine, LayerOutput
+from mnist_lab.runs import Run, RunStore
+
+# name -> module holding the engine's one instance as ``ENGINE``; the Train page's order.
+ENGINES = {
+    "keras": "mnist_lab.engines.keras_net",
+    "numpy": "mnist_lab.engines.numpy_net",
+    "sklearn": "mnist_lab.engines.logreg",
+}
+DEFAULT_ENGINE = "keras"
+
+__all__ = [
+    "DEFAULT_ENGINE",
+    "ENGINES",
+    "Engine",
+    "LayerOutput",
+    "all_engines",
+    "engine_of",
+    "find_baseline",
+    "get_engine",
+]
+
+
+def get_engine(name: str) -> Engine:
+    """The engine registered as ``name``.
+
+    Raises
+    ------
+    ValueError
+        If no engine has that name.
+
+    Examples
+    --------
+    >>> get_engine("numpy").title
+    'NumPy from scratch'
+    """
+    if not isinstance(name, str) or name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}; choose one of {list(ENGINES)}")
+    return importlib.import_module(ENGINES[name]).ENGINE
+
+
+def all_engines() -> list[Engine]:
+    """Every registered engine, in the registry's order."""
+    return [get_engine(name) for name in ENGINES]
+
+
+def engine_of(run: Run) -> Engine:
+    """The engine that trained ``run``, from its ``config.json``.
+
+    Raises
+    ------
+    DamagedRunError
+        If the config is unreadable.
+    ValueError
+        If it names no registered engine.
+    """
+    return get_engine(run.config().get("engine"))
+
+
+def find_baseline(store: RunStore) -> Run | None:
+    """The newest finished baseline run with a readable evaluation, preferring full-data fits.
+
+    It is the reference every network is measured against on the Evaluate and Compare pages.
+    """
+    candidates = []
+    for run in store.list():
+        try:
+            config = run.config()
+            usable = (
+                get_engine(config.get("engine")).is_baseline
+                and run.status()["state"] == "finished"
+                and run.evaluation() is not None
+            )
+        except ValueError:
+            # Damaged (DamagedRunError is a ValueError) or trained by an unknown engine.
+            continue
+        if usable:
+            candidates.append((config.get("subset") is not None, run))
+    # min() keeps the newest among equals, since store.list() is newest first.
+    return min(candidates, key=lambda pair: pair[0])[1] if candidates else None

@@ -1,0 +1,125 @@
+"""What every engine offers: the surface the worker, the pages and the CLI rely on.
+
+An engine is one way of training a model on the digits (a Keras network, the from-scratch
+NumPy network, the logistic-regression baseline). Each is a subclass of `Engine` in its own
+module under ``mnist_lab/engines/`` with one instance, listed in the registry
+(`mnist_lab.engines.ENGINES`). Callers ask the registry for the engine of a run and call
+these methods; they never compare engine names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from mnist_lab.runs import Run, RunOutcome
+from mnist_lab.settings import Settings
+
+
+@dataclass(frozen=True)
+class LayerOutput:
+    """What one layer produced for one input image.
+
+    Attributes
+    ----------
+    name : str
+        The layer's name (``hidden``, ``dense_1``, ``conv2d``...).
+    kind : {"dense", "conv", "softmax", "other"}
+        ``conv``: ``values`` are feature maps ``(channels, height, width)``; ``dense`` and
+        ``softmax``: one value per unit; ``other``: flattened values of any other layer.
+    values : numpy.ndarray
+    """
+
+    name: str
+    kind: str
+    values: np.ndarray
+
+
+class Engine:
+    """Base class of the engines; the views default to "this engine has none".
+
+    Class attributes
+    ----------------
+    name : str
+        The registry name, written to every run's ``config.json`` as ``engine``.
+    title, description : str
+        What the Train page shows.
+    settings_class : type of Settings
+        The engine's declared settings.
+    model_files : tuple of str
+        The run files that hold a trained model, preferred first.
+    is_baseline : bool
+        Whether its runs are the yardstick the networks are measured against.
+    reuses_finished_runs : bool
+        Whether a launch with the settings of a finished run is answered from that run
+        (for a deterministic fit that is quick to look up but slow to repeat).
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str]
+    settings_class: ClassVar[type[Settings]]
+    model_files: ClassVar[tuple[str, ...]]
+    is_baseline: ClassVar[bool] = False
+    reuses_finished_runs: ClassVar[bool] = False
+
+    def __repr__(self) -> str:
+        return f"<engine {self.name}>"
+
+    def settings(self, run: Run) -> Settings:
+        """The validated settings of ``run`` (raises ``ValueError`` if they are not valid)."""
+        return self.settings_class.from_dict(run.config())
+
+    def train(self, run: Run) -> RunOutcome:
+        """Train ``run`` and leave a complete run directory; the worker's entry point."""
+        raise NotImplementedError
+
+    def model_file(self, run: Run) -> Path | None:
+        """The file holding ``run``'s trained model, or None if it saved none yet."""
+        return next((run.file(n) for n in self.model_files if run.file(n).exists()), None)
+
+    def has_model(self, run: Run) -> bool:
+        """Whether ``run`` saved trained weights that can be asked and inspected."""
+        return self.model_file(run) is not None
+
+    def load_model(self, run: Run) -> Any:
+        """A loaded model worth caching between calls, or None when reading is cheap."""
+        return None
+
+    def predict_proba(self, run: Run, x_uint8: np.ndarray, model: Any = None) -> np.ndarray:
+        """Class probabilities of raw 0-255 images, normalized exactly as in training.
+
+        Parameters
+        ----------
+        run : Run
+            A run with a saved model (see `has_model`).
+        x_uint8 : numpy.ndarray
+            One image ``(28, 28)`` or a batch ``(n, 28, 28)``, white ink on black.
+        model : Any, optional
+            What `load_model` returned, if the caller cached it.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(n, 10)``, each row summing to 1.
+        """
+        raise NotImplementedError
+
+    def first_layer_weights(self, run: Run, model: Any = None) -> np.ndarray | None:
+        """The first dense layer's weights as ``(units, 28, 28)`` images, or None."""
+        return None
+
+    def conv_filters(self, run: Run, model: Any = None) -> np.ndarray | None:
+        """The first convolution's filters as ``(filters, h, w)`` images, or None."""
+        return None
+
+    def digit_templates(self, run: Run, model: Any = None) -> np.ndarray | None:
+        """Ten 28x28 images of the pixels that raise each digit's score, or None."""
+        return None
+
+    def layer_outputs(self, run: Run, image: np.ndarray, model: Any = None) -> list[LayerOutput]:
+        """What every layer outputs for one uint8 28x28 image, first to last."""
+        raise NotImplementedError

@@ -1,0 +1,72 @@
+"""The Keras engine: any stack of Dense, Conv2D, pooling, dropout and batch-norm layers.
+
+`settings` declares what a run takes, `models` turns a layer spec into a ``keras.Sequential``,
+`callbacks` and `training` train it as a run, `views` looks inside a trained model. TensorFlow
+is imported only when a run is trained, loaded or inspected.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mnist_lab.engines.base import Engine, LayerOutput
+from mnist_lab.engines.keras_net.settings import KerasSettings
+from mnist_lab.runs import CHECKPOINT_FILE, MODEL_FILE, Run, RunOutcome
+
+
+class KerasNetEngine(Engine):
+    """Keras networks: presets from softmax regression to a strong CNN, or custom layers."""
+
+    name = "keras"
+    title = "Keras network"
+    description = (
+        "A network built with Keras layers, trained with model.fit: pick a preset or stack "
+        "your own Dense, Conv2D, pooling, dropout and batch-normalization layers."
+    )
+    settings_class = KerasSettings
+    # A live run can be inspected from its last epoch checkpoint.
+    model_files = (MODEL_FILE, CHECKPOINT_FILE)
+
+    def train(self, run: Run) -> RunOutcome:
+        from mnist_lab.engines.keras_net.training import train_run
+
+        return train_run(run)
+
+    def load_model(self, run: Run) -> Any:
+        """The run's model, loaded with ``safe_mode=True`` (see `training.load_trained_model`)."""
+        from mnist_lab.engines.keras_net.training import load_trained_model
+
+        return load_trained_model(run)
+
+    def predict_proba(self, run: Run, x_uint8: np.ndarray, model: Any = None) -> np.ndarray:
+        from mnist_lab.engines.keras_net.training import predict_proba
+
+        return np.asarray(predict_proba(run, x_uint8, model=model), dtype=np.float64)
+
+    def first_layer_weights(self, run: Run, model: Any = None) -> np.ndarray | None:
+        from mnist_lab.engines.keras_net import views
+
+        return views.first_dense_weights(model or self.load_model(run))
+
+    def conv_filters(self, run: Run, model: Any = None) -> np.ndarray | None:
+        from mnist_lab.engines.keras_net import views
+
+        return views.first_conv_filters(model or self.load_model(run))
+
+    def digit_templates(self, run: Run, model: Any = None) -> np.ndarray | None:
+        from mnist_lab.engines.keras_net import views
+
+        return views.softmax_templates(model or self.load_model(run))
+
+    def layer_outputs(self, run: Run, image: np.ndarray, model: Any = None) -> list[LayerOutput]:
+        from mnist_lab.engines.keras_net import views
+        from mnist_lab.preprocess import load_normalizer
+
+        image = np.asarray(image, dtype=np.uint8).reshape(1, 28, 28)
+        x = load_normalizer(run).transform(image)[..., np.newaxis]
+        return views.keras_layer_outputs(model or self.load_model(run), x)
+
+
+ENGINE = KerasNetEngine()

@@ -1,0 +1,194 @@
+"""`KerasSettings`: everything that defines a Keras training run, declared once.
+
+Its `to_dict` is the run's ``config.json``; `from_dict` reads it back (and reads a user's
+``--config`` file), so the dashboard, the CLI and the worker share one definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from mnist_lab.engines.keras_net.models import (
+    PRESETS,
+    has_convolutions,
+    preset_layers,
+    validate_layers,
+)
+from mnist_lab.settings import (
+    Settings,
+    normalization_setting,
+    seed_setting,
+    setting,
+    subset_setting,
+    val_split_setting,
+)
+
+CUSTOM = "custom"
+OPTIMIZERS = ("sgd", "adam", "rmsprop")
+LR_SCHEDULES = ("none", "exponential", "cosine")
+LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
+
+
+@dataclass
+class KerasSettings(Settings):
+    """The settings of one Keras training run (see each field's declaration for its range).
+
+    ``preset`` names an architecture of `models.PRESETS`, or ``"custom"`` to train
+    ``layers`` (see `models.validate_layers`). ``record_gradients`` None means on for
+    networks without convolutions, where it is cheap and the lesson lives.
+    """
+
+    engine: ClassVar[str] = "keras"
+    packages: ClassVar[tuple[str, ...]] = ("tensorflow", "keras", "numpy")
+
+    preset: str = setting(
+        "mlp-relu",
+        str,
+        choices=(*PRESETS, CUSTOM),
+        label="Architecture",
+        help="A preset architecture, or custom to train your own layers.",
+    )
+    layers: list | None = setting(
+        None,
+        list,
+        optional=True,
+        none_means="the preset's layers",
+        label="Custom layers",
+        help='Hidden layers as JSON, e.g. [{"type": "Dense", "units": 50}] (preset custom).',
+    )
+    optimizer: str = setting("adam", str, choices=OPTIMIZERS, label="Optimizer")
+    learning_rate: float = setting(
+        1e-3,
+        float,
+        low=0.0,
+        high=100.0,
+        low_open=True,
+        options=LEARNING_RATES,
+        log=True,
+        flag="--lr",
+        label="Learning rate (log scale)",
+        help="Initial learning rate.",
+    )
+    momentum: float = setting(
+        0.0,
+        float,
+        low=0.0,
+        high=1.0,
+        high_open=True,
+        label="SGD momentum",
+        help="Only used by SGD.",
+    )
+    nesterov: bool = setting(
+        False, bool, label="Nesterov momentum (SGD)", help="Needs SGD with momentum > 0."
+    )
+    lr_schedule: str = setting(
+        "none",
+        str,
+        choices=LR_SCHEDULES,
+        label="Learning-rate schedule",
+        help="exponential multiplies the rate by the decay rate every epoch; cosine anneals "
+        "it to the minimum fraction of the initial rate at the end.",
+    )
+    lr_decay_rate: float = setting(
+        0.5,
+        float,
+        low=0.0,
+        high=1.0,
+        low_open=True,
+        advanced=True,
+        label="Decay per epoch",
+        help="Exponential schedule: the rate's multiplier per epoch.",
+    )
+    lr_min_fraction: float = setting(
+        0.0,
+        float,
+        low=0.0,
+        high=1.0,
+        high_open=True,
+        advanced=True,
+        label="Final rate / initial rate",
+        help="Cosine schedule: where the rate ends.",
+    )
+    batch_size: int = setting(32, int, low=1, high=8192, options=BATCH_SIZES, label="Batch size")
+    epochs: int = setting(5, int, low=1, high=500, label="Epochs")
+    val_split: float = val_split_setting()
+    normalization: str = normalization_setting()
+    seed: int = seed_setting()
+    subset: int | None = subset_setting()
+    early_stopping_patience: int | None = setting(
+        None,
+        int,
+        low=1,
+        high=100,
+        optional=True,
+        none_means="off",
+        flag="--early-stopping",
+        label="Early stopping patience (0 = off)",
+        help="Stop once the validation loss has not improved for this many epochs.",
+    )
+    record_gradients: bool | None = setting(
+        None,
+        bool,
+        optional=True,
+        none_means="on for networks without convolutions",
+        advanced=True,
+        label="Record gradient flow",
+        help="Record per-layer gradient sizes while training.",
+    )
+
+    def model_layers(self) -> list[dict]:
+        """The hidden-layer spec to build: the preset's, or the validated custom layers."""
+        if self.preset == CUSTOM:
+            if self.layers is None:
+                raise ValueError("preset 'custom' needs a list of layers (an empty one is softmax)")
+            return validate_layers(self.layers)
+        return preset_layers(self.preset)
+
+    @property
+    def label(self) -> str:
+        """Short description for run lists and ids: the preset name or ``custom``."""
+        return self.preset
+
+    @property
+    def gradients_recorded(self) -> bool:
+        """Whether gradient norms are recorded: the explicit choice, else dense nets only."""
+        if self.record_gradients is None:
+            return not has_convolutions(self.model_layers())
+        return self.record_gradients
+
+    def check_combination(self) -> None:
+        """Refuse layers without ``preset: custom``, and options the optimizer ignores."""
+        if self.preset != CUSTOM and self.layers is not None:
+            raise ValueError(
+                f"layers are only used with preset 'custom' (the preset is {self.preset!r}): "
+                "set preset to 'custom' to train them, or leave them out"
+            )
+        self.model_layers()
+        if self.early_stopping_patience is not None and self.val_split == 0:
+            raise ValueError("early stopping watches the validation loss: set val_split > 0")
+        if self.optimizer != "sgd" and (self.momentum or self.nesterov):
+            raise ValueError("momentum and nesterov apply to optimizer 'sgd' only")
+        if self.nesterov and not self.momentum:
+            raise ValueError("nesterov needs a momentum in (0, 1)")
+
+    def recorded(self) -> dict:
+        """``layers`` holds the layers that are built (a preset's too), ``record_gradients``
+        the resolved choice, so the file alone says what was trained."""
+        return {
+            **super().recorded(),
+            "layers": self.model_layers(),
+            "record_gradients": self.gradients_recorded,
+        }
+
+    @classmethod
+    def _read(cls, values: dict) -> dict:
+        """Drop a preset's recorded layers, so a run's own ``config.json`` reads back.
+
+        Layers that differ from the preset's stay, and `check_combination` refuses them.
+        """
+        preset = values.get("preset", cls.declared()["preset"].default)
+        if preset in PRESETS and values.get("layers") == preset_layers(preset):
+            values = {key: value for key, value in values.items() if key != "layers"}
+        return values

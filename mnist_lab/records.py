@@ -1,0 +1,334 @@
+"""The record formats a training run writes while it trains, and their readers.
+
+Every engine builds its records here and nowhere else, so the pages and the CLI read one
+format whatever trained the run. ``metrics.jsonl`` holds one JSON object per line::
+
+    {"kind": "batch", "epoch", "step", "loss", "accuracy", "lr", "samples_per_s", "time"}
+    {"kind": "epoch", "epoch", "step", "loss", "accuracy", "val_loss", "val_accuracy", "lr",
+     "samples_per_s", "elapsed_s", "time"}
+    {"kind": "chunk", "chunk", "iterations", "loss", "accuracy", "samples_per_s",
+     "elapsed_s", "time"}
+    {"kind": "gradients", "epoch", "step", "layers": [{"name", "grad_norm", "grad_rms",
+     "activation_mean_abs"}]}
+    {"kind": "histograms", "epoch", "layers": [{"name", "weights": {"counts", "edges"},
+     "activations": {"counts", "edges"}}]}
+
+``epoch`` is 1-based and ``step`` counts optimizer steps since training began. A batch
+record's ``loss`` and ``accuracy`` are what the engine reports at that step (Keras: the
+running mean over the epoch so far). Networks write ``epoch`` records; an optimizer without
+epochs (the L-BFGS baseline) writes one ``chunk`` record per chunk of iterations. Missing
+values are ``null``.
+
+The progress fields of ``status.json`` (`progress_fields`) and ``history.csv``
+(`history_csv`, Keras ``CSVLogger`` layout) are built here too.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time as clock
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+VERSION = 1
+KINDS = ("batch", "epoch", "chunk", "gradients", "histograms")
+HISTOGRAM_BINS = 30
+# Bookkeeping keys of an epoch record that history.csv leaves out (it holds metrics only).
+NOT_IN_HISTORY = frozenset({"kind", "epoch", "step", "time", "elapsed_s", "samples_per_s", "lr"})
+
+
+def _number(value: Any) -> float | None:
+    """A float for JSON, or None for a missing value."""
+    return None if value is None else float(value)
+
+
+def batch_record(
+    *,
+    epoch: int,
+    step: int,
+    loss: float,
+    accuracy: float,
+    lr: float,
+    samples_per_s: float,
+    time: float | None = None,
+) -> dict:
+    """A ``batch`` record: the training loss and accuracy at one logged step."""
+    return {
+        "kind": "batch",
+        "epoch": int(epoch),
+        "step": int(step),
+        "loss": float(loss),
+        "accuracy": float(accuracy),
+        "lr": float(lr),
+        "samples_per_s": float(samples_per_s),
+        "time": clock.time() if time is None else time,
+    }
+
+
+def epoch_record(
+    *,
+    epoch: int,
+    step: int,
+    loss: float,
+    accuracy: float,
+    val_loss: float | None,
+    val_accuracy: float | None,
+    lr: float,
+    samples_per_s: float,
+    elapsed_s: float,
+    time: float | None = None,
+) -> dict:
+    """An ``epoch`` record: the epoch's training and validation metrics (None: no split).
+
+    Examples
+    --------
+    >>> record = epoch_record(epoch=1, step=10, loss=0.5, accuracy=0.9, val_loss=None,
+    ...                       val_accuracy=None, lr=0.1, samples_per_s=100, elapsed_s=1, time=0)
+    >>> record["kind"], record["val_loss"]
+    ('epoch', None)
+    """
+    return {
+        "kind": "epoch",
+        "epoch": int(epoch),
+        "step": int(step),
+        "loss": float(loss),
+        "accuracy": float(accuracy),
+        "val_loss": _number(val_loss),
+        "val_accuracy": _number(val_accuracy),
+        "lr": float(lr),
+        "samples_per_s": float(samples_per_s),
+        "elapsed_s": float(elapsed_s),
+        "time": clock.time() if time is None else time,
+    }
+
+
+def chunk_record(
+    *,
+    chunk: int,
+    iterations: int,
+    loss: float,
+    accuracy: float,
+    samples_per_s: float,
+    elapsed_s: float,
+    time: float | None = None,
+) -> dict:
+    """A ``chunk`` record: the training metrics after a chunk of optimizer iterations."""
+    return {
+        "kind": "chunk",
+        "chunk": int(chunk),
+        "iterations": int(iterations),
+        "loss": float(loss),
+        "accuracy": float(accuracy),
+        "samples_per_s": float(samples_per_s),
+        "elapsed_s": float(elapsed_s),
+        "time": clock.time() if time is None else time,
+    }
+
+
+def layer_gradient(
+    name: str, grad_norm: float, weight_count: int, activation_mean_abs: float
+) -> dict:
+    """One layer's entry in a ``gradients`` record.
+
+    The per-weight size (RMS: the norm over the square root of the weight count) compares
+    layers of different widths fairly: a layer's norm grows with the root of its size.
+
+    Examples
+    --------
+    >>> layer_gradient("dense", 2.0, 4, 0.5)["grad_rms"]
+    1.0
+    """
+    return {
+        "name": str(name),
+        "grad_norm": float(grad_norm),
+        "grad_rms": float(grad_norm / math.sqrt(weight_count)),
+        "activation_mean_abs": float(activation_mean_abs),
+    }
+
+
+def gradients_record(*, epoch: int, step: int, layers: list[dict]) -> dict:
+    """A ``gradients`` record from `layer_gradient` entries, first layer first."""
+    return {"kind": "gradients", "epoch": int(epoch), "step": int(step), "layers": layers}
+
+
+def histogram(values: np.ndarray) -> dict:
+    """``{"counts", "edges"}`` of ``values`` in `HISTOGRAM_BINS` bins (NaN and inf dropped).
+
+    Only finite values count: a diverging run must still be able to log what it saw.
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    counts, edges = np.histogram(values[np.isfinite(values)], bins=HISTOGRAM_BINS)
+    return {"counts": counts.tolist(), "edges": np.round(edges, 6).tolist()}
+
+
+def layer_histograms(name: str, weights: np.ndarray, activations: np.ndarray) -> dict:
+    """One layer's entry in a ``histograms`` record."""
+    return {"name": str(name), "weights": histogram(weights), "activations": histogram(activations)}
+
+
+def histograms_record(*, epoch: int, layers: list[dict]) -> dict:
+    """A ``histograms`` record from `layer_histograms` entries (epoch 0: before training)."""
+    return {"kind": "histograms", "epoch": int(epoch), "layers": layers}
+
+
+def encode(record: dict) -> str:
+    """One line of ``metrics.jsonl`` (NumPy scalars and arrays become JSON numbers and lists)."""
+    return json.dumps(record, default=json_default) + "\n"
+
+
+def parse(data: bytes) -> list[dict]:
+    """The complete records of ``metrics.jsonl`` content, in order.
+
+    A half-written last line, a line that is not JSON or not UTF-8, and records of an
+    unknown kind are skipped, so one damaged line never hides the rest of a run.
+
+    Examples
+    --------
+    >>> parse(b'{"kind": "epoch", "epoch": 1}\\n\\xff\\n{"kind": "bat')
+    [{'kind': 'epoch', 'epoch': 1}]
+    """
+    records = []
+    for line in data.splitlines():
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(record, dict) and record.get("kind") in KINDS:
+            records.append(record)
+    return records
+
+
+def of_kind(records: list[dict], kind: str) -> list[dict]:
+    """The records of one kind, in order."""
+    return [record for record in records if record.get("kind") == kind]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A run's summary records (one per epoch, or per chunk) and how to plot them.
+
+    Attributes
+    ----------
+    records : list of dict
+        The ``epoch`` records, else the ``chunk`` records.
+    x : str
+        The key to plot against: ``epoch`` or ``iterations``.
+    x_title : str
+        The axis title in words.
+    """
+
+    records: list[dict]
+    x: str
+    x_title: str
+
+
+def summary(records: list[dict]) -> Summary:
+    """The per-epoch records of a network, or the per-chunk records of an optimizer without
+    epochs, with the axis they are plotted against.
+
+    Examples
+    --------
+    >>> summary([{"kind": "chunk", "chunk": 1, "iterations": 25}]).x_title
+    'L-BFGS iterations'
+    """
+    chunks = of_kind(records, "chunk")
+    if chunks and not of_kind(records, "epoch"):
+        return Summary(chunks, "iterations", "L-BFGS iterations")
+    return Summary(of_kind(records, "epoch"), "epoch", "epoch")
+
+
+def describe(record: dict) -> str:
+    """One line for an epoch or chunk record: where training is, then its metrics.
+
+    Missing values (no validation split) are left out.
+
+    Examples
+    --------
+    >>> describe({"kind": "epoch", "epoch": 2, "loss": 0.25, "val_loss": None})
+    'epoch 2: loss 0.2500'
+    """
+    if record.get("kind") == "chunk":
+        head = f"chunk {record.get('chunk')} ({record.get('iterations')} iterations)"
+    else:
+        head = f"epoch {record.get('epoch')}"
+    names = ("loss", "accuracy", "val_loss", "val_accuracy")
+    values = [
+        f"{name} {record[name]:.4f}"
+        for name in names
+        if isinstance(record.get(name), int | float) and not isinstance(record.get(name), bool)
+    ]
+    return ": ".join([head, ", ".join(values)]) if values else head
+
+
+def progress_fields(
+    *, done: float, total: float, elapsed_s: float, samples_per_s: float | None, position: str
+) -> dict:
+    """The progress fields of ``status.json``: share done, time left, throughput, position.
+
+    Parameters
+    ----------
+    done, total : float
+        Work done and to do, in any unit (steps, iterations).
+    elapsed_s : float
+        Seconds of training so far.
+    samples_per_s : float or None
+        Current throughput.
+    position : str
+        Where training is, in words (``"epoch 2/5"``, ``"75 L-BFGS iterations"``).
+
+    Returns
+    -------
+    dict
+        ``progress`` (0-1), ``eta_s`` (None until something is done), ``samples_per_s``,
+        ``position``.
+
+    Examples
+    --------
+    >>> progress_fields(done=1, total=4, elapsed_s=3.0, samples_per_s=10, position="x")
+    {'progress': 0.25, 'eta_s': 9.0, 'samples_per_s': 10.0, 'position': 'x'}
+    """
+    progress = min(max(done / total, 0.0), 1.0) if total else 0.0
+    eta = elapsed_s / progress * (1 - progress) if progress > 0 else None
+    return {
+        "progress": round(progress, 4),
+        "eta_s": eta,
+        "samples_per_s": None if samples_per_s is None else float(samples_per_s),
+        "position": position,
+    }
+
+
+def history_csv(rows: list[dict]) -> str:
+    """``history.csv`` as Keras' ``CSVLogger`` writes it: ``epoch`` (from 0), sorted metrics.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One dict per epoch: a 1-based ``epoch`` and metrics (``epoch`` records qualify;
+        their bookkeeping keys are left out).
+
+    Examples
+    --------
+    >>> print(history_csv([{"epoch": 1, "loss": 0.5, "accuracy": 0.9}]), end="")
+    epoch,accuracy,loss
+    0,0.9,0.5
+    """
+    columns = ["epoch", *sorted({key for row in rows for key in row} - NOT_IN_HISTORY)]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        values = {key: value for key, value in row.items() if value is not None}
+        writer.writerow({**values, "epoch": int(row["epoch"]) - 1})
+    return buffer.getvalue()
+
+
+def json_default(value: Any) -> Any:
+    """Serialize NumPy scalars and arrays, which ``json`` does not know."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

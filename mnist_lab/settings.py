@@ -1,0 +1,294 @@
+"""Settings declared once: every engine's settings class is a dataclass of `setting` fields.
+
+Each field declares its default, its type, its range or choices, its label and help text.
+Validation, ``config.json`` (`Settings.to_dict` / `Settings.from_dict`), the CLI flags
+(`mnist_lab.cli`) and the Train page's widgets (``dashboard/ui/settings_form.py``) all read
+these declarations, so a default or a limit lives in exactly one place::
+
+    @dataclass
+    class MySettings(Settings):
+        engine: ClassVar[str] = "mine"
+        epochs: int = setting(5, kind=int, low=1, high=100, label="Epochs")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from mnist_lab.data import EMBEDDED_SHA256
+
+# Keys that config.json holds besides the settings: written by `to_dict` or `RunStore.create`.
+METADATA_KEYS = ("engine", "label", "dataset", "versions", "created", "name")
+MAX_SEED = 2**32 - 1
+N_TRAIN = 60_000
+MIN_SUBSET = 100
+KINDS = (int, float, bool, str, list)
+_KIND_WORDS = {
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    str: "a text",
+    list: "a list",
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The declaration of one setting: what values it takes and how to present it.
+
+    Attributes
+    ----------
+    name : str
+        The field's name (filled in by `Settings.declared`).
+    default : Any
+        The value when none is given.
+    kind : type
+        One of ``int``, ``float``, ``bool``, ``str``, ``list``.
+    low, high : float, optional
+        The allowed range (inclusive unless ``low_open`` / ``high_open``).
+    choices : tuple, optional
+        The allowed values of a ``str`` setting.
+    optional : bool
+        Whether ``None`` is allowed; ``none_means`` says what it means.
+    label, help : str
+        Widget label and help text (also the CLI flag's help).
+    options : tuple, optional
+        The values a slider offers in the dashboard (the default must be one of them).
+    log : bool
+        Whether the range spans orders of magnitude (a log-scale widget).
+    advanced : bool
+        Whether the Train page tucks it away with the settings few people change.
+    flag : str, optional
+        The CLI flag when it differs from ``--name-with-dashes``.
+    """
+
+    default: Any
+    kind: type
+    name: str = ""
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple | None = None
+    optional: bool = False
+    none_means: str = ""
+    label: str = ""
+    help: str = ""
+    options: tuple | None = None
+    log: bool = False
+    advanced: bool = False
+    flag: str | None = None
+
+    @property
+    def cli_flag(self) -> str:
+        """The command-line flag of this setting, e.g. ``--batch-size``."""
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    def allowed(self) -> str:
+        """The allowed values in words, e.g. ``a whole number in [1, 500]``."""
+        if self.choices is not None:
+            words = f"one of {list(self.choices)}"
+        else:
+            words = _KIND_WORDS[self.kind]
+            if self.low is not None and self.high is not None:
+                left = "(" if self.low_open else "["
+                right = ")" if self.high_open else "]"
+                words += f" in {left}{self.low:g}, {self.high:g}{right}"
+        if self.optional:
+            words += f", or left empty ({self.none_means or 'none'})"
+        return words
+
+    def check(self, value: Any) -> None:
+        """Raise ``ValueError`` naming the setting and its allowed values unless ``value`` fits."""
+        if value is None and self.optional:
+            return
+        if not self._fits(value):
+            raise ValueError(f"{self.name} must be {self.allowed()}, got {value!r}")
+
+    def _fits(self, value: Any) -> bool:
+        if self.kind is bool:
+            return isinstance(value, bool)
+        if self.kind is str:
+            return isinstance(value, str) and (self.choices is None or value in self.choices)
+        if self.kind is list:
+            return isinstance(value, list)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if self.kind is int and not isinstance(value, int):
+            return False
+        if not math.isfinite(value):
+            return False
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+
+def setting(default: Any, kind: type, **declaration: Any) -> Any:
+    """Declare a settings field: ``epochs: int = setting(5, int, low=1, high=500)``.
+
+    Parameters
+    ----------
+    default : Any
+        The default value (a list default is copied for every instance).
+    kind : type
+        One of ``int``, ``float``, ``bool``, ``str``, ``list``.
+    **declaration
+        The other attributes of `Setting`.
+
+    Returns
+    -------
+    dataclasses.Field
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    metadata = {"setting": Setting(default=default, kind=kind, **declaration)}
+    if isinstance(default, list):
+        return dataclasses.field(default_factory=lambda: list(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def seed_setting() -> Any:
+    """The ``seed`` field every engine shares."""
+    return setting(
+        0,
+        int,
+        low=0,
+        high=MAX_SEED,
+        label="Seed",
+        help="Seeds the weights, the shuffling, the subset and the validation split.",
+    )
+
+
+def subset_setting() -> Any:
+    """The ``subset`` field every engine shares."""
+    return setting(
+        None,
+        int,
+        low=MIN_SUBSET,
+        high=N_TRAIN,
+        optional=True,
+        none_means="all 60,000 training images",
+        label=f"Training subset ({MIN_SUBSET:,}-{N_TRAIN:,}; 0 = all)",
+        help="Train on this many randomly chosen training images.",
+    )
+
+
+def val_split_setting() -> Any:
+    """The ``val_split`` field of the network engines."""
+    return setting(
+        0.1,
+        float,
+        low=0.0,
+        high=0.5,
+        label="Validation share",
+        help="Share of the training images held out to watch for overfitting.",
+    )
+
+
+def normalization_setting() -> Any:
+    """The ``normalization`` field every engine shares."""
+    from mnist_lab.preprocess import NORMALIZATIONS
+
+    return setting(
+        "scale",
+        str,
+        choices=tuple(NORMALIZATIONS),
+        label="Input normalization",
+        help="Fitted on the training split only: "
+        + "; ".join(f"{name}: {what}" for name, what in NORMALIZATIONS.items()),
+    )
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+@dataclass
+class Settings:
+    """Base of every engine's settings: validation and ``config.json`` from the declarations.
+
+    Subclasses are dataclasses whose fields are all made with `setting`; they set the class
+    attributes ``engine`` (the registry name) and ``packages`` (whose versions are recorded),
+    and may override `label`, `check_combination`, `recorded` and `_read`.
+    """
+
+    engine: ClassVar[str] = ""
+    packages: ClassVar[tuple[str, ...]] = ("numpy",)
+
+    @classmethod
+    def declared(cls) -> dict[str, Setting]:
+        """Every field's `Setting`, in declaration order, keyed by name."""
+        return {
+            field.name: dataclasses.replace(field.metadata["setting"], name=field.name)
+            for field in dataclasses.fields(cls)
+        }
+
+    @property
+    def label(self) -> str:
+        """Short description of what is trained, for run lists and ids."""
+        return self.engine
+
+    def validate(self):
+        """Check every field, then the combinations; return ``self`` so calls can chain.
+
+        Raises
+        ------
+        ValueError
+            Naming the first bad field and its allowed values.
+        """
+        for name, declaration in self.declared().items():
+            declaration.check(getattr(self, name))
+        self.check_combination()
+        return self
+
+    def check_combination(self) -> None:
+        """Raise ``ValueError`` for settings that are valid alone but contradict each other."""
+
+    def recorded(self) -> dict:
+        """The settings as ``config.json`` records them (subclasses resolve derived values)."""
+        return dataclasses.asdict(self)
+
+    def to_dict(self) -> dict:
+        """The run's ``config.json``: engine, label, every setting, dataset and versions."""
+        self.validate()
+        return {
+            "engine": self.engine,
+            "label": self.label,
+            **self.recorded(),
+            "dataset": {"name": "MNIST", "sha256": EMBEDDED_SHA256},
+            "versions": {name: _package_version(name) for name in self.packages},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any):
+        """Read a config written by `to_dict`, or a user's partial one (defaults fill the rest).
+
+        Raises
+        ------
+        ValueError
+            If it is not an object, a key is unknown, the engine differs, or a value is
+            invalid.
+        """
+        if not isinstance(data, dict):
+            raise ValueError("a training config must be a JSON object")
+        names = list(cls.declared())
+        unknown = sorted(map(str, set(data) - set(names) - set(METADATA_KEYS)))
+        if unknown:
+            raise ValueError(
+                f"unknown config key(s) {unknown} for engine {cls.engine!r}; allowed: {names}"
+            )
+        if data.get("engine", cls.engine) != cls.engine:
+            raise ValueError(f"this config is for engine {data['engine']!r}, not {cls.engine!r}")
+        return cls(**cls._read({name: data[name] for name in names if name in data})).validate()
+
+    @classmethod
+    def _read(cls, values: dict) -> dict:
+        """Turn recorded values back into constructor arguments (subclasses undo `recorded`)."""
+        return values

@@ -80,3 +80,12 @@ def test_a_second_launch_queues_and_a_killed_worker_reads_as_interrupted(tmp_pat
     from mnist_lab.engines.keras_net.training import load_trained_model
 
     assert load_trained_model(first).count_params() == 79_510
+
+
+def test_a_finished_worker_is_reaped_not_left_defunct(tmp_path):
+    store = RunStore(tmp_path)
+    run = store.create({"engine": "torch"}, name="fails at once")
+    pid = LocalExecutor(store).launch(run)
+    wait_for(lambda: run.status()["state"] == "failed", 60, "the worker to fail")
+    # A worker nobody waits for stays in the process table as a zombie ("Z") until reaped.
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10, "the ended worker to be reaped")

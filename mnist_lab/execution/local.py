@@ -10,6 +10,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +36,9 @@ class LocalExecutor:
         """Start a detached worker for ``run`` and return its pid.
 
         The worker runs in its own session, so it outlives page switches, browser refreshes
-        and a restart of the Streamlit server; its output goes to ``worker.log``.
+        and a restart of the Streamlit server; its output goes to ``worker.log``. A daemon
+        thread waits for it, so a worker that ends is reaped at once instead of lingering as
+        a ``<defunct>`` child of a long-lived launcher (the Streamlit server).
         """
         log = open(run.file(LOG_FILE), "ab")
         env = dict(os.environ, **{RUNS_DIR_ENV: str(self.store.root), "PYTHONUNBUFFERED": "1"})
@@ -52,6 +55,9 @@ class LocalExecutor:
                 start_new_session=True,
                 env=env,
             )
+        # A thread, not a SIGCHLD handler: a handler would steal the exit status of every
+        # other subprocess the server waits for.
+        threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
         return process.pid
 
     def max_parallel(self) -> int:

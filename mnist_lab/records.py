@@ -3,9 +3,10 @@
 Every engine builds its records here and nowhere else, so the pages and the CLI read one
 format whatever trained the run. ``metrics.jsonl`` holds one JSON object per line::
 
-    {"kind": "batch", "epoch", "step", "loss", "accuracy", "lr", "samples_per_s", "time"}
-    {"kind": "epoch", "epoch", "step", "loss", "accuracy", "val_loss", "val_accuracy", "lr",
-     "samples_per_s", "elapsed_s", "time"}
+    {"kind": "batch", "epoch", "step", "window_steps", "loss", "accuracy", "lr",
+     "samples_per_s", "time"}
+    {"kind": "epoch", "epoch", "step", "fraction", "loss", "accuracy", "val_loss",
+     "val_accuracy", "lr", "samples_per_s", "elapsed_s", "time"}
     {"kind": "chunk", "chunk", "iterations", "loss", "accuracy", "samples_per_s",
      "elapsed_s", "time"}
     {"kind": "gradients", "epoch", "step", "layers": [{"name", "grad_norm", "grad_rms",
@@ -14,10 +15,13 @@ format whatever trained the run. ``metrics.jsonl`` holds one JSON object per lin
      "activations": {"counts", "edges"}}]}
 
 ``epoch`` is 1-based and ``step`` counts optimizer steps since training began. A batch
-record's ``loss`` and ``accuracy`` are what the engine reports at that step (Keras: the
-running mean over the epoch so far). Networks write ``epoch`` records; an optimizer without
-epochs (the L-BFGS baseline) writes one ``chunk`` record per chunk of iterations. Missing
-values are ``null``.
+record's ``loss`` and ``accuracy`` are the means over its logging window: the
+``window_steps`` optimizer steps since the previous batch record of the epoch (records
+written before ``window_steps`` existed hold Keras's running mean since the epoch began).
+An epoch record's ``fraction`` is the share of the epoch's steps that were trained: below 1
+when a stop or a divergence cut the epoch short. Networks write ``epoch`` records; an
+optimizer without epochs (the L-BFGS baseline) writes one ``chunk`` record per chunk of
+iterations. Missing values are ``null``.
 
 The progress fields of ``status.json`` (`progress_fields`) and ``history.csv``
 (`history_csv`, Keras ``CSVLogger`` layout) are built here too.
@@ -30,6 +34,7 @@ import io
 import json
 import math
 import time as clock
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +44,12 @@ VERSION = 1
 KINDS = ("batch", "epoch", "chunk", "gradients", "histograms")
 HISTOGRAM_BINS = 30
 # Bookkeeping keys of an epoch record that history.csv leaves out (it holds metrics only).
-NOT_IN_HISTORY = frozenset({"kind", "epoch", "step", "time", "elapsed_s", "samples_per_s", "lr"})
+NOT_IN_HISTORY = frozenset(
+    {"kind", "epoch", "step", "fraction", "time", "elapsed_s", "samples_per_s", "lr"}
+)
+# Throughput is averaged over this many seconds of training, so one slow report (an epoch's
+# start, a checkpoint) does not make the samples/s figure jump.
+THROUGHPUT_WINDOW_S = 10.0
 
 
 def _number(value: Any) -> float | None:
@@ -51,17 +61,26 @@ def batch_record(
     *,
     epoch: int,
     step: int,
+    window_steps: int,
     loss: float,
     accuracy: float,
     lr: float,
     samples_per_s: float,
     time: float | None = None,
 ) -> dict:
-    """A ``batch`` record: the training loss and accuracy at one logged step."""
+    """A ``batch`` record: the mean training loss and accuracy of the last logging window.
+
+    Parameters
+    ----------
+    window_steps : int
+        How many optimizer steps ``loss`` and ``accuracy`` average (those since the previous
+        batch record of the same epoch).
+    """
     return {
         "kind": "batch",
         "epoch": int(epoch),
         "step": int(step),
+        "window_steps": int(window_steps),
         "loss": float(loss),
         "accuracy": float(accuracy),
         "lr": float(lr),
@@ -81,21 +100,25 @@ def epoch_record(
     lr: float,
     samples_per_s: float,
     elapsed_s: float,
+    fraction: float = 1.0,
     time: float | None = None,
 ) -> dict:
     """An ``epoch`` record: the epoch's training and validation metrics (None: no split).
+
+    ``fraction`` is the share of the epoch's steps trained (below 1: cut short).
 
     Examples
     --------
     >>> record = epoch_record(epoch=1, step=10, loss=0.5, accuracy=0.9, val_loss=None,
     ...                       val_accuracy=None, lr=0.1, samples_per_s=100, elapsed_s=1, time=0)
-    >>> record["kind"], record["val_loss"]
-    ('epoch', None)
+    >>> record["kind"], record["val_loss"], record["fraction"]
+    ('epoch', None, 1.0)
     """
     return {
         "kind": "epoch",
         "epoch": int(epoch),
         "step": int(step),
+        "fraction": round(min(max(float(fraction), 0.0), 1.0), 4),
         "loss": float(loss),
         "accuracy": float(accuracy),
         "val_loss": _number(val_loss),
@@ -128,6 +151,88 @@ def chunk_record(
         "elapsed_s": float(elapsed_s),
         "time": clock.time() if time is None else time,
     }
+
+
+def window_mean(mean_now: float, count_now: float, mean_before: float, count_before: float):
+    """The mean of the values added between two readings of a running mean.
+
+    Keras reports ``loss`` and ``accuracy`` as running means since the epoch began; the mean
+    of only the newest ``count_now - count_before`` values follows from two readings.
+
+    Examples
+    --------
+    >>> window_mean(2.0, 4, 3.0, 2)  # (4 * 2.0 - 2 * 3.0) / 2
+    1.0
+    """
+    added = count_now - count_before
+    if added <= 0:
+        return float(mean_now)
+    return float((count_now * mean_now - count_before * mean_before) / added)
+
+
+def epoch_position(record: dict) -> float:
+    """Where an epoch record sits on an epoch axis: its number, less for a cut-short epoch.
+
+    Examples
+    --------
+    >>> epoch_position({"epoch": 3, "fraction": 0.25}), epoch_position({"epoch": 2})
+    (2.25, 2.0)
+    """
+    return float(record["epoch"]) - 1 + float(record.get("fraction", 1.0))
+
+
+def is_partial(record: dict) -> bool:
+    """Whether an epoch record covers only part of its epoch (stopped or diverged in it)."""
+    return float(record.get("fraction", 1.0)) < 1
+
+
+class Throughput:
+    """Training samples per second over the last `THROUGHPUT_WINDOW_S` seconds of training.
+
+    A window rather than the last interval between two reports, so the slow first report of
+    an epoch does not make the figure jump; time between `pause` and `resume` (validation
+    passes) is left out.
+
+    Examples
+    --------
+    >>> meter = Throughput()
+    >>> meter.resume(now=0.0, samples=0)
+    >>> meter.add(now=1.0, samples=100), meter.add(now=3.0, samples=200)
+    (100.0, 66.66666666666667)
+    """
+
+    def __init__(self, window_s: float = THROUGHPUT_WINDOW_S):
+        self.window_s = window_s
+        self.intervals: deque[tuple[float, float]] = deque()
+        self.last: tuple[float, float] | None = None
+
+    def resume(self, now: float, samples: float) -> None:
+        """Start counting again from ``samples`` done at time ``now``."""
+        self.last = (now, samples)
+
+    def pause(self) -> None:
+        """Stop the clock until the next `resume` (or `add`, which restarts it)."""
+        self.last = None
+
+    def add(self, now: float, samples: float) -> float | None:
+        """Record that ``samples`` (a running total) were done by ``now``; return the rate."""
+        if self.last is not None:
+            self.intervals.append((now - self.last[0], samples - self.last[1]))
+        self.last = (now, samples)
+        while len(self.intervals) > 1 and self.seconds - self.intervals[0][0] >= self.window_s:
+            self.intervals.popleft()
+        return self.rate
+
+    @property
+    def seconds(self) -> float:
+        """Training seconds in the window."""
+        return sum(seconds for seconds, _ in self.intervals)
+
+    @property
+    def rate(self) -> float | None:
+        """Samples per second over the window; None before two readings."""
+        seconds = self.seconds
+        return sum(samples for _, samples in self.intervals) / seconds if seconds > 0 else None
 
 
 def layer_gradient(

@@ -5,7 +5,13 @@ import pytest
 
 from mnist_lab.cli import main
 from mnist_lab.engines import find_baseline, get_engine
-from mnist_lab.engines.logreg.fit import fit_logistic, load_weights, outcome_of
+from mnist_lab.engines.logreg.fit import (
+    fit_logistic,
+    iterations_needed,
+    largest_gradient,
+    load_weights,
+    outcome_of,
+)
 from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.evaluation import load_probabilities
 from mnist_lab.execution.worker import run_worker
@@ -58,6 +64,26 @@ def test_chunked_fit_reports_progress_and_converges():
     assert [chunk for chunk, _ in seen] == list(range(1, len(seen) + 1))
     assert seen[-1][1] == result.iterations < 500
     assert np.mean(result.model.predict(x) == y) > 0.95
+
+
+def test_the_largest_gradient_is_what_l_bfgs_stops_on():
+    x, y = blobs()
+    tol = 1e-3
+    converged = fit_logistic(x, y, LogregSettings(max_iter=500, chunk_iterations=500, tol=tol))
+    early = fit_logistic(x, y, LogregSettings(max_iter=2, chunk_iterations=2, tol=tol))
+    model = converged.model
+    assert largest_gradient(x, y, model.predict_proba(x), model.coef_, 1.0) <= tol
+    model = early.model
+    assert largest_gradient(x, y, model.predict_proba(x), model.coef_, 1.0) > tol
+
+
+def test_iterations_needed_extrapolates_past_a_restart_bump():
+    # Geometric decay by 10x every 25 iterations, then a chunk whose restart pushed it up.
+    history = [(0, 0.1), (25, 1e-2), (50, 1e-3), (75, 2e-3)]
+    assert iterations_needed(history, tol=1e-5, max_iter=500) == 100
+    assert iterations_needed(history, tol=1e-2, max_iter=500) == 75
+    # A gradient that never shrank gives no estimate but the cap.
+    assert iterations_needed([(0, 0.1), (25, 0.2), (50, 0.3)], tol=1e-4, max_iter=500) == 500
 
 
 def test_unconverged_fit_says_so_with_the_warning():

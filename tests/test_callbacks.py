@@ -18,11 +18,22 @@ from mnist_lab.engines.keras_net.callbacks import (
 from mnist_lab.engines.keras_net.models import build_model
 from mnist_lab.runs import RunStore
 
-BATCH_KEYS = {"kind", "epoch", "step", "loss", "accuracy", "lr", "samples_per_s", "time"}
+BATCH_KEYS = {
+    "kind",
+    "epoch",
+    "step",
+    "window_steps",
+    "loss",
+    "accuracy",
+    "lr",
+    "samples_per_s",
+    "time",
+}
 EPOCH_KEYS = {
     "kind",
     "epoch",
     "step",
+    "fraction",
     "loss",
     "accuracy",
     "val_loss",
@@ -66,6 +77,49 @@ def test_run_logger_writes_the_record_schema_and_progress(run):
     assert last_batch["step"] == 10
     assert set(epoch) == EPOCH_KEYS and epoch["epoch"] == 1 and epoch["val_accuracy"] == 0.7
     assert run.raw_status()["progress"] == pytest.approx(0.5)
+
+
+def test_batch_records_hold_each_window_mean_not_the_running_mean(run):
+    logger = attach(RunLogger(run, batch_size=10))
+    logger.on_epoch_begin(0)
+    # Keras's running means: steps 1-4 average loss 2.0, steps 5-8 average 1.0, so 1.5 overall.
+    logger.on_train_batch_end(3, {"loss": 2.0, "accuracy": 0.25})
+    logger.on_train_batch_end(7, {"loss": 1.5, "accuracy": 0.5})
+    first, second = run.metrics()
+    assert (first["loss"], first["accuracy"], first["window_steps"]) == (2.0, 0.25, 4)
+    assert second["loss"] == pytest.approx(1.0) and second["accuracy"] == pytest.approx(0.75)
+    assert second["window_steps"] == 4
+
+
+def test_a_stopped_epoch_is_recorded_as_a_fraction_of_an_epoch(run):
+    logger = attach(RunLogger(run, batch_size=10))
+    logger.on_epoch_begin(0)
+    logger.on_train_batch_end(3, {"loss": 2.0, "accuracy": 0.25})
+    logger.on_epoch_end(0, {"loss": 2.0, "accuracy": 0.25})
+    assert run.metrics()[-1]["fraction"] == pytest.approx(0.4)
+
+
+def test_throughput_does_not_drop_with_a_slow_first_report_of_an_epoch(run, monkeypatch):
+    clock = SimpleNamespace(now=0.0)
+    monkeypatch.setattr("mnist_lab.engines.keras_net.callbacks.time.time", lambda: clock.now)
+    logger = attach(RunLogger(run, batch_size=10))
+
+    def report(at, batch):
+        clock.now = at
+        logger.on_train_batch_end(batch, {"loss": 1.0, "accuracy": 0.5})
+
+    logger.on_epoch_begin(0)
+    for at, batch in ((0.1, 2), (0.2, 5), (0.3, 8), (0.4, 9)):  # 100 samples in 0.4 s
+        report(at, batch)
+    clock.now = 1.0  # validation takes 0.6 s
+    logger.on_epoch_end(0, {"loss": 1.0, "accuracy": 0.5})
+    logger.on_epoch_begin(1)
+    # The new epoch's first report comes after a slow start: 30 samples in 0.3 s.
+    report(1.3, 2)
+    rates = [r["samples_per_s"] for r in run.metrics() if r["kind"] == "batch"]
+    assert rates[3] == pytest.approx(250)
+    # The last interval alone would read 100 samples/s; the window reads (100 + 30) / 0.7.
+    assert rates[-1] == pytest.approx(130 / 0.7)
 
 
 def test_run_logger_rewrites_status_at_most_every_interval(run):

@@ -101,11 +101,15 @@ class RunLogger(keras.callbacks.Callback):
         self.train_start = time.time()
         self.last_status_time = -math.inf
         self.epoch = 1
+        self.throughput = records.Throughput()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1
-        self.epoch_start = self.last_time = self.epoch_end_time = time.time()
+        self.epoch_start = self.epoch_end_time = time.time()
         self.epoch_step = self.last_step = 0
+        # Keras's loss and accuracy at the previous batch record: running means since epoch start.
+        self.last_means = {"loss": 0.0, "accuracy": 0.0}
+        self.throughput.resume(self.epoch_start, epoch * self.steps * self.batch_size)
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
@@ -114,16 +118,27 @@ class RunLogger(keras.callbacks.Callback):
         self.epoch_step = min(batch, self.steps - 1) + 1
         self.epoch_end_time = now
         step = (self.epoch - 1) * self.steps + self.epoch_step
-        samples_per_s = (
-            (self.epoch_step - self.last_step) * self.batch_size / max(now - self.last_time, 1e-9)
-        )
-        self.last_time, self.last_step = now, self.epoch_step
+        samples_per_s = self.throughput.add(now, step * self.batch_size) or 0.0
+        # Per-window means from two running means (the epoch's last, smaller batch counts full).
+        means = {key: float(logs.get(key, math.nan)) for key in self.last_means}
+        window = {
+            key: records.window_mean(
+                means[key],
+                self.epoch_step * self.batch_size,
+                self.last_means[key],
+                self.last_step * self.batch_size,
+            )
+            for key in means
+        }
+        window_steps = self.epoch_step - self.last_step
+        self.last_step, self.last_means = self.epoch_step, means
         self.run.append_metrics(
             records.batch_record(
                 epoch=self.epoch,
                 step=step,
-                loss=logs.get("loss", math.nan),
-                accuracy=logs.get("accuracy", math.nan),
+                window_steps=window_steps,
+                loss=window["loss"],
+                accuracy=window["accuracy"],
                 lr=current_lr(self.model),
                 samples_per_s=samples_per_s,
                 time=now,
@@ -145,9 +160,11 @@ class RunLogger(keras.callbacks.Callback):
         # Training time only: the validation pass ran between the last batch and now.
         seconds = max(self.epoch_end_time - self.epoch_start, 1e-9)
         samples_per_s = self.epoch_step * self.batch_size / seconds
+        self.throughput.pause()
         record = records.epoch_record(
             epoch=epoch + 1,
             step=epoch * self.steps + self.epoch_step,
+            fraction=self.epoch_step / self.steps,
             loss=logs.get("loss", math.nan),
             accuracy=logs.get("accuracy", math.nan),
             val_loss=logs.get("val_loss"),
@@ -164,7 +181,7 @@ class RunLogger(keras.callbacks.Callback):
         self.last_status_time = now
         self._write_status(
             epoch * self.steps + self.epoch_step,
-            samples_per_s,
+            self.throughput.rate or samples_per_s,
             f"Epoch {epoch + 1}/{self.epochs} done: {summary}",
         )
 
@@ -411,42 +428,18 @@ class HistoryWriter(keras.callbacks.Callback):
         atomic_write_bytes(self.path, records.history_csv(self.rows).encode())
 
 
-class TensorBoardScalars(keras.callbacks.Callback):
-    """Write per-epoch scalars as TensorBoard event files, laid out as Keras's ``TensorBoard``.
+class TensorBoardScalars(keras.callbacks.TensorBoard):
+    """Keras's ``TensorBoard`` callback with a histogram of every weight at every epoch end.
 
-    ``keras.callbacks.TensorBoard`` needs the separate ``tensorboard`` package even to
-    write; this uses TensorFlow's own summary writer, so ``tensorboard --logdir runs``
-    shows ``epoch_loss``, ``epoch_accuracy`` and ``epoch_learning_rate`` under ``train``
-    and ``validation`` wherever TensorBoard is installed to view them.
+    ``tensorboard --logdir runs`` then shows, per run, ``epoch_loss``, ``epoch_accuracy`` and
+    ``epoch_learning_rate`` under ``train``, the same losses and accuracies under
+    ``validation``, and ``dense_1/kernel/histogram``-style weight histograms. The graph is
+    not written: tracing the training step once more would slow the first batch for a view
+    few students open.
     """
 
     def __init__(self, log_dir: str | Path):
-        super().__init__()
-        self.log_dir = Path(log_dir)
-
-    def on_train_begin(self, logs=None):
-        import tensorflow as tf
-        from tensorflow.core.framework import summary_pb2
-
-        self.writers = {
-            split: tf.summary.create_file_writer(str(self.log_dir / split))
-            for split in ("train", "validation")
-        }
-        plugin = summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
-        self.metadata = summary_pb2.SummaryMetadata(plugin_data=plugin)
-
-    def on_epoch_end(self, epoch, logs=None):
-        import tensorflow as tf
-
-        logs = dict(logs or {}, learning_rate=current_lr(self.model))
-        for key, value in logs.items():
-            split, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
-            with self.writers[split].as_default():
-                tf.summary.write(f"epoch_{name}", float(value), step=epoch, metadata=self.metadata)
-
-    def on_train_end(self, logs=None):
-        for writer in self.writers.values():
-            writer.close()
+        super().__init__(log_dir=str(log_dir), histogram_freq=1, write_graph=False)
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

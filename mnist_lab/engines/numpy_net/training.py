@@ -95,7 +95,8 @@ def _train(run: Run, config: NumpyNetSettings) -> RunOutcome:
     sample, probe = x_held[:HISTOGRAM_SAMPLES], (x_held[:PROBE_SIZE], y_held[:PROBE_SIZE])
     weights = init_weights(config.hidden_units, config.seed)
     run.append_metrics(histogram_record(0, weights, sample))
-    progress = _Progress(run, config, steps_per_epoch=-(-len(x_train) // config.batch_size))
+    steps_per_epoch = -(-len(x_train) // config.batch_size)
+    progress = _Progress(run, config, steps_per_epoch=steps_per_epoch)
     rng = np.random.default_rng(config.seed + 1)
     history, outcome = [], None
     for epoch in range(1, config.epochs + 1):
@@ -108,6 +109,7 @@ def _train(run: Run, config: NumpyNetSettings) -> RunOutcome:
         row = records.epoch_record(
             epoch=epoch,
             step=progress.step,
+            fraction=(progress.step - (epoch - 1) * steps_per_epoch) / steps_per_epoch,
             loss=loss,
             accuracy=accuracy,
             val_loss=val_loss,
@@ -167,6 +169,8 @@ def _train_epoch(
     x_train, y_train = train
     order = rng.permutation(len(x_train))
     seen, loss_sum, correct = 0, 0.0, 0
+    # Sums over the steps since the last batch record: each record is that window's mean.
+    window_steps, window_seen, window_loss, window_correct = 0, 0, 0.0, 0
     for start in range(0, len(x_train), config.batch_size):
         batch = order[start : start + config.batch_size]
         xb, yb = x_train[batch], y_train[batch]
@@ -189,17 +193,21 @@ def _train_epoch(
         # Accuracy of the batch as it was predicted before this step, like Keras' running mean.
         hits = int((p.argmax(axis=1) == yb).sum())
         correct += hits
+        window_steps, window_seen = window_steps + 1, window_seen + len(batch)
+        window_loss, window_correct = window_loss + loss * len(batch), window_correct + hits
         if progress.step % LOG_EVERY_STEPS == 0 or progress.step == 1:
             run.append_metrics(
                 records.batch_record(
                     epoch=epoch,
                     step=progress.step,
-                    loss=loss,
-                    accuracy=hits / len(batch),
+                    window_steps=window_steps,
+                    loss=window_loss / window_seen,
+                    accuracy=window_correct / window_seen,
                     lr=config.learning_rate,
                     samples_per_s=progress.samples_per_s(),
                 )
             )
+            window_steps, window_seen, window_loss, window_correct = 0, 0, 0.0, 0
             run.append_metrics(gradient_record(epoch, progress.step, weights, *probe))
         if progress.due():
             progress.report(epoch)

@@ -62,6 +62,8 @@ class Setting:
         Whether the range spans orders of magnitude (a log-scale widget).
     advanced : bool
         Whether the Train page tucks it away with the settings few people change.
+    step : float, optional
+        The resolution of a slider (0.01 when not given).
     flag : str, optional
         The CLI flag when it differs from ``--name-with-dashes``.
     """
@@ -81,6 +83,7 @@ class Setting:
     options: tuple | None = None
     log: bool = False
     advanced: bool = False
+    step: float | None = None
     flag: str | None = None
 
     @property
@@ -250,6 +253,20 @@ class Settings:
 
     def check_combination(self) -> None:
         """Raise ``ValueError`` for settings that are valid alone but contradict each other."""
+
+    @classmethod
+    def recommended(cls, values: dict) -> dict:
+        """Settings recommended for the chosen ``values`` (a preset's recipe); given ones win."""
+        return {}
+
+    @classmethod
+    def without_unused(cls, values: dict) -> dict:
+        """``values`` with the settings the other choices ignore put back to their defaults.
+
+        A form shows every setting at once; one the chosen optimizer ignores is reset rather
+        than refused, as a notebook would simply not pass it.
+        """
+        return values
 
     def recorded(self) -> dict:
         """The settings as ``config.json`` records them (subclasses resolve derived values)."""

@@ -2,14 +2,17 @@
 
 import streamlit as st
 
-from dashboard.ui.settings_form import settings_form
+from dashboard.ui.figures.schedules import schedule_figure
+from dashboard.ui.pages import PAGE
+from dashboard.ui.settings_form import keep_form_state, settings_form
 from dashboard.ui.train_forms import settings_chosen_outside_the_form
-from dashboard.ui.training_view import live_run_panel
-from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, get_engine
+from dashboard.ui.training_view import format_seconds, live_run_panel
+from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines, get_engine
 from mnist_lab.execution.local import LocalExecutor
 from mnist_lab.runs import LIVE_STATES, RunStore
+from mnist_lab.timing import expected_training
 
-st.title("Train")
+st.title(PAGE["train"].title)
 st.caption(
     "Training runs in its own process: switch pages, refresh or close the tab, the run goes on "
     "and this page finds it again."
@@ -25,46 +28,67 @@ if watched_id not in {run.id for run in runs}:
 watched = store.get(watched_id) if watched_id else None
 busy = watched is not None and watched.status()["state"] in LIVE_STATES
 
-engine_name = st.segmented_control(
-    "Engine",
-    list(ENGINES),
-    format_func=lambda name: get_engine(name).title,
-    default=DEFAULT_ENGINE,
-    key="train_engine",
-)
-engine = get_engine(engine_name or DEFAULT_ENGINE)
-st.caption(engine.description)
-if busy:
-    st.caption("Launching is disabled while this page's run is live: stop it or wait for it.")
-launch = settings_form(engine, settings_chosen_outside_the_form(engine), disabled=busy)
+# The watched run comes first, so the live chart is what the page shows after Launch.
+if watched is not None:
+    if len(runs) > 1:
+        # Names only: a state in the label would go stale while the live panel refreshes.
+        labels = {run.id: run.name for run in runs}
+        # The picker follows the run this page watches, including one just launched.
+        st.session_state["train_watch"] = watched.id
+        st.selectbox(
+            "Watching run",
+            list(labels),
+            format_func=labels.get,
+            key="train_watch",
+            on_change=lambda: st.session_state.update(
+                train_run_id=st.session_state["train_watch"]
+            ),
+        )
+    live_run_panel(watched)
 
-if launch is not None:
-    settings, name = launch
+keep_form_state(all_engines())
+with st.expander("Settings for a new run", expanded=not busy, icon=":material/tune:"):
+    engine_name = st.segmented_control(
+        "Engine",
+        list(ENGINES),
+        format_func=lambda name: get_engine(name).title,
+        default=DEFAULT_ENGINE,
+        key="train_engine",
+    )
+    engine = get_engine(engine_name or DEFAULT_ENGINE)
+    st.caption(engine.description)
+    settings, name = settings_form(engine, settings_chosen_outside_the_form(engine))
+    estimate = expected_training(store, settings) if settings is not None else None
+    if estimate is not None:
+        st.caption(
+            f"Expected training time on this machine: about {format_seconds(estimate.seconds)} "
+            f"({estimate.samples_per_s:,.0f} samples/s, measured by {estimate.source})."
+        )
+    if settings is not None and "lr_schedule" in settings.declared():
+        st.plotly_chart(schedule_figure(settings), key="train_schedule_chart")
+    if busy:
+        st.caption("Launching is disabled while this page's run is live: stop it or wait for it.")
+    launched = st.button(
+        "Launch training",
+        type="primary",
+        disabled=busy or settings is None,
+        icon=":material/rocket_launch:",
+        key=f"train_{engine.name}_launch",
+    )
+
+if launched and settings is not None:
     config = settings.to_dict()
     stored = store.find_finished(config) if engine.reuses_finished_runs else None
     if stored is not None:
         st.session_state["train_run_id"] = stored.id
         st.toast("Same settings as a finished run: showing its stored result.")
     else:
-        run = store.create(config, name=name)
+        run = store.create(config, name=name or None)
+        if estimate is not None:
+            run.update_status(expected_training_s=round(estimate.seconds, 1))
         LocalExecutor(store).launch(run)
         st.session_state["train_run_id"] = run.id
     st.rerun()
 
-st.divider()
 if watched is None:
     st.info("No runs yet: choose settings above and launch one.")
-    st.stop()
-if len(runs) > 1:
-    # Names only: a state in the label would go stale while the live panel below refreshes.
-    labels = {run.id: run.name for run in runs}
-    # The picker follows the run this page watches, including one just launched.
-    st.session_state["train_watch"] = watched.id
-    st.selectbox(
-        "Watching run",
-        list(labels),
-        format_func=labels.get,
-        key="train_watch",
-        on_change=lambda: st.session_state.update(train_run_id=st.session_state["train_watch"]),
-    )
-live_run_panel(watched)

@@ -27,6 +27,11 @@ def open_train_page() -> AppTest:
     return app
 
 
+def architecture_summary(app: AppTest) -> str:
+    """The label of the expander that sums up the chosen architecture."""
+    return next(e.label for e in app.expander if "parameters" in e.label)
+
+
 def wait_for_state(app: AppTest, run_dir: Path, states: set[str], timeout: float = 120) -> str:
     """Rerun the page until the run reaches one of ``states``; return the state."""
     store = RunStore(run_dir)
@@ -44,19 +49,19 @@ def wait_for_state(app: AppTest, run_dir: Path, states: set[str], timeout: float
 def test_empty_page_shows_the_architecture_summary(runs_dir):
     app = open_train_page()
     assert app.info[0].value.startswith("No runs yet")
-    assert "79,510 parameters" in app.expander[0].label
-    app.selectbox(key="train_preset").set_value("simple-cnn").run()
+    assert "79,510 parameters" in architecture_summary(app)
+    app.selectbox(key="train_keras_preset").set_value("simple-cnn").run()
     expected = count_params(preset_layers("simple-cnn"))
-    assert app.expander[0].label.startswith(f"{expected:,} parameters")
+    assert architecture_summary(app).startswith(f"{expected:,} parameters")
     assert PRESETS["simple-cnn"]["description"] in [caption.value for caption in app.caption]
 
 
 def test_custom_layers_are_summarized_and_checked(runs_dir):
     app = open_train_page()
-    app.selectbox(key="train_preset").set_value("custom").run()
+    app.selectbox(key="train_keras_preset").set_value("custom").run()
     assert not app.exception
     starter = rows_to_layers(pd.DataFrame(CUSTOM_STARTER))
-    assert app.expander[0].label.startswith(f"{count_params(starter):,} parameters")
+    assert architecture_summary(app).startswith(f"{count_params(starter):,} parameters")
 
 
 def test_invalid_settings_are_an_error_not_a_traceback(runs_dir):
@@ -83,7 +88,11 @@ def test_launch_a_keras_run_and_watch_it_finish(runs_dir):
     app.run()
     assert app.subheader[0].value == "first try"
     assert app.success, "a finished run says so"
-    assert [metric.label for metric in app.metric] == ["Test accuracy", "Test loss"]
+    assert [metric.label for metric in app.metric] == [
+        "Test accuracy",
+        "Test loss",
+        "Training time",
+    ]
     assert float(app.metric[0].value.rstrip("%")) > 50
     links = [link.proto.label for link in app.get("page_link")]
     assert "Evaluate this run" in links

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mnist_lab.engines import Engine
+from dashboard.ui.settings_form import fill_form, widget_key
+from mnist_lab.engines import Engine, get_engine
 from mnist_lab.engines.keras_net.models import (
     ACTIVATIONS,
     LAYER_FIELDS,
@@ -84,13 +85,18 @@ def architecture_picker() -> dict:
         ``preset`` and, for ``"custom"``, the ``layers``: the settings the launch form
         leaves to this picker.
     """
-    names = [*PRESETS, CUSTOM]
+    engine = get_engine(KerasSettings.engine)
+    key = widget_key(engine, "preset")
     preset = st.selectbox(
         "Architecture",
-        names,
-        index=names.index(KerasSettings.declared()["preset"].default),
+        [*PRESETS, CUSTOM],
         format_func=lambda name: PRESETS[name]["title"] if name in PRESETS else "Custom layers",
-        key="train_preset",
+        key=key,
+        # Picking a preset fills the form with its recipe; every value stays editable.
+        on_change=lambda: fill_form(
+            engine, KerasSettings.recommended({"preset": st.session_state[key]})
+        ),
+        help="Picking a preset fills the settings below with its recipe.",
     )
     layers = None
     if preset == CUSTOM:

@@ -25,8 +25,37 @@ from mnist_lab.settings import (
 )
 
 CUSTOM = "custom"
-OPTIMIZERS = ("sgd", "adam", "rmsprop")
-LR_SCHEDULES = ("none", "exponential", "cosine")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+# The optimizers that take Adam's betas.
+ADAM_FAMILY = ("adam", "adamw")
+LR_SCHEDULES = ("none", "exponential", "cosine", "one-cycle")
+# The settings a preset's recipe chooses (see models.PRESETS); the others stay the user's.
+RECIPE_FIELDS = (
+    "optimizer",
+    "learning_rate",
+    "momentum",
+    "nesterov",
+    "beta_1",
+    "beta_2",
+    "weight_decay",
+    "lr_schedule",
+    "warmup_fraction",
+    "lr_decay_rate",
+    "lr_min_fraction",
+    "batch_size",
+    "epochs",
+    "normalization",
+    "label_smoothing",
+    "val_split",
+)
+# Settings that only one optimizer (family) takes.
+OPTIMIZER_SETTINGS = {
+    "momentum": ("sgd",),
+    "nesterov": ("sgd",),
+    "beta_1": ADAM_FAMILY,
+    "beta_2": ADAM_FAMILY,
+    "weight_decay": ("adamw",),
+}
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
 
@@ -83,13 +112,45 @@ class KerasSettings(Settings):
     nesterov: bool = setting(
         False, bool, label="Nesterov momentum (SGD)", help="Needs SGD with momentum > 0."
     )
+    beta_1: float = setting(
+        0.9,
+        float,
+        low=0.0,
+        high=1.0,
+        high_open=True,
+        advanced=True,
+        label="Adam beta 1",
+        help="Adam and AdamW: how much of the past gradient the step keeps (momentum).",
+    )
+    beta_2: float = setting(
+        0.999,
+        float,
+        low=0.0,
+        high=1.0,
+        high_open=True,
+        step=0.001,
+        advanced=True,
+        label="Adam beta 2",
+        help="Adam and AdamW: how long the memory of squared gradients is.",
+    )
+    weight_decay: float = setting(
+        0.0,
+        float,
+        low=0.0,
+        high=0.1,
+        step=0.0001,
+        advanced=True,
+        label="AdamW weight decay",
+        help="AdamW only: shrinks every weight a little each step, e.g. 0.0001.",
+    )
     lr_schedule: str = setting(
         "none",
         str,
         choices=LR_SCHEDULES,
         label="Learning-rate schedule",
         help="exponential multiplies the rate by the decay rate every epoch; cosine anneals "
-        "it to the minimum fraction of the initial rate at the end.",
+        "it to the minimum fraction of the initial rate at the end; one-cycle climbs to the "
+        "learning rate over the warm-up share of the steps, then anneals it to nearly zero.",
     )
     lr_decay_rate: float = setting(
         0.5,
@@ -100,6 +161,17 @@ class KerasSettings(Settings):
         advanced=True,
         label="Decay per epoch",
         help="Exponential schedule: the rate's multiplier per epoch.",
+    )
+    warmup_fraction: float = setting(
+        0.25,
+        float,
+        low=0.0,
+        high=1.0,
+        low_open=True,
+        high_open=True,
+        advanced=True,
+        label="Warm-up share",
+        help="One-cycle schedule: share of the steps spent climbing to the peak rate.",
     )
     lr_min_fraction: float = setting(
         0.0,
@@ -115,6 +187,17 @@ class KerasSettings(Settings):
     epochs: int = setting(5, int, low=1, high=500, label="Epochs")
     val_split: float = val_split_setting()
     normalization: str = normalization_setting()
+    label_smoothing: float = setting(
+        0.0,
+        float,
+        low=0.0,
+        high=0.5,
+        high_open=True,
+        advanced=True,
+        label="Label smoothing",
+        help="Train towards 1 - s on the true digit and s/10 spread over all ten, so the "
+        "network is less sure of itself.",
+    )
     seed: int = seed_setting()
     subset: int | None = subset_setting()
     early_stopping_patience: int | None = setting(
@@ -170,6 +253,14 @@ class KerasSettings(Settings):
             raise ValueError("early stopping watches the validation loss: set val_split > 0")
         if self.optimizer != "sgd" and (self.momentum or self.nesterov):
             raise ValueError("momentum and nesterov apply to optimizer 'sgd' only")
+        declared = self.declared()
+        betas_changed = any(
+            getattr(self, name) != declared[name].default for name in ("beta_1", "beta_2")
+        )
+        if self.optimizer not in ADAM_FAMILY and betas_changed:
+            raise ValueError("beta_1 and beta_2 apply to optimizers 'adam' and 'adamw' only")
+        if self.optimizer != "adamw" and self.weight_decay:
+            raise ValueError("weight_decay applies to optimizer 'adamw' only")
         if self.nesterov and not self.momentum:
             raise ValueError("nesterov needs a momentum in (0, 1)")
 
@@ -180,6 +271,42 @@ class KerasSettings(Settings):
             **super().recorded(),
             "layers": self.model_layers(),
             "record_gradients": self.gradients_recorded,
+        }
+
+    @classmethod
+    def recommended(cls, values: dict) -> dict:
+        """The recipe of the chosen preset, every recipe setting filled (defaults otherwise).
+
+        When ``values`` choose another optimizer than the recipe's, the recipe's settings of
+        its own optimizer (Adam's betas, say) are left out rather than contradict the choice.
+
+        Examples
+        --------
+        >>> KerasSettings.recommended({"preset": "fast-cnn"})["lr_schedule"]
+        'one-cycle'
+        >>> KerasSettings.recommended({"preset": "fast-cnn", "optimizer": "sgd"})["beta_1"]
+        0.9
+        """
+        declared = cls.declared()
+        preset = values.get("preset", declared["preset"].default)
+        recipe = PRESETS.get(preset, {}).get("recipe", {})
+        chosen = {name: recipe.get(name, declared[name].default) for name in RECIPE_FIELDS}
+        optimizer = values.get("optimizer", chosen["optimizer"])
+        for name, optimizers in OPTIMIZER_SETTINGS.items():
+            if optimizer not in optimizers:
+                chosen[name] = declared[name].default
+        return chosen
+
+    @classmethod
+    def without_unused(cls, values: dict) -> dict:
+        """Reset the settings of other optimizers than the chosen one (momentum for Adam...)."""
+        declared = cls.declared()
+        optimizer = values.get("optimizer", declared["optimizer"].default)
+        return {
+            name: declared[name].default
+            if optimizer not in OPTIMIZER_SETTINGS.get(name, (optimizer,))
+            else value
+            for name, value in values.items()
         }
 
     @classmethod

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mnist_lab.data import MnistDataset, load_mnist, random_subset, train_validation_split
+from mnist_lab.data import (
+    N_CLASSES,
+    MnistDataset,
+    load_mnist,
+    random_subset,
+    train_validation_split,
+)
 from mnist_lab.engines.keras_net.callbacks import (
     DivergenceGuard,
     EpochCheckpoint,
@@ -25,6 +31,7 @@ from mnist_lab.engines.keras_net.callbacks import (
     save_model_atomically,
 )
 from mnist_lab.engines.keras_net.models import build_model, has_convolutions
+from mnist_lab.engines.keras_net.schedules import keras_one_cycle
 from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.evaluation import write_evaluation
 from mnist_lab.preprocess import Normalizer, fit_normalizer, load_normalizer, save_normalizer
@@ -111,13 +118,36 @@ def make_optimizer(config: KerasSettings, steps_per_epoch: int):
         learning_rate = schedules.CosineDecay(
             learning_rate, steps_per_epoch * config.epochs, alpha=config.lr_min_fraction
         )
+    elif config.lr_schedule == "one-cycle":
+        learning_rate = keras_one_cycle(
+            steps_per_epoch * config.epochs, learning_rate, config.warmup_fraction
+        )
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(
             learning_rate, momentum=config.momentum, nesterov=config.nesterov
         )
     if config.optimizer == "rmsprop":
         return keras.optimizers.RMSprop(learning_rate)
-    return keras.optimizers.Adam(learning_rate)
+    betas = {"beta_1": config.beta_1, "beta_2": config.beta_2}
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=config.weight_decay, **betas)
+    return keras.optimizers.Adam(learning_rate, **betas)
+
+
+def make_loss(config: KerasSettings):
+    """Cross-entropy, with label smoothing when asked (it needs one-hot targets)."""
+    import keras
+
+    if config.label_smoothing:
+        return keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+    return "sparse_categorical_crossentropy"
+
+
+def fit_targets(config: KerasSettings, labels: np.ndarray) -> np.ndarray:
+    """The labels as `make_loss` wants them: one-hot rows under label smoothing, else as is."""
+    if config.label_smoothing:
+        return np.eye(N_CLASSES, dtype=np.float32)[labels]
+    return labels
 
 
 def compile_model(
@@ -127,7 +157,7 @@ def compile_model(
     model = build_model(config.model_layers())
     model.compile(
         optimizer=make_optimizer(config, steps_per_epoch),
-        loss="sparse_categorical_crossentropy",
+        loss=make_loss(config),
         metrics=["accuracy"],
         steps_per_execution=max(
             1, min(steps_per_execution, steps_per_epoch // MIN_UPDATES_PER_EPOCH)
@@ -215,10 +245,10 @@ def train_run(run: Run) -> RunOutcome:
         steps_per_epoch=steps_per_epoch,
         progress=0.0,
     )
-    validation = (data.x_val, data.y_val) if len(data.x_val) else None
+    validation = (data.x_val, fit_targets(config, data.y_val)) if len(data.x_val) else None
     model.fit(
         data.x_train,
-        data.y_train,
+        fit_targets(config, data.y_train),
         batch_size=config.batch_size,
         epochs=config.epochs,
         validation_data=validation,

@@ -8,6 +8,7 @@ from dashboard.ui.cache import get_dataset, model_of
 from dashboard.ui.figures.images import image_figure
 from dashboard.ui.figures.playground import probabilities_figure
 from dashboard.ui.pages import PAGE, page_link
+from dashboard.ui.quick_model import quick_model_offer
 from dashboard.ui.runs_view import run_label, run_row
 from mnist_lab import handwriting
 from mnist_lab.predict import predict_proba, usable_runs
@@ -28,7 +29,8 @@ st.title(PAGE["playground"].title)
 store = RunStore()
 rows = {run.id: run_row(run) for run in usable_runs(store)}
 if not rows:
-    st.info("No trained models yet: train one first, then come back to test it.")
+    st.info("No trained models yet: train one here in one click, or choose your own on Train.")
+    quick_model_offer(store, "playground_quick_run")
     page_link("train", "Go to Train")
     st.stop()
 

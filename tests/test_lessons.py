@@ -4,7 +4,9 @@ import dataclasses
 
 import pytest
 
+from mnist_lab import records
 from mnist_lab.execution.worker import run_worker
+from mnist_lab.hints import run_hints
 from mnist_lab.lessons import (
     LESSONS,
     RunResult,
@@ -48,6 +50,9 @@ def test_learning_rates_too_small_right_and_too_large(store):
     assert results["good"].test_accuracy > 0.8
     assert results["large"].diverged or results["large"].test_accuracy < 0.3
     assert explain(get_lesson("learning-rate"), results).as_expected
+    small = lesson_runs(store, get_lesson("learning-rate"))["small"]
+    hints = " ".join(hint.text for hint in run_hints(small.metrics(), small.config()))
+    assert "sigmoid" not in hints and "too large" not in hints
 
 
 @pytest.mark.slow
@@ -67,6 +72,8 @@ def test_small_set_overfits_and_dropout_or_more_data_narrow_the_gap(store):
     assert results["dropout"].gap < results["small"].gap
     assert results["more"].gap < results["small"].gap
     assert explain(get_lesson("overfitting"), results).as_expected
+    small = lesson_runs(store, get_lesson("overfitting"))["small"]
+    assert "overfitting" in [hint.kind for hint in run_hints(small.metrics(), small.config())]
 
 
 @pytest.mark.slow
@@ -151,8 +158,32 @@ def test_learning_rate_explanation_follows_the_numbers():
     nan = result(state="diverged", peak_loss=float("inf"), test_accuracy=None)
     explanation = explain(lesson, {"small": slow, "good": GOOD, "large": nan})
     assert explanation.as_expected
-    assert "2.36 to 2.28 (3% lower)" in explanation.text and "NaN" in explanation.text
+    assert "2.36 to 2.28 (3.4% lower)" in explanation.text and "NaN" in explanation.text
     assert not explain(lesson, {"small": GOOD, "good": GOOD, "large": nan}).as_expected
+    rose = result(test_accuracy=0.1, train_loss=2.35, first_loss=2.34)
+    text = explain(lesson, {"small": rose, "good": GOOD, "large": nan}).text
+    assert "2.34 to 2.35 (0.4% higher)" in text and "-0%" not in text
+
+
+def test_a_run_that_diverged_inside_its_first_epoch_has_no_training_accuracy(tmp_path):
+    run = RunStore(tmp_path).create({"engine": "keras"})
+    run.append_metrics(
+        records.epoch_record(
+            epoch=1,
+            step=8,
+            fraction=8 / 94,
+            loss=3779.0,
+            accuracy=0.16,
+            val_loss=None,
+            val_accuracy=None,
+            lr=0.01,
+            samples_per_s=1,
+            elapsed_s=1,
+        )
+    )
+    run.update_status(state="diverged")
+    diverged = RunResult.from_run(run)
+    assert diverged.diverged and diverged.train_accuracy is None and diverged.epochs == 0
 
 
 def test_depth_explanation_quotes_accuracies_and_gradient_ratios():

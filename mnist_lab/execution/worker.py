@@ -14,7 +14,8 @@ from pathlib import Path
 from mnist_lab.engines import engine_of
 from mnist_lab.execution.local import LocalExecutor
 from mnist_lab.execution.processes import process_start_time
-from mnist_lab.runs import Run, RunOutcome, RunStore, now_iso
+from mnist_lab.hints import hint_text, run_hints
+from mnist_lab.runs import DamagedRunError, Run, RunOutcome, RunStore, now_iso
 
 
 def describe_failure(error: BaseException) -> str:
@@ -27,6 +28,14 @@ def describe_failure(error: BaseException) -> str:
     if isinstance(error, MemoryError):
         return "Out of memory: try a smaller batch size, a smaller model or a training subset."
     return f"{type(error).__name__}: {error}"
+
+
+def final_hint(run: Run) -> str:
+    """The hints of a run that ended (`mnist_lab.hints`), as one paragraph; "" if none."""
+    try:
+        return hint_text(run_hints(run.metrics(), run.config()))
+    except DamagedRunError:
+        return ""
 
 
 def run_worker(run_dir: str | Path) -> str:
@@ -60,7 +69,12 @@ def run_worker(run_dir: str | Path) -> str:
                 outcome = RunOutcome("failed", describe_failure(error))
         # Still inside the slot: the next queued run must not read "running" beside this one.
         try:
-            run.update_status(state=outcome.state, message=outcome.message, ended=now_iso())
+            run.update_status(
+                state=outcome.state,
+                message=outcome.message,
+                ended=now_iso(),
+                hint=final_hint(run),
+            )
         except OSError:
             # Even status.json could not be written (full disk): the old one stays readable.
             traceback.print_exc()

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 
 from mnist_lab import records
-from mnist_lab.evaluation import CHANCE_LEVEL_ACCURACY, CHANCE_LOSS
+from mnist_lab.evaluation import CHANCE_LOSS
 from mnist_lab.runs import Run, atomic_write_bytes
 
 # A running mean above 10 nats (chance is 2.3) means confidently wrong: the weights blew up.
@@ -237,12 +237,12 @@ class StopOnRequest(keras.callbacks.Callback):
 
 
 class DivergenceGuard(keras.callbacks.Callback):
-    """Stop a run whose loss became NaN/inf or exploded, and flag one stuck at chance level.
+    """Stop a run whose loss became NaN/inf or exploded (`mnist_lab.hints` flags chance level).
 
     Parameters
     ----------
     run : Run
-        Receives the ``hint`` status field when the network is at chance level after epoch 1.
+        The run being trained.
     inputs_normalized : bool
         Whether the inputs were normalized; decides which remedy the messages suggest first.
 
@@ -264,17 +264,6 @@ class DivergenceGuard(keras.callbacks.Callback):
             return "the learning rate is too large; lower it (by 10x)"
         return "the learning rate is too large for these inputs; lower it or normalize the inputs"
 
-    @property
-    def chance_advice(self) -> str:
-        """What to try when the loss sits at ln 10: the causes differ from a divergence."""
-        if self.inputs_normalized:
-            return (
-                "the learning rate may be too large (the loss jumps around ln 10) or too small "
-                "(it barely moves): try 10x lower and 10x higher; in a deep sigmoid network the "
-                "gradients may be vanishing instead: compare each layer's gradients"
-            )
-        return "normalize the inputs (scale or standardize) or lower the learning rate"
-
     def on_train_begin(self, logs=None):
         self.message = None
         self.epoch = 1
@@ -294,23 +283,6 @@ class DivergenceGuard(keras.callbacks.Callback):
             what = f"The loss became {'NaN' if math.isnan(loss) else 'infinite'} at {where}"
         self.message = f"{what}: {self.remedy}."
         self.model.stop_training = True
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        loss, accuracy = float(logs.get("loss", math.nan)), float(logs.get("accuracy", 1.0))
-        if (
-            epoch == 0
-            and self.message is None
-            and loss >= 0.9 * CHANCE_LOSS
-            and accuracy < CHANCE_LEVEL_ACCURACY
-        ):
-            self.run.update_status(
-                hint=(
-                    f"After one epoch the network is still at chance level (accuracy "
-                    f"{accuracy:.1%}, loss {loss:.2f}; guessing gives 10% and "
-                    f"ln 10 = {CHANCE_LOSS:.2f}): {self.chance_advice}."
-                )
-            )
 
 
 class LayerStatsLogger(keras.callbacks.Callback):
@@ -433,9 +405,8 @@ class TensorBoardScalars(keras.callbacks.TensorBoard):
 
     ``tensorboard --logdir runs`` then shows, per run, ``epoch_loss``, ``epoch_accuracy`` and
     ``epoch_learning_rate`` under ``train``, the same losses and accuracies under
-    ``validation``, and ``dense_1/kernel/histogram``-style weight histograms. The graph is
-    not written: tracing the training step once more would slow the first batch for a view
-    few students open.
+    ``validation``, and the weights' histograms (``mnist_lab_model/dense_1/kernel/histogram``).
+    The graph is left out: the Train page already shows the layers, shapes and parameters.
     """
 
     def __init__(self, log_dir: str | Path):

@@ -160,8 +160,14 @@ def validate_run_name(name: str) -> str:
     Names are shown as plain text, never as HTML; they only need to be printable and short.
     """
     name = str(name).strip()
-    if not name or len(name) > MAX_NAME_LENGTH or not name.isprintable():
-        raise ValueError(f"a run name must be 1-{MAX_NAME_LENGTH} printable characters")
+    if not name:
+        raise ValueError("a run name cannot be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(
+            f"a run name has at most {MAX_NAME_LENGTH} characters; this one has {len(name)}"
+        )
+    if not name.isprintable():
+        raise ValueError("a run name must be printable characters only (no tabs or line breaks)")
     return name
 
 

@@ -8,15 +8,61 @@ from dashboard.ui.figures.curves import learning_curves_figure
 from dashboard.ui.figures.evaluation import difference_figure, per_digit_accuracy_figure
 from dashboard.ui.figures.images import digit_grid_figure
 from dashboard.ui.pages import PAGE
-from dashboard.ui.runs_view import load_evaluated, run_label, runs_table, show_runs_table
+from dashboard.ui.runs_view import (
+    load_evaluated,
+    plain_markdown,
+    run_labels,
+    runs_table,
+    show_runs_table,
+)
 from mnist_lab import evaluation as ev
-from mnist_lab.runs import RunStore
+from mnist_lab.runs import MAX_NAME_LENGTH, RunStore
 
 GALLERY_SIZE = 20
+# Widgets whose options are labelled with run names: a rename must relabel their choices.
+RUN_PICKERS = ("compare_curves", "compare_network", "compare_baseline", "compare_manage")
+
+
+def relabel_run_pickers() -> None:
+    """Give each run picker its current choice again, so it is shown with the new labels."""
+    for key in RUN_PICKERS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def rename_chosen_run(store: RunStore) -> None:
+    """The Rename button: rename the chosen run, or keep the reason it was refused."""
+    run_id, new_name = st.session_state["compare_manage"], st.session_state["compare_new_name"]
+    try:
+        old_name = store.get(run_id).name
+        store.rename(run_id, new_name)
+    except (KeyError, ValueError) as error:
+        st.session_state["compare_rename_error"] = str(error)
+        return
+    st.session_state["compare_flash"] = f"Renamed “{old_name}” to “{store.get(run_id).name}”."
+    relabel_run_pickers()
+
+
+def delete_chosen_run(store: RunStore) -> None:
+    """The Delete button: delete the chosen run, or keep the reason it was refused."""
+    run_id = st.session_state["compare_manage"]
+    try:
+        name = store.get(run_id).name
+        store.delete(run_id)
+    except (KeyError, ValueError) as error:
+        st.session_state["compare_delete_error"] = str(error)
+        return
+    st.session_state["compare_flash"] = f"Deleted “{name}”."
+    del st.session_state["compare_manage"]
+    if run_id in st.session_state.get("compare_curves", []):
+        st.session_state["compare_curves"] = [
+            chosen for chosen in st.session_state["compare_curves"] if chosen != run_id
+        ]
+
 
 st.title(PAGE["compare"].title)
 if flash := st.session_state.pop("compare_flash", None):
-    st.success(flash)
+    st.success(plain_markdown(flash))
 store = RunStore()
 table = runs_table(store)
 if table.empty:
@@ -26,7 +72,7 @@ if table.empty:
     )
     st.stop()
 rows = {row["id"]: row for row in table.to_dict("records")}
-labels = {run_id: run_label(row) for run_id, row in rows.items()}
+labels = run_labels(list(rows.values()))
 show_runs_table(table, key="compare_table")
 for row in rows.values():
     if row["state"] == "damaged":
@@ -42,7 +88,12 @@ chosen = st.multiselect(
     key="compare_curves",
 )
 if chosen:
-    curves = {rows[run_id]["name"]: store.get(run_id).metrics() for run_id in chosen}
+    names = [rows[run_id]["name"] for run_id in chosen]
+    curves = {
+        # Two runs of one name stay two curves, told apart by their ids.
+        (name if names.count(name) == 1 else f"{name} ({run_id})"): store.get(run_id).metrics()
+        for run_id, name in zip(chosen, names, strict=True)
+    }
     st.plotly_chart(learning_curves_figure(curves), key="compare_curves_chart")
 
 st.subheader("A network against the baseline")
@@ -105,23 +156,20 @@ else:
                 )
 
 st.subheader("Rename or delete a run")
-manage_id = st.selectbox("Run", list(rows), format_func=labels.__getitem__, key="compare_manage")
+st.selectbox("Run", list(rows), format_func=labels.__getitem__, key="compare_manage")
 left, right = st.columns(2)
-new_name = left.text_input("New name", max_chars=80, key="compare_new_name")
-if left.button("Rename", key="compare_rename"):
-    try:
-        store.rename(manage_id, new_name)
-    except ValueError as error:
-        left.error(str(error))
-    else:
-        st.session_state["compare_flash"] = f"Renamed `{manage_id}`."
-        st.rerun()
+# No max_chars: the browser would drop a longer paste silently; the rename says what is wrong.
+left.text_input(f"New name (1-{MAX_NAME_LENGTH} characters)", key="compare_new_name")
+left.button("Rename", key="compare_rename", on_click=rename_chosen_run, args=(store,))
+if error := st.session_state.pop("compare_rename_error", None):
+    left.error(error)
 confirm = right.checkbox("Yes, delete this run and all its files", key="compare_confirm_delete")
-if right.button("Delete", disabled=not confirm, key="compare_delete"):
-    try:
-        store.delete(manage_id)
-    except ValueError as error:
-        right.error(str(error))
-    else:
-        st.session_state["compare_flash"] = f"Deleted `{manage_id}`."
-        st.rerun()
+right.button(
+    "Delete",
+    disabled=not confirm,
+    key="compare_delete",
+    on_click=delete_chosen_run,
+    args=(store,),
+)
+if error := st.session_state.pop("compare_delete_error", None):
+    right.error(error)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_evaluate_page import NETWORK_CONFIG, runs  # noqa: F401 (the fixture)
+from test_evaluate_page import NETWORK_CONFIG, make_finished_run, runs  # noqa: F401 (fixture)
 
 from mnist_lab.execution.processes import process_start_time
 from mnist_lab.runs import CONFIG_FILE
@@ -30,10 +30,13 @@ def test_lists_every_run_best_first(runs):  # noqa: F811
     assert shown["Run id"].tolist() == [network.id, baseline.id]
     assert shown["Name"].tolist() == ["My <b>net</b>", "baseline"]
     assert shown["Engine"].tolist() == ["keras", "sklearn"]
-    assert shown["Optimizer"].iloc[0] == "adam"
-    assert shown["Training time (s)"].tolist() == [90.0, 90.0]
+    assert shown["Optimizer"].tolist() == ["adam", "—"], "a baseline has no optimizer: a dash"
+    assert shown["Training time (s)"].str.strip().tolist() == ["90.0", "90.0"]
     assert shown["Status"].tolist() == ["finished", "finished"]
-    assert shown["Test accuracy"].iloc[0] > shown["Test accuracy"].iloc[1]
+    accuracies = shown["Test accuracy"].str.strip().tolist()
+    assert all(accuracy.endswith("%") and accuracy[-4] == "." for accuracy in accuracies)
+    assert accuracies[0] > accuracies[1]
+    assert "None" not in shown.to_string()
 
 
 def test_the_id_column_is_left_out_while_no_run_has_a_name_of_its_own(runs):  # noqa: F811
@@ -80,13 +83,39 @@ def test_rename_validates_and_renames(runs):  # noqa: F811
     app.selectbox(key="compare_manage").set_value(network.id)
     app.text_input(key="compare_new_name").set_value("   ")
     app.button(key="compare_rename").click().run()
-    assert "1-80 printable characters" in app.error[0].value
+    assert "cannot be empty" in app.error[0].value
+    app.text_input(key="compare_new_name").set_value("x" * 95)
+    app.button(key="compare_rename").click().run()
+    assert "at most 80 characters; this one has 95" in app.error[0].value
     app.text_input(key="compare_new_name").set_value("wide relu")
     app.button(key="compare_rename").click().run()
-    assert not app.exception
+    assert not app.exception and not app.error
     assert network.name == "wide relu"
     assert "wide relu" in table(app)["Name"].tolist()
-    assert app.success[0].value == f"Renamed `{network.id}`."
+    assert app.success[0].value == r"Renamed “My \<b\>net\<\/b\>” to “wide relu”\."
+
+
+def test_a_renamed_run_is_relabelled_in_every_picker(runs):  # noqa: F811
+    _, network, _ = runs
+    app = open_page()
+    app.selectbox(key="compare_manage").set_value(network.id)
+    app.text_input(key="compare_new_name").set_value("wide relu")
+    app.button(key="compare_rename").click().run()
+    for key in ("compare_manage", "compare_network"):
+        picker = app.selectbox(key=key)
+        assert picker.value == network.id and picker.format_func(picker.value).startswith(
+            "wide relu"
+        )
+    assert app.multiselect(key="compare_curves").value[0] == network.id
+
+
+def test_two_runs_with_one_name_can_be_told_apart(runs, mnist):  # noqa: F811
+    store, network, _ = runs
+    twin = make_finished_run(store, NETWORK_CONFIG, mnist.y_test, 0.03, 1, network.name)
+    app = open_page()
+    labels = app.selectbox(key="compare_manage").options
+    assert len(set(labels)) == len(labels) == 3
+    assert any(twin.id in label for label in labels)
 
 
 def test_delete_needs_confirmation_and_refuses_live_runs(runs):  # noqa: F811
@@ -106,7 +135,7 @@ def test_delete_needs_confirmation_and_refuses_live_runs(runs):  # noqa: F811
     assert not app.exception
     assert not baseline.path.exists()
     assert baseline.id not in table(app)["Run id"].tolist()
-    assert app.success[0].value == f"Deleted `{baseline.id}`."
+    assert app.success[0].value == "Deleted “baseline”\\."
 
 
 @pytest.mark.parametrize("runs_dir_exists", [True, False])

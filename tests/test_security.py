@@ -39,9 +39,19 @@ def test_run_ids_never_leave_the_runs_directory(tmp_path, run_id):
         RunStore(tmp_path).get(run_id)
 
 
-@pytest.mark.parametrize("name", ["bell\a", "line\nbreak", "nul\0", "\x1b[31mred", " ", "x" * 81])
-def test_run_names_with_control_characters_are_rejected(tmp_path, name):
-    with pytest.raises(ValueError, match="printable"):
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("bell\a", "printable"),
+        ("line\nbreak", "printable"),
+        ("nul\0", "printable"),
+        ("\x1b[31mred", "printable"),
+        (" ", "cannot be empty"),
+        ("x" * 81, "at most 80 characters; this one has 81"),
+    ],
+)
+def test_run_names_with_control_characters_are_rejected(tmp_path, name, reason):
+    with pytest.raises(ValueError, match=reason):
         validate_run_name(name)
     with pytest.raises(ValueError):
         RunStore(tmp_path).create({"engine": "numpy"}, name=name)

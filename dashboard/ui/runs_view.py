@@ -9,6 +9,7 @@ shown as plain text (dataframes, select options) or HTML-escaped inside plotly f
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -36,6 +37,28 @@ TABLE_COLUMNS = {
     "epochs": "Epochs",
     "id": "Run id",
 }
+# How each column is shown (missing values as a dash): (format, right-aligned).
+TABLE_FORMATS = {
+    # Fixed width, so that sorting the text sorts the numbers.
+    "test_accuracy": ("{:7.2%}", True),
+    "training_s": ("{:8.1f}", True),
+    "learning_rate": ("{:g}", True),
+    "epochs": ("{:.0f}", True),
+}
+MISSING = "—"
+# Every ASCII punctuation character: markdown may give each a meaning, a backslash takes it away.
+MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def plain_markdown(text: str) -> str:
+    r"""User text escaped for Streamlit's markdown (alerts, headers), so it shows as typed.
+
+    Examples
+    --------
+    >>> print(plain_markdown("**bold** [x](y)"))
+    \*\*bold\*\* \[x\]\(y\)
+    """
+    return MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
 
 
 def run_row(run: Run) -> dict:
@@ -95,20 +118,43 @@ def runs_table(store: RunStore) -> pd.DataFrame:
     return table.sort_values("test_accuracy", ascending=False, na_position="last", kind="stable")
 
 
+def table_text(table: pd.DataFrame) -> pd.DataFrame:
+    """`runs_table` as the text a reader sees: two decimals everywhere, a dash when missing.
+
+    Examples
+    --------
+    >>> table_text(pd.DataFrame({"test_accuracy": [0.89, None], "optimizer": ["sgd", None]}))
+      test_accuracy optimizer
+    0        89.00%       sgd
+    1             —         —
+    """
+
+    def text(value, form: str = "{}") -> str:
+        return MISSING if value is None or value != value else form.format(value)
+
+    return pd.DataFrame(
+        {
+            column: [text(value, TABLE_FORMATS.get(column, ("{}",))[0]) for value in values]
+            for column, values in table.items()
+        },
+        index=table.index,
+    )
+
+
 def show_runs_table(table: pd.DataFrame, key: str) -> None:
-    """Render `runs_table` as a sortable dataframe with readable headers and formats."""
+    """Render `runs_table` as a sortable table with readable headers and formats."""
     columns = list(TABLE_COLUMNS)
     if (table["name"] == table["id"]).all():
         # No run was renamed, so the name column already shows every id.
         columns.remove("id")
     st.dataframe(
-        table[columns].rename(columns=TABLE_COLUMNS),
+        table_text(table[columns]).rename(columns=TABLE_COLUMNS),
         hide_index=True,
         key=key,
         column_config={
-            "Test accuracy": st.column_config.NumberColumn(format="percent"),
-            "Learning rate": st.column_config.NumberColumn(format="%g"),
-            "Training time (s)": st.column_config.NumberColumn(format="%.1f"),
+            TABLE_COLUMNS[column]: st.column_config.TextColumn(alignment="right")
+            for column, (_, right) in TABLE_FORMATS.items()
+            if right
         },
     )
 
@@ -120,6 +166,24 @@ def run_label(row: dict) -> str:
     if isinstance(accuracy, float) and not np.isnan(accuracy):
         parts.append(f"{accuracy:.2%}")
     return " · ".join(str(part) for part in parts)
+
+
+def run_labels(rows: list[dict]) -> dict[str, str]:
+    """`run_label` of each row by id; runs that would read the same get their id appended.
+
+    Examples
+    --------
+    >>> rows = [{"id": f"r{n}", "name": "mlp", "label": "mlp", "state": "finished"}
+    ...         for n in (1, 2)]
+    >>> list(run_labels(rows).values())
+    ['mlp · mlp · finished · r1', 'mlp · mlp · finished · r2']
+    """
+    labels = {row["id"]: run_label(row) for row in rows}
+    counts = pd.Series(list(labels.values())).value_counts()
+    return {
+        run_id: f"{label} · {run_id}" if counts[label] > 1 else label
+        for run_id, label in labels.items()
+    }
 
 
 def run_picker(
@@ -155,9 +219,12 @@ def run_picker(
     if not rows:
         return None
     ids = [r["id"] for r in rows]
-    labels = {r["id"]: run_label(r) for r in rows}
+    labels = run_labels(rows)
     preferred_ids = [r["id"] for r in rows if r["state"] in preferred]
     default = default_id if default_id in ids else (preferred_ids or ids)[0]
+    if st.session_state.get(key, default) not in ids:
+        # The chosen run is gone (deleted, perhaps in another tab): fall back to the default.
+        del st.session_state[key]
     chosen = st.selectbox(
         label, ids, index=ids.index(default), format_func=labels.__getitem__, key=key
     )
@@ -168,14 +235,34 @@ def page_run(store: RunStore, key: str) -> Run:
     """The run a page shows: picked by the user, preselected by ``?run=<id>``.
 
     Writes the choice back to the URL, so a link or a refresh reopens the same run. Without
-    any run, says to train one first and stops the page.
+    any run, says to train one first and stops the page. When the run on screen was deleted
+    (in another tab, say), says so rather than silently showing another one.
     """
-    run = run_picker(store, key, default_id=st.query_params.get("run"))
+    shown_before = st.query_params.get("run")
+    run = run_picker(store, key, default_id=shown_before)
     if run is None:
         st.info("No runs yet. Train a model on the Train page first.")
         st.stop()
+    name_key = f"{key}_shown_name"
+    if shown_before not in (None, run.id) and not run_exists(store, shown_before):
+        gone = st.session_state.get(name_key, shown_before)
+        st.warning(
+            f"The run you were looking at, {plain_markdown(gone)}, has been deleted (perhaps "
+            f"in another tab or window). Now showing {plain_markdown(run.name)}.",
+            icon=":material/delete:",
+        )
+    st.session_state[name_key] = run.name
     st.query_params["run"] = run.id
     return run
+
+
+def run_exists(store: RunStore, run_id: str) -> bool:
+    """Whether ``run_id`` names a run of ``store`` (an id that is not even valid does not)."""
+    try:
+        store.get(run_id)
+    except (KeyError, ValueError):
+        return False
+    return True
 
 
 def missing_evaluation_reason(run: Run) -> str | None:

@@ -12,6 +12,8 @@ from dashboard.ui.figures.style import RUN_COLORS
 if TYPE_CHECKING:
     from mnist_lab.lessons import Lesson, RunResult
 
+CHANCE = 0.1
+GUESSING_COLOR = "#495057"
 # Bars of the comparison chart: (RunResult attribute, legend label).
 ACCURACIES = (
     ("train_accuracy", "training (last epoch)"),
@@ -47,12 +49,21 @@ def comparison_figure(
             y=values,
             name=label,
             marker_color=RUN_COLORS[number],
-            text=[f"{v:.0%}" if v is not None else "—" for v in values],
+            text=[
+                bar_text(value, results[step]) for value, step in zip(values, steps, strict=True)
+            ],
             hovertemplate="%{x}: %{y:.1%}<extra>" + label + "</extra>",
         )
-    figure.add_hline(
-        y=0.1, line_dash="dot", annotation_text="guessing (10%)", annotation_position="top left"
+    # In the legend rather than on the chart, where its label would sit on the bars.
+    figure.add_scatter(
+        x=[names[0], names[-1]] if names else [],
+        y=[CHANCE, CHANCE],
+        mode="lines",
+        name=f"guessing ({CHANCE:.0%})",
+        line={"color": GUESSING_COLOR, "dash": "dot"},
+        hoverinfo="skip",
     )
+    figure.add_hline(y=CHANCE, line_dash="dot", line_color=GUESSING_COLOR)
     figure.update_layout(
         barmode="group",
         height=height,
@@ -61,6 +72,13 @@ def comparison_figure(
         legend={"orientation": "h", "y": 1.12, "x": 0},
     )
     return figure
+
+
+def bar_text(value: float | None, result: RunResult) -> str:
+    """The label on one bar: the accuracy, or why there is none."""
+    if value is not None:
+        return f"{value:.0%}"
+    return "diverged" if result.diverged else "—"
 
 
 def lesson_curves_figure(curves: dict[str, list[dict]]) -> go.Figure:
@@ -78,6 +96,6 @@ def lesson_curves_figure(curves: dict[str, list[dict]]) -> go.Figure:
     figure = learning_curves_figure(curves)
     # A diverged run's loss runs into the thousands: a log axis keeps the others visible.
     figure.update_yaxes(type="log", row=1, col=1)
-    # Both panels list every run; one legend entry per line is enough.
-    figure.for_each_trace(lambda trace: trace.update(showlegend=trace.xaxis == "x"))
+    # Both panels list every run; one legend entry per line (the loss panel's) is enough.
+    figure.for_each_trace(lambda trace: trace.update(showlegend=trace.yaxis == "y"))
     return figure

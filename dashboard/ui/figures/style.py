@@ -22,6 +22,18 @@ PREDICTED_COLOR, TRUE_COLOR, OTHER_COLOR = "#E8590C", "#2F9E44", "#ADB5BD"
 DIGITS = list(range(10))
 
 
+def short(text: str, limit: int = 28) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, for legends that must stay narrow.
+
+    Examples
+    --------
+    >>> short("a rather long name for a run", 10)
+    'a rather…'
+    """
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def plain(text: str) -> str:
     """Escape text for plotly, whose labels understand a little HTML.
 

@@ -376,12 +376,49 @@ def sample_indices(
     return rng.permutation(candidates)[:n].astype(np.int64)
 
 
+def sample_of_selection(
+    selected: np.ndarray, labels: np.ndarray, n: int, seed: int = 0
+) -> np.ndarray:
+    """Up to ``n`` of the ``selected`` image indices, drawn at random across all of them.
+
+    A gallery of a lasso selection should show the whole selection, not its first few
+    points (which plotly lists trace by trace, so one digit at a time). The draw is grouped
+    by label, then by index, so the gallery reads digit by digit.
+
+    Parameters
+    ----------
+    selected : numpy.ndarray
+        Indices into ``labels`` (and the images).
+    labels : numpy.ndarray
+        Labels of all the images.
+    n : int
+        How many to show, ``n >= 1``.
+    seed : int, default 0
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 indices, a subset of ``selected``.
+
+    Examples
+    --------
+    >>> labels = np.array([4] * 90 + [9] * 40)
+    >>> picked = sample_of_selection(np.arange(130), labels, 10)
+    >>> len(picked), sorted(set(labels[picked].tolist()))
+    (10, [4, 9])
+    """
+    selected = np.asarray(selected, dtype=np.int64)
+    picked = selected[sample_indices(labels[selected], n, seed=seed)]
+    return picked[np.lexsort((picked, labels[picked]))]
+
+
 def project_2d(
     images: np.ndarray,
     labels: np.ndarray,
     method: str = "pca",
     n_samples: int = 2000,
     seed: int = 0,
+    verbose: int = 0,
 ) -> pd.DataFrame:
     """Map a seeded random sample of images to 2-D points, for a scatter of the digits.
 
@@ -399,6 +436,8 @@ def project_2d(
         How many images to sample (all of them when there are fewer).
     seed : int, default 0
         Seed of the sample and of the stochastic methods.
+    verbose : int, default 0
+        Passed to t-SNE and UMAP: 2 prints t-SNE's progress every 50 iterations.
 
     Returns
     -------
@@ -433,11 +472,14 @@ def project_2d(
             perplexity=perplexity,
             max_iter=TSNE_ITERATIONS,
             random_state=seed,
+            verbose=verbose,
         ).fit_transform(compressed)
     else:
         import umap  # optional dependency, listed only when importable
 
-        coords = umap.UMAP(n_components=2, random_state=seed).fit_transform(pixels)
+        coords = umap.UMAP(n_components=2, random_state=seed, verbose=bool(verbose)).fit_transform(
+            pixels
+        )
     return pd.DataFrame(
         {
             "index": index,

@@ -19,13 +19,27 @@ from dashboard.ui.figures.data import (
     projection_figure,
 )
 from dashboard.ui.figures.images import digit_grid_figure, image_figure
+from dashboard.ui.map_view import slow_map
 from dashboard.ui.pages import PAGE
 from dashboard.ui.state import keep_widget_state
 from mnist_lab import stats
+from mnist_lab.map_cache import MapRequest
 
 SPLITS = ("train", "test")
 SECTIONS = ("Classes", "Pixel values", "Average digits", "Gallery", "Map")
 MOMENTS = {"mean": "gray_r", "variance": "viridis", "std": "viridis"}
+# What each statistic of a pixel means, in words, with its largest value over the tiles.
+MOMENT_CAPTIONS = {
+    "mean": "The average grey level of each pixel over the {split} images, from 0 (paper) to "
+    "255 (full ink); the darkest tile pixel averages {top:.0f}. The mean shows the typical "
+    "stroke.",
+    "variance": "How much each pixel's grey level varies from one {split} image to the next, "
+    "in squared grey levels (at most 16,256 on the 0-255 scale); the largest is {top:,.0f}, a "
+    "spread of {spread:.0f} grey levels either way. High variance marks where writers disagree.",
+    "std": "How much each pixel's grey level varies from one {split} image to the next, as a "
+    "standard deviation in grey levels (0-255); the largest is {top:.0f}. A wide spread marks "
+    "where writers disagree.",
+}
 PROJECTION_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 GALLERY_SIZE = 40
 MAP_SAMPLE_SIZES = (500, 1000, 2000, 5000)
@@ -98,16 +112,20 @@ if tabs["Pixel values"].open:
         histogram = stats.pixel_histogram(selected, nonzero_only=pixels == "non-zero")
         st.plotly_chart(histogram_figure(histogram, log_y=log_y))
 
-        constants, zero_share, ink = cached_pixel_summary(dataset, dataset.sha256, split)
+        # Always the training split's: the test digits are standardized with them too.
+        constants = cached_pixel_summary(dataset, dataset.sha256, "train")[0]
+        _, zero_share, ink = cached_pixel_summary(dataset, dataset.sha256, split)
         left, right = st.columns(2)
         with left:
-            st.subheader("Standardization constants")
+            st.subheader("Standardization constants (training split)")
             st.dataframe(
                 constants,
                 column_config={c: st.column_config.NumberColumn(format="%.4f") for c in constants},
             )
             st.caption(
-                "Subtract the mean and divide by the std, using the training split's numbers. "
+                "Subtract the mean and divide by the std. These are always the training "
+                "split's numbers, whichever split you look at: test digits are standardized "
+                "with them too, so a model sees them the way it saw its training digits. "
                 f"{zero_share:.1%} of pixel positions are 0 in every {split} image."
             )
         with right:
@@ -150,11 +168,8 @@ if tabs["Average digits"].open:
                 tile_height=150,
             )
         )
-        st.caption(
-            f"The {moment} of each pixel over the {split} images, on 0-255 (darkest tile pixel: "
-            f"{by_digit.max():.0f}). The mean shows the typical stroke; high variance marks "
-            "where writers disagree."
-        )
+        top = float(by_digit.max())
+        st.caption(MOMENT_CAPTIONS[moment].format(split=split, top=top, spread=np.sqrt(top)))
 
 if tabs["Gallery"].open:
     with tabs["Gallery"]:
@@ -187,20 +202,41 @@ if tabs["Map"].open:
             help="PCA is instant; t-SNE and UMAP take seconds to minutes, once (then cached).",
         )
         n_samples = controls[1].selectbox("Images", MAP_SAMPLE_SIZES, key="explore_map_samples")
-        points = cached_projection(dataset, dataset.sha256, split, method, n_samples)
-        event = st.plotly_chart(
-            projection_figure(points, dataset.class_names),
-            key="explore_map_chart",
-            on_select="rerun",
-            selection_mode=("box", "lasso"),
-        )
-        chosen = [int(np.ravel(point["customdata"])[0]) for point in event.selection.points]
-        if chosen:
-            shown = np.array(chosen[:GALLERY_SIZE])
-            st.caption(f"{len(chosen)} images selected; the first {len(shown)}:")
-            st.plotly_chart(digit_grid_figure(images[shown], [f"#{i}: {labels[i]}" for i in shown]))
+        if method == "pca":
+            points = cached_projection(dataset, dataset.sha256, split, method, n_samples)
         else:
-            st.caption(
-                f"{len(points):,} random {split} images. PCA keeps the two directions of largest "
-                "variance; t-SNE keeps neighbours together. Draw a lasso to see the digits."
+            request = MapRequest(dataset.sha256, split, method, n_samples)
+            points = slow_map(request, PROJECTION_LABELS[method])
+        if points is not None:
+            event = st.plotly_chart(
+                projection_figure(points, dataset.class_names),
+                key="explore_map_chart",
+                on_select="rerun",
+                selection_mode=("box", "lasso"),
             )
+            chosen = np.array(
+                [int(np.ravel(point["customdata"])[0]) for point in event.selection.points],
+                dtype=np.int64,
+            )
+            if len(chosen):
+                shown = stats.sample_of_selection(chosen, labels, GALLERY_SIZE)
+                digits_chosen, counts = np.unique(labels[chosen], return_counts=True)
+                mix = ", ".join(
+                    f"{counts[i]} × {digits_chosen[i]}" for i in np.argsort(-counts, kind="stable")
+                )
+                st.caption(
+                    f"{len(chosen)} images selected ({mix}); "
+                    + (
+                        f"{len(shown)} of them, drawn at random across the selection:"
+                        if len(shown) < len(chosen)
+                        else "all of them:"
+                    )
+                )
+                titles = [f"#{i}: {labels[i]}" for i in shown]
+                st.plotly_chart(digit_grid_figure(images[shown], titles))
+            else:
+                st.caption(
+                    f"{len(points):,} random {split} images. PCA keeps the two directions of "
+                    "largest variance; t-SNE keeps neighbours together. Draw a lasso to see the "
+                    "digits."
+                )

@@ -4,6 +4,7 @@ import base64
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,27 @@ def test_pixel_values_show_the_standardization_constants(app):
     assert ink["digit"].tolist() == list(range(10))
 
 
+def test_the_test_split_shows_the_training_splits_constants(app):
+    open_section(app, "Pixel values")
+    app.segmented_control(key="explore_split").set_value("test").run()
+    constants = app.dataframe[0].value
+    assert constants.loc["[0, 1]", "mean"].round(4) == 0.1307
+    assert constants.loc["[0, 1]", "std"].round(4) == 0.3081
+    assert "training split" in app.subheader[0].value
+    assert "in every test image" in app.caption[-1].value
+
+
+def test_each_statistic_of_the_average_digits_is_explained_in_its_units(app):
+    open_section(app, "Average digits")
+    for moment, words in (
+        ("mean", "from 0 (paper) to 255 (full ink)"),
+        ("variance", "in squared grey levels"),
+        ("std", "as a standard deviation in grey levels"),
+    ):
+        app.segmented_control(key="explore_moment").set_value(moment).run()
+        assert words in app.caption[-1].value
+
+
 def test_pixel_histogram_follows_digit_pixels_and_scale(app):
     open_section(app, "Pixel values")
     app.selectbox(key="explore_digit").set_value(3).run()
@@ -113,6 +135,21 @@ def test_map_scatters_a_pca_sample_coloured_by_digit(app):
     assert [trace["name"] for trace in spec["data"]] == [str(digit) for digit in range(10)]
     assert spec["layout"]["dragmode"] == "lasso"
     assert "500 random train images" in app.caption[-1].value
+
+
+@pytest.mark.slow
+def test_a_t_sne_map_shows_its_progress_then_the_map(app):
+    open_section(app, "Map")
+    app.selectbox(key="explore_map_samples").set_value(500)
+    app.selectbox(key="explore_map_method").set_value("tsne").run()
+    assert not app.exception
+    assert "Computing the t-SNE map of 500 train digits" in str(app.get("progress")[0].proto)
+    deadline = time.monotonic() + 180
+    while not chart_specs(app) and time.monotonic() < deadline:
+        time.sleep(2)
+        app.run()
+    [spec] = chart_specs(app)
+    assert len(spec["data"]) == 10 and not app.get("progress")
 
 
 def test_widget_choices_survive_switching_tabs(app):

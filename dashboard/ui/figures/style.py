@@ -8,7 +8,9 @@ import plotly.express as px
 
 # Ink dark on white paper, the way people write digits; MNIST itself stores ink as 255.
 INK_COLORSCALE = "gray_r"
-DIGIT_COLORS = px.colors.qualitative.Plotly
+# Matplotlib's tab10: ten hues apart, where plotly's default gives 4 and 9 (6 and 8), the
+# digits that overlap most on a map, two shades of one colour.
+DIGIT_COLORS = px.colors.qualitative.D3
 SPLIT_COLORS = {"train": "#4C6EF5", "test": "#F59F00"}
 RUN_COLORS = ("#4C6EF5", "#E8590C", "#2F9E44", "#AE3EC9", "#1098AD", "#F59F00", "#D6336C")
 # Colours shared by every learning-curve chart: training solid blue, validation dashed orange.

@@ -12,10 +12,10 @@ from dashboard.ui.figures.inside import (
     weights_grid,
 )
 from dashboard.ui.pages import PAGE
-from dashboard.ui.runs_view import page_run, run_picker
-from mnist_lab import inspection
+from dashboard.ui.runs_view import page_run, plain_markdown, run_picker
+from mnist_lab import inspection, records
 from mnist_lab.engines import engine_of
-from mnist_lab.runs import DAMAGED, Run, RunStore
+from mnist_lab.runs import DAMAGED, LIVE_STATES, DamagedRunError, Run, RunStore
 
 MAX_UNITS_SHOWN = 100
 # Conv filters are 3x3 to 9x9 pixels: enlarged so each tile is big enough to read.
@@ -24,11 +24,36 @@ FILTER_ZOOM = 6
 st.session_state.setdefault("inside_digit", 0)
 
 
+def without_layer_records(run: Run, what: str) -> str:
+    """Why ``run`` shows no ``what`` ("gradient flow", "histograms"), in plain words."""
+    try:
+        baseline = engine_of(run).is_baseline
+    except (ValueError, DamagedRunError):
+        baseline = False
+    if baseline:
+        return (
+            f"The baseline is a single layer of weights fitted by L-BFGS, with no hidden "
+            f"layers: there is no {what} to show. Its weights are the digit templates on the "
+            "Weights tab; pick a network to see its layers."
+        )
+    if run.status()["state"] in LIVE_STATES:
+        return f"No {what} recorded yet: the first records arrive during the first epoch."
+    return (
+        f"This run recorded no {what}: recording it is a training setting, off by default "
+        "for convolutional networks so that they train faster."
+    )
+
+
+def has_gradient_records(run: Run) -> bool:
+    """Whether ``run`` logged per-layer gradients."""
+    return bool(records.of_kind(run.metrics(), "gradients"))
+
+
 def show_gradient_flow(run: Run, where) -> None:
     """Per-layer gradient sizes over training (log scale) and their plain-language reading."""
     table = inspection.gradient_flow_table(run.metrics())
     if table.empty:
-        where.info(f"{run.name} has no gradient records (convolutional runs skip them).")
+        where.info(without_layer_records(run, "gradient flow"))
         return
     where.plotly_chart(gradient_flow_figure(table), key=f"inside_grad_{run.id}")
     ratios = inspection.gradient_ratios(table)
@@ -133,22 +158,21 @@ with gradients_tab:
         "How strongly the loss pulls on each layer's weights as training goes on. If the "
         "first layers get far smaller gradients than the last, they barely learn."
     )
-    others = [r.id for r in store.list() if r != run]
-    other = run_picker(
-        store, "inside_compare", label="Compare with", default_id=next(iter(others), None)
-    )
+    # The newest other run that has gradients to compare with, not merely the newest run.
+    others = (r.id for r in store.list() if r != run and has_gradient_records(r))
+    other = run_picker(store, "inside_compare", label="Compare with", default_id=next(others, None))
     left, right = st.columns(2)
-    left.markdown(f"**{run.name}**")
+    left.markdown(f"**{plain_markdown(run.name)}**")
     show_gradient_flow(run, left)
     if other is not None and other != run:
-        right.markdown(f"**{other.name}**")
+        right.markdown(f"**{plain_markdown(other.name)}**")
         show_gradient_flow(other, right)
 
 with histograms_tab:
     records = run.metrics()
     layers = inspection.histogram_layers(records)
     if not layers:
-        st.info("This run has no histogram records yet: they are written after each epoch.")
+        st.info(without_layer_records(run, "weight and activation histograms"))
     else:
         left, right = st.columns(2)
         layer = left.selectbox("Layer", layers, key="inside_hist_layer")

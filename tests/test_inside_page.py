@@ -3,11 +3,15 @@
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.ui.figures.inside import histogram_lines_figure
+from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.engines.numpy_net import training
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
+from mnist_lab.execution.worker import run_worker
 from mnist_lab.preprocess import fit_normalizer
 from mnist_lab.runs import RUNS_DIR_ENV, RunStore
 
@@ -127,4 +131,38 @@ def test_keras_cnn_shows_filters_and_feature_maps(monkeypatch, tmp_path):
     assert not app.exception
     assert [h.value for h in app.subheader] == ["First convolution: 4 filters"]
     assert "conv: 4 feature maps" in [m.value.replace("**", "") for m in app.markdown]
-    assert "no gradient records" in app.info[0].value
+    assert "recorded no gradient flow" in app.info[0].value
+
+
+def test_the_baseline_says_why_it_has_no_layers_to_inspect(monkeypatch, tmp_path):
+    store = RunStore(tmp_path)
+    numpy_run = store.create(NumpyNetSettings(epochs=1, subset=500).to_dict(), name="numpy")
+    assert training.train_run(numpy_run).state == "finished"
+    numpy_run.update_status(state="finished")
+    conv = store.create({"engine": "keras", "label": "simple-cnn"}, name="a cnn")
+    conv.update_status(state="finished")
+    baseline = store.create(LogregSettings(subset=500, max_iter=20).to_dict(), name="baseline")
+    assert run_worker(baseline.path) == "finished"
+    app = open_page(monkeypatch, tmp_path, baseline.id)
+    assert not app.exception
+    said = " ".join(box.value for box in app.info)
+    assert "no gradient flow to show" in said and "no weight and activation histograms" in said
+    assert "convolutional" not in said and "yet" not in said
+    # The run to compare gradients with has gradients: not the newer CNN that has none.
+    assert app.selectbox(key="inside_compare").value == numpy_run.id
+
+
+def test_histograms_of_many_epochs_share_one_colour_scale_with_a_colour_bar():
+    series = pd.DataFrame(
+        [
+            {"epoch": epoch, "center": center, "density": 1.0 + epoch}
+            for epoch in range(26)
+            for center in (-1.0, 0.0, 1.0)
+        ]
+    )
+    figure = histogram_lines_figure(series, "weights")
+    lines = [trace for trace in figure.data if trace.mode == "lines"]
+    assert len(lines) == 26 and len({trace.line.color for trace in lines}) == 26
+    assert not any(trace.showlegend for trace in figure.data)
+    (scale,) = [trace for trace in figure.data if trace.marker.showscale]
+    assert scale.marker.colorbar.title.text == "epoch" and scale.marker.cmax == 25

@@ -6,8 +6,12 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 
 from dashboard.ui.figures.images import digit_grid_figure
+
+# Epoch 0 (before training) dark, the last epoch bright.
+EPOCH_COLORSCALE = "Viridis"
 
 
 def weights_grid(images: np.ndarray, titles: list[str]) -> go.Figure:
@@ -74,7 +78,10 @@ def activation_figure(values: np.ndarray, is_softmax: bool) -> go.Figure:
 
 
 def histogram_lines_figure(series: pd.DataFrame, quantity: str) -> go.Figure:
-    """One layer's weight or activation histograms as step lines, one colour per epoch.
+    """One layer's weight or activation histograms as step lines, coloured by epoch.
+
+    The colour runs along one sequential scale (early epochs dark, late ones bright) with a
+    colour bar, so 25 epochs never reuse a colour and need no 25-row legend.
 
     Parameters
     ----------
@@ -88,21 +95,41 @@ def histogram_lines_figure(series: pd.DataFrame, quantity: str) -> go.Figure:
     -------
     plotly.graph_objects.Figure
     """
-    # Epochs as text: plotly colours text categories one by one, numbers on a continuous scale.
-    series = series.assign(epoch=series["epoch"].astype(str))
-    figure = px.line(
-        series,
-        x="center",
-        y="density",
-        color="epoch",
-        height=360,
-        color_discrete_sequence=px.colors.sequential.Viridis,
-        line_shape="hvh",
+    epochs = sorted(series["epoch"].unique())
+    first, last = epochs[0], epochs[-1]
+    figure = go.Figure()
+    for epoch in epochs:
+        rows = series[series["epoch"] == epoch]
+        position = (epoch - first) / (last - first) if last > first else 1.0
+        figure.add_scatter(
+            x=rows["center"],
+            y=rows["density"],
+            mode="lines",
+            line={"shape": "hvh", "color": sample_colorscale(EPOCH_COLORSCALE, position)[0]},
+            name=f"epoch {epoch}",
+            showlegend=False,
+            hovertemplate=f"epoch {epoch}<br>%{{x:.3g}}: %{{y:.3g}}<extra></extra>",
+        )
+    # An invisible marker carries the colour bar that names the epochs.
+    figure.add_scatter(
+        x=[None],
+        y=[None],
+        mode="markers",
+        showlegend=False,
+        hoverinfo="skip",
+        marker={
+            "colorscale": EPOCH_COLORSCALE,
+            "cmin": first,
+            "cmax": last if last > first else first + 1,
+            "color": [first],
+            "showscale": True,
+            "colorbar": {"title": {"text": "epoch"}, "tickformat": "d", "thickness": 14},
+        },
     )
     figure.update_layout(
+        height=360,
         xaxis_title=quantity[:-1] + " value",
         yaxis_title="density (share per unit of value)",
         margin={"t": 10},
-        legend_title="epoch",
     )
     return figure

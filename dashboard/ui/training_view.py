@@ -131,6 +131,6 @@ def live_run_panel(run: Run) -> None:
             st.rerun()
         render_curves(run.metrics())
         render_result(run)
+        render_tensorboard_command(run)
 
     panel()
-        render_tensorboard_command(run)

@@ -114,12 +114,15 @@ def window_label(frame: pd.DataFrame) -> str:
     --------
     >>> window_label(pd.DataFrame({"window_steps": [64, 64, 12]}))
     'mean of each 64 steps'
+    >>> window_label(pd.DataFrame({"window_steps": [1, 1]}))
+    'each step'
     >>> window_label(pd.DataFrame({"step": [64]}))
     'running mean since the epoch began'
     """
     if "window_steps" not in frame or frame["window_steps"].isna().all():
         return "running mean since the epoch began"
-    return f"mean of each {int(frame['window_steps'].median()):,} steps"
+    steps = int(frame["window_steps"].median())
+    return "each step" if steps == 1 else f"mean of each {steps:,} steps"
 
 
 def learning_curve_figure(
@@ -266,6 +269,8 @@ def learning_curves_figure(curves: dict[str, list[dict]], height: int = 380) -> 
                     "side": "top",
                     "title": {"text": "L-BFGS iterations (baseline)"},
                     "showgrid": False,
+                    # Ticks of its own: synced to the epoch grid they would read 26.6, 45.4...
+                    "tickmode": "auto",
                 }
             }
         )

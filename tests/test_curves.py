@@ -1,5 +1,8 @@
 """Learning-curve figures: honest axes, partial epochs, smoothing, several runs overlaid."""
 
+import doctest
+import importlib
+
 import pandas as pd
 import pytest
 
@@ -90,3 +93,12 @@ def test_overlaid_runs_put_the_baseline_on_its_own_axis_and_shorten_long_names()
     assert all(len(trace.name) < 45 for trace in figure.data)
     assert long_name.strip()[:20] in network[0].hovertemplate
     assert figure.layout.xaxis.title.text == "epoch"
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["dashboard.ui.figures.curves", "dashboard.ui.figures.style", "dashboard.ui.runs_view"],
+)
+def test_docstring_examples_of_the_view_helpers(module):
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted and not result.failed

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.ui.cache import get_dataset
+from dashboard.ui.export_view import render_code_downloads
 from dashboard.ui.figures.evaluation import (
     clicked_cell,
     confusion_figure,
@@ -12,6 +13,7 @@ from dashboard.ui.figures.evaluation import (
 from dashboard.ui.figures.style import DIGITS
 from dashboard.ui.pages import PAGE
 from dashboard.ui.runs_view import load_evaluated, page_run
+from dashboard.ui.tensorboard_view import render_tensorboard_command
 from mnist_lab import evaluation as ev
 from mnist_lab.engines import engine_of, find_baseline
 from mnist_lab.runs import RunStore
@@ -138,3 +140,5 @@ for column, (label, (data, file_name)) in zip(st.columns(3), downloads.items(), 
         on_click="ignore",
         key=f"evaluate_download_{file_name}",
     )
+render_code_downloads(run, "evaluate")
+render_tensorboard_command(run)

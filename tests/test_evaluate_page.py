@@ -11,7 +11,8 @@ from dashboard.ui.figures.evaluation import clicked_cell
 from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.evaluation import cell_indices, write_evaluation
 from mnist_lab.execution.processes import process_start_time
-from mnist_lab.runs import CONFIG_FILE, EVALUATION_FILE, STATUS_FILE, RunStore
+from mnist_lab.preprocess import fit_normalizer, save_normalizer
+from mnist_lab.runs import CONFIG_FILE, EVALUATION_FILE, STATUS_FILE, TENSORBOARD_DIR, RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "pages" / "evaluate.py"
@@ -174,3 +175,16 @@ def test_no_runs_at_all(tmp_path, monkeypatch):
     app = open_page()
     assert not app.exception
     assert "No runs yet" in app.info[0].value
+
+
+def test_offers_the_run_as_code_and_the_tensorboard_command(runs):
+    _, network, _ = runs
+    captions = " ".join(caption.value for caption in open_page(network.id).caption)
+    assert f"No code to download: run {network.id} has not fitted its normalization" in captions
+    save_normalizer(network, fit_normalizer("scale", np.zeros((2, 28, 28), dtype=np.uint8)))
+    network.file(TENSORBOARD_DIR).mkdir()
+    app = open_page(network.id)
+    assert not app.exception
+    labels = [button.label for button in app.get("download_button")]
+    assert "Python script (.py)" in labels and "Jupyter notebook (.ipynb)" in labels
+    assert any(f"{network.id}/{TENSORBOARD_DIR}" in code.value for code in app.code)

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from mnist_lab.runs import Run, RunOutcome
 from mnist_lab.settings import Settings
+
+if TYPE_CHECKING:
+    from mnist_lab.export import CodeStep
 
 
 @dataclass(frozen=True)
@@ -123,3 +126,15 @@ class Engine:
     def layer_outputs(self, run: Run, image: np.ndarray, model: Any = None) -> list[LayerOutput]:
         """What every layer outputs for one uint8 28x28 image, first to last."""
         raise NotImplementedError
+
+    def export_steps(self, run: Run) -> list[CodeStep]:
+        """``run`` as the steps of a program that retrains it without ``mnist_lab``.
+
+        `mnist_lab.export.export_run` writes them as a script or a notebook.
+
+        Raises
+        ------
+        ValueError
+            If this engine, or this run's settings, cannot be exported (saying why).
+        """
+        raise ValueError(f"runs of the {self.title} engine cannot be exported as code")

@@ -9,10 +9,13 @@ with ``MNIST_LAB_DOCS_SCREENSHOTS=1`` the ones the README shows are refreshed in
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import time
+from pathlib import Path
 
+import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -144,6 +147,23 @@ def test_evaluate_cell_shows_its_digits(page, screenshots):
     choose(page, "Predicted digit", second[1])
     assert set(gallery_pairs(page)) == {second}, "the chosen pair's gallery shows other digits"
     check_page(page, "evaluate", screenshots)
+
+
+def test_evaluate_hands_over_the_run_as_code(page, screenshots):
+    script_button = page.get_by_role("button", name="Python script (.py)")
+    script_button.scroll_into_view_if_needed()
+    with page.expect_download() as download:
+        script_button.click()
+    script = Path(download.value.path()).read_text()
+    ast.parse(script)
+    assert "import keras" in script and "mnist_lab" not in script.split('"""')[2]
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Jupyter notebook (.ipynb)").click()
+    notebook = nbformat.reads(Path(download.value.path()).read_text(), as_version=4)
+    nbformat.validate(notebook)
+    # The stopped run trained with Keras: its event files open in TensorBoard.
+    expect(page.get_by_text(re.compile(r"tensorboard --logdir .*/tb"))).to_be_visible()
+    check_page(page, "evaluate-downloads", screenshots)
 
 
 def test_compare_lists_both_runs(page, screenshots):

@@ -68,5 +68,10 @@ class KerasNetEngine(Engine):
         x = load_normalizer(run).transform(image)[..., np.newaxis]
         return views.keras_layer_outputs(model or self.load_model(run), x)
 
+    def export_steps(self, run: Run) -> list:
+        from mnist_lab.engines.keras_net.export import export_steps
+
+        return export_steps(run)
+
 
 ENGINE = KerasNetEngine()

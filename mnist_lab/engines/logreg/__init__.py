@@ -56,5 +56,10 @@ class LogregEngine(Engine):
     def layer_outputs(self, run: Run, image: np.ndarray, model: Any = None) -> list[LayerOutput]:
         return [LayerOutput("softmax", "softmax", self.predict_proba(run, image)[0])]
 
+    def export_steps(self, run: Run) -> list:
+        from mnist_lab.engines.logreg.export import export_steps
+
+        return export_steps(run)
+
 
 ENGINE = LogregEngine()

@@ -59,5 +59,10 @@ class NumpyNetEngine(Engine):
             LayerOutput("output", "softmax", probabilities[0]),
         ]
 
+    def export_steps(self, run: Run) -> list:
+        from mnist_lab.engines.numpy_net.export import export_steps
+
+        return export_steps(run)
+
 
 ENGINE = NumpyNetEngine()

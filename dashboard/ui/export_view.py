@@ -1,0 +1,47 @@
+"""Download buttons for a run as code: a standalone Python script and a Jupyter notebook."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mnist_lab.export import EXPORT_FORMATS, export_run
+from mnist_lab.runs import Run
+
+# format -> (button label, MIME type)
+FORMAT_BUTTONS = {
+    "script": ("Python script", "text/x-python"),
+    "notebook": ("Jupyter notebook", "application/x-ipynb+json"),
+}
+
+
+def render_code_downloads(run: Run, key_prefix: str) -> None:
+    """Offer ``run`` as a script and as a notebook, or say in plain words why it cannot be.
+
+    Parameters
+    ----------
+    run : Run
+        A run that trained (its normalization is fitted).
+    key_prefix : str
+        The page's widget-key prefix, e.g. ``"evaluate"``.
+    """
+    try:
+        files = {name: export_run(run, name) for name in EXPORT_FORMATS}
+    except ValueError as error:
+        st.caption(f"No code to download: {error}.")
+        return
+    st.caption(
+        "The same run as code to take home: plain Keras, NumPy or scikit-learn that retrains "
+        "it and prints its test accuracy. Offline, set `MNIST_NPZ` to a local `mnist.npz`."
+    )
+    # Three columns, so the buttons line up under the page's other downloads.
+    for column, (name, text) in zip(st.columns(3), files.items(), strict=False):
+        label, mime = FORMAT_BUTTONS[name]
+        column.download_button(
+            f"{label} ({EXPORT_FORMATS[name]})",
+            text,
+            f"{run.id}{EXPORT_FORMATS[name]}",
+            mime=mime,
+            on_click="ignore",
+            key=f"{key_prefix}_export_{name}",
+            icon=":material/code:",
+        )

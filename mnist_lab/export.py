@@ -186,11 +186,36 @@ def check_exportable(run: Run, settings: Settings, exported: set[str]) -> None:
         )
 
 
-def run_normalizer(run: Run) -> Normalizer:
-    """The normalizer ``run`` fitted, or a ``ValueError`` if it has not fitted one yet."""
+def exportable(
+    run: Run, settings_class: type[Settings], exported: set[str]
+) -> tuple[Settings, Normalizer]:
+    """The settings and fitted normalizer of a run an engine's exporter can write.
+
+    Parameters
+    ----------
+    run : Run
+        The run to export.
+    settings_class : type of Settings
+        Its engine's settings.
+    exported : set of str
+        The settings the exporter writes (see `check_exportable`).
+
+    Returns
+    -------
+    settings : Settings
+    normalizer : Normalizer
+
+    Raises
+    ------
+    ValueError
+        If the config is not valid, `check_exportable` refuses the run, or the run has not
+        fitted its normalization yet.
+    """
+    settings = settings_class.from_dict(run.config())
+    check_exportable(run, settings, exported)
     if not run.file(NORMALIZER_FILE).exists():
         raise ValueError(f"run {run.id} has not fitted its normalization yet: export it later")
-    return load_normalizer(run)
+    return settings, load_normalizer(run)
 
 
 def constants_step(run: Run, settings: Settings, engine_constants: dict[str, Any]) -> CodeStep:

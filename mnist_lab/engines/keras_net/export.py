@@ -20,11 +20,10 @@ from mnist_lab.engines.keras_net.schedules import END_DIVISOR, START_DIVISOR
 from mnist_lab.engines.keras_net.settings import ADAM_FAMILY, KerasSettings
 from mnist_lab.export import (
     CodeStep,
-    check_exportable,
     constants_step,
     data_steps,
+    exportable,
     print_accuracy_code,
-    run_normalizer,
 )
 from mnist_lab.runs import Run
 
@@ -67,9 +66,7 @@ def export_steps(run: Run) -> list[CodeStep]:
         If the run uses a setting, optimizer, schedule or layer type this exporter cannot
         write, or has not fitted its normalization yet.
     """
-    settings = KerasSettings.from_dict(run.config())
-    check_exportable(run, settings, EXPORTED_SETTINGS)
-    normalizer = run_normalizer(run)
+    settings, normalizer = exportable(run, KerasSettings, EXPORTED_SETTINGS)
     scheduled = settings.lr_schedule != "none"
     imports = "\n".join(
         [

@@ -5,11 +5,10 @@ from __future__ import annotations
 from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.export import (
     CodeStep,
-    check_exportable,
     constants_step,
     data_steps,
+    exportable,
     print_accuracy_code,
-    run_normalizer,
 )
 from mnist_lab.runs import Run
 
@@ -26,9 +25,7 @@ def export_steps(run: Run) -> list[CodeStep]:
         If the run uses a setting this exporter cannot write, or has not fitted its
         normalization yet.
     """
-    settings = LogregSettings.from_dict(run.config())
-    check_exportable(run, settings, EXPORTED_SETTINGS)
-    normalizer = run_normalizer(run)
+    settings, normalizer = exportable(run, LogregSettings, EXPORTED_SETTINGS)
     constants = {"C": settings.C, "TOL": settings.tol, "MAX_ITER": settings.max_iter}
     return [
         CodeStep(

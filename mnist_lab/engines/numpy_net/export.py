@@ -13,12 +13,11 @@ from mnist_lab.engines.numpy_net import network
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.export import (
     CodeStep,
-    check_exportable,
     constants_step,
     data_steps,
+    exportable,
     print_accuracy_code,
     python_literal,
-    run_normalizer,
 )
 from mnist_lab.runs import Run
 
@@ -53,9 +52,7 @@ def export_steps(run: Run) -> list[CodeStep]:
         If the run uses a setting this exporter cannot write, or has not fitted its
         normalization yet.
     """
-    settings = NumpyNetSettings.from_dict(run.config())
-    check_exportable(run, settings, EXPORTED_SETTINGS)
-    normalizer = run_normalizer(run)
+    settings, normalizer = exportable(run, NumpyNetSettings, EXPORTED_SETTINGS)
     constants = {
         "HIDDEN_UNITS": settings.hidden_units,
         "BATCH_SIZE": settings.batch_size,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.ui.figures.curves import learning_curve_figure
+from dashboard.ui.figures.curves import DEFAULT_SMOOTHING, learning_curve_figure, window_label
 from dashboard.ui.pages import page_link
 from dashboard.ui.tensorboard_view import render_tensorboard_command
 from mnist_lab import records
+from mnist_lab.hints import run_hints
 from mnist_lab.runs import DAMAGED, LIVE_STATES, Run
 
 REFRESH_SECONDS = 1.0
@@ -49,43 +50,77 @@ def progress_text(status: dict) -> str:
 
 
 def render_status(run: Run, status: dict) -> None:
-    """The state badge with the run's own message and any hint."""
+    """The state badge with the run's own message, then the hints its records support."""
     kind, fallback = STATE_BADGES.get(status["state"], ("info", status["state"]))
+    found = [] if status["state"] == DAMAGED else run_hints(run.metrics(), run.config())
+    if kind == "success" and any(hint.kind == "chance-level" for hint in found):
+        # Finishing is no success when the network learned nothing: the badge says so too.
+        kind = "warning"
     getattr(st, kind)(status.get("message") or fallback)
-    if status.get("hint"):
-        st.warning(status["hint"], icon=":material/lightbulb:")
+    for hint in found:
+        (st.warning if hint.warning else st.info)(hint.text, icon=":material/lightbulb:")
 
 
 def render_curves(metrics: list[dict]) -> None:
-    """Loss and accuracy, per epoch and per logged batch, side by side."""
+    """Loss and accuracy, per epoch and per logging window, side by side."""
     summary = records.summary(metrics)
     epochs = pd.DataFrame(summary.records)
     batches = pd.DataFrame(records.of_kind(metrics, "batch"))
     if epochs.empty and batches.empty:
         st.caption("The charts appear with the first logged batch.")
         return
+    controls = st.columns(2, vertical_alignment="bottom")
+    log_loss = controls[0].toggle("Log-scale loss", key="train_log_loss")
     if summary.x != "epoch":
         # An optimizer without epochs (the baseline's L-BFGS) logs no batches either.
-        render_curve_pair(epochs, summary.x)
+        render_curve_pair(epochs, summary.x, log_loss=log_loss)
         return
-    per_epoch, per_batch = st.tabs(["Per epoch", "Per batch"])
-    for tab, frame, x in ((per_epoch, epochs, "epoch"), (per_batch, batches, "step")):
+    smoothing = controls[1].slider(
+        "Smoothing of the per-window curves",
+        0.0,
+        0.99,
+        DEFAULT_SMOOTHING,
+        step=0.01,
+        key="train_smoothing",
+        help="As in TensorBoard: an exponential moving average; the raw curve stays faint.",
+    )
+    window = "Per window" if batches.empty else f"Per window ({window_label(batches)})"
+    per_epoch, per_window = st.tabs(["Per epoch", window])
+    for tab, frame, x in ((per_epoch, epochs, "epoch"), (per_window, batches, "step")):
         with tab:
             if frame.empty:
                 st.caption("Nothing logged at this granularity yet.")
                 continue
-            render_curve_pair(frame, x)
+            render_curve_pair(frame, x, log_loss=log_loss, smoothing=smoothing)
+            if x == "epoch":
+                explain_partial_epochs(summary.records)
 
 
-def render_curve_pair(frame: pd.DataFrame, x: str) -> None:
+def render_curve_pair(
+    frame: pd.DataFrame, x: str, log_loss: bool = False, smoothing: float = 0.0
+) -> None:
     """Loss and accuracy of ``frame`` against ``x``, side by side."""
     left, right = st.columns(2)
     for column, metric in ((left, "loss"), (right, "accuracy")):
         if metric in frame:
-            column.plotly_chart(
-                learning_curve_figure(frame, metric, x, metric.capitalize()),
-                key=f"train_curve_{x}_{metric}",
+            figure = learning_curve_figure(
+                frame,
+                metric,
+                x,
+                metric.capitalize(),
+                smoothing=smoothing,
+                log_y=log_loss and metric == "loss",
             )
+            column.plotly_chart(figure, key=f"train_curve_{x}_{metric}")
+
+
+def explain_partial_epochs(epochs: list[dict]) -> None:
+    """Say which open marker is an epoch cut short, and how much of it was trained."""
+    for record in (r for r in epochs if records.is_partial(r)):
+        st.caption(
+            f"The open marker is epoch {record['epoch']}, cut short after "
+            f"{record.get('fraction', 0):.0%} of its steps: its numbers cover only that part."
+        )
 
 
 def render_result(run: Run) -> None:
@@ -97,9 +132,18 @@ def render_result(run: Run) -> None:
         return
     if evaluation is None:
         return
-    accuracy, loss = st.columns(2)
+    accuracy, loss, duration = st.columns(3)
     accuracy.metric("Test accuracy", f"{evaluation['test_accuracy']:.2%}")
     loss.metric("Test loss", f"{evaluation['test_loss']:.4f}")
+    summaries = records.summary(run.metrics()).records
+    if summaries and summaries[-1].get("elapsed_s") is not None:
+        expected = run.status().get("expected_training_s")
+        duration.metric(
+            "Training time",
+            format_seconds(summaries[-1]["elapsed_s"]),
+            help="Measured while training (data loading and the test evaluation not counted)"
+            + (f"; expected before launch: {format_seconds(expected)}." if expected else "."),
+        )
     links = st.columns(3)
     for column, page, label in (
         (links[0], "evaluate", "Evaluate this run"),

@@ -53,6 +53,16 @@ class Normalizer:
             out /= self.std_.astype(np.float32)
         return out
 
+    def derivative(self) -> np.ndarray:
+        """d transform(x) / dx: a scalar, or 28x28 for ``per-pixel``.
+
+        Multiplying a gradient with respect to the normalized input by it gives the gradient
+        with respect to the 0-255 pixels (the chain rule through this affine transform).
+        """
+        if self.name in ("standardize", "per-pixel"):
+            return self.scale / np.asarray(self.std_, dtype=np.float64)
+        return np.asarray(self.scale, dtype=np.float64)
+
     def to_dict(self) -> dict:
         """JSON-ready form, stored in the run so evaluation and predictions match training."""
         return {"name": self.name, "mean": self.mean_.tolist(), "std": self.std_.tolist()}

@@ -59,6 +59,9 @@ class Engine:
     reuses_finished_runs : bool
         Whether a launch with the settings of a finished run is answered from that run
         (for a deterministic fit that is quick to look up but slow to repeat).
+    differentiable : bool
+        Whether `input_gradient` says how each pixel moves a class's score (saliency and
+        adversarial digits need it; occlusion works for every engine).
     """
 
     name: ClassVar[str]
@@ -68,6 +71,7 @@ class Engine:
     model_files: ClassVar[tuple[str, ...]]
     is_baseline: ClassVar[bool] = False
     reuses_finished_runs: ClassVar[bool] = False
+    differentiable: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return f"<engine {self.name}>"
@@ -110,6 +114,40 @@ class Engine:
             Shape ``(n, 10)``, each row summing to 1.
         """
         raise NotImplementedError
+
+    def input_gradient(
+        self,
+        run: Run,
+        x: np.ndarray,
+        class_index: int | np.ndarray,
+        model: Any = None,
+        score: str = "logit",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """How fast each image's class score changes with each pixel (if `differentiable`).
+
+        Parameters
+        ----------
+        run : Run
+            A run with a saved model.
+        x : numpy.ndarray
+            One image ``(28, 28)`` or a batch ``(n, 28, 28)``, pixel values 0-255 (floats
+            allowed), white ink on black.
+        class_index : int or numpy.ndarray
+            The class whose score is differentiated: one for every image, or one per image.
+        model : Any, optional
+            What `load_model` returned, if the caller cached it.
+        score : {"logit", "log_probability"}
+            The class's score before the softmax, or its log-probability
+            (see `mnist_lab.engines.scores`).
+
+        Returns
+        -------
+        gradient : numpy.ndarray
+            float64 ``(n, 28, 28)``: d score / d pixel, per grey level of 0-255.
+        probabilities : numpy.ndarray
+            ``(n, 10)``, the prediction at ``x`` the gradient was computed on the way to.
+        """
+        raise NotImplementedError(f"the {self.name} engine gives no input gradients")
 
     def first_layer_weights(self, run: Run, model: Any = None) -> np.ndarray | None:
         """The first dense layer's weights as ``(units, 28, 28)`` images, or None."""

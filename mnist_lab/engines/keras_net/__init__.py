@@ -28,6 +28,7 @@ class KerasNetEngine(Engine):
     settings_class = KerasSettings
     # A live run can be inspected from its last epoch checkpoint.
     model_files = (MODEL_FILE, CHECKPOINT_FILE)
+    differentiable = True
 
     def train(self, run: Run) -> RunOutcome:
         from mnist_lab.engines.keras_net.training import train_run
@@ -44,6 +45,29 @@ class KerasNetEngine(Engine):
         from mnist_lab.engines.keras_net.training import predict_proba
 
         return np.asarray(predict_proba(run, x_uint8, model=model), dtype=np.float64)
+
+    def input_gradient(
+        self,
+        run: Run,
+        x: np.ndarray,
+        class_index: int | np.ndarray,
+        model: Any = None,
+        score: str = "logit",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """By ``tf.GradientTape`` (see `gradients.input_gradient`), then the normalization."""
+        from mnist_lab.engines.keras_net import gradients
+        from mnist_lab.engines.scores import check_score, class_indices
+        from mnist_lab.preprocess import load_normalizer
+
+        images = np.asarray(x, dtype=np.float64).reshape(-1, 28, 28)
+        normalizer = load_normalizer(run)
+        gradient, probabilities = gradients.input_gradient(
+            model or self.load_model(run),
+            normalizer.transform(images)[..., np.newaxis],
+            class_indices(class_index, len(images)),
+            check_score(score),
+        )
+        return gradient * normalizer.derivative(), probabilities
 
     def first_layer_weights(self, run: Run, model: Any = None) -> np.ndarray | None:
         from mnist_lab.engines.keras_net import views

@@ -14,6 +14,7 @@ import numpy as np
 from mnist_lab.data import IMAGE_SHAPE
 from mnist_lab.engines.base import Engine, LayerOutput
 from mnist_lab.engines.logreg.settings import LogregSettings
+from mnist_lab.engines.scores import class_indices, logit_seed
 from mnist_lab.runs import WEIGHTS_FILE, Run, RunOutcome
 
 
@@ -30,6 +31,7 @@ class LogregEngine(Engine):
     model_files = (WEIGHTS_FILE,)
     is_baseline = True
     reuses_finished_runs = True
+    differentiable = True
 
     def train(self, run: Run) -> RunOutcome:
         from mnist_lab.engines.logreg.fit import fit_run
@@ -46,6 +48,24 @@ class LogregEngine(Engine):
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
+
+    def input_gradient(
+        self,
+        run: Run,
+        x: np.ndarray,
+        class_index: int | np.ndarray,
+        model: Any = None,
+        score: str = "logit",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact: a logit's gradient is its weight vector, times the normalization's slope."""
+        from mnist_lab.engines.logreg.fit import load_weights
+
+        coef, _, normalizer = load_weights(run)
+        images = np.asarray(x, dtype=np.float64).reshape(-1, *IMAGE_SHAPE)
+        probabilities = self.predict_proba(run, images)
+        seed = logit_seed(probabilities, class_indices(class_index, len(images)), score)
+        gradient = (seed @ coef.astype(np.float64)).reshape(images.shape)
+        return gradient * normalizer.derivative(), probabilities
 
     def digit_templates(self, run: Run, model: Any = None) -> np.ndarray | None:
         """Each class's weight vector: the score is exactly ``template . x + bias``."""

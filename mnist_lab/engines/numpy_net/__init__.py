@@ -14,6 +14,7 @@ from mnist_lab.data import IMAGE_SHAPE
 from mnist_lab.engines.base import Engine, LayerOutput
 from mnist_lab.engines.numpy_net import network
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
+from mnist_lab.engines.scores import class_indices, logit_seed
 from mnist_lab.inspection import weight_images
 from mnist_lab.preprocess import load_normalizer
 from mnist_lab.runs import WEIGHTS_FILE, Run, RunOutcome
@@ -30,6 +31,7 @@ class NumpyNetEngine(Engine):
     )
     settings_class = NumpyNetSettings
     model_files = (WEIGHTS_FILE,)
+    differentiable = True
 
     def train(self, run: Run) -> RunOutcome:
         from mnist_lab.engines.numpy_net.training import train_run
@@ -42,6 +44,27 @@ class NumpyNetEngine(Engine):
 
     def predict_proba(self, run: Run, x_uint8: np.ndarray, model: Any = None) -> np.ndarray:
         return np.asarray(self._forward(run, x_uint8)[1], dtype=np.float64)
+
+    def input_gradient(
+        self,
+        run: Run,
+        x: np.ndarray,
+        class_index: int | np.ndarray,
+        model: Any = None,
+        score: str = "logit",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """By hand: `network.input_gradient`, then through the normalization."""
+        images = np.asarray(x, dtype=np.float64).reshape(-1, *IMAGE_SHAPE)
+        weights = {
+            name: value.astype(np.float64) for name, value in network.load_weights(run).items()
+        }
+        normalizer = load_normalizer(run)
+        hidden, probabilities = network.forward(
+            weights, normalizer.transform(images).astype(np.float64)
+        )
+        seed = logit_seed(probabilities, class_indices(class_index, len(images)), score)
+        gradient = network.input_gradient(weights, hidden, seed).reshape(images.shape)
+        return gradient * normalizer.derivative(), probabilities
 
     def first_layer_weights(self, run: Run, model: Any = None) -> np.ndarray | None:
         return weight_images(network.load_weights(run)["W1"])

@@ -152,6 +152,30 @@ def gradients(
     return loss, {"W1": grad_w1, "b1": grad_b1, "W2": grad_w2, "b2": grad_b2}, a1, p
 
 
+def input_gradient(weights: dict[str, np.ndarray], a1: np.ndarray, dz2: np.ndarray) -> np.ndarray:
+    """Back-propagate d score / d logits (``dz2``, one row per image) to the normalized input.
+
+    The same chain rule as in `gradients`, carried one step further: through ``W2``, the
+    sigmoid's slope ``a1 (1 - a1)`` and ``W1``, down to each pixel instead of each weight.
+
+    Parameters
+    ----------
+    weights : dict
+        ``W1``, ``W2`` (biases do not depend on the input).
+    a1 : numpy.ndarray
+        Hidden activations of the batch, as `forward` returns them, shape ``(n, h)``.
+    dz2 : numpy.ndarray
+        d score / d logits, shape ``(n, 10)`` (see `mnist_lab.engines.scores.logit_seed`).
+
+    Returns
+    -------
+    numpy.ndarray
+        d score / d x, shape ``(n, 784)``.
+    """
+    dz1 = (dz2 @ weights["W2"].T) * a1 * (1.0 - a1)
+    return dz1 @ weights["W1"].T
+
+
 def sgd_step(weights: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float) -> None:
     """Plain stochastic gradient descent, in place: ``w <- w - lr * dL/dw``."""
     for name in PARAMETER_NAMES:

@@ -21,7 +21,7 @@ from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, Engine, all_engines, get_
 from mnist_lab.engines.keras_net.settings import CUSTOM
 from mnist_lab.execution.local import LocalExecutor
 from mnist_lab.export import EXPORT_FORMATS, NPZ_ENV, export_run
-from mnist_lab.runs import LIVE_STATES, Run, RunStore, read_json
+from mnist_lab.runs import DAMAGED, LIVE_STATES, Run, RunStore, read_json
 from mnist_lab.settings import Settings
 
 
@@ -46,7 +46,7 @@ def add_runs_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    """Print one line per run: id, state, engine/label, test accuracy."""
+    """Print one line per run: id, state, engine/label, test accuracy; why, if damaged."""
     store = RunStore()
     runs = store.list()
     if not runs:
@@ -55,13 +55,16 @@ def cmd_runs(args: argparse.Namespace) -> int:
     print(f"{'id':<44} {'state':<12} {'what':<22} test acc")
     for run in runs:
         status = run.status()
+        state, reason = status["state"], status.get("error")
         try:
             label = str(run.config().get("label", run.config().get("engine", "?")))
             evaluation = run.evaluation()
-        except ValueError:
+        except ValueError as error:
             label, evaluation = "?", None
+            state, reason = DAMAGED, reason or str(error)
         accuracy = f"{evaluation['test_accuracy']:.4f}" if evaluation else "-"
-        print(f"{run.id:<44} {status['state']:<12} {label[:22]:<22} {accuracy}")
+        why = f"  ({reason})" if state == DAMAGED else ""
+        print(f"{run.id:<44} {state:<12} {label[:22]:<22} {accuracy}{why}")
     return 0
 
 
@@ -133,14 +136,14 @@ def _read_config_file(path: str) -> dict:
         raise ValueError(f"--config {path}: cannot read it ({error.strerror})") from None
 
 
-def launch_request(args: argparse.Namespace) -> LaunchRequest:
-    """The engine and validated settings of ``--config`` (if any) overridden by the flags.
+def requested_values(args: argparse.Namespace) -> tuple[Engine, dict]:
+    """The engine and the settings that ``--config`` (if any) and the flags give, unvalidated.
 
     Raises
     ------
     ValueError
-        If the config file is unreadable, a flag is not a setting of the chosen engine,
-        ``--layers`` is not JSON or contradicts ``--preset``, or a value is invalid.
+        If the config file is unreadable, a flag is not a setting of the chosen engine, or
+        ``--layers`` is not JSON or contradicts ``--preset``.
     """
     values = _read_config_file(args.config) if args.config else {}
     chosen = getattr(args, "engine", None)
@@ -166,7 +169,21 @@ def launch_request(args: argparse.Namespace) -> LaunchRequest:
         except json.JSONDecodeError as error:
             raise ValueError(f"--layers is not valid JSON: {error}") from None
     values.update(given)
-    settings = engine.settings_class.from_dict(values)
+    return engine, values
+
+
+def launch_request(args: argparse.Namespace) -> LaunchRequest:
+    """The engine and validated settings of ``--config`` (if any) overridden by the flags.
+
+    A preset's recipe fills what neither the file nor the flags chose.
+
+    Raises
+    ------
+    ValueError
+        As `requested_values`, or if a value is invalid.
+    """
+    engine, values = requested_values(args)
+    settings = engine.settings_class.resolve(values)
     return LaunchRequest(engine, settings, args.name or values.get("name"))
 
 
@@ -311,12 +328,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="MNIST Lab: train and inspect models on MNIST from the command line.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
+    from mnist_lab.sweeps.command import add_sweep_driver_parser, add_sweep_parser
+
     for add_parser in (
         add_runs_parser,
         add_train_parser,
         add_worker_parser,
         add_baseline_parser,
         add_export_parser,
+        add_sweep_parser,
+        add_sweep_driver_parser,
     ):
         add_parser(subparsers)
     return parser

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import math
-import zipfile
 
 import numpy as np
 
@@ -18,6 +17,7 @@ from mnist_lab.runs import (
     DamagedRunError,
     Run,
     atomic_write_bytes,
+    read_arrays,
 )
 
 N_CLASSES = 10
@@ -136,6 +136,57 @@ def summarize(
     }
 
 
+def check_evaluation(data: dict) -> dict:
+    """Return ``evaluation.json``'s content if every field the pages use is well formed.
+
+    Parameters
+    ----------
+    data : dict
+        As read from the file.
+
+    Raises
+    ------
+    DamagedRunError
+        Naming the field that is missing or malformed: accuracy and loss must be numbers,
+        the confusion matrix square (one row per class, at least two) with counts adding up
+        to ``n_test``, the per-sample lists ``n_test`` long.
+
+    Examples
+    --------
+    >>> check_evaluation({"test_accuracy": "abc"})
+    Traceback (most recent call last):
+    mnist_lab.runs.DamagedRunError: evaluation.json's test_accuracy is not a number in [0, 1]
+    """
+
+    def fail(what: str):
+        raise DamagedRunError(f"{EVALUATION_FILE}'s {what}")
+
+    accuracy, loss, n_test = (data.get(k) for k in ("test_accuracy", "test_loss", "n_test"))
+    if not _is_number(accuracy) or not 0 <= accuracy <= 1:
+        fail("test_accuracy is not a number in [0, 1]")
+    if not _is_number(loss) or math.isnan(loss) or loss < 0:
+        fail("test_loss is not a number >= 0")
+    if not isinstance(n_test, int) or isinstance(n_test, bool) or n_test < 1:
+        fail("n_test is not a whole number >= 1")
+    matrix = data.get("confusion_matrix")
+    rows_ok = isinstance(matrix, list) and len(matrix) >= 2
+    if not rows_ok or any(not isinstance(row, list) or len(row) != len(matrix) for row in matrix):
+        fail("confusion_matrix is not a square table of counts, one row per class")
+    counts = [count for row in matrix for count in row]
+    if any(not isinstance(c, int) or isinstance(c, bool) or c < 0 for c in counts):
+        fail("confusion_matrix holds something else than counts")
+    if sum(counts) != n_test:
+        fail(f"confusion_matrix counts {sum(counts)} digits, not n_test = {n_test}")
+    for key in ("predictions", "confidence"):
+        if key in data and (not isinstance(data[key], list) or len(data[key]) != n_test):
+            fail(f"{key} is not a list of n_test = {n_test} values")
+    return data
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def write_evaluation(
     run: Run, y_true: np.ndarray, probabilities: np.ndarray, test_loss: float | None = None
 ) -> dict:
@@ -176,18 +227,31 @@ def load_predictions(run: Run) -> tuple[np.ndarray, np.ndarray]:
     Raises
     ------
     DamagedRunError
-        If the file is missing, truncated, lacks an array, or the two arrays disagree.
+        If the file is missing, truncated or malformed, or disagrees with ``evaluation.json``.
     """
     try:
-        with np.load(run.file(PREDICTIONS_FILE), allow_pickle=False) as archive:
-            y_true, probabilities = archive["y_true"], archive["probabilities"]
+        arrays = read_arrays(run.file(PREDICTIONS_FILE), ("y_true", "probabilities"))
     except FileNotFoundError:
         raise DamagedRunError(f"{PREDICTIONS_FILE} is missing") from None
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        raise DamagedRunError(f"{PREDICTIONS_FILE} is unreadable ({error})") from None
+    y_true, probabilities = arrays["y_true"], arrays["probabilities"]
     if probabilities.ndim != 2 or len(probabilities) != len(y_true):
         raise DamagedRunError(
             f"{PREDICTIONS_FILE} holds {len(y_true)} labels but probabilities {probabilities.shape}"
+        )
+    n_classes = probabilities.shape[1]
+    if n_classes < 2 or not np.all(np.isfinite(probabilities)):
+        raise DamagedRunError(f"{PREDICTIONS_FILE} holds no finite class probabilities")
+    if y_true.dtype.kind not in "iu" or np.any((y_true < 0) | (y_true >= n_classes)):
+        raise DamagedRunError(f"{PREDICTIONS_FILE} holds labels outside 0-{n_classes - 1}")
+    evaluation = run.evaluation()
+    if evaluation is not None and (evaluation["n_test"], len(evaluation["confusion_matrix"])) != (
+        len(y_true),
+        n_classes,
+    ):
+        raise DamagedRunError(
+            f"{PREDICTIONS_FILE} holds {len(y_true)} predictions of {n_classes} classes but "
+            f"{EVALUATION_FILE} counts {evaluation['n_test']} test digits of "
+            f"{len(evaluation['confusion_matrix'])} classes"
         )
     return y_true, probabilities
 

@@ -62,7 +62,9 @@ def usable_runs(store: RunStore) -> list[Run]:
     runs = []
     for run in store.list():
         try:
-            if run.status()["state"] in USABLE_STATES and engine_of(run).has_model(run):
+            usable = run.status()["state"] in USABLE_STATES and engine_of(run).has_model(run)
+            # Reading the evaluation raises if it is damaged: such a run is not offered.
+            if usable and (run.evaluation() or True):
                 runs.append(run)
         except ValueError:
             # Damaged (DamagedRunError is a ValueError) or trained by an unknown engine.

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mnist_lab.runs import Run, read_json
+from mnist_lab.runs import DamagedRunError, Run, read_json
 
 NORMALIZATIONS = {
     "raw": "raw pixels 0-255, unchanged",
@@ -69,9 +69,24 @@ class Normalizer:
 
     @classmethod
     def from_dict(cls, data: dict) -> Normalizer:
-        """Rebuild a normalizer saved with `to_dict`."""
-        check_normalization(data["name"])
-        return cls(data["name"], np.asarray(data["mean"]), np.asarray(data["std"]))
+        """Rebuild a normalizer saved with `to_dict`.
+
+        Raises
+        ------
+        ValueError
+            If a field is missing, the name unknown, or the statistics not numbers of the
+            right shape (a scalar, or 28x28 for ``per-pixel``).
+        """
+        try:
+            name, mean, std = data["name"], data["mean"], data["std"]
+            mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"a normalizer needs name, mean and std numbers ({error})") from None
+        check_normalization(name)
+        shape = (28, 28) if name == "per-pixel" else ()
+        if mean.shape != shape or std.shape != shape or not np.all(np.isfinite(std)):
+            raise ValueError(f"a {name!r} normalizer needs mean and std of shape {shape}")
+        return cls(name, mean, std)
 
 
 def check_normalization(name: str) -> str:
@@ -116,4 +131,9 @@ def save_normalizer(run: Run, normalizer: Normalizer) -> None:
 
 def load_normalizer(run: Run) -> Normalizer:
     """The normalizer ``run`` was trained with; `DamagedRunError` if the file is unreadable."""
-    return Normalizer.from_dict(read_json(run.file(NORMALIZER_FILE)))
+    try:
+        return Normalizer.from_dict(read_json(run.file(NORMALIZER_FILE)))
+    except DamagedRunError:
+        raise
+    except ValueError as error:
+        raise DamagedRunError(f"{NORMALIZER_FILE} is malformed: {error}") from None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import secrets
@@ -42,6 +43,8 @@ STATES = (
     "interrupted",
 )
 LIVE_STATES = frozenset({"queued", "running", "stopping"})
+# Fields of status.json that pages do arithmetic with.
+NUMERIC_STATUS_FIELDS = ("progress", "eta_s", "samples_per_s", "epoch", "epochs", "step")
 # "damaged" is never written: it is what reading a broken run directory reports.
 DAMAGED = "damaged"
 
@@ -137,6 +140,56 @@ def read_json(path: Path) -> dict:
     return value
 
 
+def read_arrays(path: Path, names: tuple[str, ...] | list[str]) -> dict:
+    """The named arrays of an ``.npz`` file, read without ever unpickling.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    DamagedRunError
+        If it is not a readable ``.npz``, holds pickled objects, or lacks one of ``names``.
+    """
+    import zipfile
+
+    import numpy as np
+
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in names}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise DamagedRunError(f"{path.name} is unreadable ({error})") from None
+
+
+def check_status(status: dict) -> dict:
+    """Return ``status`` (as read from ``status.json``) if its fields have the right types.
+
+    Raises
+    ------
+    DamagedRunError
+        For an unknown state, a message that is not text, or progress fields that are not
+        numbers (``progress`` must lie in [0, 1]).
+    """
+    if status.get("state") not in STATES:
+        raise DamagedRunError(f"{STATUS_FILE} names an unknown state {status.get('state')!r}")
+    if not isinstance(status.get("message", ""), str):
+        raise DamagedRunError(f"{STATUS_FILE}'s message is not text")
+    for key in NUMERIC_STATUS_FIELDS:
+        value = status.get(key)
+        if value is not None and not _is_finite_number(value):
+            raise DamagedRunError(f"{STATUS_FILE}'s {key} is not a number ({value!r})")
+    if not 0 <= status.get("progress", 0) <= 1:
+        raise DamagedRunError(f"{STATUS_FILE}'s progress {status['progress']!r} is not in [0, 1]")
+    return status
+
+
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def validate_run_id(run_id: str) -> str:
     """Return ``run_id`` if it is a safe directory name, so no path leaves the runs directory.
 
@@ -227,8 +280,12 @@ class Run:
             ``message``; while training also ``progress`` (0-1), ``epoch``, ``epochs``.
         """
         try:
+            if self.path.is_symlink():
+                raise DamagedRunError(
+                    "the run directory is a link to another place, which the lab does not follow"
+                )
             self.config()
-            status = self.raw_status()
+            status = check_status(self.raw_status())
         except DamagedRunError as error:
             return {
                 "state": DAMAGED,
@@ -283,9 +340,11 @@ class Run:
 
     def evaluation(self) -> dict | None:
         """``evaluation.json`` if the run has one, else None; `DamagedRunError` if it is broken."""
+        from mnist_lab.evaluation import check_evaluation  # the format's owner imports runs
+
         if not self.file(EVALUATION_FILE).exists():
             return None
-        return read_json(self.file(EVALUATION_FILE))
+        return check_evaluation(read_json(self.file(EVALUATION_FILE)))
 
     def write_json(self, file_name: str, obj: Any) -> None:
         """Write one of the run's JSON files atomically."""
@@ -378,6 +437,10 @@ class RunStore:
         run = self.get(run_id)
         if run.status()["state"] in LIVE_STATES:
             raise ValueError(f"run {run_id} is still {run.status()['state']}: stop it first")
+        if run.path.is_symlink():
+            # Only the link is the lab's: what it points to is left alone.
+            run.path.unlink()
+            return
         shutil.rmtree(run.path)
 
     def rename(self, run_id: str, name: str) -> None:

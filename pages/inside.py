@@ -81,7 +81,15 @@ if not has_model:
         f"This run ({status['state']}) has no saved weights yet; they appear after its "
         "first epoch. Gradient flow and histograms below update while it trains."
     )
-model = model_of(run) if has_model else None
+model = None
+try:
+    model = model_of(run) if has_model else None
+    if has_model:
+        # One prediction reads every file a view needs: a damaged one shows here, once.
+        engine.predict_proba(run, np.zeros((1, 28, 28), np.uint8), model=model)
+except DamagedRunError as error:
+    st.warning(f"This run is damaged: {error}. Its records below still show.")
+    has_model = False
 weights_tab, activations_tab, gradients_tab, histograms_tab = st.tabs(
     ["Weights", "Activations", "Gradient flow", "Histograms"]
 )

@@ -40,6 +40,7 @@ from mnist_lab.runs import (
     HISTORY_FILE,
     MODEL_FILE,
     TENSORBOARD_DIR,
+    DamagedRunError,
     Run,
     RunOutcome,
 )
@@ -296,12 +297,19 @@ def load_trained_model(run: Run):
     ------
     FileNotFoundError
         If the run saved neither file.
+    DamagedRunError
+        If the file cannot be loaded: truncated, not a Keras model, or refused by
+        ``safe_mode`` because it holds code.
     """
     import keras
 
     for name in (MODEL_FILE, CHECKPOINT_FILE):
         if run.file(name).exists():
-            return keras.saving.load_model(run.file(name), safe_mode=True)
+            try:
+                return keras.saving.load_model(run.file(name), safe_mode=True)
+            except Exception as error:
+                # Keras raises many kinds for a bad file; each one means the same to a page.
+                raise DamagedRunError(f"{name} cannot be loaded: {error}") from None
     raise FileNotFoundError(f"run {run.id} has no {MODEL_FILE} or {CHECKPOINT_FILE}")
 
 

@@ -30,7 +30,7 @@ from mnist_lab.preprocess import (
     load_normalizer,
     save_normalizer,
 )
-from mnist_lab.runs import WEIGHTS_FILE, Run, RunOutcome, atomic_write_bytes
+from mnist_lab.runs import WEIGHTS_FILE, Run, RunOutcome, atomic_write_bytes, read_arrays
 
 if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression
@@ -318,6 +318,5 @@ def load_weights(run: Run) -> tuple[np.ndarray, np.ndarray, Normalizer]:
     normalizer : Normalizer
         The normalization the weights expect (``normalizer.json``).
     """
-    with np.load(run.file(WEIGHTS_FILE), allow_pickle=False) as archive:
-        coef, intercept = archive["coef"], archive["intercept"]
-    return coef, intercept, load_normalizer(run)
+    arrays = read_arrays(run.file(WEIGHTS_FILE), ("coef", "intercept"))
+    return arrays["coef"], arrays["intercept"], load_normalizer(run)

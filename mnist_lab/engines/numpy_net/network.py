@@ -21,7 +21,7 @@ import io
 import numpy as np
 
 from mnist_lab.data import IMAGE_SHAPE, N_CLASSES
-from mnist_lab.runs import WEIGHTS_FILE, Run, atomic_write_bytes
+from mnist_lab.runs import WEIGHTS_FILE, Run, atomic_write_bytes, read_arrays
 
 N_INPUTS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
 LAYER_NAMES = ("hidden", "output")
@@ -203,6 +203,7 @@ def load_weights(run: Run) -> dict[str, np.ndarray]:
     ------
     FileNotFoundError
         If the run has no ``weights.npz`` yet.
+    DamagedRunError
+        If the file is unreadable or lacks a weight.
     """
-    with np.load(run.file(WEIGHTS_FILE), allow_pickle=False) as archive:
-        return {name: archive[name] for name in PARAMETER_NAMES}
+    return read_arrays(run.file(WEIGHTS_FILE), PARAMETER_NAMES)

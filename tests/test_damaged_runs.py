@@ -1,0 +1,155 @@
+"""Damaged run directories, made for real: each reads as damaged with its reason, on every page
+and in the CLI, while the other runs keep working."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mnist_lab.cli import main
+from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
+from mnist_lab.execution.worker import run_worker
+from mnist_lab.runs import (
+    EVALUATION_FILE,
+    METRICS_FILE,
+    PREDICTIONS_FILE,
+    STATUS_FILE,
+    WEIGHTS_FILE,
+    RunStore,
+)
+
+HOME = Path(__file__).resolve().parents[1] / "dashboard" / "Home.py"
+PAGES = ("home.py", "train.py", "evaluate.py", "compare.py", "inside.py", "playground.py")
+
+
+def write_predictions(path: Path, y_true, probabilities) -> None:
+    np.savez(path, y_true=np.asarray(y_true), probabilities=np.asarray(probabilities))
+
+
+def damage(run, kind: str) -> None:
+    """Break one file of ``run`` the way a crash, a disk or a person might."""
+    evaluation = json.loads(run.file(EVALUATION_FILE).read_text())
+    if kind == "accuracy-text":
+        evaluation["test_accuracy"] = "abc"
+    elif kind == "empty-evaluation":
+        evaluation = {}
+    elif kind == "ragged-confusion":
+        evaluation["confusion_matrix"] = [[1, 2], [3]]
+    if kind in ("accuracy-text", "empty-evaluation", "ragged-confusion"):
+        run.file(EVALUATION_FILE).write_text(json.dumps(evaluation))
+    elif kind == "labels-out-of-range":
+        with np.load(run.file(PREDICTIONS_FILE)) as archive:
+            probabilities = archive["probabilities"]
+        write_predictions(
+            run.file(PREDICTIONS_FILE), np.full(len(probabilities), 42), probabilities
+        )
+    elif kind == "five-predictions":
+        write_predictions(run.file(PREDICTIONS_FILE), np.zeros(5), np.full((5, 10), 0.1))
+    elif kind == "metrics-bytes":
+        with open(run.file(METRICS_FILE), "ab") as handle:
+            handle.write(b'{"kind": "epoch", "loss": \xff\xfe}\n\xff\n')
+    elif kind == "weights-garbage":
+        run.file(WEIGHTS_FILE).write_bytes(b"not an npz at all")
+    elif kind == "normalizer-contents":
+        run.file("normalizer.json").write_text('{"name": "scale", "mean": "x"}')
+    elif kind == "progress-text":
+        status = json.loads(run.file(STATUS_FILE).read_text())
+        run.file(STATUS_FILE).write_text(json.dumps(dict(status, progress="half")))
+
+
+KINDS = (
+    "accuracy-text",
+    "empty-evaluation",
+    "ragged-confusion",
+    "labels-out-of-range",
+    "five-predictions",
+    "metrics-bytes",
+    "weights-garbage",
+    "normalizer-contents",
+    "progress-text",
+)
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory):
+    """One healthy NumPy run, one damaged copy of it per kind, and a symlinked run."""
+    root = tmp_path_factory.mktemp("runs")
+    store = RunStore(root)
+    good = store.create(NumpyNetSettings(epochs=1, subset=500).to_dict(), name="healthy")
+    assert run_worker(good.path) == "finished"
+    for kind in KINDS:
+        copy = store.create(good.config(), name=f"damaged {kind}")
+        shutil.copytree(
+            good.path, copy.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("config.json")
+        )
+        damage(copy, kind)
+    outside = tmp_path_factory.mktemp("elsewhere") / "target"
+    shutil.copytree(good.path, outside)
+    (root / "20990101-000000-000-linked-0000").symlink_to(outside, target_is_directory=True)
+    return root
+
+
+def open_page(page: str, root: Path, monkeypatch, run_id: str | None = None) -> AppTest:
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(root))
+    app = AppTest.from_file(str(HOME), default_timeout=90)
+    if run_id:
+        app.query_params["run"] = run_id
+    app.run()
+    app.switch_page(f"../pages/{page}").run()
+    return app
+
+
+def shown_text(app: AppTest) -> str:
+    parts = []
+    for kind in ("markdown", "caption", "info", "warning", "error", "success", "subheader"):
+        parts += [str(element.value) for element in app.get(kind)]
+    for kind in ("selectbox", "multiselect"):
+        for box in app.get(kind):
+            parts += [str(option) for option in box.options]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens_beside_damaged_runs(page, runs_dir, monkeypatch):
+    app = open_page(page, runs_dir, monkeypatch)
+    assert not app.exception, app.exception
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("page", ("evaluate.py", "inside.py", "train.py"))
+def test_a_damaged_run_opened_directly_says_why(kind, page, runs_dir, monkeypatch):
+    store = RunStore(runs_dir)
+    run = next(r for r in store.list() if r.name == f"damaged {kind}")
+    if page == "train.py":
+        monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(runs_dir))
+    app = open_page(page, runs_dir, monkeypatch, run.id)
+    if page == "train.py":
+        app.selectbox(key="train_watch").set_value(run.id).run()
+    assert not app.exception, app.exception
+    if kind != "metrics-bytes":
+        assert "damaged" in shown_text(app).lower(), f"{kind} on {page} is not named damaged"
+
+
+def test_the_cli_lists_every_run_and_names_the_damaged_ones(runs_dir, monkeypatch, capsys):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(runs_dir))
+    assert main(["runs"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 + 1 + len(KINDS) + 1, "one line per run, none stops the list"
+    ids = {run.name: run.id for run in RunStore(runs_dir).list()}
+    for kind in ("accuracy-text", "empty-evaluation", "ragged-confusion", "progress-text"):
+        (line,) = [line for line in lines if line.startswith(ids[f"damaged {kind}"])]
+        assert " damaged " in line and "(" in line, line
+    (healthy,) = [line for line in lines if line.startswith(ids["healthy"])]
+    assert " finished " in healthy and " 0." in healthy
+
+
+def test_deleting_a_symlinked_run_removes_the_link_only(runs_dir):
+    store = RunStore(runs_dir)
+    linked = store.get("20990101-000000-000-linked-0000")
+    assert linked.status()["state"] == "damaged"
+    target = linked.path.resolve()
+    store.delete(linked.id)
+    assert not linked.path.exists() and target.is_dir()

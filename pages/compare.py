@@ -7,6 +7,8 @@ from dashboard.ui.cache import get_dataset
 from dashboard.ui.figures.curves import learning_curves_figure
 from dashboard.ui.figures.evaluation import difference_figure, per_digit_accuracy_figure
 from dashboard.ui.figures.images import digit_grid_figure
+from dashboard.ui.label_issues_view import show_label_issues
+from dashboard.ui.model_checks_view import compare_checks
 from dashboard.ui.pages import PAGE
 from dashboard.ui.runs_view import (
     load_evaluated,
@@ -154,6 +156,12 @@ else:
                     digit_grid_figure(x_test[shown], titles, n_cols=5),
                     key=f"compare_gallery_{title}",
                 )
+
+evaluated_runs = {labels[run_id]: store.get(run_id) for run_id in evaluated}
+st.subheader("Calibration and robustness")
+compare_checks(evaluated_runs, key="compare_checks")
+st.subheader("Suspicious labels")
+show_label_issues(store, evaluated_runs, key="compare_labels")
 
 st.subheader("Rename or delete a run")
 st.selectbox("Run", list(rows), format_func=labels.__getitem__, key="compare_manage")

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.ui.cache import get_dataset
+from dashboard.ui.explain_view import explain_test_digit
 from dashboard.ui.export_view import render_code_downloads
 from dashboard.ui.figures.evaluation import (
     clicked_cell,
@@ -11,12 +12,14 @@ from dashboard.ui.figures.evaluation import (
     probability_gallery_figure,
 )
 from dashboard.ui.figures.style import DIGITS
+from dashboard.ui.model_checks_view import labelled, show_calibration, show_robustness
 from dashboard.ui.pages import PAGE
 from dashboard.ui.runs_view import load_evaluated, page_run
 from dashboard.ui.tensorboard_view import render_tensorboard_command
 from mnist_lab import evaluation as ev
 from mnist_lab.engines import engine_of, find_baseline
-from mnist_lab.runs import RunStore
+from mnist_lab.predict import usable_runs
+from mnist_lab.runs import DamagedRunError, RunStore
 
 GALLERY_SIZES = (8, 16, 32)
 BASELINE_HINT = "python -m mnist_lab baseline --normalization scale"
@@ -100,6 +103,12 @@ if len(shown):
         key="evaluate_gallery",
     )
 
+st.subheader("Why did it say that?")
+try:
+    explain_test_digit(run, usable_runs(store), shown[0] if len(shown) else 0, key="evaluate_why")
+except DamagedRunError as error:
+    st.warning(f"Why it answered so cannot be shown: this run is damaged: {error}.")
+
 st.subheader("Per digit")
 per_class = pd.DataFrame(result.evaluation["per_class"])
 # In points with two decimals each, so the column lines up ("percent" drops trailing zeros).
@@ -115,6 +124,12 @@ st.dataframe(
         "f1": st.column_config.NumberColumn(format=points),
     },
 )
+
+checked = labelled([run] + ([baseline_run] if baseline is not None else []))
+st.subheader("Calibration")
+show_calibration(checked, key="evaluate_calibration")
+st.subheader("Robustness")
+show_robustness(checked, key="evaluate_robustness")
 
 st.subheader("Downloads")
 # Callables build each file only when its button is clicked; "ignore" skips the rerun.

@@ -5,6 +5,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from dashboard.ui.cache import get_dataset, model_of
+from dashboard.ui.explain_view import choose_run, explain_digit
 from dashboard.ui.figures.images import image_figure
 from dashboard.ui.figures.playground import probabilities_figure
 from dashboard.ui.pages import PAGE, page_link
@@ -143,3 +144,8 @@ st.dataframe(
 )
 named = [(rows[run_id]["name"], values) for run_id, values in probabilities.items()]
 st.plotly_chart(probabilities_figure(named), key="playground_probabilities")
+
+st.subheader("Why did it say that?")
+chosen_runs = [store.get(run_id) for run_id in chosen]
+explained = choose_run(chosen_runs, key="playground_why_run")
+explain_digit(digit, explained, chosen_runs, key="playground_why")

@@ -55,7 +55,8 @@ def test_curves_and_network_against_baseline(runs):  # noqa: F811
     assert app.selectbox(key="compare_network").value == network.id
     assert app.selectbox(key="compare_baseline").value == baseline.id
     charts = {chart.proto.id: json.loads(chart.proto.spec) for chart in app.get("plotly_chart")}
-    assert len(charts) == 5  # curves, per digit, difference, two galleries
+    # Curves, per digit, difference, two galleries, reliability diagram, suspicious labels.
+    assert len(charts) == 7
     curves = next(spec for spec in charts.values() if "loss" in json.dumps(spec["layout"]))
     names = {trace["name"] for trace in curves["data"]}
     # Names reach plotly escaped, so a run called "<b>net</b>" is not drawn bold.

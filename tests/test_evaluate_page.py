@@ -86,7 +86,8 @@ def test_shows_the_newest_run_with_its_accuracy_next_to_the_baseline(runs):
     assert metrics["Test accuracy"] == f"{network.evaluation()['test_accuracy']:.2%}"
     assert metrics["Baseline accuracy"] == f"{baseline.evaluation()['test_accuracy']:.2%}"
     assert app.metric[0].delta.endswith("points")
-    assert len(app.get("plotly_chart")) == 2
+    # Confusion matrix, gallery and reliability diagram (runs without a model: no saliency).
+    assert len(app.get("plotly_chart")) == 3
     per_digit = next(frame.value for frame in app.dataframe if "precision" in frame.value)
     # Shown in points, two decimals each, not as fractions.
     assert per_digit["recall"].between(90, 100).all()

@@ -71,7 +71,11 @@ def test_random_test_image_shows_predictions_of_network_and_baseline(runs_dir, m
     table = app.dataframe[0].value
     assert table["Model"].str.startswith(("tiny numpy", "tiny baseline")).all()
     assert table["Prediction"].between(0, 9).all()
-    chart = json.loads(app.get("plotly_chart")[-1].proto.spec)
+    chart = next(
+        json.loads(chart.proto.spec)
+        for chart in app.get("plotly_chart")
+        if chart.proto.id.endswith("playground_probabilities")
+    )
     assert [trace["name"] for trace in chart["data"]] == ["tiny numpy", "tiny baseline"]
     assert {trace["type"] for trace in chart["data"]} == {"bar"}
 

@@ -1,0 +1,151 @@
+"""Checks of whole runs: calibration and robustness, one run on Evaluate, several on Compare.
+
+Calibration reads a run's saved test probabilities (cheap, cached here). Robustness needs
+tens of thousands of predictions, so each run's curves are measured once on request, with a
+progress bar, and kept in the run directory (`mnist_lab.explain.robustness`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import streamlit as st
+
+from dashboard.ui.cache import get_dataset, model_of
+from dashboard.ui.explain_view import has_saved_model
+from dashboard.ui.figures.explain import reliability_figure, robustness_figure
+from dashboard.ui.runs_view import load_evaluated, plain_markdown, run_labels, run_row
+from mnist_lab import evaluation as ev
+from mnist_lab.explain.calibration import Calibration, calibration
+from mnist_lab.explain.robustness import (
+    CORRUPTIONS,
+    SAMPLE_SIZE,
+    measure_robustness,
+    read_robustness,
+)
+from mnist_lab.runs import DamagedRunError, Run
+
+CALIBRATION_HELP = (
+    "Each point is one band of confidence: how often the run was right when it was that "
+    "sure. On the dotted diagonal a run's confidence means what it says; below it, the run "
+    "is more sure than right (overconfident). Below: how many test digits fall in each band."
+)
+ROBUSTNESS_HELP = (
+    f"The same {SAMPLE_SIZE:,} test digits in every panel, damaged more the further a point "
+    "lies from the unchanged setting (0, or a size factor of 1). Shifts move them right, "
+    "down, left and up in turn; rotations alternate direction. A flatter line is a sturdier "
+    "model."
+)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_calibration(run_dir: str, predictions_mtime: float) -> Calibration:
+    """The calibration of a run's saved test predictions, cached per file version."""
+    return calibration(*ev.load_predictions(Run(run_dir)))
+
+
+def labelled(runs: list[Run]) -> dict[str, Run]:
+    """The runs by their table label (name, architecture, state, accuracy; told apart)."""
+    labels = run_labels([run_row(run) for run in runs])
+    return {labels[run.id]: run for run in runs}
+
+
+def compare_checks(runs: Mapping[str, Run], key: str) -> None:
+    """Calibration and robustness of the runs chosen here among ``runs`` (label -> run)."""
+    chosen = st.multiselect("Runs to check", list(runs), default=list(runs)[:3], key=f"{key}_runs")
+    if not chosen:
+        st.info("Choose runs to compare their calibration and robustness.")
+        return
+    picked = {label: runs[label] for label in chosen}
+    st.markdown("**Calibration**")
+    show_calibration(picked, key=f"{key}_calibration")
+    st.markdown("**Robustness**")
+    show_robustness(picked, key=f"{key}_robustness")
+
+
+def show_calibration(runs: Mapping[str, Run], key: str) -> None:
+    """The reliability diagram and expected calibration error of each evaluated run.
+
+    Parameters
+    ----------
+    runs : mapping
+        Label (plain text) -> run; runs without test predictions are left out.
+    key : str
+        Widget key prefix.
+    """
+    calibrations = {}
+    for label, run in runs.items():
+        if isinstance(load_evaluated(run), str):
+            continue
+        try:
+            mtime = run.file(ev.PREDICTIONS_FILE).stat().st_mtime
+            calibrations[label] = cached_calibration(str(run.path), mtime)
+        except (OSError, DamagedRunError):
+            continue
+    if not calibrations:
+        st.info("No test predictions to judge yet: calibration needs an evaluated run.")
+        return
+    st.plotly_chart(reliability_figure(calibrations), key=f"{key}_reliability")
+    st.caption(CALIBRATION_HELP)
+    if len(calibrations) == 1:
+        st.write(next(iter(calibrations.values())).reading)
+        return
+    st.dataframe(
+        [
+            {
+                "Run": label,
+                "Expected calibration error": result.ece,
+                "Mean confidence": result.mean_confidence,
+                "Test accuracy": result.overall_accuracy,
+            }
+            for label, result in calibrations.items()
+        ],
+        column_config={
+            column: st.column_config.NumberColumn(format="percent")
+            for column in ("Expected calibration error", "Mean confidence", "Test accuracy")
+        },
+        hide_index=True,
+        key=f"{key}_ece",
+    )
+
+
+def show_robustness(runs: Mapping[str, Run], key: str) -> None:
+    """Accuracy under each corruption, per run: stored curves at once, others on request.
+
+    Parameters
+    ----------
+    runs : mapping
+        Label (plain text) -> run; runs without a saved model are named and skipped.
+    key : str
+        Widget key prefix.
+    """
+    dataset = get_dataset()
+    with_model = {label: run for label, run in runs.items() if has_saved_model(run)}
+    if not with_model:
+        st.info("Robustness needs a run with a saved model: none of these has one.")
+        return
+    curves = {label: read_robustness(run, dataset) for label, run in with_model.items()}
+    missing = [label for label, table in curves.items() if table is None]
+    if missing:
+        noun = "this run" if len(missing) == 1 else f"these {len(missing)} runs"
+        names = plain_markdown("; ".join(missing))
+        st.write(
+            f"Not measured yet for {noun}: {names}. It takes from a few seconds (logistic "
+            "regression, small networks) to a minute (CNNs) per run, once."
+        )
+        if st.button("Measure robustness", icon=":material/speed:", key=f"{key}_measure"):
+            bar = st.progress(0.0, "Measuring...")
+            for number, label in enumerate(missing):
+                run = with_model[label]
+
+                def report(done: int, total: int, number=number, label=label) -> None:
+                    share = (number + done / total) / len(missing)
+                    bar.progress(share, f"{label}: {done} of {total} settings")
+
+                measure_robustness(run, dataset, model=model_of(run), on_progress=report)
+            # Stored now: the rerun reads them and leaves the button out.
+            st.rerun()
+    measured = {label: table for label, table in curves.items() if table is not None}
+    if measured:
+        st.plotly_chart(robustness_figure(measured, CORRUPTIONS), key=f"{key}_curves")
+        st.caption(ROBUSTNESS_HELP)

@@ -21,8 +21,9 @@ from typing import Any, ClassVar
 
 from mnist_lab.data import EMBEDDED_SHA256
 
-# Keys that config.json holds besides the settings: written by `to_dict` or `RunStore.create`.
-METADATA_KEYS = ("engine", "label", "dataset", "versions", "created", "name")
+# Keys that config.json holds besides the settings: written by `to_dict` or `RunStore.create`;
+# ``sweep`` tags a sweep's trial (`mnist_lab.sweeps.store`).
+METADATA_KEYS = ("engine", "label", "dataset", "versions", "created", "name", "sweep")
 MAX_SEED = 2**32 - 1
 N_TRAIN = 60_000
 MIN_SUBSET = 100
@@ -304,6 +305,17 @@ class Settings:
         if data.get("engine", cls.engine) != cls.engine:
             raise ValueError(f"this config is for engine {data['engine']!r}, not {cls.engine!r}")
         return cls(**cls._read({name: data[name] for name in names if name in data})).validate()
+
+    @classmethod
+    def resolve(cls, values: dict):
+        """Validated settings of ``values``, a preset's recipe filling what they leave out.
+
+        Raises
+        ------
+        ValueError
+            As `from_dict`.
+        """
+        return cls.from_dict({**cls.recommended(values), **values})
 
     @classmethod
     def _read(cls, values: dict) -> dict:

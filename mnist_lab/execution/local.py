@@ -8,57 +8,44 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
+from mnist_lab.execution.executor import Executor
+from mnist_lab.execution.processes import start_detached
 from mnist_lab.runs import LOG_FILE, RUNS_DIR_ENV, Run, RunStore
 
 MAX_PARALLEL_ENV = "MNIST_LAB_MAX_PARALLEL"
 
 
-class LocalExecutor:
+class LocalExecutor(Executor):
     """Launches and queues the runs of one run store on this machine.
 
     Parameters
     ----------
     store : RunStore
         Where the runs live; their workers see the same directory.
+    parallel : int, optional
+        Training slots for the runs it launches (a sweep's ``--parallel``); by default
+        ``$MNIST_LAB_MAX_PARALLEL``.
     """
 
-    def __init__(self, store: RunStore):
+    where = "this machine"
+
+    def __init__(self, store: RunStore, parallel: int | None = None):
         self.store = store
+        self.parallel = parallel
 
     def launch(self, run: Run) -> int:
         """Start a detached worker for ``run`` and return its pid.
 
-        The worker runs in its own session, so it outlives page switches, browser refreshes
-        and a restart of the Streamlit server; its output goes to ``worker.log``. A daemon
-        thread waits for it, so a worker that ends is reaped at once instead of lingering as
-        a ``<defunct>`` child of a long-lived launcher (the Streamlit server).
+        The worker outlives page switches, browser refreshes and a restart of the Streamlit
+        server (see `start_detached`); its output goes to ``worker.log``.
         """
-        log = open(run.file(LOG_FILE), "ab")
-        env = dict(os.environ, **{RUNS_DIR_ENV: str(self.store.root), "PYTHONUNBUFFERED": "1"})
-        # Keeps TensorFlow's C++ start-up chatter out of worker.log unless asked for.
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        project_root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
-        with log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "mnist_lab", "worker", "--run-dir", str(run.path)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env=env,
-            )
-        # A thread, not a SIGCHLD handler: a handler would steal the exit status of every
-        # other subprocess the server waits for.
-        threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
-        return process.pid
+        env = {RUNS_DIR_ENV: str(self.store.root)}
+        if self.parallel is not None:
+            env[MAX_PARALLEL_ENV] = str(self.parallel)
+        return start_detached(["worker", "--run-dir", str(run.path)], run.file(LOG_FILE), env)
 
     def max_parallel(self) -> int:
         """How many runs may train at once: ``$MNIST_LAB_MAX_PARALLEL``, default 1."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 
@@ -36,3 +39,39 @@ def process_alive(pid: int | None, start_time: str | None = None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def start_detached(arguments: list[str], log_path: Path, env: dict[str, str]) -> int:
+    """Start ``python -m mnist_lab ARGUMENTS`` in its own session and return its pid.
+
+    It outlives its launcher (a page switch, a restart of the Streamlit server); its output
+    is appended to ``log_path``. A daemon thread waits for it, so one that ends is reaped at
+    once instead of lingering as a ``<defunct>`` child of a long-lived launcher.
+
+    Parameters
+    ----------
+    arguments : list of str
+        The subcommand and its arguments, e.g. ``["worker", "--run-dir", DIR]``.
+    log_path : Path
+        Where its stdout and stderr go.
+    env : dict
+        Variables added to this process's environment.
+    """
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **env)
+    # Keeps TensorFlow's C++ start-up chatter out of the log unless asked for.
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    project_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mnist_lab", *arguments],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+        )
+    # A thread, not a SIGCHLD handler: a handler would steal the exit status of every
+    # other subprocess the launcher waits for.
+    threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
+    return process.pid

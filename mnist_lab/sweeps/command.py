@@ -1,0 +1,129 @@
+"""``python -m mnist_lab sweep``: many runs from one command; ``sweep-driver``: the page's."""
+
+from __future__ import annotations
+
+import argparse
+
+from mnist_lab.cli import add_settings_flags, requested_values
+from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines
+from mnist_lab.execution.executor import CLUSTER_ENV
+from mnist_lab.runs import RunStore
+from mnist_lab.settings import METADATA_KEYS
+from mnist_lab.sweeps.driver import run_sweep
+from mnist_lab.sweeps.results import results_text, trial_rows
+from mnist_lab.sweeps.space import METHODS, parse_parameter
+from mnist_lab.sweeps.store import SweepDefinition, SweepStore
+
+
+def add_sweep_parser(subparsers: argparse._SubParsersAction) -> None:
+    """``sweep``: the flags of ``train`` for what stays fixed, plus what varies and how."""
+    parser = subparsers.add_parser(
+        "sweep",
+        help="train many runs over a grid, a random sample or a Bayesian search",
+        description="Fixed settings are the flags of `train`; each --grid/--param varies one. "
+        + "; ".join(f"{method}: {what}" for method, what in METHODS.items())
+        + ".",
+    )
+    parser.add_argument(
+        "--engine", choices=list(ENGINES), help=f"the engine (default {DEFAULT_ENGINE})"
+    )
+    parser.add_argument("--config", help="JSON file of fixed settings (e.g. a run's config.json)")
+    add_settings_flags(parser, all_engines())
+    varied = parser.add_argument_group("what varies")
+    varied.add_argument(
+        "--grid",
+        "--param",
+        dest="parameters",
+        action="append",
+        default=[],
+        metavar="NAME=SPEC",
+        help="a setting to vary: values (learning_rate=0.0001,0.001,0.01) or, with --random "
+        "or --bayes, a range (learning_rate=log:1e-4:1e-1, hidden_units=int:16:256)",
+    )
+    method = varied.add_mutually_exclusive_group()
+    method.add_argument("--random", type=int, metavar="N", help="N points drawn at random")
+    method.add_argument("--bayes", type=int, metavar="N", help="N points chosen by Optuna's TPE")
+    varied.add_argument("--repeats", type=int, default=1, help="runs per point, seeds +0, +1...")
+    varied.add_argument("--sampler-seed", type=int, default=0, help="seeds --random and --bayes")
+    where = parser.add_argument_group("where and how")
+    where.add_argument("--parallel", type=int, default=1, help="trials training at once")
+    where.add_argument(
+        "--cluster",
+        help=f"a Ray cluster's HOST:PORT (default ${CLUSTER_ENV}; none: this machine)",
+    )
+    where.add_argument(
+        "--median-stop",
+        action="store_true",
+        help="stop a trial whose validation accuracy falls below the others' median",
+    )
+    parser.add_argument("--name", help="the sweep's name (its trials' names start with it)")
+    parser.set_defaults(handler=cmd_sweep)
+
+
+def sweep_definition(args: argparse.Namespace) -> SweepDefinition:
+    """The validated definition the ``sweep`` flags describe.
+
+    Raises
+    ------
+    ValueError
+        If a flag is wrong, a parameter cannot be read, or a fixed flag is also varied.
+    """
+    engine, values = requested_values(args)
+    declared = engine.settings_class.declared()
+    parameters = [parse_parameter(text, declared) for text in args.parameters]
+    varied = {parameter.name for parameter in parameters}
+    flagged = sorted(name for name in varied if getattr(args, name, None) is not None)
+    if flagged:
+        raise ValueError(f"{', '.join(flagged)}: give a setting as a flag or vary it, not both")
+    # A config file's value of a varied setting is replaced by the sweep's.
+    base = {k: v for k, v in values.items() if k not in METADATA_KEYS and k not in varied}
+    method = "random" if args.random else "bayes" if args.bayes else "grid"
+    definition = SweepDefinition(
+        engine=engine.name,
+        base=base,
+        parameters=parameters,
+        method=method,
+        count=args.random or args.bayes or 0,
+        repeats=args.repeats,
+        parallel=args.parallel,
+        median_stop=args.median_stop,
+        cluster=args.cluster,
+        name=args.name or "",
+        seed=args.sampler_seed,
+    )
+    return definition.validate()
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run the sweep in the foreground, then print its trials sorted by test accuracy.
+
+    Returns 0 when every trial ended (Ctrl-C cancels: the live trials stop and keep what
+    they learned), 1 when it was cancelled or failed.
+    """
+    definition = sweep_definition(args)
+    sweep = SweepStore(RunStore()).create(definition)
+    print(
+        f"Sweep {sweep.id}: {definition.trial_count()} trials ({definition.method}), "
+        f"{definition.parallel} at a time. Ctrl-C cancels it.",
+        flush=True,
+    )
+    state = run_sweep(sweep, report=lambda line: print(line, flush=True))
+    print(results_text(trial_rows(sweep), [p.name for p in definition.parameters]))
+    print(f"Sweep {state}: {sweep.state()['message']} Its runs are in {sweep.run_store.root}.")
+    return 0 if state == "finished" else 1
+
+
+def add_sweep_driver_parser(subparsers: argparse._SubParsersAction) -> None:
+    """``sweep-driver SWEEP_ID``: drive a stored sweep (started by the Sweeps page)."""
+    parser = subparsers.add_parser("sweep-driver", help="drive a stored sweep (used internally)")
+    parser.add_argument("sweep_id")
+    parser.set_defaults(handler=cmd_sweep_driver)
+
+
+def cmd_sweep_driver(args: argparse.Namespace) -> int:
+    """Drive the sweep; exit 0 once every trial ended."""
+    try:
+        sweep = SweepStore(RunStore()).get(args.sweep_id)
+    except KeyError as error:
+        raise ValueError(error.args[0]) from None
+    return 0 if run_sweep(sweep, report=lambda line: print(line, flush=True)) == "finished" else 1

@@ -1,0 +1,194 @@
+"""Drives a sweep: launches its trials through an executor, watches them, stops hopeless ones.
+
+One driver process per sweep (the CLI's ``sweep`` in the foreground, or a detached
+``python -m mnist_lab sweep-driver ID`` started by the Sweeps page), never one per waiting
+trial: it launches a trial only when one of its ``parallel`` slots is free.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+
+from mnist_lab import records
+from mnist_lab.execution.executor import Executor, executor_for
+from mnist_lab.execution.processes import process_start_time, start_detached
+from mnist_lab.runs import LIVE_STATES, RUNS_DIR_ENV, DamagedRunError, Run, now_iso
+from mnist_lab.sweeps.store import DRIVER_LOG, Sweep, Trial
+
+# The median rule waits for this many other trials at the same epoch before it judges one.
+MEDIAN_MIN_OTHERS = 3
+
+
+def trial_name(sweep: Sweep, number: int, params: dict, repeat: int, repeats: int) -> str:
+    """A trial's run name: the sweep's name, its number and its parameter values."""
+    values = " ".join(
+        f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}"
+        for name, value in params.items()
+    )
+    seed = f" seed+{repeat}" if repeats > 1 else ""
+    return f"{(sweep.definition().name or 'sweep')[:30]} #{number + 1}{seed}: {values}"[:80]
+
+
+def epoch_scores(run: Run) -> dict[int, float]:
+    """Validation accuracy (training accuracy without a validation split) per whole epoch."""
+    scores = {}
+    for record in records.of_kind(run.metrics(), "epoch"):
+        score = record.get("val_accuracy", record.get("accuracy"))
+        if score is not None and record.get("fraction", 1.0) >= 1.0:
+            scores[int(record["epoch"])] = float(score)
+    return scores
+
+
+def below_median(run: Run, others: list[Run]) -> bool:
+    """The median rule: ``run``'s latest epoch scores below the median of the others' there.
+
+    Only judged once `MEDIAN_MIN_OTHERS` other trials have reached that epoch.
+    """
+    scores = epoch_scores(run)
+    if not scores:
+        return False
+    epoch = max(scores)
+    at_epoch = [s[epoch] for s in map(epoch_scores, others) if epoch in s]
+    return len(at_epoch) >= MEDIAN_MIN_OTHERS and scores[epoch] < statistics.median(at_epoch)
+
+
+def test_accuracy(run: Run) -> float | None:
+    """A trial's test accuracy, or None if it has no readable evaluation."""
+    try:
+        evaluation = run.evaluation()
+    except DamagedRunError:
+        return None
+    return None if evaluation is None else float(evaluation["test_accuracy"])
+
+
+def run_sweep(
+    sweep: Sweep,
+    executor: Executor | None = None,
+    poll_s: float = 0.5,
+    report: Callable[[str], None] = lambda line: None,
+) -> str:
+    """Launch every trial of ``sweep``, ``parallel`` at a time, until all have ended.
+
+    Parameters
+    ----------
+    sweep : Sweep
+        A sweep made by `SweepStore.create`.
+    executor : Executor, optional
+        Where trials train; by default the one its definition names (`executor_for`).
+    poll_s : float, default 0.5
+        Seconds between two looks at the live trials.
+    report : callable, optional
+        Called with one line per event (launch, end, pruning, cancel), for the CLI.
+
+    Returns
+    -------
+    str
+        The sweep's final state: ``finished``, ``cancelled`` or ``failed``.
+    """
+    definition = sweep.definition()
+    store = sweep.run_store
+    executor = executor or executor_for(store, definition.cluster, definition.parallel)
+    pid = os.getpid()
+    sweep.update(
+        state="running",
+        driver={"pid": pid, "pid_start": process_start_time(pid)},
+        started=now_iso(),
+        where=executor.where,
+        message=f"Training on {executor.where}.",
+    )
+    sampler = definition.sampler()
+    total = definition.trial_count()
+    pending: deque[tuple[int, dict, int]] = deque()
+    live: dict[str, tuple[Run, int]] = {}
+    outstanding: dict[int, list[float | None]] = {}
+    ended, cancelled = 0, False
+
+    def end_point_run(number: int, accuracy: float | None) -> None:
+        outstanding[number].append(accuracy)
+        if len(outstanding[number]) == definition.repeats:
+            scores = [a for a in outstanding.pop(number) if a is not None]
+            sampler.tell(number, statistics.mean(scores) if scores else None)
+
+    try:
+        while True:
+            if not cancelled and sweep.cancel_requested():
+                cancelled = True
+                report(f"Cancelling: stopping {len(live)} live trial(s), launching no more.")
+                for run, _ in live.values():
+                    run.request_stop()
+            while not cancelled and len(live) < definition.parallel:
+                if not pending:
+                    if not sampler.has_more():
+                        break
+                    number, params = sampler.ask()
+                    outstanding[number] = []
+                    pending.extend((number, params, r) for r in range(definition.repeats))
+                number, params, repeat = pending.popleft()
+                try:
+                    config = definition.trial_config(params, repeat, sweep.id, number)
+                except ValueError as error:
+                    ended += 1
+                    report(f"Trial #{number + 1} skipped: {error}")
+                    end_point_run(number, None)
+                    continue
+                name = trial_name(sweep, number, params, repeat, definition.repeats)
+                run = store.create(config, name=name)
+                sweep.add_trial(Trial(run.id, number, repeat, params))
+                executor.launch(run)
+                live[run.id] = (run, number)
+                report(f"Launched {name} ({run.id})")
+            for run_id, (run, number) in list(live.items()):
+                status = run.status()
+                if status["state"] in LIVE_STATES:
+                    others = [r for r in sweep.runs() if r.id != run_id]
+                    if (
+                        definition.median_stop
+                        and not run.stop_requested()
+                        and below_median(run, others)
+                    ):
+                        run.request_stop()
+                        sweep.mark_pruned(run_id)
+                        report(f"Stopping {run.name}: below the median of the other trials")
+                    continue
+                del live[run_id]
+                ended += 1
+                accuracy = test_accuracy(run)
+                end_point_run(number, accuracy)
+                shown = "-" if accuracy is None else f"{accuracy:.4f}"
+                report(f"[{ended}/{total}] {status['state']}: {run.name} (test accuracy {shown})")
+                sweep.update(message=f"{ended} of {total} trials ended, {len(live)} training.")
+            if not live and (cancelled or (not pending and not sampler.has_more())):
+                break
+            try:
+                time.sleep(poll_s)
+            except KeyboardInterrupt:
+                sweep.request_cancel()
+    except Exception as error:
+        traceback.print_exc()
+        for run, _ in live.values():
+            run.request_stop()
+        sweep.update(state="failed", message=f"{type(error).__name__}: {error}", ended=now_iso())
+        raise
+    state = "cancelled" if cancelled else "finished"
+    done = f"{ended} of {total} trials ended" + (" (cancelled)." if cancelled else ".")
+    sweep.update(state=state, message=done, ended=now_iso())
+    return state
+
+
+def start_sweep_driver(sweep: Sweep) -> int:
+    """Drive ``sweep`` in a detached process (``python -m mnist_lab sweep-driver ID``).
+
+    It outlives the Streamlit server that started it, as a run's worker does.
+
+    Returns
+    -------
+    int
+        The driver's pid.
+    """
+    env = {RUNS_DIR_ENV: str(sweep.run_store.root)}
+    return start_detached(["sweep-driver", sweep.id], sweep.file(DRIVER_LOG), env)

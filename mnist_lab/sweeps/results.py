@@ -1,0 +1,81 @@
+"""A sweep's trials read back as rows: parameters, state, test accuracy, where it trained."""
+
+from __future__ import annotations
+
+from mnist_lab.runs import DamagedRunError
+from mnist_lab.sweeps.driver import test_accuracy
+from mnist_lab.sweeps.store import Sweep
+
+RESULT_KEYS = ("trial", "state", "test_accuracy", "pruned", "node", "run", "name")
+
+
+def trial_rows(sweep: Sweep) -> list[dict]:
+    """One row per launched trial, in launch order.
+
+    Returns
+    -------
+    list of dict
+        ``trial`` (point number from 1), ``state``, ``test_accuracy`` (None until it has one),
+        ``pruned``, ``node`` (where it trained), ``run`` (its id), ``name``, ``seed`` and one
+        key per swept parameter.
+    """
+    rows = []
+    for trial, run in zip(sweep.trials(), sweep.runs(), strict=True):
+        status = run.status()
+        try:
+            seed = run.config().get("seed")
+        except DamagedRunError:
+            seed = None
+        rows.append(
+            {
+                "trial": trial.point + 1,
+                "state": status["state"],
+                "test_accuracy": test_accuracy(run),
+                "pruned": trial.pruned,
+                "node": status.get("node", "this machine"),
+                "run": run.id,
+                "name": run.name,
+                "seed": seed,
+                **trial.params,
+            }
+        )
+    return rows
+
+
+def best_first(rows: list[dict]) -> list[dict]:
+    """``rows`` sorted by test accuracy, best first; trials without one last."""
+    return sorted(rows, key=lambda row: -(row["test_accuracy"] or -1.0))
+
+
+def results_text(rows: list[dict], parameters: list[str]) -> str:
+    """The trials as a plain-text table sorted by test accuracy, for the CLI.
+
+    Examples
+    --------
+    >>> row = {"trial": 1, "state": "finished", "test_accuracy": 0.9, "pruned": False,
+    ...        "node": "this machine", "run": "r1", "name": "n", "seed": 0, "lr": 0.01}
+    >>> print(results_text([row], ["lr"]))
+    test acc  state     trial  lr    node          run
+      90.00%  finished      1  0.01  this machine  r1
+    """
+    header = ["test acc", "state", "trial", *parameters, "node", "run"]
+    table = [header]
+    for row in best_first(rows):
+        accuracy = "-" if row["test_accuracy"] is None else f"{row['test_accuracy']:.2%}"
+        state = row["state"] + (" (pruned)" if row["pruned"] else "")
+        values = [_value(row.get(name)) for name in parameters]
+        table.append([accuracy, state, str(row["trial"]), *values, row["node"], row["run"]])
+    widths = [max(len(line[column]) for line in table) for column in range(len(header))]
+    # Numbers read best right-aligned: the accuracy and the trial number.
+    right = {0, 2}
+    return "\n".join(
+        "  ".join(
+            cell.rjust(width) if column in right else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        for line in table
+    )
+
+
+def _value(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)

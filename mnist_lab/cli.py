@@ -39,6 +39,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 1 if run_worker(args.run_dir) == "failed" else 0
 
 
+def add_dispatch_parser(subparsers: argparse._SubParsersAction) -> None:
+    """``dispatch``: start queued runs' workers as slots free up (started by launches)."""
+    parser = subparsers.add_parser("dispatch", help="run the local queue (used internally)")
+    parser.set_defaults(handler=cmd_dispatch)
+
+
+def cmd_dispatch(args: argparse.Namespace) -> int:
+    """Run the dispatcher of the runs directory until nothing waits; exit 0."""
+    from mnist_lab.execution.dispatcher import run_dispatcher
+
+    run_dispatcher(RunStore())
+    return 0
+
+
 def add_runs_parser(subparsers: argparse._SubParsersAction) -> None:
     """``runs``: list the runs in the runs directory."""
     parser = subparsers.add_parser("runs", help="list runs, newest first")
@@ -334,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_runs_parser,
         add_train_parser,
         add_worker_parser,
+        add_dispatch_parser,
         add_baseline_parser,
         add_export_parser,
         add_sweep_parser,
@@ -351,4 +366,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        from mnist_lab.execution.worker import describe_failure
+
+        print(f"error: {describe_failure(error)}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,9 @@ ZIP_MAGIC = b"PK\x03\x04"
 # IDX magic numbers: two zero bytes, the dtype code 0x08 (unsigned byte), the rank.
 IDX_IMAGES_MAGIC = 0x00000803
 IDX_LABELS_MAGIC = 0x00000801
+# Largest array a user file may unpack to: four times MNIST's training images. Checked from
+# the headers before any data is read or inflated, so a small bomb cannot cost gigabytes.
+MAX_ARRAY_BYTES = 200 * 2**20
 
 
 @dataclass(frozen=True)
@@ -233,32 +237,48 @@ def read_idx(path: str | Path, expect: str) -> np.ndarray:
     if expect not in ("images", "labels"):
         raise ValueError(f"expect must be 'images' or 'labels', got {expect!r}")
     path = Path(path)
-    raw = path.read_bytes()
-    if path.suffix == ".gz":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as error:
-            raise ValueError(f"{path.name}: not a valid gzip file ({error})") from None
+    if not path.is_file():
+        raise ValueError(f"{path.name}: not a file")
+    # Streamed, so a gzip is only ever inflated as far as its header says it reaches.
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as stream:
+            return _read_idx_stream(stream, path.name, expect)
+    except (OSError, EOFError, zlib.error) as error:
+        kind = "gzip" if path.suffix == ".gz" else "IDX"
+        raise ValueError(f"{path.name}: not a valid {kind} file ({error})") from None
+
+
+def _read_idx_stream(stream, name: str, expect: str) -> np.ndarray:
+    """The body of `read_idx`: check the header, then read exactly what it announces."""
     magic_expected = IDX_IMAGES_MAGIC if expect == "images" else IDX_LABELS_MAGIC
     rank = 3 if expect == "images" else 1
     header_size = 4 + 4 * rank
-    if len(raw) < header_size:
-        raise ValueError(f"{path.name}: truncated IDX file ({len(raw)} bytes, no full header)")
-    magic = int.from_bytes(raw[:4], "big")
+    header = stream.read(header_size)
+    if len(header) < header_size:
+        raise ValueError(f"{name}: truncated IDX file ({len(header)} bytes, no full header)")
+    magic = int.from_bytes(header[:4], "big")
     if magic != magic_expected:
         raise ValueError(
-            f"{path.name}: wrong IDX magic number {magic} (0x{magic:08x}); an {expect} file "
+            f"{name}: wrong IDX magic number {magic} (0x{magic:08x}); an {expect} file "
             f"starts with {magic_expected} (0x{magic_expected:08x})"
         )
-    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank)]
-    expected_size = header_size + int(np.prod(dims))
-    if len(raw) != expected_size:
-        state = "truncated" if len(raw) < expected_size else "longer than its header says"
+    dims = [int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank)]
+    payload = int(np.prod(dims, dtype=np.int64))
+    if payload > MAX_ARRAY_BYTES:
         raise ValueError(
-            f"{path.name}: file is {state}: header {dims} needs {expected_size} bytes, "
-            f"found {len(raw)}"
+            f"{name}: the header announces {dims} = {payload:,} bytes, more than the "
+            f"{MAX_ARRAY_BYTES // 2**20} MB a dataset file may hold"
         )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(dims)
+    # One byte more than announced tells a file that goes on from one that ends in time.
+    body = stream.read(payload + 1)
+    if len(body) != payload:
+        state = "truncated" if len(body) < payload else "longer than its header says"
+        raise ValueError(
+            f"{name}: file is {state}: header {dims} needs {header_size + payload} bytes, "
+            f"found {header_size + len(body)}{' or more' if len(body) > payload else ''}"
+        )
+    return np.frombuffer(body, dtype=np.uint8).reshape(dims)
 
 
 def train_validation_split(
@@ -350,6 +370,7 @@ def _read_npz_arrays(path: Path) -> dict[str, np.ndarray]:
                 "numpy.savez); pickles and other formats are never loaded"
             )
     try:
+        _check_npz_members(path)
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in NPZ_KEYS if key not in archive.files]
             if missing:
@@ -366,6 +387,41 @@ def _read_npz_arrays(path: Path) -> dict[str, np.ndarray]:
         raise
     except (OSError, zipfile.BadZipFile, EOFError, io.UnsupportedOperation) as error:
         raise ValueError(f"{path.name}: not a readable NumPy .npz archive ({error})") from None
+
+
+def _check_npz_members(path: Path) -> None:
+    """Refuse an archive whose members are not ``.npy`` arrays or would unpack too large.
+
+    Each member's ``.npy`` header (shape and dtype) is read before any data, so a header
+    that claims a huge array costs nothing.
+    """
+    total = 0
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                raise ValueError(
+                    f"{path.name}: member {info.filename!r} is not a .npy array; an .npz "
+                    "written by numpy.savez holds only .npy arrays"
+                )
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = read_header(member)
+            if dtype.hasobject:
+                raise ValueError(
+                    f"{path.name}: holds object arrays (pickled data), which are never loaded; "
+                    "save plain uint8 arrays with numpy.savez"
+                )
+            total += int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            if total > MAX_ARRAY_BYTES or info.file_size > MAX_ARRAY_BYTES:
+                raise ValueError(
+                    f"{path.name}: its arrays would take more than the "
+                    f"{MAX_ARRAY_BYTES // 2**20} MB a dataset file may hold"
+                )
 
 
 def _dataset_from_arrays(

@@ -113,7 +113,7 @@ def decode_image(data: bytes, max_pixels: int = 25_000_000) -> np.ndarray:
             with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as image:
                 _check_decodable(image, max_pixels)
                 image.load()
-                return _image_to_gray(ImageOps.exif_transpose(image))
+                return _image_to_gray(_reduced(ImageOps.exif_transpose(image)))
         except Image.DecompressionBombError as error:
             raise _too_large_error(max_pixels) from error
         except ValueError:
@@ -261,6 +261,18 @@ def _too_large_error(max_pixels: int, width: int = 0, height: int = 0) -> ValueE
         f"The image is too large{size}: at most {max_pixels:,} pixels are accepted. "
         "Crop the photo around the digit or shrink it."
     )
+
+
+def _reduced(image: Image.Image) -> Image.Image:
+    """Shrink a large photo by a whole factor while it is still 8-bit pixels.
+
+    The pipeline works at `MAX_WORK_SIDE` anyway; converting a 25-megapixel photo to float
+    first would cost a gigabyte of memory.
+    """
+    factor = max(image.size) // (2 * MAX_WORK_SIDE)
+    if factor < 2 or image.mode in HIGH_BIT_MODES:
+        return image
+    return image.reduce(factor)
 
 
 def _image_to_gray(image: Image.Image) -> np.ndarray:

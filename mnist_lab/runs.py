@@ -43,6 +43,8 @@ STATES = (
     "interrupted",
 )
 LIVE_STATES = frozenset({"queued", "running", "stopping"})
+# The largest JSON file read: a run's evaluation of 10,000 digits takes about half a megabyte.
+MAX_JSON_BYTES = 16 * 2**20
 # Fields of status.json that pages do arithmetic with.
 NUMERIC_STATUS_FIELDS = ("progress", "eta_s", "samples_per_s", "epoch", "epochs", "step")
 # "damaged" is never written: it is what reading a broken run directory reports.
@@ -50,6 +52,7 @@ DAMAGED = "damaged"
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 MAX_NAME_LENGTH = 80
+MAX_OWNER_LENGTH = 40
 
 CONFIG_FILE = "config.json"
 STATUS_FILE = "status.json"
@@ -126,15 +129,20 @@ def read_json(path: Path) -> dict:
     Raises
     ------
     DamagedRunError
-        If the file is missing, empty, truncated, not JSON, or not a JSON object.
+        If the file is missing, empty, truncated, not JSON, nested too deeply, larger than
+        `MAX_JSON_BYTES`, or not a JSON object.
     """
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_JSON_BYTES:
+            raise DamagedRunError(f"{path.name} is larger than {MAX_JSON_BYTES // 2**20} MB")
         value = json.loads(path.read_text())
     except FileNotFoundError:
         raise DamagedRunError(f"{path.name} is missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise DamagedRunError(f"{path.name} is not valid JSON ({error})") from None
+    except RecursionError:
+        raise DamagedRunError(f"{path.name} is nested too deeply to be settings") from None
     if not isinstance(value, dict):
         raise DamagedRunError(f"{path.name} does not hold a JSON object")
     return value
@@ -224,6 +232,26 @@ def validate_run_name(name: str) -> str:
     return name
 
 
+def validate_owner_name(name: str) -> str:
+    """Return a person's name (a run's owner) without surrounding space, or raise ``ValueError``.
+
+    Examples
+    --------
+    >>> validate_owner_name("  Ada ")
+    'Ada'
+    """
+    name = str(name).strip()
+    if not name:
+        raise ValueError("a name cannot be empty")
+    if len(name) > MAX_OWNER_LENGTH:
+        raise ValueError(
+            f"a name has at most {MAX_OWNER_LENGTH} characters; this one has {len(name)}"
+        )
+    if not name.isprintable():
+        raise ValueError("a name must be printable characters only (no tabs or line breaks)")
+    return name
+
+
 class Run:
     """One run directory: its config, status, metrics and artifacts.
 
@@ -265,6 +293,15 @@ class Run:
             return str(self.config().get("name") or self.id)
         except DamagedRunError:
             return self.id
+
+    @property
+    def owner(self) -> str | None:
+        """Who launched the run (``owner`` in ``config.json``); None if unknown or unreadable."""
+        try:
+            owner = self.config().get("owner")
+        except DamagedRunError:
+            return None
+        return owner if isinstance(owner, str) and owner else None
 
     def raw_status(self) -> dict:
         """``status.json`` exactly as the worker last wrote it."""
@@ -371,7 +408,7 @@ class RunStore:
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root).resolve() if root is not None else default_runs_dir()
 
-    def create(self, config: dict, name: str | None = None) -> Run:
+    def create(self, config: dict, name: str | None = None, owner: str | None = None) -> Run:
         """Make a new run directory holding ``config`` and a ``queued`` status.
 
         Parameters
@@ -380,6 +417,8 @@ class RunStore:
             JSON-serializable settings; must name its ``engine``.
         name : str, optional
             Display name (validated); defaults to the id.
+        owner : str, optional
+            Who launches it (validated, see `validate_owner_name`); recorded as ``owner``.
 
         Returns
         -------
@@ -387,6 +426,8 @@ class RunStore:
         """
         if "engine" not in config:
             raise ValueError("a run config must name its engine (keras, sklearn or numpy)")
+        # Checked before the directory exists, so a refused name leaves nothing behind.
+        owner = None if owner is None else validate_owner_name(owner)
         self.root.mkdir(parents=True, exist_ok=True)
         label = re.sub(r"[^A-Za-z0-9]+", "-", str(config.get("label", config["engine"])))
         # Milliseconds in the stamp keep runs created within one second in creation order.
@@ -397,8 +438,15 @@ class RunStore:
         config = dict(config, created=now_iso())
         if name is not None:
             config["name"] = validate_run_name(name)
-        run.write_json(CONFIG_FILE, config)
-        run.update_status(state="queued", message="Waiting for a free training slot.")
+        if owner is not None:
+            config["owner"] = owner
+        try:
+            run.write_json(CONFIG_FILE, config)
+            run.update_status(state="queued", message="Waiting for a free training slot.")
+        except BaseException:
+            # A full disk must not leave an empty, damaged run behind.
+            shutil.rmtree(run.path, ignore_errors=True)
+            raise
         return run
 
     def get(self, run_id: str) -> Run:

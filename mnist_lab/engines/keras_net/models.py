@@ -21,6 +21,10 @@ MAX_UNITS = 4096
 MAX_FILTERS = 512
 MAX_KERNEL = 9
 MAX_POOL = 4
+# Ten million weights train in minutes on a laptop CPU; a billion would stall a shared server.
+MAX_PARAMS = 10_000_000
+# Bytes per weight while training with Adam: the weight, its gradient and two moments.
+TRAINING_BYTES_PER_PARAM = 16
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "gelu", "linear")
 PADDINGS = ("valid", "same")
 
@@ -205,12 +209,12 @@ def _check_number(
 def _normalize_layer(index: int, layer: Any) -> dict:
     """Check one layer dict's type, fields and value ranges; return it with defaults filled."""
     position = f"layer {index + 1}"
-    if not isinstance(layer, dict) or layer.get("type") not in LAYER_FIELDS:
-        kind = layer.get("type") if isinstance(layer, dict) else layer
+    kind = layer.get("type") if isinstance(layer, dict) else layer
+    # A list or dict as the type is as unknown as a misspelt name (and cannot be looked up).
+    if not isinstance(kind, str) or kind not in LAYER_FIELDS:
         raise ValueError(
             f"{position}: unknown layer type {kind!r}; choose one of {list(LAYER_FIELDS)}"
         )
-    kind = layer["type"]
     fields = LAYER_FIELDS[kind]
     unknown = sorted(set(layer) - set(fields) - {"type"})
     if unknown:
@@ -321,6 +325,14 @@ def _trace(layers: list) -> list[dict]:
             add(spec, shape, 4 * shape[-1])
         else:
             add(spec, shape)
+    total = sum(item["params"] for item in traced)
+    if total > MAX_PARAMS:
+        memory = total * TRAINING_BYTES_PER_PARAM / 2**30
+        raise ValueError(
+            f"this network has {total:,} parameters (about {memory:.1f} GB to train), more "
+            f"than the lab's limit of {MAX_PARAMS:,}: use fewer units or filters, or pool "
+            "before the dense layers"
+        )
     return traced
 
 

@@ -289,7 +289,9 @@ class KerasSettings(Settings):
         """
         declared = cls.declared()
         preset = values.get("preset", declared["preset"].default)
-        recipe = PRESETS.get(preset, {}).get("recipe", {})
+        # A preset that is not a name has no recipe; validation names what is wrong with it.
+        known = isinstance(preset, str) and preset in PRESETS
+        recipe = PRESETS[preset].get("recipe", {}) if known else {}
         chosen = {name: recipe.get(name, declared[name].default) for name in RECIPE_FIELDS}
         optimizer = values.get("optimizer", chosen["optimizer"])
         for name, optimizers in OPTIMIZER_SETTINGS.items():
@@ -316,6 +318,7 @@ class KerasSettings(Settings):
         Layers that differ from the preset's stay, and `check_combination` refuses them.
         """
         preset = values.get("preset", cls.declared()["preset"].default)
-        if preset in PRESETS and values.get("layers") == preset_layers(preset):
+        known = isinstance(preset, str) and preset in PRESETS
+        if known and values.get("layers") == preset_layers(preset):
             values = {key: value for key, value in values.items() if key != "layers"}
         return values

@@ -7,6 +7,7 @@ from dashboard.ui.cache import get_dataset
 from dashboard.ui.figures.curves import learning_curves_figure
 from dashboard.ui.figures.evaluation import difference_figure, per_digit_accuracy_figure
 from dashboard.ui.figures.images import digit_grid_figure
+from dashboard.ui.identity import check_may_manage
 from dashboard.ui.label_issues_view import show_label_issues
 from dashboard.ui.model_checks_view import compare_checks
 from dashboard.ui.pages import PAGE
@@ -37,11 +38,13 @@ def rename_chosen_run(store: RunStore) -> None:
     run_id, new_name = st.session_state["compare_manage"], st.session_state["compare_new_name"]
     try:
         old_name = store.get(run_id).name
+        check_may_manage(store.get(run_id), "rename")
         store.rename(run_id, new_name)
-    except (KeyError, ValueError) as error:
+    except (KeyError, ValueError, PermissionError) as error:
         st.session_state["compare_rename_error"] = str(error)
         return
-    st.session_state["compare_flash"] = f"Renamed “{old_name}” to “{store.get(run_id).name}”."
+    new_name = plain_markdown(store.get(run_id).name)
+    st.session_state["compare_flash"] = f"Renamed “{plain_markdown(old_name)}” to “{new_name}”."
     relabel_run_pickers()
 
 
@@ -50,11 +53,12 @@ def delete_chosen_run(store: RunStore) -> None:
     run_id = st.session_state["compare_manage"]
     try:
         name = store.get(run_id).name
+        check_may_manage(store.get(run_id), "delete")
         store.delete(run_id)
-    except (KeyError, ValueError) as error:
+    except (KeyError, ValueError, PermissionError) as error:
         st.session_state["compare_delete_error"] = str(error)
         return
-    st.session_state["compare_flash"] = f"Deleted “{name}”."
+    st.session_state["compare_flash"] = f"Deleted “{plain_markdown(name)}”."
     del st.session_state["compare_manage"]
     if run_id in st.session_state.get("compare_curves", []):
         st.session_state["compare_curves"] = [

@@ -147,3 +147,20 @@ def test_pickled_arrays_are_refused_not_unpickled(tmp_path, file_name, names, lo
     with pytest.raises(ValueError):
         load(run)
     assert not marker.exists(), "an object array was unpickled"
+
+
+MARKDOWN_NAME = "![x](http://127.0.0.1:9/p.png) **bold**"
+
+
+def test_a_markdown_run_name_is_shown_as_typed_never_rendered(tmp_path, monkeypatch):
+    monkeypatch.setenv(RUNS_DIR_ENV, str(tmp_path / "runs"))
+    run = RunStore().create(NumpyNetSettings(subset=500, epochs=1).to_dict(), name=MARKDOWN_NAME)
+    assert run_worker(run.path) == "finished"
+    app = AppTest.from_file(str(HOME), default_timeout=90).run()
+    app.switch_page("../pages/train.py").run()
+    assert not app.exception
+    markdown = [element.value for kind in ("subheader", "markdown") for element in app.get(kind)]
+    headings = [text for text in markdown if "127" in str(text)]
+    assert headings, "the run's name is not on the Train page"
+    # Every markdown character escaped: Streamlit shows the name as typed, fetches nothing.
+    assert all("\\!\\[x\\]" in text and "\\*\\*bold\\*\\*" in text for text in headings)

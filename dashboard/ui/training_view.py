@@ -6,10 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.ui.figures.curves import DEFAULT_SMOOTHING, learning_curve_figure, window_label
+from dashboard.ui.identity import may_manage
 from dashboard.ui.pages import page_link
+from dashboard.ui.runs_view import plain_markdown
 from dashboard.ui.tensorboard_view import render_tensorboard_command
 from mnist_lab import records
 from mnist_lab.hints import run_hints
+from mnist_lab.ownership import refusal
 from mnist_lab.runs import DAMAGED, LIVE_STATES, Run
 
 REFRESH_SECONDS = 1.0
@@ -161,12 +164,14 @@ def live_run_panel(run: Run) -> None:
     @st.fragment(run_every=REFRESH_SECONDS if live else None)
     def panel() -> None:
         status = run.status()
-        st.subheader(run.name)
+        st.subheader(plain_markdown(run.name))
         render_status(run, status)
         if status["state"] == DAMAGED:
             return
         st.progress(min(max(float(status.get("progress", 0.0)), 0.0), 1.0), progress_text(status))
-        if status["state"] in LIVE_STATES:
+        if status["state"] in LIVE_STATES and not may_manage(run):
+            st.caption(plain_markdown(refusal(run, "stop")))
+        elif status["state"] in LIVE_STATES:
             if st.button("Stop", key="train_stop", icon=":material/stop_circle:"):
                 run.request_stop()
                 st.toast("Stop requested: the run ends at its next batch.")

@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from dashboard.ui.identity import identity_sidebar  # noqa: E402
 from dashboard.ui.pages import navigation_sections  # noqa: E402
 
 st.set_page_config(page_title="MNIST Lab", page_icon=":material/draw:", layout="wide")
@@ -18,5 +19,6 @@ navigation = st.navigation(navigation_sections())
 
 with st.sidebar:
     st.caption("MNIST Lab · learn how neural networks see handwritten digits")
+identity_sidebar()
 
 navigation.run()

@@ -23,7 +23,7 @@ from mnist_lab.data import EMBEDDED_SHA256
 
 # Keys that config.json holds besides the settings: written by `to_dict` or `RunStore.create`;
 # ``sweep`` tags a sweep's trial (`mnist_lab.sweeps.store`).
-METADATA_KEYS = ("engine", "label", "dataset", "versions", "created", "name", "sweep")
+METADATA_KEYS = ("engine", "label", "dataset", "versions", "created", "name", "sweep", "owner")
 MAX_SEED = 2**32 - 1
 N_TRAIN = 60_000
 MIN_SUBSET = 100

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.ui.identity import current_owner
 from dashboard.ui.training_view import live_run_panel
 from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.execution.local import LocalExecutor
@@ -45,7 +46,7 @@ def quick_model_offer(store: RunStore, key: str) -> None:
         key=f"{key}_button",
         help="The fast CNN with its recipe, on all 60,000 training digits.",
     ):
-        run = store.create(settings.to_dict(), name="Fast CNN (one click)")
+        run = store.create(settings.to_dict(), name="Fast CNN (one click)", owner=current_owner())
         LocalExecutor(store).launch(run)
         st.session_state[key] = run.id
         st.rerun()

@@ -43,6 +43,8 @@ STATES = (
     "interrupted",
 )
 LIVE_STATES = frozenset({"queued", "running", "stopping"})
+# The largest JSON file read: a run's evaluation of 10,000 digits takes about half a megabyte.
+MAX_JSON_BYTES = 16 * 2**20
 # Fields of status.json that pages do arithmetic with.
 NUMERIC_STATUS_FIELDS = ("progress", "eta_s", "samples_per_s", "epoch", "epochs", "step")
 # "damaged" is never written: it is what reading a broken run directory reports.
@@ -127,15 +129,20 @@ def read_json(path: Path) -> dict:
     Raises
     ------
     DamagedRunError
-        If the file is missing, empty, truncated, not JSON, or not a JSON object.
+        If the file is missing, empty, truncated, not JSON, nested too deeply, larger than
+        `MAX_JSON_BYTES`, or not a JSON object.
     """
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_JSON_BYTES:
+            raise DamagedRunError(f"{path.name} is larger than {MAX_JSON_BYTES // 2**20} MB")
         value = json.loads(path.read_text())
     except FileNotFoundError:
         raise DamagedRunError(f"{path.name} is missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise DamagedRunError(f"{path.name} is not valid JSON ({error})") from None
+    except RecursionError:
+        raise DamagedRunError(f"{path.name} is nested too deeply to be settings") from None
     if not isinstance(value, dict):
         raise DamagedRunError(f"{path.name} does not hold a JSON object")
     return value
@@ -433,8 +440,13 @@ class RunStore:
             config["name"] = validate_run_name(name)
         if owner is not None:
             config["owner"] = owner
-        run.write_json(CONFIG_FILE, config)
-        run.update_status(state="queued", message="Waiting for a free training slot.")
+        try:
+            run.write_json(CONFIG_FILE, config)
+            run.update_status(state="queued", message="Waiting for a free training slot.")
+        except BaseException:
+            # A full disk must not leave an empty, damaged run behind.
+            shutil.rmtree(run.path, ignore_errors=True)
+            raise
         return run
 
     def get(self, run_id: str) -> Run:

@@ -3,11 +3,10 @@
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.ui.train_forms import CUSTOM_STARTER, rows_to_layers
+from dashboard.ui.layer_builder import STARTER_LAYERS
 from mnist_lab.engines.keras_net.models import PRESETS, count_params, preset_layers
 from mnist_lab.runs import RunStore
 
@@ -60,7 +59,7 @@ def test_custom_layers_are_summarized_and_checked(runs_dir):
     app = open_train_page()
     app.selectbox(key="train_keras_preset").set_value("custom").run()
     assert not app.exception
-    starter = rows_to_layers(pd.DataFrame(CUSTOM_STARTER))
+    starter = [dict(layer) for layer in STARTER_LAYERS]
     assert architecture_summary(app).startswith(f"{count_params(starter):,} parameters")
 
 
@@ -125,3 +124,24 @@ def test_the_same_baseline_twice_is_answered_from_the_stored_run(runs_dir):
     assert not app.exception
     assert len(RunStore(runs_dir).list()) == 1
     assert "stored result" in app.toast[0].value
+
+
+def test_the_layer_builder_adds_removes_and_reorders_layers(runs_dir):
+    app = open_train_page()
+    app.selectbox(key="train_keras_preset").set_value("custom").run()
+    types = [box.value for box in app.selectbox if box.label.startswith("layer ")]
+    assert types == ["Conv2D", "MaxPool", "Dense", "Dropout"]
+    app.button(key="train_keras_custom_layers_add").click().run()
+    types = [box.value for box in app.selectbox if box.label.startswith("layer ")]
+    assert types == ["Conv2D", "MaxPool", "Dense", "Dropout", "Dense"]
+    removes = [b for b in app.button if b.key and b.key.endswith("_remove")]
+    removes[3].click().run()
+    ups = [b for b in app.button if b.key and b.key.endswith("_up")]
+    ups[3].click().run()
+    types = [box.value for box in app.selectbox if box.label.startswith("layer ")]
+    assert types == ["Conv2D", "MaxPool", "Dense", "Dense"][:2] + ["Dense", "Dense"]
+    activations = [box.value for box in app.selectbox if box.label == "activation"]
+    assert activations == ["relu", "relu", "relu"], "every field is visible, none blank"
+    assert not app.exception and not app.error
+    (summary,) = [frame.value for frame in app.dataframe if "activation" in frame.value]
+    assert summary["activation"].tolist()[:2] == ["relu", ""], "conv is relu, pooling has none"

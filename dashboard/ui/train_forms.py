@@ -9,71 +9,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboard.ui.layer_builder import layer_builder
 from dashboard.ui.settings_form import fill_form, widget_key
 from mnist_lab.engines import Engine, get_engine
 from mnist_lab.engines.keras_net.models import (
-    ACTIVATIONS,
-    LAYER_FIELDS,
     PRESETS,
     preset_layers,
     summarize_model,
 )
 from mnist_lab.engines.keras_net.settings import CUSTOM, KerasSettings
-
-# A starting point for the custom editor: a small CNN that shows every column in use.
-CUSTOM_STARTER = [
-    {
-        "type": "Conv2D",
-        "units": None,
-        "filters": 16,
-        "kernel": 3,
-        "activation": "relu",
-        "rate": None,
-    },
-    {
-        "type": "MaxPool",
-        "units": None,
-        "filters": None,
-        "kernel": None,
-        "activation": None,
-        "rate": None,
-    },
-    {
-        "type": "Dense",
-        "units": 64,
-        "filters": None,
-        "kernel": None,
-        "activation": "relu",
-        "rate": None,
-    },
-    {
-        "type": "Dropout",
-        "units": None,
-        "filters": None,
-        "kernel": None,
-        "activation": None,
-        "rate": 0.2,
-    },
-]
-
-
-def rows_to_layers(rows: pd.DataFrame) -> list[dict]:
-    """Turn the custom editor's table into a layer spec, keeping only each type's fields."""
-    layers = []
-    for row in rows.to_dict("records"):
-        layer_type = row.get("type")
-        if not layer_type or pd.isna(layer_type):
-            continue
-        layer = {"type": layer_type}
-        for field in LAYER_FIELDS.get(layer_type, {}):
-            source = "kernel" if field == "size" else field
-            value = row.get(source)
-            if value is not None and not pd.isna(value):
-                layer[field] = (
-                    int(value) if field in ("units", "filters", "kernel", "size") else value
-                )
-        layers.append(layer)
-    return layers
 
 
 def architecture_picker() -> dict:
@@ -101,24 +45,11 @@ def architecture_picker() -> dict:
     layers = None
     if preset == CUSTOM:
         st.caption(
-            "One row per hidden layer, first to last. Flatten is added before the first Dense "
-            "after image layers, and the 10-way softmax output is always added. MaxPool uses "
-            "the kernel column as its pool size."
+            "One row per hidden layer, first to last: change a layer's type and fields, move "
+            "it up or down, remove it, or add one. A Flatten is added before the first Dense "
+            "layer after image layers, and the 10-way softmax output is always added."
         )
-        edited = st.data_editor(
-            pd.DataFrame(CUSTOM_STARTER),
-            num_rows="dynamic",
-            key="train_custom_layers",
-            column_config={
-                "type": st.column_config.SelectboxColumn("type", options=list(LAYER_FIELDS)),
-                "activation": st.column_config.SelectboxColumn("activation", options=ACTIVATIONS),
-                "units": st.column_config.NumberColumn("units", min_value=1, step=1),
-                "filters": st.column_config.NumberColumn("filters", min_value=1, step=1),
-                "kernel": st.column_config.NumberColumn("kernel", min_value=1, step=1),
-                "rate": st.column_config.NumberColumn("rate", min_value=0.0, max_value=0.95),
-            },
-        )
-        layers = rows_to_layers(edited)
+        layers = layer_builder()
     else:
         st.caption(PRESETS[preset]["description"])
     try:

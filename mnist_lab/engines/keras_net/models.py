@@ -382,9 +382,10 @@ def summarize_model(layers: list) -> list[dict]:
     Returns
     -------
     list of dict
-        ``{"layer", "type", "output_shape", "params"}`` per layer in order, where ``layer``
-        is the Keras layer name (``dense_1``...) and ``output_shape`` leaves out the batch
-        axis, e.g. ``[26, 26, 32]``.
+        ``{"layer", "type", "activation", "output_shape", "params"}`` per layer in order,
+        where ``layer`` is the Keras layer name (``dense_1``...), ``activation`` is empty for
+        layers without one, and ``output_shape`` leaves out the batch axis, e.g.
+        ``[26, 26, 32]``.
 
     Examples
     --------
@@ -395,6 +396,7 @@ def summarize_model(layers: list) -> list[dict]:
         {
             "layer": item["name"],
             "type": item["spec"]["type"],
+            "activation": item["spec"].get("activation", ""),
             "output_shape": list(item["output_shape"]),
             "params": item["params"],
         }

@@ -16,6 +16,7 @@ LINK_LABELS = [
     "Evaluate",
     "Compare runs",
     "Inside the network",
+    "Class",
     "Playground",
     "Lessons",
 ]

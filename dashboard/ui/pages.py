@@ -91,6 +91,13 @@ PAGES = (
         "Models",
     ),
     PageInfo(
+        "classroom",
+        "Class",
+        ":material/groups:",
+        "Every student's runs, the leaderboard, who trains now.",
+        "Models",
+    ),
+    PageInfo(
         "playground",
         "Playground",
         ":material/draw:",

@@ -67,10 +67,11 @@ def run_row(run: Run) -> dict:
     Returns
     -------
     dict
-        The keys of `TABLE_COLUMNS` plus ``message``, ``test_loss`` and ``baseline``
-        (whether its engine is the yardstick the networks are measured against).
+        The keys of `TABLE_COLUMNS` plus ``message``, ``test_loss``, ``baseline`` (whether
+        its engine is the yardstick the networks are measured against) and ``owner``.
     """
     row = dict.fromkeys(TABLE_COLUMNS) | {"id": run.id, "name": run.name, "test_loss": None}
+    row["owner"] = run.owner
     row["baseline"] = False
     status = run.status()
     row["state"], row["message"] = status["state"], status.get("message", "")
@@ -110,10 +111,13 @@ def runs_table(store: RunStore) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns: the keys of `TABLE_COLUMNS`, ``message``, ``test_loss`` and ``baseline``.
+        Columns: the keys of `TABLE_COLUMNS`, ``message``, ``test_loss``, ``baseline`` and
+        ``owner``.
     """
     rows = [run_row(run) for run in store.list()]
-    table = pd.DataFrame(rows, columns=[*TABLE_COLUMNS, "message", "test_loss", "baseline"])
+    table = pd.DataFrame(
+        rows, columns=[*TABLE_COLUMNS, "message", "test_loss", "baseline", "owner"]
+    )
     table["test_accuracy"] = pd.to_numeric(table["test_accuracy"], errors="coerce")
     return table.sort_values("test_accuracy", ascending=False, na_position="last", kind="stable")
 

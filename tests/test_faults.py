@@ -66,7 +66,8 @@ def test_killed_worker_leaves_an_interrupted_run_with_a_usable_checkpoint(store,
     wait_for(lambda: epoch_records(run) and run.file(CHECKPOINT_FILE).exists(), "epoch 1")
     pid = run.raw_status()["pid"]
     os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)  # The worker is this process's child: reap it.
+    # The worker is the dispatcher's child: it reaps it.
+    wait_for(lambda: run.status()["state"] == "interrupted", "the kill to show", 10)
 
     status = run.status()
     assert status["state"] == "interrupted"

@@ -12,7 +12,7 @@ from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.execution.local import LocalExecutor
 from mnist_lab.execution.processes import process_start_time
 from mnist_lab.execution.worker import run_worker
-from mnist_lab.runs import RunStore
+from mnist_lab.runs import LOG_FILE, RunStore
 
 
 def wait_for(condition, timeout_s, what):
@@ -63,11 +63,14 @@ def test_a_second_launch_queues_and_a_killed_worker_reads_as_interrupted(tmp_pat
     store = RunStore(tmp_path)
     first = store.create(KerasSettings(subset=1000, epochs=500, val_split=0).to_dict())
     second = store.create(KerasSettings(preset="softmax", subset=500, epochs=1).to_dict())
-    first_pid = LocalExecutor(store).launch(first)
+    LocalExecutor(store).launch(first)
     wait_for(lambda: first.file("checkpoint.keras").exists(), 180, "the first checkpoint")
-    second_pid = LocalExecutor(store).launch(second)
-    wait_for(lambda: second.raw_status().get("pid") == second_pid, 60, "the second worker")
+    first_pid = first.raw_status()["pid"]
+    LocalExecutor(store).launch(second)
+    # No process waits for the second run: the dispatcher holds it and names itself.
+    wait_for(lambda: second.raw_status().get("pid"), 60, "the dispatcher to take it")
     assert second.status()["state"] == "queued" and first.status()["state"] == "running"
+    assert not second.file(LOG_FILE).exists(), "a worker was started for a queued run"
 
     os.kill(first_pid, signal.SIGKILL)
     wait_for(lambda: first.status()["state"] == "interrupted", 10, "the kill to show")
@@ -85,7 +88,9 @@ def test_a_second_launch_queues_and_a_killed_worker_reads_as_interrupted(tmp_pat
 def test_a_finished_worker_is_reaped_not_left_defunct(tmp_path):
     store = RunStore(tmp_path)
     run = store.create({"engine": "torch"}, name="fails at once")
-    pid = LocalExecutor(store).launch(run)
+    dispatcher = LocalExecutor(store).launch(run)
     wait_for(lambda: run.status()["state"] == "failed", 60, "the worker to fail")
-    # A worker nobody waits for stays in the process table as a zombie ("Z") until reaped.
-    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10, "the ended worker to be reaped")
+    worker = run.raw_status()["pid"]
+    # A process nobody waits for stays in the process table as a zombie ("Z") until reaped.
+    for pid in (worker, dispatcher):
+        wait_for(lambda p=pid: not os.path.exists(f"/proc/{p}"), 10, f"{pid} to be reaped")

@@ -1,7 +1,8 @@
 """The local executor: each run trains in a detached worker process on this machine.
 
-Runs queue first in first out for `LocalExecutor.max_parallel` training slots; a slot is a
-``flock`` on a file under ``<runs>/.slots``, so a worker that dies frees its slot at once.
+Runs queue first in first out for `LocalExecutor.max_parallel` training slots
+(`mnist_lab.execution.dispatcher` starts each worker when a slot frees); a slot is a ``flock``
+on a file under ``<runs>/.slots``, so a worker that dies frees its slot at once.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import os
 import time
 from collections.abc import Iterator
 
+from mnist_lab.execution.dispatcher import enqueue, ensure_dispatcher
 from mnist_lab.execution.executor import Executor
-from mnist_lab.execution.processes import start_detached
-from mnist_lab.runs import LOG_FILE, RUNS_DIR_ENV, Run, RunStore
+from mnist_lab.runs import Run, RunStore
 
 MAX_PARALLEL_ENV = "MNIST_LAB_MAX_PARALLEL"
 
@@ -36,16 +37,20 @@ class LocalExecutor(Executor):
         self.store = store
         self.parallel = parallel
 
-    def launch(self, run: Run) -> int:
-        """Start a detached worker for ``run`` and return its pid.
+    def launch(self, run: Run) -> int | None:
+        """Queue ``run`` and make sure the dispatcher will start its worker; return at once.
 
-        The worker outlives page switches, browser refreshes and a restart of the Streamlit
-        server (see `start_detached`); its output goes to ``worker.log``.
+        No process waits for the run: the store's one dispatcher (`dispatcher.run_dispatcher`)
+        starts its worker when a slot frees. Worker and dispatcher outlive page switches,
+        browser refreshes and a restart of the Streamlit server (see `start_detached`).
+
+        Returns
+        -------
+        int or None
+            The pid of the dispatcher this launch started, None if one was running.
         """
-        env = {RUNS_DIR_ENV: str(self.store.root)}
-        if self.parallel is not None:
-            env[MAX_PARALLEL_ENV] = str(self.parallel)
-        return start_detached(["worker", "--run-dir", str(run.path)], run.file(LOG_FILE), env)
+        enqueue(run, self.parallel or self.max_parallel())
+        return ensure_dispatcher(self.store)
 
     def max_parallel(self) -> int:
         """How many runs may train at once: ``$MNIST_LAB_MAX_PARALLEL``, default 1."""

@@ -1,0 +1,147 @@
+"""The local queue: one dispatcher process starts each queued run's worker when a slot frees.
+
+No process waits per queued run. `LocalExecutor.launch` writes ``dispatch.json`` into the run
+directory and makes sure a dispatcher runs (``python -m mnist_lab dispatch``); the dispatcher
+starts the oldest waiting run's worker whenever fewer runs train than that run allows, and
+exits once nothing waits and its workers have ended. The queue is the run directories
+themselves, so it survives a restart of the server (the dispatcher is detached, and a new
+one takes over the same files)::
+
+    runs/<id>/dispatch.json   {"parallel": K}, then {"parallel": K, "worker": PID} once started
+    runs/.dispatcher.lock     flock held by the one dispatcher of this run store
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+
+from mnist_lab.execution.processes import process_alive, process_start_time, start_detached
+from mnist_lab.runs import (
+    LIVE_STATES,
+    LOG_FILE,
+    RUNS_DIR_ENV,
+    DamagedRunError,
+    Run,
+    RunStore,
+    atomic_write_json,
+    now_iso,
+    read_json,
+)
+
+DISPATCH_FILE = "dispatch.json"
+LOCK_FILE = ".dispatcher.lock"
+DISPATCHER_LOG = ".dispatcher.log"
+
+
+def enqueue(run: Run, parallel: int) -> None:
+    """Put ``run`` in the local queue: it may start while fewer than ``parallel`` runs train."""
+    atomic_write_json(run.file(DISPATCH_FILE), {"parallel": parallel, "queued": now_iso()})
+
+
+def _dispatch(run: Run) -> dict | None:
+    try:
+        return read_json(run.file(DISPATCH_FILE))
+    except DamagedRunError:
+        return None
+
+
+def queue_state(store: RunStore) -> tuple[list[tuple[Run, int]], int]:
+    """The waiting runs, oldest first, each with its ``parallel``; and how many runs train.
+
+    A run counts as training once its worker was started and until its status says it ended
+    (or its worker died); a waiting run is a live queued run whose worker was not started.
+    """
+    waiting, busy = [], 0
+    for run in reversed(store.list()):
+        dispatch = _dispatch(run)
+        if dispatch is None or run.status()["state"] not in LIVE_STATES:
+            continue
+        if "worker" in dispatch:
+            busy += 1
+        else:
+            waiting.append((run, int(dispatch["parallel"])))
+    return waiting, busy
+
+
+def _try_lock(store: RunStore):
+    """The dispatcher lock's open handle if this process got it, else None."""
+    store.root.mkdir(parents=True, exist_ok=True)
+    handle = open(store.root / LOCK_FILE, "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def dispatcher_running(store: RunStore) -> bool:
+    """Whether a dispatcher holds this store's lock right now."""
+    handle = _try_lock(store)
+    if handle is None:
+        return True
+    handle.close()
+    return False
+
+
+def ensure_dispatcher(store: RunStore) -> int | None:
+    """Start a detached dispatcher unless one runs; return its pid (None if one ran).
+
+    Called after the run is enqueued: a dispatcher about to exit re-reads the queue after
+    releasing its lock, so a run enqueued meanwhile is never left waiting alone.
+    """
+    if dispatcher_running(store):
+        return None
+    env = {RUNS_DIR_ENV: str(store.root)}
+    return start_detached(["dispatch"], store.root / DISPATCHER_LOG, env)
+
+
+def start_worker(run: Run, parallel: int) -> int:
+    """Start ``run``'s worker and record it in ``dispatch.json``; return the worker's pid."""
+    from mnist_lab.execution.local import MAX_PARALLEL_ENV
+
+    env = {RUNS_DIR_ENV: str(run.path.parent), MAX_PARALLEL_ENV: str(parallel)}
+    pid = start_detached(["worker", "--run-dir", str(run.path)], run.file(LOG_FILE), env)
+    atomic_write_json(run.file(DISPATCH_FILE), {"parallel": parallel, "worker": pid})
+    return pid
+
+
+def run_dispatcher(store: RunStore, poll_s: float = 0.3) -> int:
+    """Start queued runs' workers in creation order as slots free up; return how many.
+
+    Exits at once if another dispatcher holds the lock, and once nothing waits and the
+    workers it started have ended. While a
+    run waits, its ``status.json`` names this process, so it reads as queued (not
+    interrupted) for as long as the dispatcher lives; a run stopped while it waits is
+    marked stopped without ever starting.
+    """
+    lock = _try_lock(store)
+    if lock is None:
+        return 0
+    pid = os.getpid()
+    me = {"pid": pid, "pid_start": process_start_time(pid)}
+    workers: list[int] = []
+    while True:
+        waiting, busy = queue_state(store)
+        for run, parallel in waiting:
+            if run.stop_requested():
+                run.update_status(
+                    state="stopped", message="Stopped while waiting in the queue.", ended=now_iso()
+                )
+            elif busy < parallel:
+                workers.append(start_worker(run, parallel))
+                busy += 1
+            else:
+                if run.raw_status().get("pid") != pid:
+                    run.update_status(**me)
+                # First in, first out: nobody overtakes the oldest waiting run.
+                busy = float("inf")
+        # It outlives its workers, so they are reaped by it, never left <defunct>.
+        if not waiting and not any(map(process_alive, workers)):
+            lock.close()
+            # A launch may have enqueued a run while it saw the lock still held.
+            if not queue_state(store)[0] or (lock := _try_lock(store)) is None:
+                return len(workers)
+        time.sleep(poll_s)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -10,7 +12,7 @@ from mnist_lab import evaluation as ev
 from mnist_lab import stats
 from mnist_lab.data import MnistDataset, load_mnist
 from mnist_lab.engines import engine_of
-from mnist_lab.runs import Run
+from mnist_lab.runs import EVALUATION_FILE, Run
 
 
 @st.cache_resource(show_spinner="Loading MNIST...")
@@ -163,6 +165,66 @@ def cached_predictions(run_dir: str, mtime: float) -> tuple[np.ndarray, np.ndarr
         As :func:`mnist_lab.evaluation.load_predictions` returns them.
     """
     return ev.load_predictions(Run(run_dir))
+
+
+# Without a spinner, so that the statistics it computes inside run nested, with none either.
+@st.cache_resource(show_spinner=False)
+def _warmed_statistics() -> bool:
+    """Compute the statistics that a first visit of Home and Explore needs (once per server)."""
+    dataset = get_dataset()
+    cached_class_counts(dataset, dataset.sha256)
+    for split in ("train", "test"):
+        cached_pixel_summary(dataset, dataset.sha256, split)
+    cached_value_counts(dataset, dataset.sha256, "train")
+    cached_pixel_statistics(dataset, dataset.sha256, "train")
+    return True
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Start computing the first visits' statistics in the background, once per server.
+
+    Called by the frame on every run; only the first starts the thread, so the server's
+    first visitor does not wait for it and the next ones find the results cached.
+    """
+    thread = threading.Thread(target=_warmed_statistics, name="mnist-lab-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+# Enough for every run of a class: each entry is two numbers.
+@st.cache_data(max_entries=2000, show_spinner=False)
+def cached_scores(run_dir: str, mtime: float) -> dict:
+    """A run's test accuracy and loss from its ``evaluation.json``, read once for all sessions.
+
+    Parameters
+    ----------
+    run_dir : str
+        The run's directory.
+    mtime : float
+        The evaluation file's modification time: only the cache key, so a rewrite rereads.
+
+    Returns
+    -------
+    dict
+        ``test_accuracy`` and ``test_loss``; empty when the run has no evaluation.
+
+    Raises
+    ------
+    DamagedRunError
+        If the file is malformed (not cached: it is read again on the next call).
+    """
+    evaluation = Run(run_dir).evaluation() or {}
+    return {key: evaluation[key] for key in ("test_accuracy", "test_loss") if key in evaluation}
+
+
+def scores_of(run: Run) -> dict:
+    """`cached_scores` of ``run``, keyed by its evaluation file's modification time."""
+    try:
+        mtime = run.file(EVALUATION_FILE).stat().st_mtime
+    except FileNotFoundError:
+        return {}
+    return cached_scores(str(run.path), mtime)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model...")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard.ui.cache import cached_predictions
+from dashboard.ui.cache import cached_predictions, scores_of
 from mnist_lab import evaluation as ev
 from mnist_lab.engines import get_engine
 from mnist_lab.runs import DAMAGED, LIVE_STATES, DamagedRunError, Run, RunStore
@@ -77,7 +77,7 @@ def run_row(run: Run) -> dict:
     row["state"], row["message"] = status["state"], status.get("message", "")
     try:
         config = run.config()
-        evaluation = run.evaluation() or {}
+        evaluation = scores_of(run)
     except DamagedRunError as error:
         return row | {"state": DAMAGED, "message": f"This run is damaged: {error}."}
     for key in ("engine", "label", "optimizer", "learning_rate", "normalization", "epochs"):

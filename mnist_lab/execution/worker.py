@@ -17,6 +17,9 @@ from mnist_lab.execution.processes import process_start_time
 from mnist_lab.hints import hint_text, run_hints
 from mnist_lab.runs import DamagedRunError, Run, RunOutcome, RunStore, now_iso
 
+# The worker's CPU priority (0 normal, 19 lowest): the pages of a class come before training.
+WORKER_NICENESS = 10
+
 
 def describe_failure(error: BaseException) -> str:
     """A plain-language message for an exception that ended a run."""
@@ -51,6 +54,8 @@ def run_worker(run_dir: str | Path) -> str:
     str
         The final state written to ``status.json``.
     """
+    # Idempotent: lowers the priority to WORKER_NICENESS once, never further.
+    os.nice(max(0, WORKER_NICENESS - os.nice(0)))
     run = Run(run_dir)
     executor = LocalExecutor(RunStore(run.path.parent))
     pid = os.getpid()

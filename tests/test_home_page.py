@@ -15,6 +15,7 @@ LINK_LABELS = [
     "Train",
     "Evaluate",
     "Compare runs",
+    "Sweeps",
     "Inside the network",
     "Class",
     "Playground",

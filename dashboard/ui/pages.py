@@ -84,6 +84,13 @@ PAGES = (
         "Models",
     ),
     PageInfo(
+        "sweeps",
+        "Sweeps",
+        ":material/tune:",
+        "Dozens of runs from one form, read in one chart.",
+        "Models",
+    ),
+    PageInfo(
         "inside",
         "Inside the network",
         ":material/hub:",

@@ -3,9 +3,9 @@
 import streamlit as st
 
 from dashboard.ui.figures.lessons import comparison_figure
-from dashboard.ui.lessons_view import lesson_runs_panel
+from dashboard.ui.lessons_view import finished_lesson_results, lesson_runs_panel
 from dashboard.ui.pages import PAGE, page_link
-from mnist_lab.lessons import LESSONS, RunResult, explain, lesson_runs, lesson_state, start_lesson
+from mnist_lab.lessons import LESSONS, explain, lesson_runs, lesson_state, start_lesson
 from mnist_lab.runs import RunStore
 
 st.title(PAGE["lessons"].title)
@@ -43,7 +43,7 @@ if state == "new":
 
 lesson_runs_panel(lesson, runs)
 if state == "done":
-    results = {step: RunResult.from_run(run) for step, run in runs.items()}
+    results = finished_lesson_results(lesson, runs)
     explanation = explain(lesson, results)
     (st.success if explanation.as_expected else st.warning)(explanation.verdict)
     for paragraph in explanation.details:

@@ -13,6 +13,7 @@ from mnist_lab.lessons import (
     create_lesson_runs,
     explain,
     get_lesson,
+    lesson_results,
     lesson_runs,
     lesson_state,
 )
@@ -26,12 +27,29 @@ def run_lesson(store: RunStore, lesson_id: str) -> dict[str, RunResult]:
         run_worker(run.path)
     runs = lesson_runs(store, lesson)
     assert lesson_state(runs, lesson) == "done"
-    return {step: RunResult.from_run(run) for step, run in runs.items()}
+    return lesson_results(lesson, runs)
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     return RunStore(tmp_path_factory.mktemp("runs"))
+
+
+@pytest.fixture(scope="module")
+def model_runs(store):
+    """The models lesson's three runs, trained once: lessons 6 and 7 measure the same models."""
+    lesson = get_lesson("models")
+    for run in create_lesson_runs(store, lesson):
+        run_worker(run.path)
+    return lesson_runs(store, lesson)
+
+
+def measured_on_model_runs(lesson_id: str, model_runs) -> dict[str, RunResult]:
+    """``lesson_id``'s results measured on the models lesson's runs of the same settings."""
+    lesson = get_lesson(lesson_id)
+    configs = {run.step: run.config for run in get_lesson("models").runs}
+    assert all(run.config == configs[run.step] for run in lesson.runs), "not the same models"
+    return lesson_results(lesson, {run.step: model_runs[run.step] for run in lesson.runs})
 
 
 @pytest.mark.slow
@@ -77,8 +95,28 @@ def test_small_set_overfits_and_dropout_or_more_data_narrow_the_gap(store):
 
 
 @pytest.mark.slow
-def test_cnn_beats_mlp_beats_logistic_regression(store):
-    results = run_lesson(store, "models")
+def test_adversarial_digits_fool_every_model_with_small_changes(model_runs):
+    results = measured_on_model_runs("adversarial", model_runs)
+    for step, result in results.items():
+        study = result.measured
+        assert study["digits"] == 20 and study["success"] >= 0.9, step
+        assert study["median_epsilon"] <= 64, step
+        assert set(study["fooled"]) == set(results) - {step}
+    assert explain(get_lesson("adversarial"), results).as_expected
+
+
+@pytest.mark.slow
+def test_shifts_cost_the_mlp_far_more_accuracy_than_the_cnn(model_runs):
+    results = measured_on_model_runs("robustness", model_runs)
+    mlp, cnn = results["mlp"].measured["shift"], results["cnn"].measured["shift"]
+    assert cnn[2.0] / cnn[0.0] > mlp[2.0] / mlp[0.0] + 0.1
+    assert cnn[3.0] > mlp[3.0] + 0.1
+    assert explain(get_lesson("robustness"), results).as_expected
+
+
+@pytest.mark.slow
+def test_cnn_beats_mlp_beats_logistic_regression(model_runs):
+    results = lesson_results(get_lesson("models"), model_runs)
     accuracy = {step: result.test_accuracy for step, result in results.items()}
     assert accuracy["cnn"] > accuracy["mlp"] > accuracy["logreg"]
     assert explain(get_lesson("models"), results).as_expected
@@ -228,3 +266,47 @@ def test_model_comparison_explanation_ranks_and_counts_mistakes():
     runs["logreg"] = result(test_accuracy=0.95)
     upset = explain(lesson, runs)
     assert not upset.as_expected and upset.verdict.startswith("Ranking on the test set: Logistic")
+
+
+def attack_study(step: str, median: float, fooled: float = 0.05) -> dict:
+    others = {"logreg", "mlp", "cnn"} - {step}
+    return {
+        "digits": 20,
+        "success": 1.0,
+        "median_epsilon": median,
+        "fooled": dict.fromkeys(sorted(others), fooled),
+    }
+
+
+def test_adversarial_explanation_reads_the_attacks():
+    lesson = get_lesson("adversarial")
+    runs = {
+        "logreg": result(measured=attack_study("logreg", 30)),
+        "mlp": result(measured=attack_study("mlp", 28)),
+        "cnn": result(measured=attack_study("cnn", 55, fooled=0.0)),
+    }
+    explanation = explain(lesson, runs)
+    assert explanation.as_expected and "the CNN needs the largest change" in explanation.verdict
+    assert "±55 (the CNN)" in explanation.verdict and "5% also fool" in explanation.text
+    runs["cnn"] = result(measured=attack_study("cnn", 120))
+    assert not explain(lesson, runs).as_expected, "a change of ±120 is not small"
+    runs["cnn"] = result()
+    unmeasured = explain(lesson, runs)
+    assert not unmeasured.as_expected and "could not be measured" in unmeasured.verdict
+
+
+def robustness_curves(clean: float, shifted: list[float]) -> dict:
+    return {
+        "shift": dict(zip([0.0, 1.0, 2.0, 3.0, 4.0], [clean, *shifted], strict=True)),
+        "rotation": {0.0: clean, 30.0: clean - 0.3},
+    }
+
+
+def test_robustness_explanation_compares_the_shift_curves():
+    lesson = get_lesson("robustness")
+    mlp = result(measured=robustness_curves(0.9, [0.83, 0.59, 0.34, 0.21]))
+    cnn = result(measured=robustness_curves(0.97, [0.96, 0.92, 0.75, 0.49]))
+    explanation = explain(lesson, {"mlp": mlp, "cnn": cnn})
+    assert explanation.as_expected
+    assert "the CNN keeps 95% of its accuracy (92.0%), the MLP 66% (59.0%)" in explanation.verdict
+    assert not explain(lesson, {"mlp": cnn, "cnn": mlp}).as_expected

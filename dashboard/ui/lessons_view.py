@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.ui.explain_view import has_saved_model, model_saved_at
 from dashboard.ui.figures.lessons import lesson_curves_figure
 from dashboard.ui.training_view import REFRESH_SECONDS, progress_text, render_status
-from mnist_lab.lessons import Lesson
+from mnist_lab.lessons import Lesson, RunResult, get_lesson, lesson_results
 from mnist_lab.runs import DAMAGED, LIVE_STATES, Run
 
 
@@ -32,3 +33,22 @@ def lesson_runs_panel(lesson: Lesson, runs: dict[str, Run]) -> None:
             st.rerun()
 
     panel()
+
+
+@st.cache_data(max_entries=8, show_spinner="Asking the lesson's models...")
+def cached_measurement(lesson_id: str, saved_runs: tuple[tuple[str, str, float], ...]) -> dict:
+    """What a lesson measures on its runs' models, once per ``(step, run dir, model save time)``."""
+    return get_lesson(lesson_id).measure({step: Run(path) for step, path, _ in saved_runs})
+
+
+def finished_lesson_results(lesson: Lesson, runs: dict[str, Run]) -> dict[str, RunResult]:
+    """`mnist_lab.lessons.lesson_results`, with the lesson's measurement cached.
+
+    A run without a saved model (failed, diverged) leaves the measurement empty, and the
+    lesson's explanation says it could not be measured.
+    """
+    measured = {}
+    if lesson.measure is not None and all(has_saved_model(run) for run in runs.values()):
+        saved = tuple((step, str(run.path), model_saved_at(run)) for step, run in runs.items())
+        measured = cached_measurement(lesson.id, saved)
+    return lesson_results(lesson, runs, measured)

@@ -11,7 +11,7 @@ found on one network often fools others too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,8 @@ ATTACK_STEPS = 10
 REFINE_POINTS = 7
 # A pixel counts as changed when it moved by more than this many grey levels.
 VISIBLE_CHANGE = 1.0
+# Digits attacked per model in `attack_study` (the adversarial lesson).
+STUDY_DIGITS = 20
 
 
 @dataclass(frozen=True)
@@ -262,6 +264,67 @@ def transfer(
             )
         )
     return transfers
+
+
+def attack_study(
+    runs: Mapping[str, Run],
+    images: np.ndarray,
+    labels: np.ndarray,
+    count: int = STUDY_DIGITS,
+    models: Mapping[str, Any] | None = None,
+) -> dict[str, dict]:
+    """Turn the same digits into the next digit (0 into 1, ..., 9 into 0) on every run, and
+    show each run's adversarial digits to the others.
+
+    Parameters
+    ----------
+    runs : mapping
+        Key -> run with a saved model whose engine is `differentiable`.
+    images, labels : numpy.ndarray
+        Candidate digits ``(n, 28, 28)`` and their labels, in the order they are tried.
+    count : int, default 20
+        How many digits to attack: the first that every run reads correctly.
+    models : mapping, optional
+        Key -> the run's loaded model, if the caller has them.
+
+    Returns
+    -------
+    dict
+        Key -> ``{"digits", "success", "median_epsilon", "fooled"}``: how many digits were
+        attacked, the share turned into the target, the median bound needed (grey levels,
+        over the successes), and ``fooled``: other key -> the share of this run's successful
+        adversarial digits that the other run reads as the target too.
+    """
+    models = dict(models or {key: engine_of(run).load_model(run) for key, run in runs.items()})
+    labels = np.asarray(labels)
+    readings = [
+        engine_of(run).predict_proba(run, images, model=models.get(key)).argmax(axis=1)
+        for key, run in runs.items()
+    ]
+    chosen = np.flatnonzero(np.all([reading == labels for reading in readings], axis=0))[:count]
+    targets = (labels[chosen] + 1) % 10
+    attacks = {
+        key: smallest_attacks(run, images[chosen], targets, model=models.get(key))
+        for key, run in runs.items()
+    }
+    study = {}
+    for key, made in attacks.items():
+        successes = [attack for attack in made if attack.success]
+        others = [other for other in runs if other != key]
+        fooled = {other: [] for other in others}
+        for attack in successes:
+            transfers = transfer(attack, [runs[o] for o in others], [models.get(o) for o in others])
+            for other, result in zip(others, transfers, strict=True):
+                fooled[other].append(result.fooled)
+        study[key] = {
+            "digits": len(made),
+            "success": float(np.mean([attack.success for attack in made])) if made else 0.0,
+            "median_epsilon": (
+                float(np.median([attack.epsilon for attack in successes])) if successes else None
+            ),
+            "fooled": {o: float(np.mean(hits)) if hits else 0.0 for o, hits in fooled.items()},
+        }
+    return study
 
 
 def _iterative_attack(

@@ -62,7 +62,10 @@ def test_layers_flag_trains_a_custom_architecture():
     ("flags", "message"),
     [
         (["--lr", "-1"], r"learning_rate must be a number in (0, 100]"),
-        (["--optimizer", "adagrad"], "optimizer must be one of ['sgd', 'adam', 'adamw', 'rmsprop']"),
+        (
+            ["--optimizer", "adagrad"],
+            "optimizer must be one of ['sgd', 'adam', 'adamw', 'rmsprop']",
+        ),
         (["--layers", "[{"], "--layers is not valid JSON"),
         (["--config", "missing.json"], "missing.json is missing"),
     ],

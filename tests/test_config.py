@@ -31,7 +31,10 @@ def test_a_partial_user_config_gets_defaults():
     ("changes", "message"),
     [
         ({"preset": "resnet"}, "preset must be one of"),
-        ({"optimizer": "adagrad"}, r"optimizer must be one of \['sgd', 'adam', 'adamw', 'rmsprop'\]"),
+        (
+            {"optimizer": "adagrad"},
+            r"optimizer must be one of \['sgd', 'adam', 'adamw', 'rmsprop'\]",
+        ),
         ({"learning_rate": 0}, r"learning_rate must be a number in \(0, 100\]"),
         ({"learning_rate": "fast"}, "learning_rate must be a number"),
         ({"batch_size": 0}, r"batch_size must be a whole number in \[1, 8192\]"),

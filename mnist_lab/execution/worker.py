@@ -6,6 +6,7 @@ dashboard and the CLI train through exactly the same code path.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import traceback
@@ -56,6 +57,11 @@ def run_worker(run_dir: str | Path) -> str:
     """
     # Idempotent: lowers the priority to WORKER_NICENESS once, never further.
     os.nice(max(0, WORKER_NICENESS - os.nice(0)))
+    if os.getsid(0) == os.getpid():
+        # A detached worker leads its own session, so Linux's autogroup scheduler shares the
+        # CPU between it and the server as equals whatever its nice value: lower its group.
+        with contextlib.suppress(OSError):
+            Path("/proc/self/autogroup").write_text(str(WORKER_NICENESS))
     run = Run(run_dir)
     executor = LocalExecutor(RunStore(run.path.parent))
     pid = os.getpid()

@@ -1,6 +1,7 @@
 """AppTest of the explanation views on runs trained in the test: Playground, Evaluate, Compare."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.execution.worker import run_worker
 from mnist_lab.explain.label_issues import LABEL_ISSUES_FILE
 from mnist_lab.explain.robustness import ROBUSTNESS_FILE
-from mnist_lab.runs import RunStore
+from mnist_lab.runs import WEIGHTS_FILE, RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = ROOT / "dashboard" / "Home.py"
@@ -119,3 +120,15 @@ def test_compare_checks_runs_and_finds_suspicious_labels(store):
     assert baseline.file(LABEL_ISSUES_FILE).exists()
     assert "Of 500 digits" in text(app)
     assert "compare_labels_gallery" in charts(app)
+
+
+def test_a_damaged_model_is_named_instead_of_a_traceback(trained_dir, tmp_path, monkeypatch):
+    network = RunStore(trained_dir).list()[0]
+    shutil.copytree(network.path, tmp_path / network.id)
+    (tmp_path / network.id / WEIGHTS_FILE).write_bytes(b"cut off")
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
+    app = AppTest.from_file(str(ROOT / "pages" / "evaluate.py"), default_timeout=120).run()
+    assert not app.exception
+    app.button(key="evaluate_robustness_measure").click().run()
+    assert not app.exception
+    assert any("cannot be measured" in warning.value for warning in app.warning)

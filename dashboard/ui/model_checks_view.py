@@ -142,7 +142,11 @@ def show_robustness(runs: Mapping[str, Run], key: str) -> None:
                     share = (number + done / total) / len(missing)
                     bar.progress(share, f"{label}: {done} of {total} settings")
 
-                measure_robustness(run, dataset, model=model_of(run), on_progress=report)
+                try:
+                    measure_robustness(run, dataset, model=model_of(run), on_progress=report)
+                except DamagedRunError as error:
+                    st.warning(f"{plain_markdown(label)} cannot be measured: {error}.")
+                    return
             # Stored now: the rerun reads them and leaves the button out.
             st.rerun()
     measured = {label: table for label, table in curves.items() if table is not None}

@@ -210,9 +210,12 @@ def test_the_cli_runs_a_grid_and_prints_it_sorted(tmp_path, monkeypatch, capsys)
         ("--grid learning_rate=log:1e-4:1e-1", "a grid needs values"),
         ("--learning-rate 0.1 --grid learning_rate=0.1,0.2", "as a flag or vary it, not both"),
         ("--grid colour=1", "cannot be swept"),
-        ("--grid learning_rate=0.1 --cluster 127.0.0.1:6379", "this machine only"),
+        ("--grid learning_rate=0.1 --cluster 127.0.0.1:1", "cannot reach the Ray cluster"),
+        ("--grid learning_rate=0.1 --cluster nowhere", "a cluster address is HOST:PORT"),
     ],
 )
-def test_bad_sweeps_exit_2_with_a_message(flags, message, capsys):
+def test_bad_sweeps_exit_2_with_a_message(flags, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path / "runs"))
     assert main(["sweep", "--engine", "numpy", *flags.split()]) == 2
     assert message in capsys.readouterr().err
+    assert SweepStore(RunStore(tmp_path / "runs")).list() == [], "a refused sweep leaves nothing"

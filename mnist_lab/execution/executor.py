@@ -1,7 +1,7 @@
 """The one interface every launch goes through: an executor trains a run directory somewhere.
 
-`LocalExecutor` (the default, nothing to start) trains on this machine; a cluster executor
-is the next to come (``--cluster``, ``$MNIST_LAB_CLUSTER``).
+`LocalExecutor` (the default, nothing to start) trains on this machine; `RayExecutor` trains
+on any node of a Ray cluster and mirrors the run into the local run directory as it trains.
 Single runs (the Train page, ``python -m mnist_lab train``) and sweeps both launch with
 ``executor.launch(run)`` on a run made by `RunStore.create`.
 """
@@ -30,7 +30,7 @@ class Executor(ABC):
 def executor_for(
     store: RunStore, cluster: str | None = None, parallel: int | None = None
 ) -> Executor:
-    """The executor for ``cluster`` (or ``$MNIST_LAB_CLUSTER``); none means this machine.
+    """The executor for ``cluster`` (or ``$MNIST_LAB_CLUSTER``): Ray there, else this machine.
 
     Parameters
     ----------
@@ -44,14 +44,13 @@ def executor_for(
     Raises
     ------
     ValueError
-        If a cluster is named: only this machine trains so far.
+        If the cluster cannot be reached, saying what to check.
     """
     cluster = cluster or os.environ.get(CLUSTER_ENV) or None
     if cluster is None:
         from mnist_lab.execution.local import LocalExecutor
 
         return LocalExecutor(store, parallel=parallel)
-    raise ValueError(
-        f"cannot train on the cluster {cluster!r}: this version of MNIST Lab trains on this "
-        f"machine only (leave --cluster and ${CLUSTER_ENV} empty)"
-    )
+    from mnist_lab.execution.ray_cluster import RayExecutor
+
+    return RayExecutor(store, cluster)

@@ -6,7 +6,7 @@ import argparse
 
 from mnist_lab.cli import add_settings_flags, requested_values
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines
-from mnist_lab.execution.executor import CLUSTER_ENV
+from mnist_lab.execution.executor import CLUSTER_ENV, executor_for
 from mnist_lab.runs import RunStore
 from mnist_lab.settings import METADATA_KEYS
 from mnist_lab.sweeps.driver import run_sweep
@@ -101,13 +101,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     they learned), 1 when it was cancelled or failed.
     """
     definition = sweep_definition(args)
-    sweep = SweepStore(RunStore()).create(definition)
+    store = RunStore()
+    # Connect first: an unreachable cluster is a message, and leaves no sweep behind.
+    executor = executor_for(store, definition.cluster, definition.parallel)
+    sweep = SweepStore(store).create(definition)
     print(
         f"Sweep {sweep.id}: {definition.trial_count()} trials ({definition.method}), "
         f"{definition.parallel} at a time. Ctrl-C cancels it.",
         flush=True,
     )
-    state = run_sweep(sweep, report=lambda line: print(line, flush=True))
+    state = run_sweep(sweep, executor, report=lambda line: print(line, flush=True))
     print(results_text(trial_rows(sweep), [p.name for p in definition.parameters]))
     print(f"Sweep {state}: {sweep.state()['message']} Its runs are in {sweep.run_store.root}.")
     return 0 if state == "finished" else 1

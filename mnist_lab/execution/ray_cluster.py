@@ -1,0 +1,223 @@
+"""The Ray executor: a run trains on any node of a Ray cluster and is mirrored here as it trains.
+
+No shared filesystem is assumed. The task receives the run's ``config.json``, trains in a
+temporary directory on its node (the same worker code as locally, with the dataset shipped
+in the package), and streams back what it writes: new ``metrics.jsonl`` lines and
+``status.json`` every half second, then every other file of the run directory (model,
+normalizer, evaluation, predictions, history, ``tb/``) once it ends. A thread in the
+launching process writes them into the run directory here, so live charts and every page
+read a cluster run like a local one; ``status.json`` names the ``node`` that trained it.
+
+A node lost mid-trial leaves the run ``interrupted`` with what had arrived (it is not
+retried); the launching process is the run's recorded pid, so a run whose launcher died
+reads as interrupted too.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from mnist_lab.execution.executor import Executor
+from mnist_lab.execution.processes import process_start_time
+from mnist_lab.runs import (
+    CONFIG_FILE,
+    LIVE_STATES,
+    METRICS_FILE,
+    STATUS_FILE,
+    DamagedRunError,
+    Run,
+    RunStore,
+    atomic_write_bytes,
+    now_iso,
+)
+
+STREAM_S = 0.5
+STOP_BOARD = "mnist_lab_stop_board"
+NAMESPACE = "mnist_lab"
+# Files that stream while the run trains; the rest come back once it ends.
+STREAMED = frozenset({CONFIG_FILE, STATUS_FILE, METRICS_FILE})
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+def _node_name() -> str:
+    """This node in words: its IP address and the start of its Ray node id."""
+    import ray
+
+    node_id = ray.get_runtime_context().get_node_id()
+    return f"{ray.util.get_node_ip_address()} node {node_id[:8]}"
+
+
+def train_on_node(config: dict, run_id: str, board):
+    """The Ray task: train ``config`` in a temporary run directory, yielding what it writes.
+
+    Yields
+    ------
+    dict
+        ``{"metrics": bytes, "status": dict, "node": str}`` every `STREAM_S` while it
+        trains, then ``{"files": {relative path: bytes}}`` once.
+    """
+    import tempfile
+
+    import ray
+
+    from mnist_lab.execution.worker import run_worker
+
+    node = _node_name()
+    with tempfile.TemporaryDirectory(prefix="mnist-lab-") as temp:
+        run = Run(Path(temp) / run_id)
+        run.path.mkdir()
+        run.write_json(CONFIG_FILE, config)
+        worker = threading.Thread(target=run_worker, args=(run.path,), daemon=True)
+        worker.start()
+        sent = 0
+        while True:
+            alive = worker.is_alive()
+            data = run.file(METRICS_FILE).read_bytes() if run.file(METRICS_FILE).exists() else b""
+            # Whole lines only: a line being written goes out with the next batch.
+            end = data.rfind(b"\n") + 1
+            try:
+                status = run.raw_status()
+            except DamagedRunError:
+                status = {}
+            yield {"metrics": data[sent:end], "status": status, "node": node}
+            sent = end
+            if not alive:
+                break
+            if not run.stop_requested() and ray.get(board.is_set.remote(run_id)):
+                run.request_stop()
+            time.sleep(STREAM_S)
+        files = {
+            str(path.relative_to(run.path)): path.read_bytes()
+            for path in run.path.rglob("*")
+            if path.is_file() and path.name not in STREAMED
+        }
+        yield {"files": files}
+
+
+def check_reachable(cluster: str, timeout_s: float = 5.0) -> None:
+    """Raise ``ValueError`` at once unless ``HOST:PORT`` accepts a connection.
+
+    ``ray.init`` would retry an unreachable address for minutes before it gives up.
+    """
+    import socket
+
+    host, _, port = cluster.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"a cluster address is HOST:PORT, got {cluster!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as error:
+        raise ValueError(
+            f"cannot reach the Ray cluster at {cluster} ({error.strerror or error}). Is "
+            "`ray start --head` running there, and is this its address?"
+        ) from None
+
+
+class RayExecutor(Executor):
+    """Trains runs on a Ray cluster; their run directories stay on this machine.
+
+    Parameters
+    ----------
+    store : RunStore
+        Where the run directories live (here).
+    cluster : str
+        The head node's ``HOST:PORT`` (what ``ray start --head`` printed).
+
+    Raises
+    ------
+    ValueError
+        If the cluster cannot be reached, saying what to check.
+    """
+
+    def __init__(self, store: RunStore, cluster: str):
+        import ray
+
+        self.store = store
+        self.where = f"the Ray cluster at {cluster}"
+        check_reachable(cluster)
+        try:
+            ray.init(
+                address=cluster,
+                namespace=NAMESPACE,
+                ignore_reinit_error=True,
+                log_to_driver=False,
+                # The package travels to every node, MNIST with it: nothing to install there
+                # but Ray and the requirements.
+                runtime_env={"py_modules": [str(PACKAGE_DIR)]},
+            )
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            raise ValueError(
+                f"cannot reach the Ray cluster at {cluster!r} ({error}). Start one with "
+                "`ray start --head` and give the address it prints."
+            ) from None
+
+        @ray.remote(num_cpus=0)
+        class StopBoard:
+            """Which runs were asked to stop: the tasks ask it, no file is shared."""
+
+            def __init__(self):
+                self.stopped = set()
+
+            def set(self, run_id: str) -> None:
+                self.stopped.add(run_id)
+
+            def is_set(self, run_id: str) -> bool:
+                return run_id in self.stopped
+
+        self.board = StopBoard.options(name=STOP_BOARD, get_if_exists=True).remote()
+        # One CPU per trial, and no retry: a node lost mid-trial leaves it interrupted.
+        self.task = ray.remote(num_cpus=1, max_retries=0)(train_on_node)
+
+    def launch(self, run: Run) -> threading.Thread:
+        """Submit ``run`` to the cluster and mirror it here from a daemon thread."""
+        pid = os.getpid()
+        run.update_status(
+            state="queued",
+            pid=pid,
+            pid_start=process_start_time(pid),
+            message=f"Waiting for a free CPU on {self.where}.",
+        )
+        stream = self.task.options(num_returns="streaming").remote(run.config(), run.id, self.board)
+        mirror = threading.Thread(target=self._mirror, args=(run, stream), daemon=True)
+        mirror.start()
+        return mirror
+
+    def _mirror(self, run: Run, stream) -> None:
+        """Write what the task streams into ``run``; a lost node leaves it interrupted."""
+        import ray
+
+        final = None
+        try:
+            for reference in stream:
+                if run.stop_requested():
+                    self.board.set.remote(run.id)
+                item = ray.get(reference)
+                if "files" in item:
+                    for name, data in item["files"].items():
+                        (run.path / name).parent.mkdir(parents=True, exist_ok=True)
+                        atomic_write_bytes(run.path / name, data)
+                    continue
+                if item["metrics"]:
+                    with open(run.file(METRICS_FILE), "ab") as handle:
+                        handle.write(item["metrics"])
+                status = {k: v for k, v in item["status"].items() if k not in ("pid", "pid_start")}
+                status["node"] = item["node"]
+                if status.get("state") in LIVE_STATES:
+                    run.update_status(**status)
+                else:
+                    # The end is told only once the model and evaluation are here too.
+                    final = status
+            if final is None:
+                raise RuntimeError("the task ended without reporting an outcome")
+            run.update_status(**final)
+        except Exception as error:
+            run.update_status(
+                state="interrupted",
+                message=f"The cluster lost this run ({type(error).__name__}: "
+                f"{str(error).splitlines()[0] if str(error) else 'no detail'}). Metrics up to "
+                "then are kept; it is not retried.",
+                ended=now_iso(),
+            )

@@ -1,0 +1,132 @@
+"""Sweeps on a real two-node Ray cluster on loopback, started and stopped by these tests.
+
+The worker node is killed mid-trial in the last test, so it comes last in this module.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from mnist_lab import records
+from mnist_lab.engines import get_engine
+from mnist_lab.execution.executor import executor_for
+from mnist_lab.runs import LIVE_STATES, RunStore
+from mnist_lab.sweeps.driver import run_sweep
+from mnist_lab.sweeps.results import trial_rows
+from mnist_lab.sweeps.space import parse_parameter
+from mnist_lab.sweeps.store import SweepDefinition, SweepStore
+from tests.ray_loopback import kill_node, start_loopback_cluster, stop_loopback_cluster
+
+pytestmark = pytest.mark.slow
+
+NUMPY = get_engine("numpy").settings_class.declared()
+RUN_FILES = {
+    "config.json",
+    "status.json",
+    "metrics.jsonl",
+    "history.csv",
+    "normalizer.json",
+    "weights.npz",
+    "evaluation.json",
+    "predictions.npz",
+}
+WAIT_S = 240
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    import ray
+
+    cluster = start_loopback_cluster(tmp_path_factory.mktemp("ray"))
+    yield cluster
+    ray.shutdown()
+    stop_loopback_cluster(cluster)
+
+
+def wait_for(condition, what: str):
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"gave up after {WAIT_S} s waiting for {what}")
+
+
+def sweep_of(store: RunStore, cluster, base: dict, rates: str):
+    definition = SweepDefinition(
+        engine="numpy",
+        base=base,
+        parameters=[parse_parameter(f"learning_rate={rates}", NUMPY)],
+        parallel=2,
+        cluster=cluster.address,
+    ).validate()
+    return SweepStore(store).create(definition)
+
+
+def test_a_sweep_trains_on_both_nodes_and_every_run_comes_back_whole(cluster, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    sweep = sweep_of(store, cluster, {"subset": 3000, "epochs": 2}, "0.05,0.1,0.5,1.0")
+    assert run_sweep(sweep, poll_s=0.2) == "finished"
+
+    rows = trial_rows(sweep)
+    assert [row["state"] for row in rows] == ["finished"] * 4
+    assert len({row["node"] for row in rows}) == 2, "every trial trained on the same node"
+    for run in sweep.runs():
+        assert RUN_FILES <= {path.name for path in run.path.iterdir()}
+        epochs = records.of_kind(run.metrics(), "epoch")
+        assert [record["epoch"] for record in epochs] == [1, 2]
+        assert run.evaluation()["test_accuracy"] > 0.5
+        # Every page reads it: the engine loads the model mirrored from the node.
+        assert get_engine("numpy").predict_proba(run, get_dataset_digits()).shape == (5, 10)
+
+
+def get_dataset_digits():
+    from mnist_lab.data import load_mnist
+
+    return load_mnist().x_test[:5]
+
+
+def test_a_killed_node_leaves_its_trial_interrupted_and_the_sweep_goes_on(cluster, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    # Long trials: the node is killed while both train; the third runs on the head.
+    sweep = sweep_of(store, cluster, {"subset": 20000, "epochs": 100}, "0.1,0.2,0.3")
+    outcome = []
+    driver = threading.Thread(target=lambda: outcome.append(run_sweep(sweep, poll_s=0.2)))
+    driver.start()
+    try:
+
+        def both_training():
+            runs = sweep.runs()
+            return len(runs) == 2 and all(records.of_kind(r.metrics(), "epoch") for r in runs)
+
+        wait_for(both_training, "both trials' first epoch")
+        kill_node(cluster.worker)
+        lost = wait_for(
+            lambda: [r for r in sweep.runs() if r.status()["state"] == "interrupted"],
+            "the lost trial to read interrupted",
+        )
+        assert len(lost) == 1
+        assert "The cluster lost this run" in lost[0].status()["message"]
+        assert records.of_kind(lost[0].metrics(), "epoch"), "what had arrived is kept"
+        third = wait_for(lambda: sweep.runs()[2:], "the sweep to launch its third trial")[0]
+        wait_for(lambda: third.status()["state"] == "running", "the third trial to train")
+    finally:
+        sweep.request_cancel()
+        driver.join(WAIT_S)
+    assert outcome == ["cancelled"]
+    states = sorted(run.status()["state"] for run in sweep.runs())
+    assert states == ["interrupted", "stopped", "stopped"]
+    for run in sweep.runs():
+        assert run.status()["state"] not in LIVE_STATES
+        if run.status()["state"] == "stopped":
+            assert (run.path / "weights.npz").exists(), "a stopped trial keeps its model"
+    assert len({r.status()["node"] for r in sweep.runs()}) == 2
+
+
+def test_an_unreachable_cluster_is_a_message(tmp_path):
+    with pytest.raises(ValueError, match="cannot reach the Ray cluster at 127.0.0.1:1"):
+        executor_for(RunStore(tmp_path), "127.0.0.1:1")

@@ -19,7 +19,7 @@ from pathlib import Path
 from mnist_lab import records
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, Engine, all_engines, get_engine
 from mnist_lab.engines.keras_net.settings import CUSTOM
-from mnist_lab.execution.local import LocalExecutor
+from mnist_lab.execution.executor import CLUSTER_ENV, executor_for
 from mnist_lab.export import EXPORT_FORMATS, NPZ_ENV, export_run
 from mnist_lab.runs import DAMAGED, LIVE_STATES, Run, RunStore, read_json
 from mnist_lab.settings import Settings
@@ -130,6 +130,9 @@ def add_launch_flags(parser: argparse.ArgumentParser, engines: list[Engine]) -> 
     parser.add_argument(
         "--force", action="store_true", help="train even if a finished run has the same settings"
     )
+    parser.add_argument(
+        "--cluster", help=f"train on a Ray cluster's HOST:PORT (default ${CLUSTER_ENV}: none)"
+    )
     parser.set_defaults(handler=cmd_train)
 
 
@@ -219,8 +222,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(stored.status().get("message", ""))
         run, state = stored, "finished"
     else:
+        # Connect first: an unreachable cluster is a message, and leaves no run behind.
+        executor = executor_for(store, args.cluster)
         run = store.create(config, name=request.name)
-        LocalExecutor(store).launch(run)
+        executor.launch(run)
         print(f"Training run {run.id} (Ctrl-C stops it and keeps the model so far).", flush=True)
         state = follow_run(run)
     status, evaluation = run.status(), run.evaluation()

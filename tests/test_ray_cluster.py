@@ -11,6 +11,7 @@ import time
 import pytest
 
 from mnist_lab import records
+from mnist_lab.cli import main
 from mnist_lab.engines import get_engine
 from mnist_lab.execution.executor import executor_for
 from mnist_lab.runs import LIVE_STATES, RunStore
@@ -88,6 +89,16 @@ def get_dataset_digits():
     from mnist_lab.data import load_mnist
 
     return load_mnist().x_test[:5]
+
+
+def test_a_single_run_from_the_cli_trains_on_the_cluster(cluster, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path / "runs"))
+    flags = f"train --engine numpy --subset 1000 --epochs 1 --cluster {cluster.address}"
+    assert main(flags.split()) == 0
+    assert "Test accuracy: 0." in capsys.readouterr().out
+    (run,) = RunStore(tmp_path / "runs").list()
+    assert run.status()["state"] == "finished" and run.status()["node"]
+    assert RUN_FILES <= {path.name for path in run.path.iterdir()}
 
 
 def test_a_killed_node_leaves_its_trial_interrupted_and_the_sweep_goes_on(cluster, tmp_path):

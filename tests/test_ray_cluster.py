@@ -15,7 +15,7 @@ from mnist_lab.cli import main
 from mnist_lab.engines import get_engine
 from mnist_lab.execution.executor import executor_for
 from mnist_lab.runs import LIVE_STATES, RunStore
-from mnist_lab.sweeps.driver import run_sweep
+from mnist_lab.sweeps.driver import run_sweep, start_sweep_driver
 from mnist_lab.sweeps.results import trial_rows
 from mnist_lab.sweeps.space import parse_parameter
 from mnist_lab.sweeps.store import SweepDefinition, SweepStore
@@ -99,6 +99,14 @@ def test_a_single_run_from_the_cli_trains_on_the_cluster(cluster, tmp_path, monk
     (run,) = RunStore(tmp_path / "runs").list()
     assert run.status()["state"] == "finished" and run.status()["node"]
     assert RUN_FILES <= {path.name for path in run.path.iterdir()}
+
+
+def test_the_sweeps_pages_detached_driver_trains_on_the_cluster(cluster, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    sweep = sweep_of(store, cluster, {"subset": 1000, "epochs": 1}, "0.1,0.5")
+    start_sweep_driver(sweep)
+    wait_for(lambda: sweep.state()["state"] == "finished", "the detached driver")
+    assert [row["state"] for row in trial_rows(sweep)] == ["finished", "finished"]
 
 
 def test_a_killed_node_leaves_its_trial_interrupted_and_the_sweep_goes_on(cluster, tmp_path):

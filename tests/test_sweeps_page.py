@@ -115,13 +115,16 @@ def test_the_form_launches_a_sweep_that_trains(store):
     [
         ("0.1, lots", "learning_rate must be a number"),
         ("log:1e-4:1e-1", "a grid needs values, not ranges"),
+        ("0.1 @ 127.0.0.1:1", "cannot reach the Ray cluster at 127.0.0.1:1"),
     ],
 )
 def test_bad_values_are_a_message_and_launch_nothing(store, values, message):
     app = open_page()
     app.selectbox(key="sweeps_engine").set_value("numpy").run()
     app.multiselect(key="sweeps_parameters_numpy").set_value(["learning_rate"]).run()
+    values, _, cluster = values.partition(" @ ")
     app.text_input(key="sweeps_values_numpy_learning_rate").set_value(values)
+    app.text_input(key="sweeps_cluster").set_value(cluster)
     app.button[0].click().run()
     assert not app.exception
     assert message in app.error[0].value

@@ -6,6 +6,8 @@ dataframes and escaped plotly labels only.
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import streamlit as st
 
@@ -17,6 +19,8 @@ from dashboard.ui.figures.sweeps import (
 )
 from dashboard.ui.pages import page_link
 from mnist_lab.engines import Engine
+from mnist_lab.execution.executor import CLUSTER_ENV
+from mnist_lab.execution.ray_cluster import check_reachable
 from mnist_lab.runs import LIVE_STATES, RunStore
 from mnist_lab.settings import Setting
 from mnist_lab.sweeps.driver import start_sweep_driver
@@ -140,6 +144,14 @@ def sweep_form(engine: Engine, store: RunStore) -> Sweep | None:
             "at the same epoch is stopped (and keeps what it learned).",
         )
         name = st.text_input("Sweep name (optional)", key="sweeps_name", max_chars=60)
+        cluster = st.text_input(
+            "Ray cluster (optional)",
+            value=os.environ.get(CLUSTER_ENV, ""),
+            key="sweeps_cluster",
+            placeholder="HOST:PORT, empty: this machine",
+            help="The address `ray start --head` printed; trials then train on its nodes and "
+            "come back here as ordinary runs.",
+        )
         submitted = st.form_submit_button("Launch sweep", type="primary")
     if not submitted:
         return None
@@ -154,7 +166,10 @@ def sweep_form(engine: Engine, store: RunStore) -> Sweep | None:
             parallel=int(parallel),
             median_stop=median_stop,
             name=name.strip(),
+            cluster=cluster.strip() or None,
         )
+        if definition.cluster:
+            check_reachable(definition.cluster)
         sweep = SweepStore(store).create(definition)
     except ValueError as error:
         st.error(f"Cannot launch this sweep: {error}", icon=":material/error:")

@@ -43,8 +43,8 @@ def rename_chosen_run(store: RunStore) -> None:
     except (KeyError, ValueError, PermissionError) as error:
         st.session_state["compare_rename_error"] = str(error)
         return
-    new_name = plain_markdown(store.get(run_id).name)
-    st.session_state["compare_flash"] = f"Renamed “{plain_markdown(old_name)}” to “{new_name}”."
+    # Plain names: the flash is escaped as a whole where it is shown (escaping twice shows "\\").
+    st.session_state["compare_flash"] = f"Renamed “{old_name}” to “{store.get(run_id).name}”."
     relabel_run_pickers()
 
 
@@ -58,7 +58,7 @@ def delete_chosen_run(store: RunStore) -> None:
     except (KeyError, ValueError, PermissionError) as error:
         st.session_state["compare_delete_error"] = str(error)
         return
-    st.session_state["compare_flash"] = f"Deleted “{plain_markdown(name)}”."
+    st.session_state["compare_flash"] = f"Deleted “{name}”."
     del st.session_state["compare_manage"]
     if run_id in st.session_state.get("compare_curves", []):
         st.session_state["compare_curves"] = [

@@ -6,7 +6,6 @@ The worker node is killed mid-trial in the last test, so it comes last in this m
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -20,6 +19,7 @@ from mnist_lab.sweeps.results import trial_rows
 from mnist_lab.sweeps.space import parse_parameter
 from mnist_lab.sweeps.store import SweepDefinition, SweepStore
 from tests.ray_loopback import kill_node, start_loopback_cluster, stop_loopback_cluster
+from tests.test_faults import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,6 @@ RUN_FILES = {
     "evaluation.json",
     "predictions.npz",
 }
-WAIT_S = 240
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +44,6 @@ def cluster(tmp_path_factory):
     yield cluster
     ray.shutdown()
     stop_loopback_cluster(cluster)
-
-
-def wait_for(condition, what: str):
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"gave up after {WAIT_S} s waiting for {what}")
 
 
 def sweep_of(store: RunStore, cluster, base: dict, rates: str):
@@ -135,7 +124,7 @@ def test_a_killed_node_leaves_its_trial_interrupted_and_the_sweep_goes_on(cluste
         wait_for(lambda: third.status()["state"] == "running", "the third trial to train")
     finally:
         sweep.request_cancel()
-        driver.join(WAIT_S)
+        driver.join(180)
     assert outcome == ["cancelled"]
     states = sorted(run.status()["state"] for run in sweep.runs())
     assert states == ["interrupted", "stopped", "stopped"]

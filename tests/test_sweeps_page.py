@@ -10,26 +10,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_lab.engines import get_engine
-from mnist_lab.runs import RUNS_DIR_ENV, RunStore
 from mnist_lab.sweeps.driver import run_sweep
 from mnist_lab.sweeps.space import parse_parameter
 from mnist_lab.sweeps.store import SweepDefinition, SweepStore
-from tests.browser.server import kill_workers
+from tests.test_faults import store  # noqa: F401 (fixture)
 
 HOME = Path(__file__).resolve().parents[1] / "dashboard" / "Home.py"
 NUMPY = get_engine("numpy").settings_class.declared()
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv(RUNS_DIR_ENV, str(tmp_path / "runs"))
-    store = RunStore(tmp_path / "runs")
-    yield store
-    kill_workers(store.root)
-
-
-@pytest.fixture
-def finished_sweep(store):
+def finished_sweep(store):  # noqa: F811
     """Four real NumPy runs over two learning rates and two widths, 600 digits, one epoch."""
     definition = SweepDefinition(
         engine="numpy",
@@ -56,7 +47,7 @@ def charts(app: AppTest) -> dict[str, dict]:
     return {chart.proto.id: json.loads(chart.proto.spec) for chart in app.get("plotly_chart")}
 
 
-def test_without_sweeps_the_form_is_open_and_says_where_to_start(store):
+def test_without_sweeps_the_form_is_open_and_says_where_to_start(store):  # noqa: F811
     app = open_page()
     assert not app.exception
     assert "No sweep yet" in app.info[0].value
@@ -90,7 +81,7 @@ def test_a_finished_sweep_reads_as_a_table_and_four_charts(finished_sweep):
     assert "rates <b>and</b> widths" in app.selectbox(key="sweeps_pick").options[0]
 
 
-def test_the_form_launches_a_sweep_that_trains(store):
+def test_the_form_launches_a_sweep_that_trains(store):  # noqa: F811
     app = open_page()
     app.selectbox(key="sweeps_engine").set_value("numpy").run()
     app.multiselect(key="sweeps_parameters_numpy").set_value(["learning_rate"]).run()
@@ -118,7 +109,7 @@ def test_the_form_launches_a_sweep_that_trains(store):
         ("0.1 @ 127.0.0.1:1", "cannot reach the Ray cluster at 127.0.0.1:1"),
     ],
 )
-def test_bad_values_are_a_message_and_launch_nothing(store, values, message):
+def test_bad_values_are_a_message_and_launch_nothing(store, values, message):  # noqa: F811
     app = open_page()
     app.selectbox(key="sweeps_engine").set_value("numpy").run()
     app.multiselect(key="sweeps_parameters_numpy").set_value(["learning_rate"]).run()

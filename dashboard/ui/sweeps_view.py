@@ -181,9 +181,11 @@ def sweep_form(engine: Engine, store: RunStore) -> Sweep | None:
 def sweep_label(sweep: Sweep) -> str:
     """A plain-text picker label: name and size (a state would go stale while it trains)."""
     try:
-        return f"{sweep.name} · {sweep.definition().trial_count()} trials · {sweep.id}"
+        size = f"{sweep.definition().trial_count()} trials"
     except ValueError:
         return f"{sweep.id} (damaged)"
+    # A named sweep shows its id too: two sweeps may share a name.
+    return " · ".join([sweep.name, size] + ([sweep.id] if sweep.name != sweep.id else []))
 
 
 @st.cache_data(max_entries=64, show_spinner="Ranking the parameters...")
@@ -233,19 +235,22 @@ def show_sweep(sweep: Sweep) -> None:
 
 
 def curve_label(row: dict, parameters: list, with_seed: bool = False) -> str:
-    """A trial's short legend entry: its number, the values of what varied, its seed.
+    """A trial's legend entry, short enough to be read whole: its number and values.
 
     Examples
     --------
     >>> from mnist_lab.sweeps.space import Parameter
-    >>> curve_label({"trial": 5, "seed": 1, "lr": 0.01}, [Parameter("lr")], with_seed=True)
-    '#5 lr=0.01 seed=1'
+    >>> row = {"trial": 5, "seed": 1, "lr": 0.01, "batch": 32}
+    >>> curve_label(row, [Parameter("lr"), Parameter("batch")], with_seed=True)
+    '#5 · 0.01 · 32 · seed 1'
     """
-    values = " ".join(
-        f"{p.name}={row[p.name]:g}" if isinstance(row[p.name], float) else f"{p.name}={row[p.name]}"
+    values = [
+        f"{row[p.name]:g}" if isinstance(row[p.name], float) else str(row[p.name])
         for p in parameters
+    ]
+    return " · ".join(
+        [f"#{row['trial']}", *values] + ([f"seed {row['seed']}"] if with_seed else [])
     )
-    return f"#{row['trial']} {values}" + (f" seed={row['seed']}" if with_seed else "")
 
 
 def show_results(sweep: Sweep, rows: list[dict]) -> None:

@@ -13,9 +13,11 @@ if str(ROOT) not in sys.path:
 from dashboard.ui.cache import warm_up  # noqa: E402
 from dashboard.ui.identity import identity_sidebar  # noqa: E402
 from dashboard.ui.pages import navigation_sections  # noqa: E402
+from dashboard.ui.runtime import keep_keras_state  # noqa: E402
 
 st.set_page_config(page_title="MNIST Lab", page_icon=":material/draw:", layout="wide")
 warm_up()
+keep_keras_state()
 
 navigation = st.navigation(navigation_sections())
 

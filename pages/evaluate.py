@@ -3,13 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.ui.cache import get_dataset
+from dashboard.ui.cache import cached_gallery_figure
 from dashboard.ui.explain_view import explain_test_digit
 from dashboard.ui.export_view import render_code_downloads
 from dashboard.ui.figures.evaluation import (
     clicked_cell,
     confusion_figure,
-    probability_gallery_figure,
 )
 from dashboard.ui.figures.style import DIGITS
 from dashboard.ui.model_checks_view import labelled, show_calibration, show_robustness
@@ -97,9 +96,9 @@ st.caption(
     + ", ".join(f"#{i}" for i in shown)
 )
 if len(shown):
-    images = get_dataset().x_test[shown]
+    predictions_mtime = run.file(ev.PREDICTIONS_FILE).stat().st_mtime
     st.plotly_chart(
-        probability_gallery_figure(images, result.probabilities[shown], result.y_true[shown]),
+        cached_gallery_figure(str(run.path), predictions_mtime, tuple(map(int, shown))),
         key="evaluate_gallery",
     )
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dashboard.ui.figures.evaluation import probability_gallery_figure
 from mnist_lab import evaluation as ev
 from mnist_lab import stats
 from mnist_lab.data import MnistDataset, load_mnist
@@ -225,6 +226,31 @@ def scores_of(run: Run) -> dict:
     except FileNotFoundError:
         return {}
     return cached_scores(str(run.path), mtime)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_gallery_figure(run_dir: str, mtime: float, indices: tuple[int, ...]):
+    """Test digits ``indices`` beside the run's probabilities, built once for every session.
+
+    Parameters
+    ----------
+    run_dir : str
+        The run's directory.
+    mtime : float
+        Its predictions file's modification time: only the cache key.
+    indices : tuple of int
+        Test images to show, in order.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        :func:`dashboard.ui.figures.evaluation.probability_gallery_figure` of them.
+    """
+    y_true, probabilities = cached_predictions(run_dir, mtime)
+    chosen = list(indices)
+    return probability_gallery_figure(
+        get_dataset().x_test[chosen], probabilities[chosen], y_true[chosen]
+    )
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model...")

@@ -38,6 +38,13 @@ def model_saved_at(run: Run) -> float:
     return engine_of(run).model_file(run).stat().st_mtime
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_probabilities(run_dir: str, saved_at: float, digit: np.ndarray, _model) -> np.ndarray:
+    """The run's ten probabilities for one digit, computed once for every session."""
+    run = Run(run_dir)
+    return engine_of(run).predict_proba(run, digit, model=_model)[0]
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_saliency(
     run_dir: str, saved_at: float, digit: np.ndarray, class_index: int, method: str, _model
@@ -107,7 +114,7 @@ def explain_digit(digit: np.ndarray, run: Run, others: Sequence[Run], key: str) 
         Widget key prefix (the page's name and a word, e.g. ``"playground_why"``).
     """
     engine, model = engine_of(run), model_of(run)
-    probabilities = engine.predict_proba(run, digit, model=model)[0]
+    probabilities = cached_probabilities(str(run.path), model_saved_at(run), digit, model)
     predicted = int(probabilities.argmax())
     left, right = st.columns(2)
     # None follows the prediction, so the default stays right when the digit changes.

@@ -1,0 +1,23 @@
+"""The server keeps Keras's state between reruns instead of clearing it after every one."""
+
+import inspect
+
+from streamlit.runtime.scriptrunner import script_runner
+
+from dashboard.ui.runtime import keep_keras_state
+
+
+def test_streamlit_no_longer_clears_keras_after_each_rerun(monkeypatch):
+    # The reason for the tuning: Streamlit's own cleanup clears the Keras session.
+    assert "clear_session" in inspect.getsource(script_runner._clean_problem_modules)
+    monkeypatch.setattr(
+        script_runner, "_clean_problem_modules", script_runner._clean_problem_modules
+    )
+    import keras
+
+    keras.backend.clear_session()
+    first = keras.layers.Dense(2).name
+    keep_keras_state()
+    script_runner._clean_problem_modules()
+    # A cleared session would start naming layers afresh.
+    assert keras.layers.Dense(2).name != first

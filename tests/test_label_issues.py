@@ -29,7 +29,9 @@ def test_the_least_trusted_disputed_label_ranks_first():
     assert issues.suggested.tolist() == [0, 1, 2] and issues.given.tolist() == [2, 0, 0]
     np.testing.assert_allclose(issues.self_confidence, [0, 0.05, 0.3])
     assert issues.confident.tolist() == [True, True, False]
-    assert issues.top(1).indices.tolist() == [4] and issues.n_checked == 6
+    assert (issues.n_checked, issues.n_disputed, issues.n_confident) == (6, 3, 2)
+    top = issues.top(1)
+    assert top.indices.tolist() == [4] and (top.n_disputed, top.n_confident) == (3, 2)
 
 
 def test_the_test_set_judges_are_the_runs_with_their_votes():

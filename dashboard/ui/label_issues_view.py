@@ -52,13 +52,12 @@ def show_label_issues(store: RunStore, runs: dict[str, Run], key: str) -> None:
     issues = _test_issues(runs, key) if split == "test" else _training_issues(store, key)
     if issues is None:
         return
-    size = st.select_slider("How many", GALLERY_SIZES, value=20, key=f"{key}_size")
+    size = st.segmented_control("How many", GALLERY_SIZES, default=20, key=f"{key}_size") or 20
     shown = issues.top(size)
-    confident = int(issues.confident.sum())
     st.write(
         f"Of {issues.n_checked:,} digits, the models believe another digit than the label "
-        f"for {len(issues.indices):,}; for {confident:,} of them confidently (as sure as they "
-        "usually are of that digit when it is labelled so)."
+        f"for {issues.n_disputed:,}; for {issues.n_confident:,} of them confidently (as sure "
+        "as they usually are of that digit when it is labelled so)."
     )
     if not len(shown.indices):
         return
@@ -69,7 +68,12 @@ def show_label_issues(store: RunStore, runs: dict[str, Run], key: str) -> None:
     ]
     st.plotly_chart(digit_grid_figure(images, titles, n_cols=10), key=f"{key}_gallery")
     st.caption(HOW_TO_READ)
-    st.dataframe(_votes_table(shown), hide_index=True, key=f"{key}_votes")
+    st.dataframe(
+        _votes_table(shown),
+        column_config={"Probability of the label": st.column_config.NumberColumn(format="percent")},
+        hide_index=True,
+        key=f"{key}_votes",
+    )
 
 
 def _test_issues(runs: dict[str, Run], key: str) -> LabelIssues | None:
@@ -134,7 +138,7 @@ def _votes_table(issues: LabelIssues) -> list[dict]:
             "Digit #": int(index),
             "Given label": int(given),
             "Models believe": int(believed),
-            "Probability of the label": round(float(self_confidence), 4),
+            "Probability of the label": float(self_confidence),
             "Confident": "yes" if confident else "no",
         }
         | {judge: int(votes[row]) for judge, votes in issues.votes.items()}

@@ -19,7 +19,7 @@ model file's modification time: this module owns that file.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -32,8 +32,8 @@ from mnist_lab.preprocess import fit_normalizer
 from mnist_lab.runs import DamagedRunError, Run, read_json
 
 LABEL_ISSUES_FILE = "label_issues.json"
-# Bumped when the method changes, so stored results are computed again.
-FORMAT_VERSION = 1
+# Bumped when the method or the file changes, so stored results are computed again.
+FORMAT_VERSION = 2
 FOLDS = 4
 NEIGHBOURS = 25
 COMPONENTS = 40
@@ -63,6 +63,9 @@ class LabelIssues:
         bool: whether the suggested class reached its confident-learning threshold.
     n_checked : int
         How many digits were judged.
+    n_disputed, n_confident : int
+        How many of them the judges give another class, and confidently so (these counts
+        stay when `top` keeps only the most suspicious).
     votes : dict
         Judge name -> the digit it predicts for each suspicious digit.
     """
@@ -74,29 +77,29 @@ class LabelIssues:
     suggested_probability: np.ndarray
     confident: np.ndarray
     n_checked: int
+    n_disputed: int
+    n_confident: int
     votes: dict[str, np.ndarray] = field(default_factory=dict)
 
     def top(self, n: int) -> LabelIssues:
-        """The ``n`` most suspicious digits."""
-        return LabelIssues(
-            *(getattr(self, name)[:n] for name in _ARRAYS),
-            n_checked=self.n_checked,
+        """The ``n`` most suspicious digits (the counts of all of them stay)."""
+        return replace(
+            self,
+            **{name: getattr(self, name)[:n] for name in _ARRAYS},
             votes={judge: digits[:n] for judge, digits in self.votes.items()},
         )
 
     def with_votes(self, predictions: Mapping[str, np.ndarray]) -> LabelIssues:
         """The same issues with each judge's predicted digit for them (from all predictions)."""
-        return LabelIssues(
-            *(getattr(self, name) for name in _ARRAYS),
-            n_checked=self.n_checked,
-            votes={judge: np.asarray(p)[self.indices] for judge, p in predictions.items()},
+        return replace(
+            self, votes={judge: np.asarray(p)[self.indices] for judge, p in predictions.items()}
         )
 
     def to_dict(self) -> dict:
         """JSON-ready form (plain lists)."""
         data = {name: np.asarray(getattr(self, name)).tolist() for name in _ARRAYS}
         return data | {
-            "n_checked": self.n_checked,
+            **{name: getattr(self, name) for name in _COUNTS},
             "votes": {judge: digits.tolist() for judge, digits in self.votes.items()},
         }
 
@@ -105,7 +108,7 @@ class LabelIssues:
         """Rebuild what `to_dict` wrote."""
         return cls(
             *(np.asarray(data[name], dtype=dtype) for name, dtype in _ARRAYS.items()),
-            n_checked=int(data["n_checked"]),
+            *(int(data[name]) for name in _COUNTS),
             votes={judge: np.asarray(d, dtype=np.int64) for judge, d in data["votes"].items()},
         )
 
@@ -119,6 +122,7 @@ _ARRAYS = {
     "suggested_probability": np.float64,
     "confident": bool,
 }
+_COUNTS = ("n_checked", "n_disputed", "n_confident")
 
 
 def find_label_issues(labels: np.ndarray, probabilities: np.ndarray) -> LabelIssues:
@@ -168,14 +172,17 @@ def find_label_issues(labels: np.ndarray, probabilities: np.ndarray) -> LabelIss
     strength = probabilities[disputed, believed[disputed]]
     # Least trusted label first; among equals, the strongest belief in another class.
     ranked = disputed[np.lexsort((-strength, self_confidence[disputed]))]
+    confident = probabilities[ranked, believed[ranked]] >= thresholds[believed[ranked]]
     return LabelIssues(
         indices=ranked,
         given=labels[ranked],
         suggested=believed[ranked],
         self_confidence=self_confidence[ranked],
         suggested_probability=probabilities[ranked, believed[ranked]],
-        confident=probabilities[ranked, believed[ranked]] >= thresholds[believed[ranked]],
+        confident=confident,
         n_checked=n,
+        n_disputed=len(ranked),
+        n_confident=int(confident.sum()),
     )
 
 
@@ -310,12 +317,7 @@ def label_issues_of_training_set(
     )
     found = find_label_issues(labels, np.mean(list(judged.values()), axis=0)).top(STORED_ISSUES)
     found = found.with_votes({judge: p.argmax(axis=1) for judge, p in judged.items()})
-    issues = LabelIssues(
-        positions[found.indices],
-        *(getattr(found, name) for name in list(_ARRAYS)[1:]),
-        n_checked=found.n_checked,
-        votes=found.votes,
-    )
+    issues = replace(found, indices=positions[found.indices])
     baseline.write_json(
         LABEL_ISSUES_FILE, {"key": _cache_key(baseline, dataset), "issues": issues.to_dict()}
     )

@@ -40,7 +40,8 @@ def class_sweep_figure(table: pd.DataFrame, height: int = 380) -> go.Figure:
     figure.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        xaxis={"title": "Learning rate", "type": "log"},
+        # One tick per power of ten, written out (0.001), not in SI units (1m).
+        xaxis={"title": "Learning rate", "type": "log", "dtick": 1, "tickformat": "~g"},
         yaxis={"title": "Test accuracy", "tickformat": ".0%"},
         legend={"title": "Student"},
     )

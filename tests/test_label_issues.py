@@ -83,5 +83,7 @@ def test_training_set_issues_are_stored_in_the_baseline_and_reused(tmp_path, mni
     stored = li.read_training_set_label_issues(baseline, mnist)
     assert stored.to_dict() == issues.to_dict()
     assert li.label_issues_of_training_set(baseline, mnist).to_dict() == issues.to_dict()
+    baseline.write_json("config.json", config | {"name": "renamed"})
+    assert li.read_training_set_label_issues(baseline, mnist) is not None, "a rename keeps them"
     baseline.write_json("config.json", config | {"C": 0.1})
     assert li.read_training_set_label_issues(baseline, mnist) is None, "new settings, new judges"

@@ -122,9 +122,9 @@ def explain_digit(digit: np.ndarray, run: Run, others: Sequence[Run], key: str) 
         "Explain the score of",
         [None, *DIGITS],
         format_func=lambda d: (
-            f"its prediction, {predicted} ({probabilities[predicted]:.0%})"
+            f"its prediction, {predicted} ({probabilities[predicted]:.1%})"
             if d is None
-            else f"{d} ({probabilities[d]:.0%})"
+            else f"{d} ({probabilities[d]:.1%})"
         ),
         key=f"{key}_class",
     )

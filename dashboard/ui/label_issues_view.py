@@ -85,9 +85,16 @@ def _test_issues(runs: dict[str, Run], key: str) -> LabelIssues | None:
     if not evaluated:
         st.info("No evaluated run yet: the test digits are judged by the runs' predictions.")
         return None
-    judges = st.multiselect(
-        "Judges", list(evaluated), default=list(evaluated)[:5], key=f"{key}_judges"
+    # Chosen by id: a label changes when its run is renamed, the choice should not.
+    labels = {runs[label].id: label for label in evaluated}
+    chosen = st.multiselect(
+        "Judges",
+        list(labels),
+        default=list(labels)[:5],
+        format_func=labels.__getitem__,
+        key=f"{key}_judges",
     )
+    judges = [labels[run_id] for run_id in chosen]
     if not judges:
         st.info("Choose at least one run to judge the test digits.")
         return None

@@ -52,11 +52,19 @@ def labelled(runs: list[Run]) -> dict[str, Run]:
 
 def compare_checks(runs: Mapping[str, Run], key: str) -> None:
     """Calibration and robustness of the runs chosen here among ``runs`` (label -> run)."""
-    chosen = st.multiselect("Runs to check", list(runs), default=list(runs)[:3], key=f"{key}_runs")
+    # Chosen by id: a label changes when its run is renamed, the choice should not.
+    labels = {run.id: label for label, run in runs.items()}
+    chosen = st.multiselect(
+        "Runs to check",
+        list(labels),
+        default=list(labels)[:3],
+        format_func=labels.__getitem__,
+        key=f"{key}_runs",
+    )
     if not chosen:
         st.info("Choose runs to compare their calibration and robustness.")
         return
-    picked = {label: runs[label] for label in chosen}
+    picked = {labels[run_id]: runs[labels[run_id]] for run_id in chosen}
     st.markdown("**Calibration**")
     show_calibration(picked, key=f"{key}_calibration")
     st.markdown("**Robustness**")

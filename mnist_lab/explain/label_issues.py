@@ -330,7 +330,8 @@ def _cache_key(baseline: Run, dataset: MnistDataset) -> dict:
     return {
         "version": FORMAT_VERSION,
         "model_mtime": model_file.stat().st_mtime if model_file else None,
-        "config": baseline.config(),
+        # The settings, not the whole config: a rename must not send the judges back to work.
+        "settings": engine_of(baseline).settings(baseline).recorded(),
         "dataset_sha256": dataset.sha256,
         "folds": FOLDS,
     }

@@ -204,6 +204,38 @@ def test_playground_predicts_a_drawn_digit(page, screenshots):
     check_page(page, "playground", screenshots)
 
 
+def saliency_map(page: Page) -> tuple[list, list]:
+    """(attribution, digit) of the saliency chart: its heatmap and the outline's contour."""
+    charts = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
+    for index in range(charts.count()):
+        traces = plotly_traces(page, index)
+        if [trace["type"] for trace in traces] == ["heatmap", "contour"]:
+            return traces[0]["z"], traces[1]["z"]
+    raise AssertionError("no saliency map on the page")
+
+
+def test_playground_explains_the_drawn_digit(page, screenshots):
+    heading = page.get_by_role("heading", name="Why did it say that?")
+    heading.scroll_into_view_if_needed()
+    expect(heading).to_be_visible()
+    attribution, digit = saliency_map(page)
+    assert len(attribution) == len(digit) == 28
+    cells = [
+        (a, d)
+        for row_a, row_d in zip(attribution, digit, strict=True)
+        for a, d in zip(row_a, row_d, strict=True)
+    ]
+    # Gradient x input: the drawn "1" has effects, the blank paper around it none.
+    assert any(a != 0 for a, d in cells if d > 0)
+    assert all(a == 0 for a, d in cells if d == 0)
+    expect(page.get_by_text("Red pixels pushed the score of")).to_be_visible()
+    page.get_by_text("Occlusion", exact=True).click()
+    wait_for_run(page)
+    expect(page.get_by_text("painting a 4x4 patch black")).to_be_visible()
+    assert any(a != 0 for row in saliency_map(page)[0] for a in row)
+    check_page(page, "playground-why", screenshots)
+
+
 def test_lessons_lists_lessons(page, screenshots):
     go_to(page, "Lessons")
     expect(page.get_by_role("heading", name="Lessons")).to_be_visible()

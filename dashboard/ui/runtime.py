@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from streamlit.runtime.scriptrunner import script_runner
 
+# Streamlit's own cleanup as it was before `keep_keras_state` replaced it (tests restore it).
+STREAMLIT_CLEANUP = getattr(script_runner, "_clean_problem_modules", None)
+
 
 def _keep_keras_state() -> None:
     """Streamlit's cleanup after a rerun, less the Keras part (see `keep_keras_state`)."""

@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard.ui.cache import get_dataset
 from dashboard.ui.figures.images import digit_grid_figure
+from dashboard.ui.model_checks_view import choose_runs
 from dashboard.ui.runs_view import load_evaluated, plain_markdown
 from mnist_lab.engines import find_baseline
 from mnist_lab.explain.label_issues import (
@@ -85,16 +86,9 @@ def _test_issues(runs: dict[str, Run], key: str) -> LabelIssues | None:
     if not evaluated:
         st.info("No evaluated run yet: the test digits are judged by the runs' predictions.")
         return None
-    # Chosen by id: a label changes when its run is renamed, the choice should not.
-    labels = {runs[label].id: label for label in evaluated}
-    chosen = st.multiselect(
-        "Judges",
-        list(labels),
-        default=list(labels)[:5],
-        format_func=labels.__getitem__,
-        key=f"{key}_judges",
+    judges = list(
+        choose_runs("Judges", {label: runs[label] for label in evaluated}, 5, f"{key}_judges")
     )
-    judges = [labels[run_id] for run_id in chosen]
     if not judges:
         st.info("Choose at least one run to judge the test digits.")
         return None

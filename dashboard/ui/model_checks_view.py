@@ -50,21 +50,24 @@ def labelled(runs: list[Run]) -> dict[str, Run]:
     return {labels[run.id]: run for run in runs}
 
 
+def choose_runs(label: str, runs: Mapping[str, Run], first: int, key: str) -> dict[str, Run]:
+    """A multiselect of ``runs`` (label -> run), the first ``first`` chosen at the start.
+
+    The choice is kept by run id: a label changes when its run is renamed, the choice not.
+    """
+    labels = {run.id: run_label for run_label, run in runs.items()}
+    chosen = st.multiselect(
+        label, list(labels), default=list(labels)[:first], format_func=labels.get, key=key
+    )
+    return {labels[run_id]: runs[labels[run_id]] for run_id in chosen}
+
+
 def compare_checks(runs: Mapping[str, Run], key: str) -> None:
     """Calibration and robustness of the runs chosen here among ``runs`` (label -> run)."""
-    # Chosen by id: a label changes when its run is renamed, the choice should not.
-    labels = {run.id: label for label, run in runs.items()}
-    chosen = st.multiselect(
-        "Runs to check",
-        list(labels),
-        default=list(labels)[:3],
-        format_func=labels.__getitem__,
-        key=f"{key}_runs",
-    )
-    if not chosen:
+    picked = choose_runs("Runs to check", runs, 3, key=f"{key}_runs")
+    if not picked:
         st.info("Choose runs to compare their calibration and robustness.")
         return
-    picked = {labels[run_id]: runs[labels[run_id]] for run_id in chosen}
     st.markdown("**Calibration**")
     show_calibration(picked, key=f"{key}_calibration")
     st.markdown("**Robustness**")

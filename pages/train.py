@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard.ui.figures.schedules import schedule_figure
+from dashboard.ui.identity import classroom_mode, current_owner
 from dashboard.ui.pages import PAGE
 from dashboard.ui.settings_form import keep_form_state, settings_form
 from dashboard.ui.train_forms import settings_chosen_outside_the_form
@@ -66,24 +67,28 @@ with st.expander("Settings for a new run", expanded=not busy, icon=":material/tu
         )
     if settings is not None and "lr_schedule" in settings.declared():
         st.plotly_chart(schedule_figure(settings), key="train_schedule_chart")
+    # In a classroom every run needs an owner, so that only its owner may stop or delete it.
+    nameless = classroom_mode() and current_owner() is None
     if busy:
         st.caption("Launching is disabled while this page's run is live: stop it or wait for it.")
+    elif nameless:
+        st.caption("Give your name in the sidebar first: your runs are kept under it.")
     launched = st.button(
         "Launch training",
         type="primary",
-        disabled=busy or settings is None,
+        disabled=busy or nameless or settings is None,
         icon=":material/rocket_launch:",
         key=f"train_{engine.name}_launch",
     )
 
-if launched and settings is not None:
+if launched and settings is not None and not nameless:
     config = settings.to_dict()
     stored = store.find_finished(config) if engine.reuses_finished_runs else None
     if stored is not None:
         st.session_state["train_run_id"] = stored.id
         st.toast("Same settings as a finished run: showing its stored result.")
     else:
-        run = store.create(config, name=name or None)
+        run = store.create(config, name=name or None, owner=current_owner())
         if estimate is not None:
             run.update_status(expected_training_s=round(estimate.seconds, 1))
         LocalExecutor(store).launch(run)

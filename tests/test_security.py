@@ -99,7 +99,9 @@ def test_a_script_tag_run_name_shows_as_plain_text(script_named_run, page):
         for box in app.get(kind)
         for option in box.options
     ]
-    assert any(SCRIPT_NAME in str(text) for text in shown), "the run's name is not shown"
+    # Markdown elements show the name escaped (\<script\>), which Streamlit renders as typed.
+    unescaped = [re.sub(r"\\(.)", r"\1", str(text)) for text in shown]
+    assert any(SCRIPT_NAME in text for text in unescaped), "the run's name is not shown"
     assert texts_with_html_allowed(app) == []
 
 

@@ -55,7 +55,13 @@ def test_flatten_is_inserted_and_the_softmax_output_appended():
     rows = summarize_model([{"type": "Conv2D", "filters": 4}, {"type": "Dense", "units": 8}])
     assert [row["type"] for row in rows] == ["Conv2D", "Flatten", "Dense", "Dense"]
     assert rows[1]["output_shape"] == [26 * 26 * 4]
-    assert rows[-1] == {"layer": "output", "type": "Dense", "output_shape": [10], "params": 90}
+    assert rows[-1] == {
+        "layer": "output",
+        "type": "Dense",
+        "activation": "softmax",
+        "output_shape": [10],
+        "params": 90,
+    }
 
 
 def test_validate_fills_defaults():

@@ -9,7 +9,7 @@ from dashboard.ui.settings_form import keep_form_state, settings_form
 from dashboard.ui.train_forms import settings_chosen_outside_the_form
 from dashboard.ui.training_view import format_seconds, live_run_panel
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines, get_engine
-from mnist_lab.execution.local import LocalExecutor
+from mnist_lab.execution.executor import executor_for
 from mnist_lab.runs import LIVE_STATES, RunStore
 from mnist_lab.timing import expected_training
 
@@ -88,10 +88,16 @@ if launched and settings is not None and not nameless:
         st.session_state["train_run_id"] = stored.id
         st.toast("Same settings as a finished run: showing its stored result.")
     else:
+        try:
+            # This machine, or the Ray cluster that $MNIST_LAB_CLUSTER names.
+            executor = executor_for(store)
+        except ValueError as error:
+            st.error(f"Cannot launch: {error}")
+            st.stop()
         run = store.create(config, name=name or None, owner=current_owner())
         if estimate is not None:
             run.update_status(expected_training_s=round(estimate.seconds, 1))
-        LocalExecutor(store).launch(run)
+        executor.launch(run)
         st.session_state["train_run_id"] = run.id
     st.rerun()
 

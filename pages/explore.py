@@ -122,11 +122,13 @@ if tabs["Pixel values"].open:
                 constants,
                 column_config={c: st.column_config.NumberColumn(format="%.4f") for c in constants},
             )
+            scaled = constants.loc["[0, 1]"]
             st.caption(
-                "Subtract the mean and divide by the std. These are always the training "
-                "split's numbers, whichever split you look at: test digits are standardized "
-                "with them too, so a model sees them the way it saw its training digits. "
-                f"{zero_share:.1%} of pixel positions are 0 in every {split} image."
+                f"Subtract the mean ({scaled['mean']:.4f}) and divide by the std "
+                f"({scaled['std']:.4f}), on pixels scaled to [0, 1]. These are always the "
+                "training split's numbers, whichever split you look at: test digits are "
+                "standardized with them too, so a model sees them the way it saw its training "
+                f"digits. {zero_share:.1%} of pixel positions are 0 in every {split} image."
             )
         with right:
             st.subheader("Ink per digit")

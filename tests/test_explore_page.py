@@ -73,7 +73,9 @@ def test_the_test_split_shows_the_training_splits_constants(app):
     assert constants.loc["[0, 1]", "mean"].round(4) == 0.1307
     assert constants.loc["[0, 1]", "std"].round(4) == 0.3081
     assert "training split" in app.subheader[0].value
-    assert "in every test image" in app.caption[-1].value
+    caption = app.caption[-1].value
+    assert "mean (0.1307)" in caption and "std (0.3081)" in caption
+    assert "in every test image" in caption
 
 
 def test_each_statistic_of_the_average_digits_is_explained_in_its_units(app):

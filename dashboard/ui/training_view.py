@@ -88,7 +88,10 @@ def render_curves(metrics: list[dict]) -> None:
         help="As in TensorBoard: an exponential moving average; the raw curve stays faint.",
     )
     window = "Per window" if batches.empty else f"Per window ({window_label(batches)})"
-    per_epoch, per_window = st.tabs(["Per epoch", window])
+    # Until an epoch ends, its windows are all there is to see: show them first.
+    per_epoch, per_window = st.tabs(
+        ["Per epoch", window], default=window if epochs.empty else "Per epoch"
+    )
     for tab, frame, x in ((per_epoch, epochs, "epoch"), (per_window, batches, "step")):
         with tab:
             if frame.empty:

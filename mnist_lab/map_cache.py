@@ -14,11 +14,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import re
-import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +24,7 @@ import pandas as pd
 
 from mnist_lab import stats
 from mnist_lab.data import load_mnist
-from mnist_lab.execution.processes import process_alive, process_start_time
+from mnist_lab.execution.processes import process_alive, process_start_time, start_detached
 from mnist_lab.runs import atomic_write_bytes, atomic_write_json, default_runs_dir
 
 MAPS_DIR = Path(".cache") / "maps"
@@ -124,16 +121,15 @@ def map_failure(path: Path) -> str:
 
 
 def start_map_job(request: MapRequest, root: Path | None = None) -> int:
-    """Start computing a map in a child process that outlives the page; return its pid.
+    """Start computing a map in a detached child process; return its pid.
 
-    Its output goes to `log_path`; a daemon thread reaps it when it ends.
+    Its output (t-SNE's progress lines) goes to a fresh `log_path`.
     """
     path = request.path(root)
     path.parent.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "mnist_lab.map_cache",
+    # A fresh log: the progress bar must not read an earlier attempt's iterations.
+    log_path(path).unlink(missing_ok=True)
+    arguments = [
         "--out",
         str(path),
         "--sha256",
@@ -147,18 +143,9 @@ def start_map_job(request: MapRequest, root: Path | None = None) -> int:
         "--seed",
         str(request.seed),
     ]
-    project_root = str(Path(__file__).resolve().parents[1])
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
-    with open(log_path(path), "wb") as log:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env
-        )
-    atomic_write_json(
-        job_path(path), {"pid": process.pid, "pid_start": process_start_time(process.pid)}
-    )
-    threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
-    return process.pid
+    pid = start_detached(arguments, log_path(path), {}, module="mnist_lab.map_cache")
+    atomic_write_json(job_path(path), {"pid": pid, "pid_start": process_start_time(pid)})
+    return pid
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,8 +41,10 @@ def process_alive(pid: int | None, start_time: str | None = None) -> bool:
     return True
 
 
-def start_detached(arguments: list[str], log_path: Path, env: dict[str, str]) -> int:
-    """Start ``python -m mnist_lab ARGUMENTS`` in its own session and return its pid.
+def start_detached(
+    arguments: list[str], log_path: Path, env: dict[str, str], module: str = "mnist_lab"
+) -> int:
+    """Start ``python -m MODULE ARGUMENTS`` in its own session and return its pid.
 
     It outlives its launcher (a page switch, a restart of the Streamlit server); its output
     is appended to ``log_path``. A daemon thread waits for it, so one that ends is reaped at
@@ -56,6 +58,8 @@ def start_detached(arguments: list[str], log_path: Path, env: dict[str, str]) ->
         Where its stdout and stderr go.
     env : dict
         Variables added to this process's environment.
+    module : str, default "mnist_lab"
+        The module to run (``mnist_lab.map_cache`` computes a map of the digits).
     """
     env = dict(os.environ, PYTHONUNBUFFERED="1", **env)
     # Keeps TensorFlow's C++ start-up chatter out of the log unless asked for.
@@ -64,7 +68,7 @@ def start_detached(arguments: list[str], log_path: Path, env: dict[str, str]) ->
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mnist_lab", *arguments],
+            [sys.executable, "-m", module, *arguments],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -41,9 +41,7 @@ if watched is not None:
             list(labels),
             format_func=labels.get,
             key="train_watch",
-            on_change=lambda: st.session_state.update(
-                train_run_id=st.session_state["train_watch"]
-            ),
+            on_change=lambda: st.session_state.update(train_run_id=st.session_state["train_watch"]),
         )
     live_run_panel(watched)
 

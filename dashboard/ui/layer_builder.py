@@ -97,32 +97,30 @@ def layer_builder() -> list[dict]:
             value = _field_widget(field, f"{prefix}_{field}", cells[1 + position], start)
             layer[field] = value
         row["layer"] = layer
-        buttons = cells[-3:]
-        buttons[0].button(
-            "",
-            key=f"{prefix}_up",
-            icon=":material/arrow_upward:",
-            help="Move up",
-            on_click=_move,
-            args=(index, -1),
-            disabled=index == 0,
+        # Move up, move down, remove: one small icon button each, at the row's end.
+        actions = (
+            ("up", ":material/arrow_upward:", "Move up", _move, (index, -1), index == 0),
+            (
+                "down",
+                ":material/arrow_downward:",
+                "Move down",
+                _move,
+                (index, 1),
+                index == len(rows) - 1,
+            ),
+            ("remove", ":material/close:", "Remove this layer", _remove, (index,), False),
         )
-        buttons[1].button(
-            "",
-            key=f"{prefix}_down",
-            icon=":material/arrow_downward:",
-            help="Move down",
-            on_click=_move,
-            args=(index, 1),
-            disabled=index == len(rows) - 1,
-        )
-        buttons[2].button(
-            "",
-            key=f"{prefix}_remove",
-            icon=":material/close:",
-            help="Remove this layer",
-            on_click=_remove,
-            args=(index,),
-        )
+        for cell, (name, icon, tip, action, arguments, disabled) in zip(
+            cells[-3:], actions, strict=True
+        ):
+            cell.button(
+                "",
+                key=f"{prefix}_{name}",
+                icon=icon,
+                help=tip,
+                on_click=action,
+                args=arguments,
+                disabled=disabled,
+            )
     st.button("Add a layer", key=f"{STATE_KEY}_add", icon=":material/add:", on_click=_add)
     return [dict(row["layer"]) for row in rows]

@@ -100,8 +100,11 @@ def test_the_sweeps_pages_detached_driver_trains_on_the_cluster(cluster, tmp_pat
 
 def test_a_killed_node_leaves_its_trial_interrupted_and_the_sweep_goes_on(cluster, tmp_path):
     store = RunStore(tmp_path / "runs")
-    # Long trials: the node is killed while both train; the third runs on the head.
-    sweep = sweep_of(store, cluster, {"subset": 20000, "epochs": 100}, "0.1,0.2,0.3")
+    # Long trials: the node is killed while both train; the third runs on the head once the
+    # head's own trial is stopped.
+    # Small batches make each epoch take a second or so: no trial can finish before it is stopped.
+    long_trial = {"subset": 20000, "epochs": 100, "batch_size": 4, "hidden_units": 256}
+    sweep = sweep_of(store, cluster, long_trial, "0.1,0.2,0.3")
     outcome = []
     driver = threading.Thread(target=lambda: outcome.append(run_sweep(sweep, poll_s=0.2)))
     driver.start()
@@ -120,6 +123,9 @@ def test_a_killed_node_leaves_its_trial_interrupted_and_the_sweep_goes_on(cluste
         assert len(lost) == 1
         assert "The cluster lost this run" in lost[0].status()["message"]
         assert records.of_kind(lost[0].metrics(), "epoch"), "what had arrived is kept"
+        # The head's one CPU is busy with a long trial: stopping it frees the CPU for the third.
+        (survivor,) = [r for r in sweep.runs() if r.status()["state"] == "running"]
+        survivor.request_stop()
         third = wait_for(lambda: sweep.runs()[2:], "the sweep to launch its third trial")[0]
         wait_for(lambda: third.status()["state"] == "running", "the third trial to train")
     finally:

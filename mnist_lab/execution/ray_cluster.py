@@ -61,8 +61,6 @@ def train_on_node(config: dict, run_id: str, board):
     """
     import tempfile
 
-    import ray
-
     from mnist_lab.execution.worker import run_worker
 
     node = _node_name()
@@ -86,7 +84,7 @@ def train_on_node(config: dict, run_id: str, board):
             sent = end
             if not alive:
                 break
-            if not run.stop_requested() and ray.get(board.is_set.remote(run_id)):
+            if not run.stop_requested() and _asked_to_stop(board, run_id):
                 run.request_stop()
             time.sleep(STREAM_S)
         files = {
@@ -95,6 +93,17 @@ def train_on_node(config: dict, run_id: str, board):
             if path.is_file() and path.name not in STREAMED
         }
         yield {"files": files}
+
+
+def _asked_to_stop(board, run_id: str) -> bool:
+    """Whether the stop board lists ``run_id``; a board being restarted lists nothing yet."""
+    import ray
+
+    try:
+        return ray.get(board.is_set.remote(run_id))
+    except ray.exceptions.RayError:
+        # The launcher asks again with every batch it receives, so a restarted board learns.
+        return False
 
 
 def check_reachable(cluster: str, timeout_s: float = 5.0) -> None:
@@ -154,6 +163,8 @@ class RayExecutor(Executor):
                 "`ray start --head` and give the address it prints."
             ) from None
 
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
         @ray.remote(num_cpus=0)
         class StopBoard:
             """Which runs were asked to stop: the tasks ask it, no file is shared."""
@@ -167,7 +178,16 @@ class RayExecutor(Executor):
             def is_set(self, run_id: str) -> bool:
                 return run_id in self.stopped
 
-        self.board = StopBoard.options(name=STOP_BOARD, get_if_exists=True).remote()
+        # On the launcher's own node, restarted if lost: a dead worker node must not take the
+        # board, and with it every other trial, down.
+        self.board = StopBoard.options(
+            name=STOP_BOARD,
+            get_if_exists=True,
+            max_restarts=-1,
+            scheduling_strategy=NodeAffinitySchedulingStrategy(
+                node_id=ray.get_runtime_context().get_node_id(), soft=True
+            ),
+        ).remote()
         # One CPU per trial, and no retry: a node lost mid-trial leaves it interrupted.
         self.task = ray.remote(num_cpus=1, max_retries=0)(train_on_node)
 

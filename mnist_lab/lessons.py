@@ -739,13 +739,15 @@ def lesson_tag(run: Run) -> dict | None:
         return None
 
 
-def create_lesson_runs(store: RunStore, lesson: Lesson) -> list[Run]:
+def create_lesson_runs(store: RunStore, lesson: Lesson, owner: str | None = None) -> list[Run]:
     """Create (but do not launch) one tagged run per step of ``lesson``, in order.
 
     Parameters
     ----------
     store : RunStore
     lesson : Lesson
+    owner : str, optional
+        Who started the lesson, recorded as each run's owner.
 
     Returns
     -------
@@ -754,20 +756,20 @@ def create_lesson_runs(store: RunStore, lesson: Lesson) -> list[Run]:
     """
     runs = []
     for lesson_run in lesson.runs:
-        run = store.create(lesson_run.config, name=lesson_run.name)
+        run = store.create(lesson_run.config, name=lesson_run.name, owner=owner)
         run.write_json(LESSON_FILE, {"lesson": lesson.id, "step": lesson_run.step})
         runs.append(run)
     return runs
 
 
-def start_lesson(store: RunStore, lesson: Lesson) -> list[Run]:
-    """Create and launch the runs of ``lesson``; they queue for the training slots.
+def start_lesson(store: RunStore, lesson: Lesson, owner: str | None = None) -> list[Run]:
+    """Create and launch the runs of ``lesson`` for ``owner``; they queue for the training slots.
 
     Returns
     -------
     list of Run
     """
-    runs = create_lesson_runs(store, lesson)
+    runs = create_lesson_runs(store, lesson, owner)
     executor = LocalExecutor(store)
     for run in runs:
         executor.launch(run)

@@ -76,7 +76,11 @@ def expected_training(store: RunStore, settings: Settings) -> Estimate | None:
 
     Only for engines that train in epochs over the training images.
     """
-    config = settings.to_dict()
+    return expected_for_config(store, settings.to_dict())
+
+
+def expected_for_config(store: RunStore, config: dict) -> Estimate | None:
+    """`expected_training` of a run's ``config.json`` (a queued run's, say)."""
     if "epochs" not in config:
         return None
     found = measured_throughput(store, config) or shipped_throughput(config)

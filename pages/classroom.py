@@ -2,11 +2,20 @@
 
 import streamlit as st
 
-from dashboard.ui.class_view import leaderboard, results_csv, training_now, with_students
+from dashboard.ui.class_view import (
+    leaderboard,
+    queue_table,
+    results_csv,
+    training_now,
+    with_students,
+)
 from dashboard.ui.figures.classroom import class_sweep_figure
 from dashboard.ui.identity import is_teacher
 from dashboard.ui.pages import PAGE
+from dashboard.ui.queue_view import render_queue_controls
 from dashboard.ui.runs_view import TABLE_COLUMNS, runs_table, table_text
+from mnist_lab.execution.dispatcher import current_queue
+from mnist_lab.execution.fair_queue import runs_per_student
 from mnist_lab.runs import DAMAGED, RunStore
 
 st.title(PAGE["classroom"].title)
@@ -41,6 +50,27 @@ else:
             "position": "Where",
         },
     )
+
+places = current_queue(store)
+if places:
+    st.subheader("Queue")
+    limit = runs_per_student()
+    st.caption(
+        "Waiting runs start in this order as training slots free up. "
+        + (
+            f"Each student trains at most {limit} run{'s' if limit > 1 else ''} at once; "
+            "their other runs wait while other students' runs go first."
+            if limit
+            else "Students may train any number of runs at once."
+        )
+    )
+    st.dataframe(
+        queue_table(places),
+        hide_index=True,
+        key="classroom_queue",
+        column_config={"place": "#", "student": "Student", "name": "Run", "starts": "Starts"},
+    )
+    render_queue_controls(store, places)
 
 st.subheader("Leaderboard")
 st.caption("Each student's best run by test accuracy.")

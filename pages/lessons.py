@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard.ui.figures.lessons import comparison_figure
+from dashboard.ui.identity import current_owner
 from dashboard.ui.lessons_view import finished_lesson_results, lesson_runs_panel
 from dashboard.ui.pages import PAGE, page_link
 from mnist_lab.lessons import LESSONS, explain, lesson_runs, lesson_state, start_lesson
@@ -35,7 +36,7 @@ if st.button(
     disabled=state == "running",
     key="lessons_start",
 ):
-    start_lesson(store, lesson)
+    start_lesson(store, lesson, owner=current_owner())
     st.rerun()
 if state == "new":
     st.info("Not run yet: press the button. The runs queue and train one after another.")

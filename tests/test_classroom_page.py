@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_evaluate_page import NETWORK_CONFIG, make_finished_run
 
+from dashboard.ui.runs_view import plain_markdown
+from mnist_lab.execution.dispatcher import enqueue
 from mnist_lab.execution.processes import process_start_time
 from mnist_lab.ownership import TEACHER_KEY_ENV
 from mnist_lab.runs import CONFIG_FILE, RunStore
@@ -91,3 +94,33 @@ def test_with_a_teacher_key_only_the_teacher_sees_the_class(class_runs, monkeypa
     assert "teacher key" in student.info[0].value
     teacher = open_page(teacher=True)
     assert not teacher.exception and len(teacher.dataframe) == 3
+
+
+def test_the_teacher_sees_the_queue_and_reorders_and_cancels_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
+    store = RunStore(tmp_path)
+    waiting = {}
+    for owner, name in (("Ada", "first"), ("Ada", "second"), ("Bob", "bob's")):
+        run = store.create(NETWORK_CONFIG, name=name, owner=owner)
+        enqueue(run, 1)
+        run.update_status(expected_training_s=30.0)
+        waiting[name] = run
+        time.sleep(0.002)  # ids are stamped to the millisecond: keep launch order
+    app = open_page()
+    assert not app.exception
+    queue = app.dataframe[1].value  # after "Training now", where queued runs show too
+    # Round robin: Bob's only run goes before Ada's second.
+    assert queue["name"].tolist() == ["first", "bob's", "second"]
+    assert queue["starts"].tolist() == ["next", "in about 30s", "in about 1m 00s"]
+
+    app.selectbox(key="classroom_queue_run").set_value(waiting["second"].id).run()
+    app.button(key="classroom_queue_first").click().run()
+    assert not app.exception
+    assert app.dataframe[1].value["name"].tolist() == ["second", "first", "bob's"]
+
+    app.selectbox(key="classroom_queue_run").set_value(waiting["bob's"].id).run()
+    app.button(key="classroom_queue_cancel").click().run()
+    # The name shows as typed: escaped for markdown, never rendered.
+    shown = plain_markdown(waiting["bob's"].name)
+    assert f"Cancelled “{shown}”: it leaves" in app.info[0].value
+    assert waiting["bob's"].stop_requested()

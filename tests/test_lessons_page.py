@@ -52,7 +52,8 @@ def test_start_a_lesson_and_see_its_runs_queue(tmp_path, monkeypatch):
 def test_a_finished_lesson_shows_its_explanation_and_chart(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
     lesson = get_lesson("models")
-    runs = create_lesson_runs(RunStore(tmp_path), lesson)
+    runs = create_lesson_runs(RunStore(tmp_path), lesson, owner="Ada")
+    assert {run.owner for run in runs} == {"Ada"}
     for lesson_run, run in zip(lesson.runs, runs, strict=True):
         finish_fake(run, ACCURACY[lesson_run.step])
     app = open_page("lessons.py")

@@ -145,6 +145,7 @@ def test_a_small_sweep_trains_every_trial_locally(tmp_path):
         repeats=2,
         parallel=2,
         name="numpy rates",
+        owner="Ada",
     ).validate()
     sweep = SweepStore(store).create(definition)
     lines = []
@@ -163,6 +164,7 @@ def test_a_small_sweep_trains_every_trial_locally(tmp_path):
     assert {run.id for run in store.list()} == {row["run"] for row in rows}
     for run in store.list():
         assert run.config()["sweep"]["id"] == sweep.id and run.evaluation() is not None
+        assert run.owner == "Ada", "every trial is the sweep's launcher's"
     assert (
         sweep.state()["state"] == "finished"
         and "4 of 4 trials ended" in lines[-1]

@@ -1,6 +1,8 @@
-"""The Train page's progress line: epochs for networks, L-BFGS iterations for the baseline."""
+"""The Train page's progress line (epochs, or L-BFGS iterations) and a queued run's place."""
 
-from dashboard.ui.training_view import progress_text
+from dashboard.ui.training_view import progress_text, queue_place_text
+from mnist_lab.execution.fair_queue import QueuePlace
+from mnist_lab.runs import RunStore
 
 
 def test_a_network_run_counts_epochs_with_eta_and_throughput():
@@ -12,3 +14,12 @@ def test_a_network_run_counts_epochs_with_eta_and_throughput():
 def test_a_baseline_counts_iterations_not_epochs():
     status = {"state": "finished", "position": "113 L-BFGS iterations", "progress": 1.0}
     assert progress_text(status) == "113 L-BFGS iterations · 100%"
+
+
+def test_a_queued_run_says_its_place_and_expected_start(tmp_path):
+    run = RunStore(tmp_path).create({"engine": "numpy"})
+    assert queue_place_text(QueuePlace(run, 2, 185.0), 4) == (
+        "2nd of 4 in the queue: expected to start in about 3m 05s."
+    )
+    assert queue_place_text(QueuePlace(run, 1, 0.0), 1) == "1st of 1 in the queue: next to start."
+    assert "start time is unknown" in queue_place_text(QueuePlace(run, 3, None), 3)

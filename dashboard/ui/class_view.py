@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dashboard.ui.training_view import format_seconds
+from mnist_lab.execution.fair_queue import QueuePlace
 from mnist_lab.runs import LIVE_STATES, RunStore
 
 NO_NAME = "(no name)"
@@ -97,6 +99,36 @@ def training_now(store: RunStore, table: pd.DataFrame) -> pd.DataFrame:
             "position": [str(status.get("position", "")) for status in statuses],
         }
     )
+
+
+def queue_table(places: list[QueuePlace]) -> pd.DataFrame:
+    """The waiting runs, next first: place, student, run and expected start in words.
+
+    Parameters
+    ----------
+    places : list of QueuePlace
+        `dispatcher.current_queue`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``place``, ``student``, ``name`` and ``starts`` ("in about 3m 05s", "next",
+        "unknown").
+    """
+    return pd.DataFrame(
+        {
+            "place": [place.position for place in places],
+            "student": [place.run.owner or NO_NAME for place in places],
+            "name": [place.run.name for place in places],
+            "starts": [_start_text(place.starts_in_s) for place in places],
+        }
+    )
+
+
+def _start_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    return "next" if seconds < 1 else f"in about {format_seconds(seconds)}"
 
 
 def spreadsheet_safe(value):

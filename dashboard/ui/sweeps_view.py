@@ -17,6 +17,7 @@ from dashboard.ui.figures.sweeps import (
     importance_figure,
     parallel_coordinates_figure,
 )
+from dashboard.ui.identity import current_owner
 from dashboard.ui.pages import page_link
 from mnist_lab.engines import Engine
 from mnist_lab.execution.executor import CLUSTER_ENV
@@ -167,6 +168,7 @@ def sweep_form(engine: Engine, store: RunStore) -> Sweep | None:
             median_stop=median_stop,
             name=name.strip(),
             cluster=cluster.strip() or None,
+            owner=current_owner(),
         )
         if definition.cluster:
             check_reachable(definition.cluster)

@@ -11,9 +11,11 @@ from dashboard.ui.pages import page_link
 from dashboard.ui.runs_view import plain_markdown
 from dashboard.ui.tensorboard_view import render_tensorboard_command
 from mnist_lab import records
+from mnist_lab.execution.dispatcher import current_queue
+from mnist_lab.execution.fair_queue import QueuePlace
 from mnist_lab.hints import run_hints
 from mnist_lab.ownership import refusal
-from mnist_lab.runs import DAMAGED, LIVE_STATES, Run
+from mnist_lab.runs import DAMAGED, LIVE_STATES, Run, RunStore
 
 REFRESH_SECONDS = 1.0
 STATE_BADGES = {
@@ -60,8 +62,41 @@ def render_status(run: Run, status: dict) -> None:
         # Finishing is no success when the network learned nothing: the badge says so too.
         kind = "warning"
     getattr(st, kind)(status.get("message") or fallback)
+    if status["state"] == "queued":
+        render_queue_place(run)
     for hint in found:
         (st.warning if hint.warning else st.info)(hint.text, icon=":material/lightbulb:")
+
+
+def ordinal(number: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``11th``, ``22nd``...
+
+    Examples
+    --------
+    >>> [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 103)]
+    ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '22nd', '103rd']
+    """
+    teens = 10 <= number % 100 <= 20
+    suffix = "th" if teens else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def queue_place_text(place: QueuePlace, length: int) -> str:
+    """Where a waiting run stands, in words: its place and when it should start."""
+    where = f"{ordinal(place.position)} of {length} in the queue"
+    if place.starts_in_s is None:
+        return f"{where}; its start time is unknown (a run ahead has no measured speed yet)."
+    if place.starts_in_s < 1:
+        return f"{where}: next to start."
+    return f"{where}: expected to start in about {format_seconds(place.starts_in_s)}."
+
+
+def render_queue_place(run: Run) -> None:
+    """A queued run's place in the local queue and its expected start, if it waits there."""
+    places = current_queue(RunStore(run.path.parent))
+    for place in places:
+        if place.run == run:
+            st.caption(queue_place_text(place, len(places)))
 
 
 def render_curves(metrics: list[dict]) -> None:

@@ -2,21 +2,31 @@
 
 No process waits per queued run. `LocalExecutor.launch` writes ``dispatch.json`` into the run
 directory and makes sure a dispatcher runs (``python -m mnist_lab dispatch``); the dispatcher
-starts the oldest waiting run's worker whenever fewer runs train than that run allows, and
-exits once nothing waits and its workers have ended. The queue is the run directories
-themselves, so it survives a restart of the server (the dispatcher is detached, and a new
-one takes over the same files)::
+starts the next waiting run's worker (`mnist_lab.execution.fair_queue` decides which) whenever
+fewer runs train than that run allows, and exits once nothing waits and its workers have ended.
+The queue is the run directories themselves, so it survives a restart of the server (the
+dispatcher is detached, and a new one takes over the same files)::
 
     runs/<id>/dispatch.json   {"parallel": K}, then {"parallel": K, "worker": PID} once started
     runs/.dispatcher.lock     flock held by the one dispatcher of this run store
+    runs/.queue_order.json    the teacher's order of waiting runs (`fair_queue.teacher_order`)
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import time
 
+from mnist_lab.execution.fair_queue import (
+    QueuePlace,
+    fair_order,
+    queue_places,
+    runs_per_student,
+    runs_to_start,
+    teacher_order,
+)
 from mnist_lab.execution.processes import process_alive, process_start_time, start_detached
 from mnist_lab.runs import (
     LIVE_STATES,
@@ -29,6 +39,7 @@ from mnist_lab.runs import (
     now_iso,
     read_json,
 )
+from mnist_lab.timing import expected_for_config, speed_key
 
 DISPATCH_FILE = "dispatch.json"
 LOCK_FILE = ".dispatcher.lock"
@@ -47,22 +58,58 @@ def _dispatch(run: Run) -> dict | None:
         return None
 
 
-def queue_state(store: RunStore) -> tuple[list[tuple[Run, int]], int]:
-    """The waiting runs, oldest first, each with its ``parallel``; and how many runs train.
+def waits_for_dispatcher(run: Run) -> bool:
+    """Whether ``run`` is in the dispatcher's queue and its worker was not started yet."""
+    dispatch = _dispatch(run)
+    return dispatch is not None and "worker" not in dispatch
+
+
+def queue_state(store: RunStore) -> tuple[list[tuple[Run, int]], list[Run]]:
+    """The waiting runs, oldest first, each with its ``parallel``; and the runs training.
 
     A run counts as training once its worker was started and until its status says it ended
     (or its worker died); a waiting run is a live queued run whose worker was not started.
     """
-    waiting, busy = [], 0
+    waiting, training = [], []
     for run in reversed(store.list()):
         dispatch = _dispatch(run)
         if dispatch is None or run.status()["state"] not in LIVE_STATES:
             continue
         if "worker" in dispatch:
-            busy += 1
+            training.append(run)
         else:
             waiting.append((run, int(dispatch["parallel"])))
-    return waiting, busy
+    return waiting, training
+
+
+def current_queue(store: RunStore) -> list[QueuePlace]:
+    """Every waiting run with its position and expected start, next to start first.
+
+    Expected durations come from each run's status (the Train page records one at launch)
+    or, failing that, from `timing.expected_for_config`.
+    """
+    waiting, training = queue_state(store)
+    if not waiting:
+        return []
+    owners = [run.owner for run in training]
+    ordered = fair_order([run for run, _ in waiting], teacher_order(store), owners)
+    estimates: dict[str, float | None] = {}
+
+    def duration(run: Run) -> float | None:
+        recorded = run.status().get("expected_training_s")
+        if isinstance(recorded, int | float):
+            return float(recorded)
+        config = run.config()
+        key = json.dumps(speed_key(config), sort_keys=True)
+        if key not in estimates:
+            # Runs of the same model share a throughput: measure it once per model.
+            estimate = expected_for_config(store, config)
+            estimates[key] = None if estimate is None else estimate.seconds / config["epochs"]
+        per_epoch = estimates[key]
+        return None if per_epoch is None else per_epoch * config["epochs"]
+
+    slots = max(parallel for _, parallel in waiting)
+    return queue_places(ordered, training, slots, runs_per_student(), duration)
 
 
 def _try_lock(store: RunStore):
@@ -109,35 +156,38 @@ def start_worker(run: Run, parallel: int) -> int:
 
 
 def run_dispatcher(store: RunStore, poll_s: float = 0.3) -> int:
-    """Start queued runs' workers in creation order as slots free up; return how many.
+    """Start queued runs' workers in `fair_order` as slots free up; return how many.
 
     Exits at once if another dispatcher holds the lock, and once nothing waits and the
-    workers it started have ended. While a
-    run waits, its ``status.json`` names this process, so it reads as queued (not
-    interrupted) for as long as the dispatcher lives; a run stopped while it waits is
-    marked stopped without ever starting.
+    workers it started have ended. While a run waits, its ``status.json`` names this
+    process, so it reads as queued (not interrupted) for as long as the dispatcher lives; a
+    run stopped while it waits is marked stopped without ever starting.
     """
     lock = _try_lock(store)
     if lock is None:
         return 0
     pid = os.getpid()
     me = {"pid": pid, "pid_start": process_start_time(pid)}
+    limit = runs_per_student()
     workers: list[int] = []
     while True:
-        waiting, busy = queue_state(store)
-        for run, parallel in waiting:
+        waiting, training = queue_state(store)
+        parallel_of = {run.id: parallel for run, parallel in waiting}
+        ordered = []
+        owners = [run.owner for run in training]
+        for run in fair_order([run for run, _ in waiting], teacher_order(store), owners):
             if run.stop_requested():
                 run.update_status(
                     state="stopped", message="Stopped while waiting in the queue.", ended=now_iso()
                 )
-            elif busy < parallel:
-                workers.append(start_worker(run, parallel))
-                busy += 1
             else:
-                if run.raw_status().get("pid") != pid:
-                    run.update_status(**me)
-                # First in, first out: nobody overtakes the oldest waiting run.
-                busy = float("inf")
+                ordered.append(run)
+        starts = runs_to_start(ordered, parallel_of, owners, limit)
+        for run in ordered:
+            if run in starts:
+                workers.append(start_worker(run, parallel_of[run.id]))
+            elif run.raw_status().get("pid") != pid:
+                run.update_status(**me)
         # It outlives its workers, so they are reaped by it, never left <defunct>.
         if not waiting and not any(map(process_alive, workers)):
             lock.close()

@@ -1,8 +1,9 @@
 """The local executor: each run trains in a detached worker process on this machine.
 
-Runs queue first in first out for `LocalExecutor.max_parallel` training slots
-(`mnist_lab.execution.dispatcher` starts each worker when a slot frees); a slot is a ``flock``
-on a file under ``<runs>/.slots``, so a worker that dies frees its slot at once.
+Runs queue for `LocalExecutor.max_parallel` training slots (`mnist_lab.execution.dispatcher`
+starts each worker when a slot frees, in the order `mnist_lab.execution.fair_queue` sets); a
+slot is a ``flock`` on a file under ``<runs>/.slots``, so a worker that dies frees its slot at
+once.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import os
 import time
 from collections.abc import Iterator
 
-from mnist_lab.execution.dispatcher import enqueue, ensure_dispatcher
+from mnist_lab.execution.dispatcher import enqueue, ensure_dispatcher, waits_for_dispatcher
 from mnist_lab.execution.executor import Executor
+from mnist_lab.execution.fair_queue import runs_per_student
 from mnist_lab.runs import Run, RunStore
 
 MAX_PARALLEL_ENV = "MNIST_LAB_MAX_PARALLEL"
@@ -49,6 +51,7 @@ class LocalExecutor(Executor):
         int or None
             The pid of the dispatcher this launch started, None if one was running.
         """
+        runs_per_student()  # a bad setting is refused here, not in the detached dispatcher
         enqueue(run, self.parallel or self.max_parallel())
         return ensure_dispatcher(self.store)
 
@@ -60,13 +63,17 @@ class LocalExecutor(Executor):
         return int(value)
 
     def first_in_queue(self, run: Run) -> bool:
-        """Whether no older run is still waiting for a slot, so ``run`` may take the next one.
+        """Whether no older started worker still waits for a slot, so ``run`` may take the next.
 
-        Queued runs start in the order they were created; a queued run whose worker died
-        reads as interrupted and no longer holds the line.
+        Workers wait for a slot in the order their runs were created; runs still in the
+        dispatcher's queue are its business (`fair_queue`), and a queued run whose worker
+        died reads as interrupted and no longer holds the line.
         """
         return not any(
-            other.id < run.id and other.status()["state"] == "queued" for other in self.store.list()
+            other.id < run.id
+            and other.status()["state"] == "queued"
+            and not waits_for_dispatcher(other)
+            for other in self.store.list()
         )
 
     @contextlib.contextmanager

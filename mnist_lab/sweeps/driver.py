@@ -137,7 +137,7 @@ def run_sweep(
                     end_point_run(number, None)
                     continue
                 name = trial_name(sweep, number, params, repeat, definition.repeats)
-                run = store.create(config, name=name)
+                run = store.create(config, name=name, owner=definition.owner)
                 sweep.add_trial(Trial(run.id, number, repeat, params))
                 executor.launch(run)
                 live[run.id] = (run, number)

@@ -29,6 +29,7 @@ from mnist_lab.runs import (
     atomic_write_json,
     now_iso,
     read_json,
+    validate_owner_name,
     validate_run_id,
     validate_run_name,
 )
@@ -72,6 +73,8 @@ class SweepDefinition:
     name : str
     seed : int
         Seeds the random and Bayesian samplers.
+    owner : str, optional
+        Who launched the sweep, recorded as the owner of every trial.
     """
 
     engine: str
@@ -85,6 +88,7 @@ class SweepDefinition:
     cluster: str | None = None
     name: str = ""
     seed: int = 0
+    owner: str | None = None
 
     def validate(self) -> SweepDefinition:
         """Check the definition and every grid point's settings; return ``self``.
@@ -111,6 +115,8 @@ class SweepDefinition:
             raise ValueError(f"parallel must be 1 to {MAX_PARALLEL}, got {self.parallel}")
         if self.name:
             self.name = validate_run_name(self.name)
+        if self.owner is not None:
+            self.owner = validate_owner_name(self.owner)
         sampler = self.sampler()
         check_trial_count(sampler.count * self.repeats)
         engine.settings_class.resolve(self.base)

@@ -1,0 +1,81 @@
+"""The teacher's queue controls on the Class page: start a waiting run next, move up, cancel."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.ui.class_view import NO_NAME
+from dashboard.ui.runs_view import plain_markdown
+from mnist_lab.execution.fair_queue import QueuePlace, move_in_queue
+from mnist_lab.runs import RunStore
+
+MESSAGE_KEY = "classroom_queue_message"
+
+
+def _move(store: RunStore, places: list[QueuePlace], run_id: str, to: int) -> None:
+    try:
+        move_in_queue(store, [place.run for place in places], run_id, to)
+    except KeyError:
+        st.session_state[MESSAGE_KEY] = "That run is no longer waiting: it started or was stopped."
+
+
+def _cancel(places: list[QueuePlace], run_id: str) -> None:
+    (run,) = [place.run for place in places if place.run.id == run_id]
+    # The dispatcher marks it stopped on its next pass: it never trains.
+    run.request_stop()
+    st.session_state[MESSAGE_KEY] = (
+        f"Cancelled “{plain_markdown(run.name)}”: it leaves the queue without training."
+    )
+
+
+def render_queue_controls(store: RunStore, places: list[QueuePlace]) -> None:
+    """A picker of the waiting runs and the teacher's three actions on the chosen one.
+
+    Parameters
+    ----------
+    store : RunStore
+    places : list of QueuePlace
+        `dispatcher.current_queue`, next first.
+    """
+    by_id = {place.run.id: place for place in places}
+    chosen = st.selectbox(
+        "Waiting run",
+        list(by_id),
+        format_func=lambda run_id: (
+            f"{by_id[run_id].position}. {by_id[run_id].run.owner or NO_NAME}: "
+            f"{by_id[run_id].run.name}"
+        ),
+        key="classroom_queue_run",
+    )
+    if chosen is None or chosen not in by_id:
+        return
+    position = by_id[chosen].position
+    first, up, cancel = st.columns(3)
+    first.button(
+        "Start next",
+        key="classroom_queue_first",
+        icon=":material/vertical_align_top:",
+        disabled=position == 1,
+        on_click=_move,
+        args=(store, places, chosen, 0),
+        width="stretch",
+    )
+    up.button(
+        "Move up",
+        key="classroom_queue_up",
+        icon=":material/arrow_upward:",
+        disabled=position == 1,
+        on_click=_move,
+        args=(store, places, chosen, position - 2),
+        width="stretch",
+    )
+    cancel.button(
+        "Cancel run",
+        key="classroom_queue_cancel",
+        icon=":material/cancel:",
+        on_click=_cancel,
+        args=(places, chosen),
+        width="stretch",
+    )
+    if message := st.session_state.pop(MESSAGE_KEY, None):
+        st.info(message)

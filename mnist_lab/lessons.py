@@ -769,8 +769,8 @@ def start_lesson(store: RunStore, lesson: Lesson, owner: str | None = None) -> l
     -------
     list of Run
     """
-    runs = create_lesson_runs(store, lesson, owner)
     executor = LocalExecutor(store)
+    runs = create_lesson_runs(store, lesson, owner)
     for run in runs:
         executor.launch(run)
     return runs

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard.ui.figures.lessons import comparison_figure
-from dashboard.ui.identity import current_owner
+from dashboard.ui.identity import NAME_FIRST, current_owner, name_missing
 from dashboard.ui.lessons_view import finished_lesson_results, lesson_runs_panel
 from dashboard.ui.pages import PAGE, page_link
 from mnist_lab.lessons import LESSONS, explain, lesson_runs, lesson_state, start_lesson
@@ -29,11 +29,13 @@ st.markdown(f"**The experiment:** {lesson.question}")
 st.markdown(f"**What to expect:** {lesson.expect}")
 st.caption("Runs: " + " · ".join(run.name for run in lesson.runs))
 label = "Run this lesson" if state == "new" else "Run it again"
+if name_missing():
+    st.caption(NAME_FIRST)
 if st.button(
     label,
     type="primary",
     icon=":material/play_arrow:",
-    disabled=state == "running",
+    disabled=state == "running" or name_missing(),
     key="lessons_start",
 ):
     start_lesson(store, lesson, owner=current_owner())

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard.ui.figures.schedules import schedule_figure
-from dashboard.ui.identity import classroom_mode, current_owner
+from dashboard.ui.identity import NAME_FIRST, current_owner, name_missing
 from dashboard.ui.pages import PAGE
 from dashboard.ui.settings_form import keep_form_state, settings_form
 from dashboard.ui.train_forms import settings_chosen_outside_the_form
@@ -65,12 +65,11 @@ with st.expander("Settings for a new run", expanded=not busy, icon=":material/tu
         )
     if settings is not None and "lr_schedule" in settings.declared():
         st.plotly_chart(schedule_figure(settings), key="train_schedule_chart")
-    # In a classroom every run needs an owner, so that only its owner may stop or delete it.
-    nameless = classroom_mode() and current_owner() is None
+    nameless = name_missing()
     if busy:
         st.caption("Launching is disabled while this page's run is live: stop it or wait for it.")
     elif nameless:
-        st.caption("Give your name in the sidebar first: your runs are kept under it.")
+        st.caption(NAME_FIRST)
     launched = st.button(
         "Launch training",
         type="primary",

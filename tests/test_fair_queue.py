@@ -6,6 +6,7 @@ import pytest
 
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.execution.dispatcher import current_queue, enqueue, queue_state
+from mnist_lab.execution.executor import executor_for
 from mnist_lab.execution.fair_queue import (
     RUNS_PER_STUDENT_ENV,
     fair_order,
@@ -119,15 +120,13 @@ def test_the_queue_as_the_pages_read_it(tmp_path, monkeypatch):
     ]
 
 
-def test_a_bad_limit_is_refused_at_launch_and_leaves_the_run_unqueued(tmp_path, monkeypatch):
+def test_a_bad_limit_is_refused_before_any_run_is_made(tmp_path, monkeypatch):
     monkeypatch.setenv(RUNS_PER_STUDENT_ENV, "one")
     with pytest.raises(ValueError, match="MNIST_LAB_RUNS_PER_STUDENT must be a whole number"):
         runs_per_student()
-    store = RunStore(tmp_path)
-    run = store.create({"engine": "numpy"})
     with pytest.raises(ValueError, match="whole number"):
-        LocalExecutor(store).launch(run)
-    assert not run.file("dispatch.json").exists()
+        executor_for(RunStore(tmp_path))
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.slow

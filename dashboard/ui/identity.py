@@ -24,6 +24,9 @@ def teacher_key() -> str | None:
     return ownership.teacher_key_from_env()
 
 
+NAME_FIRST = "Give your name in the sidebar first: your runs are kept under it."
+
+
 def classroom_mode() -> bool:
     """Whether a teacher key is set, so students manage only their own runs."""
     return teacher_key() is not None
@@ -32,6 +35,15 @@ def classroom_mode() -> bool:
 def current_owner() -> str | None:
     """The name this session gave (recorded as the owner of the runs it launches), or None."""
     return st.session_state.get(NAME_KEY)
+
+
+def name_missing() -> bool:
+    """Whether this session must give its name before it launches anything.
+
+    In a classroom every run needs an owner: only its owner may stop or delete it, and the
+    fair queue counts each student's runs.
+    """
+    return classroom_mode() and current_owner() is None
 
 
 def is_teacher() -> bool:

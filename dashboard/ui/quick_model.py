@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.ui.identity import current_owner
+from dashboard.ui.identity import NAME_FIRST, current_owner, name_missing
 from dashboard.ui.training_view import live_run_panel
 from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.execution.local import LocalExecutor
@@ -39,14 +39,18 @@ def quick_model_offer(store: RunStore, key: str) -> None:
     settings = quick_model_settings()
     estimate = expected_training(store, settings)
     seconds = (estimate.seconds if estimate else UNMEASURED_TRAINING_S) + START_UP_S
+    if name_missing():
+        st.caption(NAME_FIRST)
     if st.button(
         f"Train a 99% model (about {seconds:.0f} s)",
         type="primary",
         icon=":material/bolt:",
         key=f"{key}_button",
         help="The fast CNN with its recipe, on all 60,000 training digits.",
+        disabled=name_missing(),
     ):
+        executor = LocalExecutor(store)
         run = store.create(settings.to_dict(), name="Fast CNN (one click)", owner=current_owner())
-        LocalExecutor(store).launch(run)
+        executor.launch(run)
         st.session_state[key] = run.id
         st.rerun()

@@ -17,7 +17,7 @@ from dashboard.ui.figures.sweeps import (
     importance_figure,
     parallel_coordinates_figure,
 )
-from dashboard.ui.identity import current_owner
+from dashboard.ui.identity import NAME_FIRST, current_owner, name_missing
 from dashboard.ui.pages import page_link
 from mnist_lab.engines import Engine
 from mnist_lab.execution.executor import CLUSTER_ENV
@@ -155,6 +155,9 @@ def sweep_form(engine: Engine, store: RunStore) -> Sweep | None:
         )
         submitted = st.form_submit_button("Launch sweep", type="primary")
     if not submitted:
+        return None
+    if name_missing():
+        st.error(NAME_FIRST, icon=":material/error:")
         return None
     try:
         definition = SweepDefinition(

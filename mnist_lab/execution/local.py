@@ -31,11 +31,18 @@ class LocalExecutor(Executor):
     parallel : int, optional
         Training slots for the runs it launches (a sweep's ``--parallel``); by default
         ``$MNIST_LAB_MAX_PARALLEL``.
+
+    Raises
+    ------
+    ValueError
+        If ``$MNIST_LAB_RUNS_PER_STUDENT`` is not a whole number >= 0.
     """
 
     where = "this machine"
 
     def __init__(self, store: RunStore, parallel: int | None = None):
+        # A bad setting is refused before any run is created, not in the detached dispatcher.
+        runs_per_student()
         self.store = store
         self.parallel = parallel
 
@@ -51,7 +58,6 @@ class LocalExecutor(Executor):
         int or None
             The pid of the dispatcher this launch started, None if one was running.
         """
-        runs_per_student()  # a bad setting is refused here, not in the detached dispatcher
         enqueue(run, self.parallel or self.max_parallel())
         return ensure_dispatcher(self.store)
 

@@ -58,7 +58,8 @@ if places:
     st.caption(
         "Waiting runs start in this order as training slots free up. "
         + (
-            f"Each student trains at most {limit} run{'s' if limit > 1 else ''} at once; "
+            f"Each student trains at most {'one run' if limit == 1 else f'{limit} runs'} at a "
+            "time; "
             "their other runs wait while other students' runs go first."
             if limit
             else "Students may train any number of runs at once."

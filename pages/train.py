@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard.ui.figures.schedules import schedule_figure
-from dashboard.ui.identity import NAME_FIRST, current_owner, name_missing
+from dashboard.ui.identity import NAME_FIRST, current_owner, may_manage, name_missing
 from dashboard.ui.pages import PAGE
 from dashboard.ui.settings_form import keep_form_state, settings_form
 from dashboard.ui.train_forms import settings_chosen_outside_the_form
@@ -23,11 +23,13 @@ runs = store.list()
 st.session_state.setdefault("train_run_id", None)
 watched_id = st.session_state["train_run_id"]
 if watched_id not in {run.id for run in runs}:
-    # Reopening the page: show a live run if there is one, else the newest run.
-    live = [run for run in runs if run.status()["state"] in LIVE_STATES]
-    watched_id = (live or runs)[0].id if runs else None
+    # Reopening the page: this person's live run if there is one, else their newest run.
+    mine = [run for run in runs if current_owner() is None or run.owner == current_owner()]
+    live = [run for run in mine if run.status()["state"] in LIVE_STATES]
+    watched_id = (live or mine or runs)[0].id if runs else None
 watched = store.get(watched_id) if watched_id else None
-busy = watched is not None and watched.status()["state"] in LIVE_STATES
+# Watching a classmate's live run does not stop anyone launching their own.
+busy = watched is not None and watched.status()["state"] in LIVE_STATES and may_manage(watched)
 
 # The watched run comes first, so the live chart is what the page shows after Launch.
 if watched is not None:

@@ -108,7 +108,7 @@ def test_the_teacher_sees_the_queue_and_reorders_and_cancels_it(tmp_path, monkey
         time.sleep(0.002)  # ids are stamped to the millisecond: keep launch order
     app = open_page()
     assert not app.exception
-    queue = app.dataframe[1].value  # after "Training now", where queued runs show too
+    queue = app.dataframe[0].value
     # Round robin: Bob's only run goes before Ada's second.
     assert queue["name"].tolist() == ["first", "bob's", "second"]
     assert queue["starts"].tolist() == ["next", "in about 30s", "in about 1m 00s"]
@@ -116,7 +116,7 @@ def test_the_teacher_sees_the_queue_and_reorders_and_cancels_it(tmp_path, monkey
     app.selectbox(key="classroom_queue_run").set_value(waiting["second"].id).run()
     app.button(key="classroom_queue_first").click().run()
     assert not app.exception
-    assert app.dataframe[1].value["name"].tolist() == ["second", "first", "bob's"]
+    assert app.dataframe[0].value["name"].tolist() == ["second", "first", "bob's"]
 
     app.selectbox(key="classroom_queue_run").set_value(waiting["bob's"].id).run()
     app.button(key="classroom_queue_cancel").click().run()

@@ -1,5 +1,6 @@
 """AppTest of the Train page inside the real dashboard frame: launch, watch, stop, reuse."""
 
+import os
 import time
 from pathlib import Path
 
@@ -8,6 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.ui.layer_builder import STARTER_LAYERS
 from mnist_lab.engines.keras_net.models import PRESETS, count_params, preset_layers
+from mnist_lab.execution.processes import process_start_time
+from mnist_lab.ownership import TEACHER_KEY_ENV
 from mnist_lab.runs import RunStore
 
 HOME = Path(__file__).resolve().parents[1] / "dashboard" / "Home.py"
@@ -145,3 +148,24 @@ def test_the_layer_builder_adds_removes_and_reorders_layers(runs_dir):
     assert not app.exception and not app.error
     (summary,) = [frame.value for frame in app.dataframe if "activation" in frame.value]
     assert summary["activation"].tolist()[:2] == ["relu", ""], "conv is relu, pooling has none"
+
+
+def test_a_classmates_live_run_does_not_stop_a_student_launching(runs_dir, monkeypatch):
+    monkeypatch.setenv(TEACHER_KEY_ENV, "owl-42")
+    store = RunStore(runs_dir)
+    bobs = store.create({"engine": "numpy"}, name="bob's finished", owner="Bob")
+    bobs.update_status(state="finished")
+    time.sleep(0.002)
+    adas = store.create({"engine": "numpy"}, name="ada's live", owner="Ada")
+    pid = os.getpid()
+    adas.update_status(state="running", pid=pid, pid_start=process_start_time(pid))
+    app = AppTest.from_file(str(HOME), default_timeout=90)
+    app.session_state["identity_name"] = "Bob"
+    app.run()
+    app.switch_page("../pages/train.py").run()
+    assert not app.exception
+    # Bob finds his own run, not the newest one, and may launch while Ada trains.
+    assert app.selectbox(key="train_watch").value == bobs.id
+    assert not app.button(key="train_keras_launch").disabled
+    app.selectbox(key="train_watch").set_value(adas.id).run()
+    assert not app.button(key="train_keras_launch").disabled, "Ada's run blocks Bob"

@@ -171,13 +171,17 @@ def cached_predictions(run_dir: str, mtime: float) -> tuple[np.ndarray, np.ndarr
 # Without a spinner, so that the statistics it computes inside run nested, with none either.
 @st.cache_resource(show_spinner=False)
 def _warmed_statistics() -> bool:
-    """Compute the statistics that a first visit of Home and Explore needs (once per server)."""
+    """Compute what a first visit of Home and Explore needs, then import Keras (once per server)."""
     dataset = get_dataset()
     cached_class_counts(dataset, dataset.sha256)
     for split in ("train", "test"):
         cached_pixel_summary(dataset, dataset.sha256, split)
     cached_value_counts(dataset, dataset.sha256, "train")
     cached_pixel_statistics(dataset, dataset.sha256, "train")
+    # Keras (TensorFlow) takes seconds of CPU to import: Evaluate's first visitors should not
+    # each wait for it while thirty sessions open the page at once.
+    import keras  # noqa: F401
+
     return True
 
 

@@ -74,7 +74,7 @@ def leaderboard(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def training_now(store: RunStore, table: pd.DataFrame) -> pd.DataFrame:
-    """The live runs (queued, running, stopping) with their student and progress.
+    """The runs training now (running or stopping) with their student and progress.
 
     Parameters
     ----------
@@ -88,7 +88,8 @@ def training_now(store: RunStore, table: pd.DataFrame) -> pd.DataFrame:
         Columns ``student``, ``name``, ``state``, ``progress`` (0-1) and ``position`` (the
         run's epoch as the worker last wrote it, "" when unknown).
     """
-    live = table[table["state"].isin(LIVE_STATES)]
+    # Queued runs are the queue's (`dispatcher.current_queue`), not training yet.
+    live = table[table["state"].isin(LIVE_STATES - {"queued"})]
     statuses = [store.get(run_id).status() for run_id in live["id"]]
     return pd.DataFrame(
         {

@@ -38,13 +38,14 @@ def render_queue_controls(store: RunStore, places: list[QueuePlace]) -> None:
         `dispatcher.current_queue`, next first.
     """
     by_id = {place.run.id: place for place in places}
+    # No place in the label: the picker keeps showing a label as it was when picked.
+    labels = {
+        run_id: f"{place.run.owner or NO_NAME}: {place.run.name}" for run_id, place in by_id.items()
+    }
     chosen = st.selectbox(
         "Waiting run",
         list(by_id),
-        format_func=lambda run_id: (
-            f"{by_id[run_id].position}. {by_id[run_id].run.owner or NO_NAME}: "
-            f"{by_id[run_id].run.name}"
-        ),
+        format_func=labels.get,
         key="classroom_queue_run",
     )
     if chosen is None or chosen not in by_id:

@@ -1,0 +1,81 @@
+"""A class on one server, in the browser: a student sees their run's place in the queue, the
+teacher reorders the queue on the Class page, and the student's page follows.
+
+The server of this module has a teacher key; its runs wait in the queue without a dispatcher
+(none is started), so the queue holds still while the two sessions look at it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from mnist_lab.execution.dispatcher import enqueue
+from mnist_lab.ownership import TEACHER_KEY_ENV
+from mnist_lab.runs import RunStore
+from tests.browser.driver import VIEWPORT, choose, exceptions, go_to, open_app, wait_for_run
+from tests.browser.server import start_server, stop_server
+
+pytestmark = pytest.mark.browser
+
+TEACHER_KEY = "owl-42"
+# Launch order: Ada twice, then Bob; each expected to train for 30 s.
+QUEUED = (("Ada", "ada first"), ("Ada", "ada second"), ("Bob", "bob digits"))
+
+
+@pytest.fixture(scope="module")
+def class_server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("class")
+    store = RunStore(base / "runs")
+    for owner, name in QUEUED:
+        run = store.create({"engine": "numpy", "epochs": 1}, name=name, owner=owner)
+        enqueue(run, 1)
+        run.update_status(expected_training_s=30.0)
+        time.sleep(0.002)  # ids are stamped to the millisecond: keep launch order
+    server = start_server(store.root, base / "server.log", {TEACHER_KEY_ENV: TEACHER_KEY})
+    yield server
+    stop_server(server)
+
+
+def sign_in(page, name: str) -> None:
+    """Give a name in the sidebar, as every student does once."""
+    page.get_by_role("textbox", name="Your name").fill(name)
+    page.get_by_role("button", name="That's me").click()
+    wait_for_run(page)
+
+
+def test_the_teacher_reorders_the_queue_and_the_student_sees_it(browser, class_server, screenshots):
+    student = browser.new_context(viewport=VIEWPORT).new_page()
+    open_app(student, class_server.url)
+    sign_in(student, "Bob")
+    go_to(student, "Train")
+    # Round robin: Bob's only run goes before Ada's second.
+    place = student.get_by_text("2nd of 3 in the queue: expected to start in about 30s.")
+    expect(place).to_be_visible()
+    assert exceptions(student) == []
+    student.screenshot(path=screenshots / "train-queued.png", full_page=True)
+
+    teacher = browser.new_context(viewport=VIEWPORT).new_page()
+    open_app(teacher, class_server.url)
+    sign_in(teacher, "Ms Lovelace")
+    teacher.get_by_text("Teacher", exact=True).click()
+    teacher.get_by_role("textbox", name="Teacher key").fill(TEACHER_KEY)
+    teacher.get_by_role("button", name="Unlock").click()
+    wait_for_run(teacher)
+    go_to(teacher, "Class")
+    expect(teacher.get_by_role("heading", name="Queue")).to_be_visible()
+    choose(teacher, "Waiting run", "Ada: ada second")
+    teacher.get_by_role("button", name="Start next").click()
+    wait_for_run(teacher)
+    expect(teacher.get_by_role("button", name="Start next")).to_be_disabled()
+    assert exceptions(teacher) == []
+    teacher.screenshot(path=screenshots / "class-queue.png", full_page=True)
+
+    # The student's live panel refreshes by itself: Bob is now third.
+    expect(
+        student.get_by_text("3rd of 3 in the queue: expected to start in about 1m 00s.")
+    ).to_be_visible(timeout=15_000)
+    student.context.close()
+    teacher.context.close()

@@ -13,7 +13,9 @@ from mnist_lab import evaluation as ev
 from mnist_lab import stats
 from mnist_lab.data import MnistDataset, load_mnist
 from mnist_lab.engines import engine_of
-from mnist_lab.runs import EVALUATION_FILE, Run
+from mnist_lab.execution.dispatcher import current_queue
+from mnist_lab.execution.fair_queue import QueuePlace
+from mnist_lab.runs import EVALUATION_FILE, Run, RunStore
 
 
 @st.cache_resource(show_spinner="Loading MNIST...")
@@ -195,6 +197,13 @@ def warm_up() -> threading.Thread:
     thread = threading.Thread(target=_warmed_statistics, name="mnist-lab-warm-up", daemon=True)
     thread.start()
     return thread
+
+
+# Every queued student's live panel asks each second: read the queue once for all of them.
+@st.cache_resource(ttl=2, show_spinner=False)
+def cached_queue(runs_root: str) -> list[QueuePlace]:
+    """`dispatcher.current_queue` of the runs in ``runs_root``, at most two seconds old."""
+    return current_queue(RunStore(runs_root))
 
 
 # Enough for every run of a class: each entry is two numbers.

@@ -5,17 +5,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboard.ui.cache import cached_queue
 from dashboard.ui.figures.curves import DEFAULT_SMOOTHING, learning_curve_figure, window_label
 from dashboard.ui.identity import may_manage
 from dashboard.ui.pages import page_link
 from dashboard.ui.runs_view import plain_markdown
 from dashboard.ui.tensorboard_view import render_tensorboard_command
 from mnist_lab import records
-from mnist_lab.execution.dispatcher import current_queue
 from mnist_lab.execution.fair_queue import QueuePlace
 from mnist_lab.hints import run_hints
 from mnist_lab.ownership import refusal
-from mnist_lab.runs import DAMAGED, LIVE_STATES, Run, RunStore
+from mnist_lab.runs import DAMAGED, LIVE_STATES, Run
 
 REFRESH_SECONDS = 1.0
 STATE_BADGES = {
@@ -93,7 +93,7 @@ def queue_place_text(place: QueuePlace, length: int) -> str:
 
 def render_queue_place(run: Run) -> None:
     """A queued run's place in the local queue and its expected start, if it waits there."""
-    places = current_queue(RunStore(run.path.parent))
+    places = cached_queue(str(run.path.parent))
     for place in places:
         if place.run == run:
             st.caption(queue_place_text(place, len(places)))

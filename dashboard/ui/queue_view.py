@@ -51,32 +51,23 @@ def render_queue_controls(store: RunStore, places: list[QueuePlace]) -> None:
     if chosen is None or chosen not in by_id:
         return
     position = by_id[chosen].position
-    first, up, cancel = st.columns(3)
-    first.button(
-        "Start next",
-        key="classroom_queue_first",
-        icon=":material/vertical_align_top:",
-        disabled=position == 1,
-        on_click=_move,
-        args=(store, places, chosen, 0),
-        width="stretch",
+    actions = (
+        # label, key, icon, callback, its arguments, whether the first run may take it
+        ("Start next", "first", "vertical_align_top", _move, (store, places, chosen, 0), False),
+        ("Move up", "up", "arrow_upward", _move, (store, places, chosen, position - 2), False),
+        ("Cancel run", "cancel", "cancel", _cancel, (places, chosen), True),
     )
-    up.button(
-        "Move up",
-        key="classroom_queue_up",
-        icon=":material/arrow_upward:",
-        disabled=position == 1,
-        on_click=_move,
-        args=(store, places, chosen, position - 2),
-        width="stretch",
-    )
-    cancel.button(
-        "Cancel run",
-        key="classroom_queue_cancel",
-        icon=":material/cancel:",
-        on_click=_cancel,
-        args=(places, chosen),
-        width="stretch",
-    )
+    for column, (label, key, icon, callback, args, for_first) in zip(
+        st.columns(len(actions)), actions, strict=True
+    ):
+        column.button(
+            label,
+            key=f"classroom_queue_{key}",
+            icon=f":material/{icon}:",
+            disabled=position == 1 and not for_first,
+            on_click=callback,
+            args=args,
+            width="stretch",
+        )
     if message := st.session_state.pop(MESSAGE_KEY, None):
         st.info(message)

@@ -206,7 +206,10 @@ def live_run_panel(run: Run) -> None:
         render_status(run, status)
         if status["state"] == DAMAGED:
             return
-        st.progress(min(max(float(status.get("progress", 0.0)), 0.0), 1.0), progress_text(status))
+        if status["state"] != "queued":
+            # A waiting run has no progress yet: its place in the queue says more.
+            progress = min(max(float(status.get("progress", 0.0)), 0.0), 1.0)
+            st.progress(progress, progress_text(status))
         if status["state"] in LIVE_STATES and not may_manage(run):
             st.caption(plain_markdown(refusal(run, "stop")))
         elif status["state"] in LIVE_STATES:

@@ -263,3 +263,24 @@ def test_a_run_whose_dataset_is_gone_reads_as_damaged(shapes):
     assert "dataset 'Shapes'" in status["message"] and "no longer stored" in status["message"]
     with pytest.raises(ValueError, match="no longer stored"):
         dataset_of(run)
+
+
+def test_the_cli_adds_lists_and_trains_on_a_dataset(store, shapes_files, capsys):
+    from mnist_lab.cli import build_parser, launch_request, main
+
+    files = [str(path) for path in shapes_files]
+    assert (
+        main(["dataset", "add", *files, "--name", "Shapes", "--classes", "square,cross,circle"])
+        == 0
+    )
+    assert "Stored 'Shapes': 300 training and 60 test images, 3 classes" in capsys.readouterr().out
+    assert main(["dataset", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "MNIST" in listing and "square, cross, circle" in listing
+    assert main(["dataset", "add", files[0], "--name", "One file"]) == 2
+    assert "four IDX files" in capsys.readouterr().err
+    request = launch_request(build_parser().parse_args(["train", "--dataset", "Shapes"]))
+    assert request.settings.dataset == "Shapes"
+    assert main(["train", "--engine", "numpy", "--dataset", "Elsewhere"]) == 2
+    assert "no dataset named 'Elsewhere'" in capsys.readouterr().err
+    assert store.list() == []

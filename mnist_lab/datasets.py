@@ -41,6 +41,7 @@ from mnist_lab.data import (
     load_npz,
 )
 from mnist_lab.runs import DamagedRunError, Run, atomic_write_json, now_iso, read_json
+from mnist_lab.settings import N_TRAIN
 
 DATASETS_DIR = ".datasets"
 DATA_FILE = "data.npz"
@@ -461,6 +462,16 @@ class DatasetStore:
             return load_mnist()
         return self.get(self.by_name(name).sha256)
 
+    def n_train(self, name: str) -> int:
+        """How many training images the dataset called ``name`` holds.
+
+        Raises
+        ------
+        ValueError
+            If there is no such dataset.
+        """
+        return N_TRAIN if name == MNIST else self.by_name(name).n_train
+
     def record(self, name: str) -> dict:
         """What a run's ``config.json`` records of the dataset called ``name``.
 
@@ -526,6 +537,23 @@ def missing_dataset(run: Run) -> str | None:
     return None
 
 
+def stored_sha256(run: Run) -> str | None:
+    """The SHA-256 of the stored dataset ``run`` trained on; None for the embedded MNIST.
+
+    Raises
+    ------
+    DamagedRunError
+        If the config is unreadable, or the dataset is no longer stored or is damaged.
+    """
+    record = recorded_dataset(run.config())
+    if record["sha256"] == EMBEDDED_SHA256:
+        return None
+    reason = missing_dataset(run)
+    if reason is not None:
+        raise DamagedRunError(reason)
+    return record["sha256"]
+
+
 def dataset_of(run: Run) -> MnistDataset:
     """The dataset ``run`` trained on, as its ``config.json`` records it.
 
@@ -542,10 +570,5 @@ def dataset_of(run: Run) -> MnistDataset:
     DamagedRunError
         If the config is unreadable, or the dataset is no longer stored or is damaged.
     """
-    record = recorded_dataset(run.config())
-    if record["sha256"] == EMBEDDED_SHA256:
-        return load_mnist()
-    reason = missing_dataset(run)
-    if reason is not None:
-        raise DamagedRunError(reason)
-    return DatasetStore(run.path.parent).get(record["sha256"])
+    sha256 = stored_sha256(run)
+    return load_mnist() if sha256 is None else DatasetStore(run.path.parent).get(sha256)

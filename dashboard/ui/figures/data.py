@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.ui.figures.style import DIGIT_COLORS, SPLIT_COLORS
+from dashboard.ui.figures.style import DIGIT_COLORS, SPLIT_COLORS, plain
 
 MEASURES = ("count", "share")
 
@@ -46,7 +46,7 @@ def class_distribution_figure(
     figure = go.Figure()
     for split, rows in counts.groupby("split", sort=False):
         figure.add_bar(
-            x=[class_names[d] if class_names else str(d) for d in rows["digit"]],
+            x=[plain(class_names[d]) if class_names else str(d) for d in rows["digit"]],
             y=rows[measure],
             name=split,
             marker_color=SPLIT_COLORS.get(split),
@@ -119,7 +119,7 @@ def projection_figure(
     """
     figure = go.Figure()
     for digit, rows in points.groupby("digit", sort=True):
-        name = class_names[digit] if class_names is not None else str(digit)
+        name = plain(class_names[digit]) if class_names is not None else str(digit)
         figure.add_scattergl(
             x=rows["x"],
             y=rows["y"],

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_lab.data import EMBEDDED_NAME as MNIST
 from mnist_lab.data import (
+    CLASS_NAMES,
     EMBEDDED_SHA256,
     N_CLASSES,
     NPZ_KEYS,
@@ -40,6 +40,7 @@ from mnist_lab.data import (
     load_mnist,
     load_npz,
 )
+from mnist_lab.data import EMBEDDED_NAME as MNIST
 from mnist_lab.runs import DamagedRunError, Run, atomic_write_json, now_iso, read_json
 from mnist_lab.settings import N_TRAIN
 
@@ -515,6 +516,18 @@ def recorded_dataset(config: dict) -> dict:
         "name": str(record.get("name", MNIST)),
         "sha256": str(record.get("sha256", EMBEDDED_SHA256)),
     }
+
+
+def class_names_of(run: Run) -> tuple[str, ...]:
+    """The class names of the dataset ``run`` trained on (cheap: its ``dataset.json`` only).
+
+    Raises
+    ------
+    DamagedRunError
+        If the config is unreadable, or the dataset is no longer stored or is damaged.
+    """
+    sha256 = stored_sha256(run)
+    return CLASS_NAMES if sha256 is None else DatasetStore(run.path.parent).info(sha256).class_names
 
 
 def missing_dataset(run: Run) -> str | None:

@@ -14,9 +14,10 @@ from typing import Protocol
 import pandas as pd
 import streamlit as st
 
+from dashboard.ui.runs_view import plain_markdown
 from mnist_lab.data import EMBEDDED_NAME
-from mnist_lab.datasets import MAX_UPLOAD_BYTES, DatasetInfo, DatasetStore
-from mnist_lab.runs import RunStore
+from mnist_lab.datasets import MAX_UPLOAD_BYTES, DatasetInfo, DatasetStore, recorded_dataset
+from mnist_lab.runs import DamagedRunError, Run, RunStore
 
 DATASET_PARAM = "dataset"
 DATASET_HELP = (
@@ -106,6 +107,29 @@ def add_uploaded_dataset(files: Sequence[UploadedFile], name: str, class_names: 
             path.write_bytes(file.getvalue())
             paths.append(path)
         return dataset_store().add_files(paths, name, class_names or None)
+
+
+def warn_if_different_datasets(runs: Sequence[Run]) -> bool:
+    """Warn when ``runs`` trained on different datasets; return whether they did.
+
+    Their accuracies then measure different tasks, and their test images differ.
+    """
+    names: dict[str, str] = {}
+    for run in runs:
+        try:
+            record = recorded_dataset(run.config())
+        except DamagedRunError:
+            continue
+        names.setdefault(record["sha256"], record["name"])
+    if len(names) < 2:
+        return False
+    listed = ", ".join(plain_markdown(name) for name in names.values())
+    st.warning(
+        f"These runs learnt different datasets ({listed}): their scores measure different "
+        "tasks and cannot be compared.",
+        icon=":material/warning:",
+    )
+    return True
 
 
 def datasets_table(infos: Sequence[DatasetInfo]) -> pd.DataFrame:

@@ -41,7 +41,10 @@ def probabilities_figure(
         barmode="group",
         height=320,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        xaxis={"title": "class" if class_names else "digit", **class_axis(class_names)},
+        xaxis={
+            "title": "digit" if labels == class_labels() else "class",
+            **class_axis(class_names),
+        },
         yaxis={"title": "probability", "range": [0, 1]},
         legend={"orientation": "h", "y": 1.15, "x": 0},
     )

@@ -172,3 +172,24 @@ def test_inside_and_playground_use_the_runs_dataset(shapes_runs, monkeypatch):
     assert "True label: square" in [c.value for c in app.caption]
     prediction = app.dataframe[0].value["Prediction"].tolist()
     assert prediction[0] in ("square", "cross", SNEAKY)
+
+
+@pytest.mark.parametrize(
+    "page", ["evaluate.py", "inside.py", "compare.py", "playground.py", "train.py", "explore.py"]
+)
+def test_a_run_whose_dataset_is_gone_reads_as_damaged_on_every_page(page, tmp_path):
+    import shutil
+
+    store = RunStore()
+    DatasetStore(store.root).add_files(write_shapes_idx(tmp_path), "Shapes")
+    run = store.create(LogregSettings(dataset="Shapes", max_iter=20).to_dict(), name="orphan")
+    assert run_worker(run.path) == "finished"
+    shutil.rmtree(store.root / ".datasets")
+    app = AppTest.from_file(str(HOME), default_timeout=90)
+    app.query_params["run"] = run.id
+    app.run()
+    app.switch_page(f"../pages/{page}").run()
+    assert not app.exception
+    shown = " ".join(str(e.value) for e in [*app.warning, *app.info, *app.error, *app.markdown])
+    if page in ("evaluate.py", "inside.py"):
+        assert "no longer stored" in shown.replace("\\", "")

@@ -91,14 +91,14 @@ def explain_test_digit(run: Run, others: Sequence[Run], suggested: int, key: str
     # The test images of the data this run learnt.
     dataset = run_dataset(run)
     index = st.number_input(
-        "Test image to explain (its index)",
+        "Test digit to explain (its index)",
         0,
         len(dataset.x_test) - 1,
         value=int(suggested),
         key=f"{key}_index",
     )
     label = plain_markdown(dataset.class_names[dataset.y_test[index]])
-    st.caption(f"Test image #{index}, labelled {label}.")
+    st.caption(f"Test digit #{index}, labelled {label}.")
     explain_digit(dataset.x_test[index], run, others, key)
 
 
@@ -196,13 +196,13 @@ def _adversarial_part(
     )
     if attack.success:
         st.write(
-            f"It now reads {target_name} ({attack.probabilities_after[target]:.0%}): {changed}. "
+            f"It now reads a {target_name} ({attack.probabilities_after[target]:.0%}): {changed}. "
             "Red pixels got more ink, blue ones less."
         )
     else:
         st.warning(
-            f"Even with {changed}, it still reads "
-            f"{plain_markdown(names[attack.prediction_after])}, not {target_name}."
+            f"Even with {changed}, it still reads a "
+            f"{plain_markdown(names[attack.prediction_after])}, not a {target_name}."
         )
     # Only models of the same classes can be fooled into reading the same one.
     same_data = recorded_dataset(run.config())

@@ -32,14 +32,17 @@ with st.container(border=True):
     )
     with st.form("data_add", clear_on_submit=True):
         files = st.file_uploader(
-            "Files",
+            "Your files: one .npz, or the four IDX files",
             accept_multiple_files=True,
             max_upload_size=MAX_UPLOAD_BYTES // 2**20,
             key="data_files",
         )
         left, right = st.columns([1, 2])
         name = left.text_input(
-            "Name", max_chars=MAX_NAME_LENGTH, key="data_name", placeholder="e.g. Fashion-MNIST"
+            "Dataset name",
+            max_chars=MAX_NAME_LENGTH,
+            key="data_name",
+            placeholder="e.g. Fashion-MNIST",
         )
         classes = right.text_input(
             "Class names (optional)",

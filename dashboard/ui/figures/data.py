@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.ui.figures.style import DIGIT_COLORS, SPLIT_COLORS, plain
+from dashboard.ui.figures.style import DIGIT_COLORS, SPLIT_COLORS, class_word, plain
 
 MEASURES = ("count", "share")
 
@@ -56,7 +56,7 @@ def class_distribution_figure(
         barmode="group",
         height=height,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis={"title": "digit", "type": "category"},
+        xaxis={"title": class_word(class_names), "type": "category"},
         yaxis={"title": measure, "tickformat": ".0%" if measure == "share" else ","},
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
     )
@@ -135,6 +135,6 @@ def projection_figure(
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"title": "component 1", "zeroline": False},
         yaxis={"title": "component 2", "zeroline": False},
-        legend={"title": "digit", "itemsizing": "constant"},
+        legend={"title": class_word(class_names), "itemsizing": "constant"},
     )
     return figure

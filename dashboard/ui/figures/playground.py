@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from dashboard.ui.figures.style import RUN_COLORS, class_axis, class_labels, plain
+from dashboard.ui.figures.style import RUN_COLORS, class_axis, class_labels, class_word, plain
 
 
 def probabilities_figure(
@@ -42,7 +42,7 @@ def probabilities_figure(
         height=320,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={
-            "title": "digit" if labels == class_labels() else "class",
+            "title": class_word(class_names),
             **class_axis(class_names),
         },
         yaxis={"title": "probability", "range": [0, 1]},

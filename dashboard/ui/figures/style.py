@@ -36,6 +36,17 @@ def class_labels(class_names: Sequence[str] | None = None) -> list[str]:
     return [plain(name) for name in (class_names or [str(digit) for digit in DIGITS])]
 
 
+def class_word(class_names: Sequence[str] | None = None) -> str:
+    """What to call a class on an axis: "digit" for the ten digits, else "class".
+
+    Examples
+    --------
+    >>> class_word(["cat", "dog"]), class_word(None)
+    ('class', 'digit')
+    """
+    return "digit" if class_labels(class_names) == class_labels() else "class"
+
+
 def class_axis(class_names: Sequence[str] | None = None) -> dict:
     """A plotly axis whose ticks at 0, 1, 2... read as the classes' names (escaped)."""
     labels = class_labels(class_names)

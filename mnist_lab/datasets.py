@@ -567,6 +567,27 @@ def stored_sha256(run: Run) -> str | None:
     return record["sha256"]
 
 
+def dataset_files(run: Run) -> dict[str, bytes]:
+    """The files of ``run``'s stored dataset by path under the runs directory (none for MNIST).
+
+    A run that trains on another machine (a Ray node) takes them along and writes them beside
+    its run directory there, where `dataset_of` finds them.
+
+    Raises
+    ------
+    DamagedRunError
+        If the dataset is no longer stored or is damaged.
+    """
+    sha256 = stored_sha256(run)
+    if sha256 is None:
+        return {}
+    folder = Path(DATASETS_DIR) / sha256
+    return {
+        str(folder / name): (run.path.parent / folder / name).read_bytes()
+        for name in (DATA_FILE, INFO_FILE)
+    }
+
+
 def dataset_of(run: Run) -> MnistDataset:
     """The dataset ``run`` trained on, as its ``config.json`` records it.
 

@@ -284,3 +284,22 @@ def test_the_cli_adds_lists_and_trains_on_a_dataset(store, shapes_files, capsys)
     assert main(["train", "--engine", "numpy", "--dataset", "Elsewhere"]) == 2
     assert "no dataset named 'Elsewhere'" in capsys.readouterr().err
     assert store.list() == []
+
+
+def test_a_run_on_another_machine_takes_its_dataset_along(shapes, monkeypatch, tmp_path):
+    import json
+
+    from mnist_lab.datasets import dataset_files
+    from mnist_lab.execution import ray_cluster
+
+    run = shapes.create(LogregSettings(dataset="Shapes", max_iter=20).to_dict())
+    files = dataset_files(run)
+    sha256 = run.config()["dataset"]["sha256"]
+    assert sorted(files) == [f".datasets/{sha256}/data.npz", f".datasets/{sha256}/dataset.json"]
+    # The Ray task's body, on a node without this runs directory (no cluster needed for it).
+    monkeypatch.setattr(ray_cluster, "_node_name", lambda: "elsewhere")
+    monkeypatch.setattr(ray_cluster, "_asked_to_stop", lambda board, run_id: False)
+    *_, last = ray_cluster.train_on_node(run.config(), run.id, None, files)
+    evaluation = json.loads(last["files"]["evaluation.json"])
+    assert evaluation["class_names"] == list(CLASS_NAMES)
+    assert dataset_files(shapes.create(NumpyNetSettings().to_dict())) == {}

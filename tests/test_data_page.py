@@ -193,3 +193,16 @@ def test_a_run_whose_dataset_is_gone_reads_as_damaged_on_every_page(page, tmp_pa
     shown = " ".join(str(e.value) for e in [*app.warning, *app.info, *app.error, *app.markdown])
     if page in ("evaluate.py", "inside.py"):
         assert "no longer stored" in shown.replace("\\", "")
+
+
+def test_the_train_form_launches_on_the_chosen_dataset(tmp_path, monkeypatch):
+    add_uploaded_dataset(uploads(tmp_path), "Shapes", "square, cross, circle")
+    monkeypatch.setattr("mnist_lab.execution.local.LocalExecutor.launch", lambda self, run: 0)
+    app = open_page("train.py")
+    app.segmented_control(key="train_engine").set_value("numpy").run()
+    app.selectbox(key="train_dataset").set_value("Shapes").run()
+    app.button(key="train_numpy_launch").click().run()
+    assert not app.exception and not app.error
+    (run,) = RunStore().list()
+    info = DatasetStore(RunStore().root).by_name("Shapes")
+    assert run.config()["dataset"] == {"name": "Shapes", "sha256": info.sha256}

@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             dataset = DatasetStore(args.runs_dir or default_runs_dir()).get(args.sha256)
     except (KeyError, ValueError):
-        print(f"neither MNIST nor a stored dataset is the dataset {args.sha256[:16]} asked for")
+        print(f"{args.sha256[:16]} is not the dataset of MNIST nor of a stored dataset")
         return 1
     images, labels = (
         (dataset.x_train, dataset.y_train)

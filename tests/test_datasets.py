@@ -303,3 +303,26 @@ def test_a_run_on_another_machine_takes_its_dataset_along(shapes, monkeypatch, t
     evaluation = json.loads(last["files"]["evaluation.json"])
     assert evaluation["class_names"] == list(CLASS_NAMES)
     assert dataset_files(shapes.create(NumpyNetSettings().to_dict())) == {}
+
+
+def test_a_slow_map_of_a_stored_dataset_is_computed(shapes):
+    import time
+
+    from mnist_lab.map_cache import (
+        MapRequest,
+        load_map,
+        map_failure,
+        map_job_running,
+        start_map_job,
+    )
+
+    sha256 = DatasetStore(shapes.root).by_name("Shapes").sha256
+    request = MapRequest(sha256, "train", "tsne", 100)
+    start_map_job(request, shapes.root)
+    path = request.path(shapes.root)
+    deadline = time.monotonic() + 120
+    while map_job_running(path) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    points = load_map(path)
+    assert points is not None, map_failure(path)
+    assert sorted(set(points["digit"])) == [0, 1, 2]

@@ -29,7 +29,7 @@ PARAMETER_NAMES = ("W1", "b1", "W2", "b2")
 
 
 def init_weights(
-    hidden_units: int, seed: int, dtype=np.float32, n_classes: int = N_CLASSES
+    hidden_units: int, seed: int, dtype=np.float32, n_classes: int | None = None
 ) -> dict[str, np.ndarray]:
     """Draw the starting weights from a normal distribution, biases at zero.
 
@@ -45,8 +45,8 @@ def init_weights(
         Seed of the `numpy.random.Generator`; the same seed gives the same weights.
     dtype : numpy dtype, default float32
         float64 for gradient checks.
-    n_classes : int, default 10
-        Outputs of the network: the dataset's number of classes.
+    n_classes : int, optional
+        Outputs of the network: the dataset's number of classes (the ten digits if None).
 
     Returns
     -------
@@ -54,6 +54,7 @@ def init_weights(
         ``W1`` (784, h), ``b1`` (h,), ``W2`` (h, n_classes), ``b2`` (n_classes,).
     """
     rng = np.random.default_rng(seed)
+    n_classes = N_CLASSES if n_classes is None else n_classes
     return {
         "W1": (rng.standard_normal((N_INPUTS, hidden_units)) / np.sqrt(N_INPUTS)).astype(dtype),
         "b1": np.zeros(hidden_units, dtype=dtype),

@@ -79,7 +79,7 @@ class MnistDataset:
 
     @property
     def n_classes(self) -> int:
-        """Number of classes (10 digits)."""
+        """Number of classes (the length of `class_names`)."""
         return len(self.class_names)
 
     @property

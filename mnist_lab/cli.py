@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import sys
 import time
@@ -17,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnist_lab import records
+from mnist_lab.data import EMBEDDED_NAME as MNIST
+from mnist_lab.data import EMBEDDED_SHA256
+from mnist_lab.datasets import DatasetStore
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, Engine, all_engines, get_engine
 from mnist_lab.engines.keras_net.settings import CUSTOM
 from mnist_lab.execution.executor import CLUSTER_ENV, executor_for
@@ -303,6 +307,53 @@ def add_baseline_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(engine=baseline.name)
 
 
+def add_dataset_parser(subparsers: argparse._SubParsersAction) -> None:
+    """``dataset add FILE... --name NAME [--classes a,b,c]`` and ``dataset list``."""
+    parser = subparsers.add_parser("dataset", help="add your own dataset, or list them")
+    actions = parser.add_subparsers(dest="dataset_command", required=True)
+    add = actions.add_parser(
+        "add",
+        help="check and store a Keras-style .npz or the four IDX files (gzipped or not)",
+    )
+    add.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="one .npz (x_train, y_train, x_test, y_test) or the four IDX files, named like "
+        "train-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz",
+    )
+    add.add_argument("--name", required=True, help="the name to train on it with --dataset")
+    add.add_argument(
+        "--classes", help="class names in label order, separated by commas (default: the labels)"
+    )
+    add.set_defaults(handler=cmd_dataset_add)
+    listing = actions.add_parser("list", help="list the datasets runs can train on")
+    listing.set_defaults(handler=cmd_dataset_list)
+
+
+def cmd_dataset_add(args: argparse.Namespace) -> int:
+    """Store the dataset of ``args.files`` under ``args.name``; print what was stored; 0."""
+    info = DatasetStore(RunStore().root).add_files(args.files, args.name, args.classes)
+    print(
+        f"Stored {info.name!r}: {info.n_train:,} training and {info.n_test:,} test images, "
+        f"{info.n_classes} classes ({', '.join(info.class_names)}), SHA-256 {info.sha256[:12]}. "
+        f"Train on it with: python -m mnist_lab train --dataset {shlex.quote(info.name)}"
+    )
+    return 0
+
+
+def cmd_dataset_list(args: argparse.Namespace) -> int:
+    """Print MNIST and every stored dataset: name, counts, classes, hash; return 0."""
+    print(f"{'name':<40} {'train':>7} {'test':>7}  {'sha256':<12}  classes")
+    print(f"{MNIST:<40} {60_000:>7,} {10_000:>7,}  {EMBEDDED_SHA256[:12]}  0-9 (embedded)")
+    for info in DatasetStore(RunStore().root).list():
+        print(
+            f"{info.name:<40} {info.n_train:>7,} {info.n_test:>7,}  {info.sha256[:12]}  "
+            + ", ".join(info.class_names)
+        )
+    return 0
+
+
 def add_export_parser(subparsers: argparse._SubParsersAction) -> None:
     """``export RUN_ID``: a run as a standalone script or notebook that retrains it."""
     parser = subparsers.add_parser(
@@ -344,7 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="python -m mnist_lab",
-        description="MNIST Lab: train and inspect models on MNIST from the command line.",
+        description="MNIST Lab: train and inspect models on MNIST (or your own dataset) from "
+        "the command line.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
     from mnist_lab.sweeps.command import add_sweep_driver_parser, add_sweep_parser
@@ -356,6 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_dispatch_parser,
         add_baseline_parser,
         add_export_parser,
+        add_dataset_parser,
         add_sweep_parser,
         add_sweep_driver_parser,
     ):

@@ -22,6 +22,7 @@ EMBEDDED_SOURCE = (
     "MNIST database of handwritten digits (LeCun, Cortes, Burges; CC BY-SA 3.0), "
     "embedded in mnist_lab/data/mnist.npz"
 )
+EMBEDDED_NAME = "MNIST"
 IMAGE_SHAPE = (28, 28)
 N_CLASSES = 10
 CLASS_NAMES = tuple(str(digit) for digit in range(N_CLASSES))
@@ -62,7 +63,7 @@ class MnistDataset:
     x_test: np.ndarray
     y_test: np.ndarray
     class_names: tuple[str, ...] = CLASS_NAMES
-    name: str = "MNIST"
+    name: str = EMBEDDED_NAME
     source: str = EMBEDDED_SOURCE
     sha256: str = EMBEDDED_SHA256
 
@@ -78,7 +79,7 @@ class MnistDataset:
 
     @property
     def n_classes(self) -> int:
-        """Number of classes (10 digits)."""
+        """Number of classes (the length of `class_names`)."""
         return len(self.class_names)
 
     @property
@@ -142,7 +143,7 @@ def load_mnist(path: str | Path | None = None) -> MnistDataset:
             f"expected {EMBEDDED_SHA256}. Reinstall MNIST Lab to restore it."
         )
     arrays = _read_npz_arrays(EMBEDDED_PATH)
-    return _dataset_from_arrays(arrays, name="MNIST", source=EMBEDDED_SOURCE, sha256=digest)
+    return _dataset_from_arrays(arrays, name=EMBEDDED_NAME, source=EMBEDDED_SOURCE, sha256=digest)
 
 
 def load_npz(path: str | Path, name: str | None = None) -> MnistDataset:

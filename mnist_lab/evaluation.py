@@ -188,9 +188,25 @@ def _is_number(value) -> bool:
 
 
 def write_evaluation(
-    run: Run, y_true: np.ndarray, probabilities: np.ndarray, test_loss: float | None = None
+    run: Run,
+    y_true: np.ndarray,
+    probabilities: np.ndarray,
+    test_loss: float | None = None,
+    class_names: tuple[str, ...] | None = None,
 ) -> dict:
     """Save ``evaluation.json`` and ``predictions.npz`` (all probabilities) into ``run``.
+
+    Parameters
+    ----------
+    run : Run
+    y_true : numpy.ndarray
+        True labels, shape ``(n,)``.
+    probabilities : numpy.ndarray
+        Predicted class probabilities, shape ``(n, n_classes)``.
+    test_loss : float, optional
+        The model's own test loss (see `summarize`).
+    class_names : tuple of str, optional
+        The dataset's class names, recorded as ``class_names`` for readers without the data.
 
     Returns
     -------
@@ -198,6 +214,8 @@ def write_evaluation(
         The evaluation written (see `summarize`).
     """
     evaluation = summarize(y_true, probabilities, test_loss)
+    if class_names is not None:
+        evaluation["class_names"] = list(class_names)
     buffer = io.BytesIO()
     np.savez_compressed(
         buffer,

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from mnist_lab import stats
-from mnist_lab.data import load_mnist
+from mnist_lab.data import EMBEDDED_SHA256, load_mnist
+from mnist_lab.datasets import DatasetStore
 from mnist_lab.execution.processes import process_alive, process_start_time, start_detached
 from mnist_lab.runs import atomic_write_bytes, atomic_write_json, default_runs_dir
 
@@ -125,6 +126,7 @@ def start_map_job(request: MapRequest, root: Path | None = None) -> int:
 
     Its output (t-SNE's progress lines) goes to a fresh `log_path`.
     """
+    root = Path(root) if root is not None else default_runs_dir()
     path = request.path(root)
     path.parent.mkdir(parents=True, exist_ok=True)
     # A fresh log: the progress bar must not read an earlier attempt's iterations.
@@ -142,6 +144,8 @@ def start_map_job(request: MapRequest, root: Path | None = None) -> int:
         str(request.n_samples),
         "--seed",
         str(request.seed),
+        "--runs-dir",
+        str(root),
     ]
     pid = start_detached(arguments, log_path(path), {}, module="mnist_lab.map_cache")
     atomic_write_json(job_path(path), {"pid": pid, "pid_start": process_start_time(pid)})
@@ -149,7 +153,7 @@ def start_map_job(request: MapRequest, root: Path | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m mnist_lab.map_cache``: compute one map of the embedded MNIST and store it."""
+    """``python -m mnist_lab.map_cache``: compute one map of MNIST or a stored dataset."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--sha256", required=True)
@@ -157,10 +161,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--method", choices=stats.PROJECTION_METHODS, required=True)
     parser.add_argument("--n-samples", type=int, required=True)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--runs-dir", type=Path, help="where users' datasets are stored")
     args = parser.parse_args(argv)
-    dataset = load_mnist()
-    if dataset.sha256 != args.sha256:
-        print(f"the embedded MNIST is not the dataset {args.sha256[:16]} asked for")
+    try:
+        if args.sha256 == EMBEDDED_SHA256:
+            dataset = load_mnist()
+        else:
+            dataset = DatasetStore(args.runs_dir or default_runs_dir()).get(args.sha256)
+    except (KeyError, ValueError):
+        print(f"{args.sha256[:16]} is not the dataset of MNIST nor of a stored dataset")
         return 1
     images, labels = (
         (dataset.x_train, dataset.y_train)

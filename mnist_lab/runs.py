@@ -315,7 +315,10 @@ class Run:
         dict
             At least ``state`` (one of `STATES`, or ``"damaged"`` with an ``error``) and
             ``message``; while training also ``progress`` (0-1), ``epoch``, ``epochs``.
+            A run whose dataset is no longer stored reads as damaged.
         """
+        from mnist_lab.datasets import missing_dataset  # the datasets' format imports runs
+
         try:
             if self.path.is_symlink():
                 raise DamagedRunError(
@@ -323,6 +326,9 @@ class Run:
                 )
             self.config()
             status = check_status(self.raw_status())
+            reason = missing_dataset(self)
+            if reason is not None:
+                raise DamagedRunError(reason)
         except DamagedRunError as error:
             return {
                 "state": DAMAGED,
@@ -426,6 +432,7 @@ class RunStore:
         """
         if "engine" not in config:
             raise ValueError("a run config must name its engine (keras, sklearn or numpy)")
+        config = self.with_dataset_hash(config)
         # Checked before the directory exists, so a refused name leaves nothing behind.
         owner = None if owner is None else validate_owner_name(owner)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -448,6 +455,21 @@ class RunStore:
             shutil.rmtree(run.path, ignore_errors=True)
             raise
         return run
+
+    def with_dataset_hash(self, config: dict) -> dict:
+        """``config`` with its dataset's SHA-256 filled in from the datasets stored here.
+
+        Raises
+        ------
+        ValueError
+            If the config names a dataset that is not stored.
+        """
+        from mnist_lab.datasets import DatasetStore  # the datasets' format imports runs
+
+        record = config.get("dataset")
+        if not isinstance(record, dict) or "sha256" in record:
+            return config
+        return dict(config, dataset=DatasetStore(self.root).record(record.get("name")))
 
     def get(self, run_id: str) -> Run:
         """The run with id ``run_id``.
@@ -502,6 +524,7 @@ class RunStore:
         Lets a repeated request (same engine, same hyperparameters) be answered from the
         stored run instead of training again.
         """
+        settings = self.with_dataset_hash(settings)
         for run in self.list():
             try:
                 config = run.config()

@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from mnist_lab.data import EMBEDDED_NAME as MNIST
 from mnist_lab.data import EMBEDDED_SHA256
 
 # Keys that config.json holds besides the settings: written by `to_dict` or `RunStore.create`;
@@ -67,6 +68,9 @@ class Setting:
         The resolution of a slider (0.01 when not given).
     flag : str, optional
         The CLI flag when it differs from ``--name-with-dashes``.
+    picks_dataset : bool
+        Whether it names the dataset: the dashboard draws a picker of the stored datasets
+        for it, and a sweep keeps it fixed for every trial.
     """
 
     default: Any
@@ -86,6 +90,7 @@ class Setting:
     advanced: bool = False
     step: float | None = None
     flag: str | None = None
+    picks_dataset: bool = False
 
     @property
     def cli_flag(self) -> str:
@@ -193,6 +198,18 @@ def val_split_setting() -> Any:
     )
 
 
+def dataset_setting() -> Any:
+    """The ``dataset`` field every engine shares: the name of the data to train and test on."""
+    return setting(
+        MNIST,
+        str,
+        picks_dataset=True,
+        label="Dataset",
+        help="MNIST, or a dataset added on the Data page (or with `python -m mnist_lab "
+        "dataset add`). config.json records its name and SHA-256.",
+    )
+
+
 def normalization_setting() -> Any:
     """The ``normalization`` field every engine shares."""
     from mnist_lab.preprocess import NORMALIZATIONS
@@ -280,9 +297,18 @@ class Settings:
             "engine": self.engine,
             "label": self.label,
             **self.recorded(),
-            "dataset": {"name": "MNIST", "sha256": EMBEDDED_SHA256},
+            "dataset": self.dataset_record(),
             "versions": {name: _package_version(name) for name in self.packages},
         }
+
+    def dataset_record(self) -> dict:
+        """The ``dataset`` of ``config.json``: its name, and its SHA-256 once known.
+
+        A user dataset's hash is filled in by `mnist_lab.runs.RunStore.create`, which knows
+        where the datasets are stored.
+        """
+        name = getattr(self, "dataset", MNIST)
+        return {"name": MNIST, "sha256": EMBEDDED_SHA256} if name == MNIST else {"name": name}
 
     @classmethod
     def from_dict(cls, data: Any):
@@ -304,7 +330,11 @@ class Settings:
             )
         if data.get("engine", cls.engine) != cls.engine:
             raise ValueError(f"this config is for engine {data['engine']!r}, not {cls.engine!r}")
-        return cls(**cls._read({name: data[name] for name in names if name in data})).validate()
+        values = {name: data[name] for name in names if name in data}
+        if isinstance(values.get("dataset"), dict):
+            # config.json records the dataset as {"name", "sha256"}; the setting is its name.
+            values["dataset"] = values["dataset"].get("name", MNIST)
+        return cls(**cls._read(values)).validate()
 
     @classmethod
     def resolve(cls, values: dict):

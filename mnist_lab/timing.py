@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnist_lab import records
+from mnist_lab.datasets import DatasetStore
 from mnist_lab.runs import DamagedRunError, RunStore
-from mnist_lab.settings import N_TRAIN, Settings
+from mnist_lab.settings import Settings
 
 THROUGHPUT_FILE = Path(__file__).resolve().parent / "data" / "throughput.json"
 # What makes two runs equally fast per sample: the same model and batch size.
@@ -87,5 +88,9 @@ def expected_for_config(store: RunStore, config: dict) -> Estimate | None:
     if found is None:
         return None
     samples_per_s, source = found
-    images = (config.get("subset") or N_TRAIN) * (1 - config.get("val_split", 0.0))
+    try:
+        n_train = DatasetStore(store.root).n_train(config["dataset"]["name"])
+    except ValueError:
+        return None
+    images = min(config.get("subset") or n_train, n_train) * (1 - config.get("val_split", 0.0))
     return Estimate(images * config["epochs"] / samples_per_s, samples_per_s, source)

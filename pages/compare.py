@@ -3,10 +3,12 @@
 import numpy as np
 import streamlit as st
 
-from dashboard.ui.cache import get_dataset
+from dashboard.ui.cache import run_dataset
+from dashboard.ui.datasets_view import warn_if_different_datasets
 from dashboard.ui.figures.curves import learning_curves_figure
 from dashboard.ui.figures.evaluation import difference_figure, per_digit_accuracy_figure
 from dashboard.ui.figures.images import digit_grid_figure
+from dashboard.ui.figures.style import class_labels
 from dashboard.ui.identity import check_may_manage
 from dashboard.ui.label_issues_view import show_label_issues
 from dashboard.ui.model_checks_view import compare_checks
@@ -19,7 +21,7 @@ from dashboard.ui.runs_view import (
     show_runs_table,
 )
 from mnist_lab import evaluation as ev
-from mnist_lab.runs import MAX_NAME_LENGTH, RunStore
+from mnist_lab.runs import MAX_NAME_LENGTH, DamagedRunError, RunStore
 
 GALLERY_SIZE = 20
 # Widgets whose options are labelled with run names: a rename must relabel their choices.
@@ -94,6 +96,7 @@ chosen = st.multiselect(
     key="compare_curves",
 )
 if chosen:
+    warn_if_different_datasets([store.get(run_id) for run_id in chosen])
     names = [rows[run_id]["name"] for run_id in chosen]
     curves = {
         # Two runs of one name stay two curves, told apart by their ids.
@@ -125,6 +128,8 @@ else:
     )
     if isinstance(network, str) or isinstance(baseline, str):
         st.warning(network if isinstance(network, str) else baseline)
+    elif warn_if_different_datasets([store.get(network_id), store.get(baseline_id)]):
+        pass
     elif not np.array_equal(network.y_true, baseline.y_true):
         st.warning("These two runs were tested on different test sets, so they cannot be compared.")
     else:
@@ -144,7 +149,11 @@ else:
         only_network, only_baseline = ev.disagreements(
             network.y_true, network.y_pred, baseline.y_pred
         )
-        x_test = get_dataset().x_test
+        try:
+            dataset = run_dataset(store.get(network_id))
+        except DamagedRunError as error:
+            st.warning(f"Its test images cannot be shown: {plain_markdown(error)}.")
+            dataset = None
         for column, title, indices, preds in zip(
             st.columns(2),
             ("Only the network gets right", "Only the baseline gets right"),
@@ -154,10 +163,13 @@ else:
         ):
             column.markdown(f"**{title}** ({len(indices)} images; titles: true → other's guess)")
             shown = indices[:GALLERY_SIZE]
-            if len(shown):
-                titles = [f"{network.y_true[i]}→{preds[i]}" for i in shown]
+            if len(shown) and dataset is not None:
+                shown_names = class_labels(dataset.class_names)
+                titles = [
+                    f"{shown_names[network.y_true[i]]}→{shown_names[preds[i]]}" for i in shown
+                ]
                 column.plotly_chart(
-                    digit_grid_figure(x_test[shown], titles, n_cols=5),
+                    digit_grid_figure(dataset.x_test[shown], titles, n_cols=5),
                     key=f"compare_gallery_{title}",
                 )
 

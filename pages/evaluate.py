@@ -1,4 +1,4 @@
-"""Evaluate: how a trained model does on the 10,000 test digits, and where it goes wrong."""
+"""Evaluate: how a trained model does on its test images, and where it goes wrong."""
 
 import pandas as pd
 import streamlit as st
@@ -10,12 +10,13 @@ from dashboard.ui.figures.evaluation import (
     clicked_cell,
     confusion_figure,
 )
-from dashboard.ui.figures.style import DIGITS
 from dashboard.ui.model_checks_view import labelled, show_calibration, show_robustness
 from dashboard.ui.pages import PAGE
-from dashboard.ui.runs_view import load_evaluated, page_run
+from dashboard.ui.runs_view import load_evaluated, page_run, plain_markdown
 from dashboard.ui.tensorboard_view import render_tensorboard_command
 from mnist_lab import evaluation as ev
+from mnist_lab.data import EMBEDDED_NAME
+from mnist_lab.datasets import class_names_of, recorded_dataset
 from mnist_lab.engines import engine_of, find_baseline
 from mnist_lab.predict import usable_runs
 from mnist_lab.runs import DamagedRunError, RunStore
@@ -30,8 +31,14 @@ result = load_evaluated(run)
 if isinstance(result, str):
     st.warning(result)
     st.stop()
+try:
+    class_names = class_names_of(run)
+except DamagedRunError as error:
+    st.warning(f"This run is damaged: {plain_markdown(error)}.")
+    st.stop()
 
-baseline_run = find_baseline(store)
+# The yardstick must have learnt the same data.
+baseline_run = find_baseline(store, recorded_dataset(run.config())["sha256"])
 baseline = load_evaluated(baseline_run) if baseline_run and baseline_run != run else None
 left, middle, right = st.columns(3)
 accuracy, loss = result.evaluation["test_accuracy"], result.evaluation["test_loss"]
@@ -50,12 +57,16 @@ else:
     )
     middle.metric("Test loss", f"{loss:.4f}", f"{loss - base_loss:+.4f}", delta_color="inverse")
     right.metric("Baseline accuracy", f"{base_accuracy:.2%}", help="Logistic regression")
-st.caption(f"{result.evaluation['n_test']:,} test images. {run.status().get('message', '')}")
+dataset_name = recorded_dataset(run.config())["name"]
+st.caption(
+    f"{result.evaluation['n_test']:,} test images of {plain_markdown(dataset_name)}. "
+    f"{run.status().get('message', '')}"
+)
 
 st.subheader("Confusion matrix")
-normalized = st.toggle("Show shares of each true digit", key="evaluate_normalized")
+normalized = st.toggle("Show shares of each true class", key="evaluate_normalized")
 event = st.plotly_chart(
-    confusion_figure(result.matrix, normalized),
+    confusion_figure(result.matrix, normalized, class_names=class_names),
     on_select="rerun",
     selection_mode=("points",),
     key="evaluate_confusion",
@@ -66,20 +77,24 @@ if cell and cell != st.session_state.get("evaluate_last_cell"):
     st.session_state["evaluate_last_cell"] = cell
     st.session_state["evaluate_true"], st.session_state["evaluate_pred"] = cell
 pairs = ev.most_confused_pairs(result.matrix, top=5)
-st.caption("Most confused: " + ", ".join(f"{t} taken for {p} ({n}×)" for t, p, n in pairs))
+named = [(plain_markdown(class_names[t]), plain_markdown(class_names[p]), n) for t, p, n in pairs]
+st.caption("Most confused: " + ", ".join(f"{t} taken for {p} ({n}×)" for t, p, n in named))
 
-st.subheader("Which digits")
-st.caption("Click a cell above, or choose here. With one digit left at *any*, only mistakes show.")
+st.subheader("Which images")
+st.caption("Click a cell above, or choose here. With one class left at *any*, only mistakes show.")
 columns = st.columns(3)
-options = [None, *DIGITS]
+options = [None, *range(len(class_names))]
+
+
+def class_label(index: int | None) -> str:
+    return "any" if index is None else class_names[index]
+
+
 true_digit = columns[0].selectbox(
-    "True digit", options, key="evaluate_true", format_func=lambda d: "any" if d is None else str(d)
+    "True class", options, key="evaluate_true", format_func=class_label
 )
 pred_digit = columns[1].selectbox(
-    "Predicted digit",
-    options,
-    key="evaluate_pred",
-    format_func=lambda d: "any" if d is None else str(d),
+    "Predicted class", options, key="evaluate_pred", format_func=class_label
 )
 size = columns[2].select_slider("How many", GALLERY_SIZES, value=16, key="evaluate_gallery_size")
 if true_digit is not None and pred_digit is not None:
@@ -108,8 +123,10 @@ try:
 except DamagedRunError as error:
     st.warning(f"Why it answered so cannot be shown: this run is damaged: {error}.")
 
-st.subheader("Per digit")
+st.subheader("Per class")
 per_class = pd.DataFrame(result.evaluation["per_class"])
+if dataset_name != EMBEDDED_NAME:
+    per_class.insert(0, "class", [class_names[i] for i in range(len(per_class))])
 # In points with two decimals each, so the column lines up ("percent" drops trailing zeros).
 per_class[["precision", "recall", "f1"]] *= 100
 points = "%.2f%%"

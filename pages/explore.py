@@ -9,9 +9,10 @@ from dashboard.ui.cache import (
     cached_pixel_summary,
     cached_projection,
     cached_value_counts,
-    get_dataset,
+    dataset_named,
     split_arrays,
 )
+from dashboard.ui.datasets_view import dataset_picker
 from dashboard.ui.figures.data import (
     MEASURES,
     class_distribution_figure,
@@ -19,10 +20,13 @@ from dashboard.ui.figures.data import (
     projection_figure,
 )
 from dashboard.ui.figures.images import digit_grid_figure, image_figure
+from dashboard.ui.figures.style import class_labels
 from dashboard.ui.map_view import slow_map
 from dashboard.ui.pages import PAGE
+from dashboard.ui.runs_view import plain_markdown
 from dashboard.ui.state import keep_widget_state
 from mnist_lab import stats
+from mnist_lab.data import EMBEDDED_NAME
 from mnist_lab.map_cache import MapRequest
 
 SPLITS = ("train", "test")
@@ -64,14 +68,28 @@ def reshuffle() -> None:
 
 
 def digit_label(digit: int | str) -> str:
-    return "All digits" if digit == ALL_DIGITS else f"Digit {digit}"
+    if digit == ALL_DIGITS:
+        return "All classes" if own_data else "All digits"
+    return f"Class {dataset.class_names[digit]}" if own_data else f"Digit {digit}"
 
 
 st.title(PAGE["explore"].title)
-dataset = get_dataset()
+try:
+    dataset = dataset_named(dataset_picker("explore_dataset", from_url=True))
+except ValueError as error:
+    st.error(f"This dataset cannot be read: {plain_markdown(error)}")
+    st.stop()
+own_data = dataset.name != EMBEDDED_NAME
+# User text: escaped for plotly's labels, for figure titles and axes.
+names = class_labels(dataset.class_names)
 digits = [ALL_DIGITS, *range(dataset.n_classes)]
+what = (
+    f"{dataset.n_classes} classes ({plain_markdown(', '.join(dataset.class_names))})"
+    if own_data
+    else "handwritten digits"
+)
 st.caption(
-    f"{dataset.n_train:,} training and {dataset.n_test:,} test images of handwritten digits, "
+    f"{dataset.n_train:,} training and {dataset.n_test:,} test images of {what}, "
     "28 x 28 grey pixels each. Look at them the way a model will: as numbers."
 )
 keep_widget_state(WIDGET_DEFAULTS)
@@ -93,10 +111,13 @@ if tabs["Classes"].open:
         )
         st.plotly_chart(class_distribution_figure(counts, measure, dataset.class_names))
         train_shares = counts[counts["split"] == "train"].set_index("digit")["share"]
+        most, rarest = (
+            plain_markdown(dataset.class_names[d]) for d in train_shares.agg(["idxmax", "idxmin"])
+        )
         st.caption(
-            f"Most common in train: {train_shares.idxmax()} ({train_shares.max():.1%}); "
-            f"rarest: {train_shares.idxmin()} ({train_shares.min():.1%}). "
-            "Close to balanced, so accuracy is a fair first measure."
+            f"Most common in train: {most} ({train_shares.max():.1%}); "
+            f"rarest: {rarest} ({train_shares.min():.1%}). "
+            "When the classes are close to balanced, accuracy is a fair first measure."
         )
 
 if tabs["Pixel values"].open:
@@ -155,14 +176,14 @@ if tabs["Average digits"].open:
             image_figure(
                 getattr(overall, moment),
                 MOMENTS[moment],
-                f"all digits: {moment}",
+                f"all {'classes' if own_data else 'digits'}: {moment}",
                 show_colorbar=False,
             )
         )
         right.plotly_chart(
             digit_grid_figure(
                 by_digit,
-                dataset.class_names,
+                names,
                 n_cols=5,
                 colorscale=MOMENTS[moment],
                 zmin=0,
@@ -189,7 +210,7 @@ if tabs["Gallery"].open:
             digit=None if gallery_digit == ALL_DIGITS else gallery_digit,
             seed=int(seed),
         )
-        titles = [f"#{index}: {labels[index]}" for index in shown]
+        titles = [f"#{index}: {names[labels[index]]}" for index in shown]
         st.plotly_chart(digit_grid_figure(images[shown], titles))
         st.caption(f"{len(shown)} random {split} images, titled with their index and label.")
 
@@ -224,7 +245,8 @@ if tabs["Map"].open:
                 shown = stats.sample_of_selection(chosen, labels, GALLERY_SIZE)
                 digits_chosen, counts = np.unique(labels[chosen], return_counts=True)
                 mix = ", ".join(
-                    f"{counts[i]} × {digits_chosen[i]}" for i in np.argsort(-counts, kind="stable")
+                    f"{counts[i]} × {plain_markdown(dataset.class_names[digits_chosen[i]])}"
+                    for i in np.argsort(-counts, kind="stable")
                 )
                 st.caption(
                     f"{len(chosen)} images selected ({mix}); "

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from dashboard.ui.cache import get_dataset, model_of
+from dashboard.ui.cache import model_of, run_dataset
 from dashboard.ui.figures.images import digit_grid_figure, image_figure
 from dashboard.ui.figures.inside import (
     activation_figure,
@@ -11,9 +11,11 @@ from dashboard.ui.figures.inside import (
     histogram_lines_figure,
     weights_grid,
 )
+from dashboard.ui.figures.style import class_labels
 from dashboard.ui.pages import PAGE
 from dashboard.ui.runs_view import page_run, plain_markdown, run_picker
 from mnist_lab import inspection, records
+from mnist_lab.datasets import class_names_of
 from mnist_lab.engines import engine_of
 from mnist_lab.runs import DAMAGED, LIVE_STATES, DamagedRunError, Run, RunStore
 
@@ -72,8 +74,9 @@ if status["state"] == DAMAGED:
     st.stop()
 try:
     engine = engine_of(run)
+    class_names = class_names_of(run)
 except ValueError as error:
-    st.warning(f"This run cannot be inspected: {error}.")
+    st.warning(f"This run cannot be inspected: {plain_markdown(error)}.")
     st.stop()
 has_model = engine.has_model(run)
 if not has_model:
@@ -118,7 +121,7 @@ with weights_tab:
                 "red ones lower it (for the NumPy network: W1 @ W2, what it would use if its "
                 "hidden units were linear)."
             )
-            st.plotly_chart(weights_grid(templates, [str(d) for d in range(10)]))
+            st.plotly_chart(weights_grid(templates, class_labels(class_names)[: len(templates)]))
 
 with activations_tab:
     if has_model:
@@ -132,10 +135,11 @@ with activations_tab:
         if source == "Your drawing":
             image = np.asarray(drawing, dtype=np.uint8)
         else:
-            dataset = get_dataset()
-            index = picker.number_input("Test digit #", 0, dataset.n_test - 1, key="inside_digit")
+            # The test images of the data this run learnt.
+            dataset = run_dataset(run)
+            index = picker.number_input("Test image #", 0, dataset.n_test - 1, key="inside_digit")
             image = dataset.x_test[int(index)]
-            picker.caption(f"Label: {dataset.y_test[int(index)]}")
+            picker.caption(f"Label: {plain_markdown(class_names[dataset.y_test[int(index)]])}")
         shown_input.plotly_chart(image_figure(image, show_colorbar=False, height=140))
         outputs = engine.layer_outputs(run, image, model)
         for output in [o for o in outputs if o.kind == "conv"]:
@@ -152,7 +156,8 @@ with activations_tab:
             where.markdown(
                 f"**{output.name}**: "
                 + (
-                    f"probabilities, predicts **{int(output.values.argmax())}**"
+                    "probabilities, predicts "
+                    f"**{plain_markdown(class_names[int(output.values.argmax())])}**"
                     if is_softmax
                     else f"{len(output.values)} unit activations"
                 )

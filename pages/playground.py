@@ -4,14 +4,15 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from dashboard.ui.cache import get_dataset, model_of
+from dashboard.ui.cache import get_dataset, model_of, run_dataset
 from dashboard.ui.explain_view import choose_run, explain_digit
 from dashboard.ui.figures.images import image_figure
 from dashboard.ui.figures.playground import probabilities_figure
 from dashboard.ui.pages import PAGE, page_link
 from dashboard.ui.quick_model import quick_model_offer
-from dashboard.ui.runs_view import run_label, run_row
+from dashboard.ui.runs_view import plain_markdown, run_label, run_row
 from mnist_lab import handwriting
+from mnist_lab.datasets import class_names_of
 from mnist_lab.predict import predict_proba, usable_runs
 from mnist_lab.runs import Run, RunStore
 
@@ -69,7 +70,8 @@ with left:
             except ValueError as error:
                 st.error(str(error))
     elif source == "test":
-        dataset = get_dataset()
+        # The test images of the data the first chosen model learnt.
+        dataset = run_dataset(store.get(chosen[0])) if chosen else get_dataset()
         st.session_state.setdefault("playground_index", 0)
         st.button(
             "Random test image",
@@ -82,7 +84,7 @@ with left:
         index = st.number_input(
             "Test image index", 0, len(dataset.x_test) - 1, key="playground_index"
         )
-        st.caption(f"True label: {dataset.y_test[index]}")
+        st.caption(f"True label: {plain_markdown(dataset.class_names[dataset.y_test[index]])}")
         st.session_state["playground_digit"] = dataset.x_test[index]
     else:
         st.caption("Draw one digit, large and centred; the toolbar undoes or clears.")
@@ -129,11 +131,12 @@ if not chosen:
     st.info("Choose at least one model above.")
     st.stop()
 probabilities = {run_id: predict(store.get(run_id), digit) for run_id in chosen}
+class_names = {run_id: class_names_of(store.get(run_id)) for run_id in chosen}
 st.dataframe(
     [
         {
             "Model": run_label(rows[run_id]),
-            "Prediction": int(values.argmax()),
+            "Prediction": class_names[run_id][int(values.argmax())],
             "Probability": float(values.max()),
         }
         for run_id, values in probabilities.items()
@@ -142,8 +145,21 @@ st.dataframe(
     hide_index=True,
     key="playground_table",
 )
-named = [(rows[run_id]["name"], values) for run_id, values in probabilities.items()]
-st.plotly_chart(probabilities_figure(named), key="playground_probabilities")
+# One chart holds models of the same classes: those of the first chosen model.
+first_classes = class_names[chosen[0]]
+named = [
+    (rows[run_id]["name"], values)
+    for run_id, values in probabilities.items()
+    if class_names[run_id] == first_classes
+]
+st.plotly_chart(
+    probabilities_figure(named, class_names=first_classes), key="playground_probabilities"
+)
+if len(named) < len(chosen):
+    st.caption(
+        "Models that learnt other classes are in the table only: the chart shows those of "
+        "the first model's classes."
+    )
 
 st.subheader("Why did it say that?")
 chosen_runs = [store.get(run_id) for run_id in chosen]

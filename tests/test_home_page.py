@@ -12,6 +12,7 @@ from mnist_lab.runs import RunStore
 ROOT = Path(__file__).resolve().parents[1]
 LINK_LABELS = [
     "Explore data",
+    "Your data",
     "Train",
     "Evaluate",
     "Compare runs",

@@ -70,7 +70,8 @@ def test_random_test_image_shows_predictions_of_network_and_baseline(runs_dir, m
     assert np.array_equal(app.session_state["playground_digit"], mnist.x_test[index])
     table = app.dataframe[0].value
     assert table["Model"].str.startswith(("tiny numpy", "tiny baseline")).all()
-    assert table["Prediction"].between(0, 9).all()
+    # Class names: the digits, for MNIST runs.
+    assert table["Prediction"].isin(list("0123456789")).all()
     chart = next(
         json.loads(chart.proto.spec)
         for chart in app.get("plotly_chart")

@@ -93,7 +93,8 @@ def test_the_form_launches_a_sweep_that_trains(store):  # noqa: F811
     assert not app.exception and not app.error
     sweep = SweepStore(store).list()[0]
     definition = sweep.definition()
-    assert definition.base == {"subset": 500, "epochs": 1} and definition.name == "from the form"
+    assert definition.base == {"dataset": "MNIST", "subset": 500, "epochs": 1}
+    assert definition.name == "from the form"
     deadline = time.monotonic() + 120
     while sweep.state()["state"] != "finished":
         assert time.monotonic() < deadline, sweep.state()

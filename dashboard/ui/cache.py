@@ -1,4 +1,4 @@
-"""The dataset and derived results, cached once per server for every session."""
+"""The datasets and derived results, cached once per server for every session."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import streamlit as st
 from dashboard.ui.figures.evaluation import probability_gallery_figure
 from mnist_lab import evaluation as ev
 from mnist_lab import stats
-from mnist_lab.data import MnistDataset, load_mnist
+from mnist_lab.data import EMBEDDED_NAME, MnistDataset, load_mnist
+from mnist_lab.datasets import DatasetStore, stored_sha256
 from mnist_lab.engines import engine_of
 from mnist_lab.execution.dispatcher import current_queue
 from mnist_lab.execution.fair_queue import QueuePlace
@@ -22,6 +23,39 @@ from mnist_lab.runs import EVALUATION_FILE, Run, RunStore
 def get_dataset() -> MnistDataset:
     """Return the embedded MNIST, loaded once and shared read-only by all sessions."""
     return load_mnist()
+
+
+# A few users' datasets at once: each is at most a few times MNIST's size.
+@st.cache_resource(max_entries=4, show_spinner="Loading the dataset...")
+def _stored_dataset(runs_root: str, sha256: str) -> MnistDataset:
+    """A stored dataset, loaded once and shared read-only by all sessions."""
+    return DatasetStore(runs_root).get(sha256)
+
+
+def dataset_named(name: str) -> MnistDataset:
+    """The dataset called ``name``: MNIST or one stored beside the runs (cached).
+
+    Raises
+    ------
+    ValueError
+        If there is none of that name, or it is damaged.
+    """
+    if name == EMBEDDED_NAME:
+        return get_dataset()
+    root = RunStore().root
+    return _stored_dataset(str(root), DatasetStore(root).by_name(name).sha256)
+
+
+def run_dataset(run: Run) -> MnistDataset:
+    """The dataset ``run`` trained on (cached): `mnist_lab.datasets.dataset_of` for pages.
+
+    Raises
+    ------
+    DamagedRunError
+        If the run's config is unreadable or its dataset is no longer stored or damaged.
+    """
+    sha256 = stored_sha256(run)
+    return get_dataset() if sha256 is None else _stored_dataset(str(run.path.parent), sha256)
 
 
 def split_arrays(dataset: MnistDataset, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +92,9 @@ def cached_class_counts(_dataset: MnistDataset, sha256: str) -> pd.DataFrame:
     -------
     pandas.DataFrame
     """
-    return stats.class_counts({"train": _dataset.y_train, "test": _dataset.y_test})
+    return stats.class_counts(
+        {"train": _dataset.y_train, "test": _dataset.y_test}, n_classes=_dataset.n_classes
+    )
 
 
 @st.cache_data(show_spinner="Counting pixel values...")
@@ -77,7 +113,7 @@ def cached_value_counts(_dataset: MnistDataset, sha256: str, split: str) -> np.n
     numpy.ndarray
         The counts of :func:`mnist_lab.stats.pixel_value_counts`.
     """
-    return stats.pixel_value_counts(*split_arrays(_dataset, split))
+    return stats.pixel_value_counts(*split_arrays(_dataset, split), n_classes=_dataset.n_classes)
 
 
 @st.cache_data(show_spinner="Computing pixel statistics...")
@@ -101,7 +137,8 @@ def cached_pixel_summary(
     """
     images, labels = split_arrays(_dataset, split)
     constants = stats.standardization_constants(images)
-    return constants, stats.always_zero_share(images), stats.average_ink(images, labels)
+    ink = stats.average_ink(images, labels, n_classes=_dataset.n_classes)
+    return constants, stats.always_zero_share(images), ink
 
 
 @st.cache_data(show_spinner="Averaging the digits...")
@@ -123,7 +160,8 @@ def cached_pixel_statistics(
         ``(overall, by_class)``: one `PixelStatistics`, and one per digit.
     """
     images, labels = split_arrays(_dataset, split)
-    return stats.pixel_statistics(images), stats.pixel_statistics_by_class(images, labels)
+    by_class = stats.pixel_statistics_by_class(images, labels, n_classes=_dataset.n_classes)
+    return stats.pixel_statistics(images), by_class
 
 
 @st.cache_data(show_spinner="Projecting the digits to 2-D...")
@@ -261,8 +299,12 @@ def cached_gallery_figure(run_dir: str, mtime: float, indices: tuple[int, ...]):
     """
     y_true, probabilities = cached_predictions(run_dir, mtime)
     chosen = list(indices)
+    dataset = run_dataset(Run(run_dir))
     return probability_gallery_figure(
-        get_dataset().x_test[chosen], probabilities[chosen], y_true[chosen]
+        dataset.x_test[chosen],
+        probabilities[chosen],
+        y_true[chosen],
+        class_names=dataset.class_names,
     )
 
 

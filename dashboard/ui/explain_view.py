@@ -13,9 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from dashboard.ui.cache import get_dataset, model_of
+from dashboard.ui.cache import model_of, run_dataset
 from dashboard.ui.figures.explain import adversarial_figure, saliency_figure
-from dashboard.ui.figures.style import DIGITS
+from dashboard.ui.runs_view import plain_markdown
+from mnist_lab.datasets import class_names_of, recorded_dataset
 from mnist_lab.engines import engine_of
 from mnist_lab.explain import adversarial
 from mnist_lab.explain.saliency import METHODS, Saliency, available_methods, saliency
@@ -87,7 +88,8 @@ def explain_test_digit(run: Run, others: Sequence[Run], suggested: int, key: str
     if not has_saved_model(run):
         st.info("This run saved no model, so its reasons cannot be asked.")
         return
-    dataset = get_dataset()
+    # The test images of the data this run learnt.
+    dataset = run_dataset(run)
     index = st.number_input(
         "Test digit to explain (its index)",
         0,
@@ -95,7 +97,8 @@ def explain_test_digit(run: Run, others: Sequence[Run], suggested: int, key: str
         value=int(suggested),
         key=f"{key}_index",
     )
-    st.caption(f"Test digit #{index}, labelled {dataset.y_test[index]}.")
+    label = plain_markdown(dataset.class_names[dataset.y_test[index]])
+    st.caption(f"Test digit #{index}, labelled {label}.")
     explain_digit(dataset.x_test[index], run, others, key)
 
 
@@ -114,17 +117,18 @@ def explain_digit(digit: np.ndarray, run: Run, others: Sequence[Run], key: str) 
         Widget key prefix (the page's name and a word, e.g. ``"playground_why"``).
     """
     engine, model = engine_of(run), model_of(run)
+    names = class_names_of(run)
     probabilities = cached_probabilities(str(run.path), model_saved_at(run), digit, model)
     predicted = int(probabilities.argmax())
     left, right = st.columns(2)
     # None follows the prediction, so the default stays right when the digit changes.
     chosen = left.selectbox(
         "Explain the score of",
-        [None, *DIGITS],
+        [None, *range(len(probabilities))],
         format_func=lambda d: (
-            f"its prediction, {predicted} ({probabilities[predicted]:.1%})"
+            f"its prediction, {names[predicted]} ({probabilities[predicted]:.1%})"
             if d is None
-            else f"{d} ({probabilities[d]:.1%})"
+            else f"{names[d]} ({probabilities[d]:.1%})"
         ),
         key=f"{key}_class",
     )
@@ -146,18 +150,24 @@ def explain_digit(digit: np.ndarray, run: Run, others: Sequence[Run], key: str) 
         )
     left, right = st.columns([3, 2])
     left.plotly_chart(saliency_figure(digit, result.attribution), key=f"{key}_saliency")
-    right.markdown(f"**{METHODS[method].title}** of the score of **{class_index}**")
+    shown = plain_markdown(names[class_index])
+    right.markdown(f"**{METHODS[method].title}** of the score of **{shown}**")
     right.write(result.reading)
     right.caption(
-        f"The model gives {class_index} a probability of {result.probability:.1%}. The black "
+        f"The model gives {shown} a probability of {result.probability:.1%}. The black "
         "line outlines the digit's ink."
     )
     if engine.differentiable:
-        _adversarial_part(digit, run, probabilities, others, key)
+        _adversarial_part(digit, run, probabilities, others, key, names)
 
 
 def _adversarial_part(
-    digit: np.ndarray, run: Run, probabilities: np.ndarray, others: Sequence[Run], key: str
+    digit: np.ndarray,
+    run: Run,
+    probabilities: np.ndarray,
+    others: Sequence[Run],
+    key: str,
+    names: Sequence[str],
 ) -> None:
     """The adversarial digit, made on request for a chosen target, and its transfer."""
     if not st.toggle(
@@ -171,12 +181,13 @@ def _adversarial_part(
     runner_up = int(np.argsort(probabilities)[-2])
     chosen = st.selectbox(
         "Make it read as",
-        [None, *(d for d in DIGITS if d != predicted)],
-        format_func=lambda d: f"its second guess, {runner_up}" if d is None else str(d),
+        [None, *(d for d in range(len(probabilities)) if d != predicted)],
+        format_func=lambda d: f"its second guess, {names[runner_up]}" if d is None else names[d],
         key=f"{key}_target",
     )
     target = runner_up if chosen is None else int(chosen)
-    with st.spinner(f"Searching for the smallest change that reads as {target}..."):
+    target_name = plain_markdown(names[target])
+    with st.spinner(f"Searching for the smallest change that reads as {target_name}..."):
         attack = cached_attack(str(run.path), model_saved_at(run), digit, target, model_of(run))
     st.plotly_chart(adversarial_figure(attack), key=f"{key}_adversarial")
     changed = (
@@ -185,14 +196,19 @@ def _adversarial_part(
     )
     if attack.success:
         st.write(
-            f"It now reads a {target} ({attack.probabilities_after[target]:.0%}): {changed}. "
+            f"It now reads a {target_name} ({attack.probabilities_after[target]:.0%}): {changed}. "
             "Red pixels got more ink, blue ones less."
         )
     else:
         st.warning(
-            f"Even with {changed}, it still reads a {attack.prediction_after}, not a {target}."
+            f"Even with {changed}, it still reads a "
+            f"{plain_markdown(names[attack.prediction_after])}, not a {target_name}."
         )
-    others = [other for other in others if other != run][:MAX_TRANSFER_RUNS]
+    # Only models of the same classes can be fooled into reading the same one.
+    same_data = recorded_dataset(run.config())
+    others = [
+        other for other in others if other != run and recorded_dataset(other.config()) == same_data
+    ][:MAX_TRANSFER_RUNS]
     if not others:
         st.caption("Choose more models above to see whether the change fools them too.")
         return
@@ -202,8 +218,8 @@ def _adversarial_part(
         [
             {
                 "Model": t.run.name,
-                "Reads the original as": t.prediction_before,
-                "Reads the changed digit as": t.prediction_after,
+                "Reads the original as": names[t.prediction_before],
+                "Reads the changed digit as": names[t.prediction_after],
                 f"Probability of {target}": t.target_probability,
                 "Fooled": "yes" if t.fooled else "no",
             }

@@ -10,10 +10,12 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from dashboard.ui.cache import get_dataset
+from dashboard.ui.cache import get_dataset, run_dataset
+from dashboard.ui.datasets_view import warn_if_different_datasets
 from dashboard.ui.figures.images import digit_grid_figure
 from dashboard.ui.model_checks_view import choose_runs
 from dashboard.ui.runs_view import load_evaluated, plain_markdown
+from mnist_lab.data import MnistDataset
 from mnist_lab.engines import find_baseline
 from mnist_lab.explain.label_issues import (
     LabelIssues,
@@ -21,7 +23,7 @@ from mnist_lab.explain.label_issues import (
     label_issues_of_training_set,
     read_training_set_label_issues,
 )
-from mnist_lab.runs import Run, RunStore
+from mnist_lab.runs import DamagedRunError, Run, RunStore
 
 SPLITS = {"test": "Test digits", "train": "Training digits"}
 GALLERY_SIZES = (20, 40, 80)
@@ -50,9 +52,10 @@ def show_label_issues(store: RunStore, runs: dict[str, Run], key: str) -> None:
         )
         or "test"
     )
-    issues = _test_issues(runs, key) if split == "test" else _training_issues(store, key)
-    if issues is None:
+    found = _test_issues(runs, key) if split == "test" else _training_issues(store, key)
+    if found is None:
         return
+    issues, dataset = found
     size = st.segmented_control("How many", GALLERY_SIZES, default=20, key=f"{key}_size") or 20
     shown = issues.top(size)
     st.write(
@@ -62,7 +65,7 @@ def show_label_issues(store: RunStore, runs: dict[str, Run], key: str) -> None:
     )
     if not len(shown.indices):
         return
-    images = (get_dataset().x_test if split == "test" else get_dataset().x_train)[shown.indices]
+    images = (dataset.x_test if split == "test" else dataset.x_train)[shown.indices]
     titles = [
         f"#{index}: {given}→{believed}"
         for index, given, believed in zip(shown.indices, shown.given, shown.suggested, strict=True)
@@ -77,7 +80,7 @@ def show_label_issues(store: RunStore, runs: dict[str, Run], key: str) -> None:
     )
 
 
-def _test_issues(runs: dict[str, Run], key: str) -> LabelIssues | None:
+def _test_issues(runs: dict[str, Run], key: str) -> tuple[LabelIssues, MnistDataset] | None:
     """Judged by the chosen runs' saved test probabilities (all tested on the same digits)."""
     evaluated = {label: load_evaluated(run) for label, run in runs.items()}
     evaluated = {
@@ -92,16 +95,24 @@ def _test_issues(runs: dict[str, Run], key: str) -> LabelIssues | None:
     if not judges:
         st.info("Choose at least one run to judge the test digits.")
         return None
+    if warn_if_different_datasets([runs[label] for label in judges]):
+        return None
     y_true = evaluated[judges[0]].y_true
     if any(not np.array_equal(evaluated[label].y_true, y_true) for label in judges):
         st.warning("These runs were tested on different test sets: choose runs of one set.")
         return None
-    return label_issues_of_test_set(
+    try:
+        dataset = run_dataset(runs[judges[0]])
+    except DamagedRunError as error:
+        st.warning(f"Its test images cannot be shown: {plain_markdown(error)}.")
+        return None
+    issues = label_issues_of_test_set(
         y_true, {label: evaluated[label].probabilities for label in judges}
     )
+    return issues, dataset
 
 
-def _training_issues(store: RunStore, key: str) -> LabelIssues | None:
+def _training_issues(store: RunStore, key: str) -> tuple[LabelIssues, MnistDataset] | None:
     """Judged by cross-validation with the baseline's settings: stored, or found on request."""
     baseline = find_baseline(store)
     if baseline is None:
@@ -113,7 +124,7 @@ def _training_issues(store: RunStore, key: str) -> LabelIssues | None:
     dataset = get_dataset()
     issues = read_training_set_label_issues(baseline, dataset)
     if issues is not None:
-        return issues
+        return issues, dataset
     st.write(
         f"Judges: logistic regression with the settings of the baseline "
         f"{plain_markdown(baseline.name)}, and nearest neighbours, each trained on three "

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from dashboard.ui.cache import get_dataset, model_of
+from dashboard.ui.cache import model_of, run_dataset
 from dashboard.ui.explain_view import has_saved_model
 from dashboard.ui.figures.explain import reliability_figure, robustness_figure
 from dashboard.ui.runs_view import load_evaluated, plain_markdown, run_labels, run_row
@@ -130,12 +130,19 @@ def show_robustness(runs: Mapping[str, Run], key: str) -> None:
     key : str
         Widget key prefix.
     """
-    dataset = get_dataset()
     with_model = {label: run for label, run in runs.items() if has_saved_model(run)}
     if not with_model:
         st.info("Robustness needs a run with a saved model: none of these has one.")
         return
-    curves = {label: read_robustness(run, dataset) for label, run in with_model.items()}
+    datasets = {}
+    for label, run in with_model.items():
+        try:
+            # Each run is measured on the test images of the data it learnt.
+            datasets[label] = run_dataset(run)
+        except DamagedRunError as error:
+            st.warning(f"{plain_markdown(label)} cannot be measured: {plain_markdown(error)}.")
+    with_model = {label: run for label, run in with_model.items() if label in datasets}
+    curves = {label: read_robustness(run, datasets[label]) for label, run in with_model.items()}
     missing = [label for label, table in curves.items() if table is None]
     if missing:
         noun = "this run" if len(missing) == 1 else f"these {len(missing)} runs"
@@ -154,7 +161,9 @@ def show_robustness(runs: Mapping[str, Run], key: str) -> None:
                     bar.progress(share, f"{label}: {done} of {total} settings")
 
                 try:
-                    measure_robustness(run, dataset, model=model_of(run), on_progress=report)
+                    measure_robustness(
+                        run, datasets[label], model=model_of(run), on_progress=report
+                    )
                 except DamagedRunError as error:
                     st.warning(f"{plain_markdown(label)} cannot be measured: {error}.")
                     return

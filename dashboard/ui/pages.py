@@ -63,6 +63,13 @@ PAGES = (
         "Start",
     ),
     PageInfo(
+        "data",
+        "Your data",
+        ":material/upload_file:",
+        "Add your own dataset: Fashion-MNIST, KMNIST or your own images.",
+        "Start",
+    ),
+    PageInfo(
         "train",
         "Train",
         ":material/model_training:",

@@ -31,8 +31,12 @@ def widget_key(engine: Engine, name: str) -> str:
 
 
 def _shown(engine: Engine) -> dict[str, Setting]:
-    """The settings with a widget in the form (lists, i.e. custom layers, have a picker)."""
-    return {n: d for n, d in engine.settings_class.declared().items() if d.kind is not list}
+    """The settings with a widget in the form (custom layers and the dataset have a picker)."""
+    return {
+        n: d
+        for n, d in engine.settings_class.declared().items()
+        if d.kind is not list and not d.picks_dataset
+    }
 
 
 def _step(declaration: Setting) -> float:

@@ -11,6 +11,7 @@ import os
 import pandas as pd
 import streamlit as st
 
+from dashboard.ui.datasets_view import dataset_picker
 from dashboard.ui.figures.curves import learning_curves_figure
 from dashboard.ui.figures.sweeps import (
     accuracy_by_parameter_figure,
@@ -121,7 +122,8 @@ def sweep_form(engine: Engine, store: RunStore) -> Sweep | None:
             )
             for name in chosen
         }
-        fixed = {}
+        # Every trial trains on the same data.
+        fixed = {"dataset": dataset_picker("sweeps_dataset")}
         shown = [name for name in FIXED_SETTINGS if name in declared and name not in chosen]
         for column, name in zip(st.columns(len(shown) or 1), shown, strict=False):
             with column:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboard.ui.datasets_view import dataset_picker
 from dashboard.ui.layer_builder import layer_builder
 from dashboard.ui.settings_form import fill_form, widget_key
 from mnist_lab.engines import Engine, get_engine
@@ -47,7 +48,7 @@ def architecture_picker() -> dict:
         st.caption(
             "One row per hidden layer, first to last: change a layer's type and fields, move "
             "it up or down, remove it, or add one. A Flatten is added before the first Dense "
-            "layer after image layers, and the 10-way softmax output is always added."
+            "layer after image layers, and the softmax output (one unit per class) is always added."
         )
         layers = layer_builder()
     else:
@@ -66,7 +67,8 @@ def architecture_picker() -> dict:
 
 
 def settings_chosen_outside_the_form(engine: Engine) -> dict:
-    """The settings a picker above the launch form chooses: a Keras network's architecture."""
+    """The settings pickers above the launch form choose: the dataset, a Keras architecture."""
+    chosen = {"dataset": dataset_picker("train_dataset")}
     if engine.settings_class is KerasSettings:
-        return architecture_picker()
-    return {}
+        chosen.update(architecture_picker())
+    return chosen

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 
+from mnist_lab.data import EMBEDDED_SHA256
+from mnist_lab.datasets import recorded_dataset
 from mnist_lab.engines.base import Engine, LayerOutput
 from mnist_lab.runs import Run, RunStore
 
@@ -68,17 +70,24 @@ def engine_of(run: Run) -> Engine:
     return get_engine(run.config().get("engine"))
 
 
-def find_baseline(store: RunStore) -> Run | None:
+def find_baseline(store: RunStore, sha256: str = EMBEDDED_SHA256) -> Run | None:
     """The newest finished baseline run with a readable evaluation, preferring full-data fits.
 
     It is the reference every network is measured against on the Evaluate and Compare pages.
+
+    Parameters
+    ----------
+    store : RunStore
+    sha256 : str, default the embedded MNIST's
+        The dataset the baseline must have been trained on (see `recorded_dataset`).
     """
     candidates = []
     for run in store.list():
         try:
             config = run.config()
             usable = (
-                get_engine(config.get("engine")).is_baseline
+                recorded_dataset(config)["sha256"] == sha256
+                and get_engine(config.get("engine")).is_baseline
                 and run.status()["state"] == "finished"
                 and run.evaluation() is not None
             )

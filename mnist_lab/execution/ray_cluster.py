@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+from mnist_lab.datasets import dataset_files
 from mnist_lab.execution.executor import Executor
 from mnist_lab.execution.processes import process_start_time
 from mnist_lab.runs import (
@@ -50,8 +51,11 @@ def _node_name() -> str:
     return f"{ray.util.get_node_ip_address()} node {node_id[:8]}"
 
 
-def train_on_node(config: dict, run_id: str, board):
+def train_on_node(config: dict, run_id: str, board, datasets: dict[str, bytes] | None = None):
     """The Ray task: train ``config`` in a temporary run directory, yielding what it writes.
+
+    ``datasets`` holds a user dataset's files (`mnist_lab.datasets.dataset_files`), written
+    beside the run directory as in the runs directory they came from.
 
     Yields
     ------
@@ -67,6 +71,9 @@ def train_on_node(config: dict, run_id: str, board):
     with tempfile.TemporaryDirectory(prefix="mnist-lab-") as temp:
         run = Run(Path(temp) / run_id)
         run.path.mkdir()
+        for relative, data in (datasets or {}).items():
+            (Path(temp) / relative).parent.mkdir(parents=True, exist_ok=True)
+            (Path(temp) / relative).write_bytes(data)
         run.write_json(CONFIG_FILE, config)
         worker = threading.Thread(target=run_worker, args=(run.path,), daemon=True)
         worker.start()
@@ -200,7 +207,10 @@ class RayExecutor(Executor):
             pid_start=process_start_time(pid),
             message=f"Waiting for a free CPU on {self.where}.",
         )
-        stream = self.task.options(num_returns="streaming").remote(run.config(), run.id, self.board)
+        # MNIST travels with the package; a user's dataset goes along with the run.
+        stream = self.task.options(num_returns="streaming").remote(
+            run.config(), run.id, self.board, dataset_files(run)
+        )
         mirror = threading.Thread(target=self._mirror, args=(run, stream), daemon=True)
         mirror.start()
         return mirror

@@ -85,8 +85,12 @@ def _convert(text: str, declaration: Setting) -> Any:
 
 
 def sweepable(declared: dict[str, Setting]) -> dict[str, Setting]:
-    """The settings a sweep may vary: every declared setting but lists (custom layers)."""
-    return {name: setting for name, setting in declared.items() if setting.kind is not list}
+    """The settings a sweep may vary: all but lists (custom layers) and the dataset."""
+    return {
+        name: setting
+        for name, setting in declared.items()
+        if setting.kind is not list and not setting.picks_dataset
+    }
 
 
 def parse_parameter(text: str, declared: dict[str, Setting]) -> Parameter:

@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mnist_lab.data import EMBEDDED_NAME as MNIST
 from mnist_lab.engines import get_engine
 from mnist_lab.execution.processes import process_alive
 from mnist_lab.runs import (
@@ -303,6 +304,8 @@ class SweepStore:
     def create(self, definition: SweepDefinition) -> Sweep:
         """Validate ``definition`` and write a new sweep directory in state ``defined``."""
         definition.validate()
+        # Its trials' dataset must be stored here: an unknown name is refused before any trial.
+        self.runs.with_dataset_hash({"dataset": {"name": definition.base.get("dataset", MNIST)}})
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
         sweep = Sweep(self.root / validate_run_id(f"sweep-{stamp}-{secrets.token_hex(2)}"))
         sweep.path.mkdir(parents=True)

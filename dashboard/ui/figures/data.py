@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.ui.figures.style import DIGIT_COLORS, SPLIT_COLORS
+from dashboard.ui.figures.style import DIGIT_COLORS, SPLIT_COLORS, class_word, plain
 
 MEASURES = ("count", "share")
 
@@ -46,7 +46,7 @@ def class_distribution_figure(
     figure = go.Figure()
     for split, rows in counts.groupby("split", sort=False):
         figure.add_bar(
-            x=[class_names[d] if class_names else str(d) for d in rows["digit"]],
+            x=[plain(class_names[d]) if class_names else str(d) for d in rows["digit"]],
             y=rows[measure],
             name=split,
             marker_color=SPLIT_COLORS.get(split),
@@ -56,7 +56,7 @@ def class_distribution_figure(
         barmode="group",
         height=height,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis={"title": "digit", "type": "category"},
+        xaxis={"title": class_word(class_names), "type": "category"},
         yaxis={"title": measure, "tickformat": ".0%" if measure == "share" else ","},
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
     )
@@ -119,7 +119,7 @@ def projection_figure(
     """
     figure = go.Figure()
     for digit, rows in points.groupby("digit", sort=True):
-        name = class_names[digit] if class_names is not None else str(digit)
+        name = plain(class_names[digit]) if class_names is not None else str(digit)
         figure.add_scattergl(
             x=rows["x"],
             y=rows["y"],
@@ -135,6 +135,6 @@ def projection_figure(
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"title": "component 1", "zeroline": False},
         yaxis={"title": "component 2", "zeroline": False},
-        legend={"title": "digit", "itemsizing": "constant"},
+        legend={"title": class_word(class_names), "itemsizing": "constant"},
     )
     return figure

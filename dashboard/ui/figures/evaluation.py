@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,6 +16,8 @@ from dashboard.ui.figures.style import (
     PREDICTED_COLOR,
     RUN_COLORS,
     TRUE_COLOR,
+    class_axis,
+    class_labels,
     plain,
 )
 from mnist_lab import evaluation as ev
@@ -23,7 +26,12 @@ if TYPE_CHECKING:
     from dashboard.ui.runs_view import Evaluated
 
 
-def confusion_figure(matrix: np.ndarray, normalized: bool, height: int = 520) -> go.Figure:
+def confusion_figure(
+    matrix: np.ndarray,
+    normalized: bool,
+    height: int = 520,
+    class_names: Sequence[str] | None = None,
+) -> go.Figure:
     """The confusion matrix as a heatmap whose cells can be clicked.
 
     Plotly heatmaps send no selection events to Streamlit, so an invisible marker sits on
@@ -37,6 +45,8 @@ def confusion_figure(matrix: np.ndarray, normalized: bool, height: int = 520) ->
         Show each row's shares instead of counts (colours stay on a log scale of counts, so
         the rare mistakes remain visible next to the large diagonal).
     height : int, default 520
+    class_names : sequence of str, optional
+        The classes' names along the axes (shown as plain text); the digits by default.
 
     Returns
     -------
@@ -46,11 +56,15 @@ def confusion_figure(matrix: np.ndarray, normalized: bool, height: int = 520) ->
     values = ev.normalized_confusion(counts) if normalized else counts
     text = [[f"{v:.1%}" if normalized else f"{v:,}" for v in row] for row in values]
     true, predicted = np.divmod(np.arange(counts.size), counts.shape[1])
+    labels = class_labels(class_names)
+    hover = [
+        f"true {labels[t]}, predicted {labels[p]}" for t, p in zip(true, predicted, strict=True)
+    ]
     figure = go.Figure(
         go.Heatmap(
             z=np.log1p(counts),
-            x=DIGITS,
-            y=DIGITS,
+            x=list(range(len(counts))),
+            y=list(range(len(counts))),
             text=text,
             texttemplate="%{text}",
             colorscale="Blues",
@@ -62,19 +76,26 @@ def confusion_figure(matrix: np.ndarray, normalized: bool, height: int = 520) ->
         x=predicted,
         y=true,
         text=np.asarray(text).ravel(),
+        customdata=hover,
         mode="markers",
         # A transparent colour, not opacity 0: plotly never hovers or selects opacity-0 markers.
         marker={"size": 40, "symbol": "square", "color": "rgba(0,0,0,0)"},
-        hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
+        hovertemplate="%{customdata}: %{text}<extra></extra>",
         showlegend=False,
     )
+    edge = len(counts) - 0.5
     figure.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         clickmode="event+select",
-        # Fixed ranges: the marker overlay must not pad the axes beyond the ten cells.
-        xaxis={"title": "predicted digit", "dtick": 1, "side": "top", "range": [-0.5, 9.5]},
-        yaxis={"title": "true digit", "dtick": 1, "range": [9.5, -0.5]},
+        # Fixed ranges: the marker overlay must not pad the axes beyond the cells.
+        xaxis={
+            "title": "predicted class",
+            "side": "top",
+            "range": [-0.5, edge],
+            **class_axis(class_names),
+        },
+        yaxis={"title": "true class", "range": [edge, -0.5], **class_axis(class_names)},
     )
     return figure
 
@@ -92,7 +113,11 @@ def clicked_cell(event) -> tuple[int, int] | None:
 
 
 def probability_gallery_figure(
-    images: np.ndarray, probabilities: np.ndarray, y_true: np.ndarray, n_cols: int = 4
+    images: np.ndarray,
+    probabilities: np.ndarray,
+    y_true: np.ndarray,
+    n_cols: int = 4,
+    class_names: Sequence[str] | None = None,
 ) -> go.Figure:
     """Digits, each beside its ten predicted probabilities (prediction and truth coloured).
 
@@ -106,12 +131,15 @@ def probability_gallery_figure(
         True labels, shape ``(n,)``.
     n_cols : int, default 4
         Digits per row.
+    class_names : sequence of str, optional
+        The classes' names (shown as plain text); the digits by default.
 
     Returns
     -------
     plotly.graph_objects.Figure
     """
     n = len(images)
+    labels = class_labels(class_names)
     n_cols = min(n_cols, n)
     n_rows = -(-n // n_cols)
     titles = []
@@ -119,7 +147,8 @@ def probability_gallery_figure(
         if position < n:
             pred = int(probabilities[position].argmax())
             titles += [
-                f"true {y_true[position]} → {pred} ({probabilities[position, pred]:.0%})",
+                f"true {labels[int(y_true[position])]} → {labels[pred]} "
+                f"({probabilities[position, pred]:.0%})",
                 "",
             ]
         else:
@@ -144,16 +173,17 @@ def probability_gallery_figure(
             row=row,
             col=col,
         )
-        colors = [OTHER_COLOR] * 10
+        colors = [OTHER_COLOR] * probabilities.shape[1]
         colors[int(y_true[position])] = TRUE_COLOR
         colors[int(probabilities[position].argmax())] = PREDICTED_COLOR
         figure.add_bar(
-            x=DIGITS,
+            x=list(range(probabilities.shape[1])),
             y=probabilities[position],
+            customdata=labels,
             marker_color=colors,
             row=row,
             col=col + 1,
-            hovertemplate="p(%{x}) = %{y:.3f}<extra></extra>",
+            hovertemplate="p(%{customdata}) = %{y:.3f}<extra></extra>",
         )
         # Subplot axes are numbered row by row; anchoring y to its own x keeps pixels square.
         axis_number = (row - 1) * 2 * n_cols + col
@@ -165,7 +195,9 @@ def probability_gallery_figure(
             row=row,
             col=col,
         )
-        figure.update_xaxes(dtick=1, tickfont={"size": 9}, row=row, col=col + 1)
+        figure.update_xaxes(
+            tickfont={"size": 9}, tickangle=0, row=row, col=col + 1, **class_axis(class_names)
+        )
         figure.update_yaxes(range=[0, 1], showticklabels=False, row=row, col=col + 1)
     figure.update_annotations(font_size=11)
     figure.update_layout(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 import plotly.express as px
 
@@ -22,6 +23,34 @@ SERIES_STYLE = {
 PREDICTED_COLOR, TRUE_COLOR, OTHER_COLOR = "#E8590C", "#2F9E44", "#ADB5BD"
 # The ten classes along every digit axis.
 DIGITS = list(range(10))
+
+
+def class_labels(class_names: Sequence[str] | None = None) -> list[str]:
+    """The classes' names escaped for plotly (see `plain`); the ten digits by default.
+
+    Examples
+    --------
+    >>> class_labels(["<b>cat</b>", "dog"])
+    ['&lt;b&gt;cat&lt;/b&gt;', 'dog']
+    """
+    return [plain(name) for name in (class_names or [str(digit) for digit in DIGITS])]
+
+
+def class_word(class_names: Sequence[str] | None = None) -> str:
+    """What to call a class on an axis: "digit" for the ten digits, else "class".
+
+    Examples
+    --------
+    >>> class_word(["cat", "dog"]), class_word(None)
+    ('class', 'digit')
+    """
+    return "digit" if class_labels(class_names) == class_labels() else "class"
+
+
+def class_axis(class_names: Sequence[str] | None = None) -> dict:
+    """A plotly axis whose ticks at 0, 1, 2... read as the classes' names (escaped)."""
+    labels = class_labels(class_names)
+    return {"tickmode": "array", "tickvals": list(range(len(labels))), "ticktext": labels}
 
 
 def short(text: str, limit: int = 28) -> str:

@@ -420,7 +420,7 @@ def has_convolutions(layers: list) -> bool:
     return any(layer.get("type") == "Conv2D" for layer in layers)
 
 
-def build_model(layers: list) -> Any:
+def build_model(layers: list, n_classes: int = N_CLASSES) -> Any:
     """Build the (uncompiled) ``keras.Sequential`` model of a hidden-layer spec.
 
     Call ``keras.utils.set_random_seed`` first for reproducible initial weights.
@@ -429,12 +429,14 @@ def build_model(layers: list) -> Any:
     ----------
     layers : list of dict
         A hidden-layer spec (see `validate_layers`).
+    n_classes : int, default 10
+        Units of the softmax output layer: the dataset's number of classes.
 
     Returns
     -------
     keras.Sequential
-        Input ``(28, 28, 1)`` float images, output 10 softmax probabilities; layers are
-        named as in `summarize_model`.
+        Input ``(28, 28, 1)`` float images, output ``n_classes`` softmax probabilities;
+        layers are named as in `summarize_model`.
     """
     # Imported here so that presets, validation and summaries never load TensorFlow.
     import keras
@@ -444,7 +446,8 @@ def build_model(layers: list) -> Any:
         spec, name = item["spec"], item["name"]
         kind = spec["type"]
         if kind == "Dense":
-            layer = keras.layers.Dense(spec["units"], activation=spec["activation"], name=name)
+            units = n_classes if name == "output" else spec["units"]
+            layer = keras.layers.Dense(units, activation=spec["activation"], name=name)
         elif kind == "Conv2D":
             layer = keras.layers.Conv2D(
                 spec["filters"],

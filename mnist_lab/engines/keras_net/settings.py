@@ -17,6 +17,7 @@ from mnist_lab.engines.keras_net.models import (
 )
 from mnist_lab.settings import (
     Settings,
+    dataset_setting,
     normalization_setting,
     seed_setting,
     setting,
@@ -199,6 +200,7 @@ class KerasSettings(Settings):
         "network is less sure of itself.",
     )
     seed: int = seed_setting()
+    dataset: str = dataset_setting()
     subset: int | None = subset_setting()
     early_stopping_patience: int | None = setting(
         None,

@@ -20,6 +20,7 @@ from mnist_lab.data import (
     random_subset,
     train_validation_split,
 )
+from mnist_lab.datasets import dataset_of
 from mnist_lab.engines.keras_net.callbacks import (
     DivergenceGuard,
     EpochCheckpoint,
@@ -66,6 +67,7 @@ class PreparedData:
     x_test: np.ndarray
     y_test: np.ndarray
     normalizer: Normalizer
+    n_classes: int = N_CLASSES
 
 
 def prepare_data(config: KerasSettings, dataset: MnistDataset | None = None) -> PreparedData:
@@ -102,6 +104,7 @@ def prepare_data(config: KerasSettings, dataset: MnistDataset | None = None) -> 
         images(dataset.x_test),
         labels(dataset.y_test),
         normalizer,
+        dataset.n_classes,
     )
 
 
@@ -144,18 +147,23 @@ def make_loss(config: KerasSettings):
     return "sparse_categorical_crossentropy"
 
 
-def fit_targets(config: KerasSettings, labels: np.ndarray) -> np.ndarray:
+def fit_targets(
+    config: KerasSettings, labels: np.ndarray, n_classes: int = N_CLASSES
+) -> np.ndarray:
     """The labels as `make_loss` wants them: one-hot rows under label smoothing, else as is."""
     if config.label_smoothing:
-        return np.eye(N_CLASSES, dtype=np.float32)[labels]
+        return np.eye(n_classes, dtype=np.float32)[labels]
     return labels
 
 
 def compile_model(
-    config: KerasSettings, steps_per_epoch: int, steps_per_execution: int = STEPS_PER_EXECUTION
+    config: KerasSettings,
+    steps_per_epoch: int,
+    steps_per_execution: int = STEPS_PER_EXECUTION,
+    n_classes: int = N_CLASSES,
 ):
     """Build and compile the model of ``config`` (seed the random state before calling)."""
-    model = build_model(config.model_layers())
+    model = build_model(config.model_layers(), n_classes)
     model.compile(
         optimizer=make_optimizer(config, steps_per_epoch),
         loss=make_loss(config),
@@ -211,10 +219,11 @@ def train_run(run: Run) -> RunOutcome:
     configure_threads(config.model_layers())
     keras.utils.set_random_seed(config.seed)
     run.update_status(message="Loading and normalizing the data.")
-    data = prepare_data(config)
+    dataset = dataset_of(run)
+    data = prepare_data(config, dataset)
     save_normalizer(run, data.normalizer)
     steps_per_epoch = math.ceil(len(data.x_train) / config.batch_size)
-    model = compile_model(config, steps_per_epoch)
+    model = compile_model(config, steps_per_epoch, n_classes=data.n_classes)
 
     stopper = StopOnRequest(run)
     guard = DivergenceGuard(run, inputs_normalized=config.normalization != "raw")
@@ -246,10 +255,12 @@ def train_run(run: Run) -> RunOutcome:
         steps_per_epoch=steps_per_epoch,
         progress=0.0,
     )
-    validation = (data.x_val, fit_targets(config, data.y_val)) if len(data.x_val) else None
+    validation = (
+        (data.x_val, fit_targets(config, data.y_val, data.n_classes)) if len(data.x_val) else None
+    )
     model.fit(
         data.x_train,
-        fit_targets(config, data.y_train),
+        fit_targets(config, data.y_train, data.n_classes),
         batch_size=config.batch_size,
         epochs=config.epochs,
         validation_data=validation,
@@ -268,7 +279,7 @@ def train_run(run: Run) -> RunOutcome:
     save_model_atomically(model, run.file(MODEL_FILE))
     run.update_status(message=f"Evaluating on the {len(data.x_test):,} test images.")
     probabilities = model.predict(data.x_test, batch_size=PREDICT_BATCH_SIZE, verbose=0)
-    evaluation = write_evaluation(run, data.y_test, probabilities)
+    evaluation = write_evaluation(run, data.y_test, probabilities, class_names=dataset.class_names)
     result = (
         f"test accuracy {evaluation['test_accuracy']:.2%}, test loss {evaluation['test_loss']:.4f}"
     )

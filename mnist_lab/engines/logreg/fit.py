@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mnist_lab import records
-from mnist_lab.data import load_mnist, random_subset
+from mnist_lab.data import random_subset
+from mnist_lab.datasets import dataset_of
 from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.evaluation import cross_entropy, write_evaluation
 from mnist_lab.preprocess import (
@@ -217,7 +218,7 @@ def fit_run(run: Run) -> RunOutcome:
         "finished" (converged or not, as its message says) or "stopped".
     """
     config = LogregSettings.from_dict(run.config())
-    dataset = load_mnist()
+    dataset = dataset_of(run)
     x, y, normalizer = training_inputs(config, dataset.x_train, dataset.y_train)
     n_chunks = -(-config.max_iter // config.chunk_iterations)
     started = time.perf_counter()
@@ -270,7 +271,9 @@ def fit_run(run: Run) -> RunOutcome:
     save_weights(run, result.model)
     save_normalizer(run, normalizer)
     x_test = normalizer.transform(dataset.x_test).reshape(len(dataset.x_test), -1)
-    evaluation = write_evaluation(run, dataset.y_test, result.model.predict_proba(x_test))
+    evaluation = write_evaluation(
+        run, dataset.y_test, result.model.predict_proba(x_test), class_names=dataset.class_names
+    )
     run.update_status(
         progress=1.0,
         eta_s=0.0,

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from mnist_lab.settings import (
     Settings,
+    dataset_setting,
     normalization_setting,
     seed_setting,
     setting,
@@ -55,6 +56,7 @@ class LogregSettings(Settings):
     normalization: str = normalization_setting()
     subset: int | None = subset_setting()
     seed: int = seed_setting()
+    dataset: str = dataset_setting()
     chunk_iterations: int = setting(
         25,
         int,

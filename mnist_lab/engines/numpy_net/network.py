@@ -28,7 +28,9 @@ LAYER_NAMES = ("hidden", "output")
 PARAMETER_NAMES = ("W1", "b1", "W2", "b2")
 
 
-def init_weights(hidden_units: int, seed: int, dtype=np.float32) -> dict[str, np.ndarray]:
+def init_weights(
+    hidden_units: int, seed: int, dtype=np.float32, n_classes: int | None = None
+) -> dict[str, np.ndarray]:
     """Draw the starting weights from a normal distribution, biases at zero.
 
     Each weight has standard deviation ``1 / sqrt(fan_in)``, so every pre-activation
@@ -43,20 +45,23 @@ def init_weights(hidden_units: int, seed: int, dtype=np.float32) -> dict[str, np
         Seed of the `numpy.random.Generator`; the same seed gives the same weights.
     dtype : numpy dtype, default float32
         float64 for gradient checks.
+    n_classes : int, optional
+        Outputs of the network: the dataset's number of classes (the ten digits if None).
 
     Returns
     -------
     dict
-        ``W1`` (784, h), ``b1`` (h,), ``W2`` (h, 10), ``b2`` (10,).
+        ``W1`` (784, h), ``b1`` (h,), ``W2`` (h, n_classes), ``b2`` (n_classes,).
     """
     rng = np.random.default_rng(seed)
+    n_classes = N_CLASSES if n_classes is None else n_classes
     return {
         "W1": (rng.standard_normal((N_INPUTS, hidden_units)) / np.sqrt(N_INPUTS)).astype(dtype),
         "b1": np.zeros(hidden_units, dtype=dtype),
-        "W2": (rng.standard_normal((hidden_units, N_CLASSES)) / np.sqrt(hidden_units)).astype(
+        "W2": (rng.standard_normal((hidden_units, n_classes)) / np.sqrt(hidden_units)).astype(
             dtype
         ),
-        "b2": np.zeros(N_CLASSES, dtype=dtype),
+        "b2": np.zeros(n_classes, dtype=dtype),
     }
 
 

@@ -8,6 +8,7 @@ from typing import ClassVar
 from mnist_lab.engines.keras_net.settings import BATCH_SIZES, LEARNING_RATES
 from mnist_lab.settings import (
     Settings,
+    dataset_setting,
     normalization_setting,
     seed_setting,
     setting,
@@ -51,6 +52,7 @@ class NumpyNetSettings(Settings):
     )
     normalization: str = normalization_setting()
     seed: int = seed_setting()
+    dataset: str = dataset_setting()
     subset: int | None = subset_setting()
     val_split: float = val_split_setting()
 

@@ -8,7 +8,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from mnist_lab import records
-from mnist_lab.data import MnistDataset, load_mnist, random_subset, train_validation_split
+from mnist_lab.data import MnistDataset, random_subset, train_validation_split
+from mnist_lab.datasets import dataset_of
 from mnist_lab.engines.numpy_net.network import (
     LAYER_NAMES,
     N_INPUTS,
@@ -88,12 +89,12 @@ def train_run(run: Run) -> RunOutcome:
 
 def _train(run: Run, config: NumpyNetSettings) -> RunOutcome:
     """The body of `train_run`."""
-    dataset = load_mnist()
+    dataset = dataset_of(run)
     x_train, y_train, x_val, y_val, normalizer = _prepare_data(config, dataset)
     save_normalizer(run, normalizer)
     x_held, y_held = (x_val, y_val) if len(x_val) else (x_train, y_train)
     sample, probe = x_held[:HISTOGRAM_SAMPLES], (x_held[:PROBE_SIZE], y_held[:PROBE_SIZE])
-    weights = init_weights(config.hidden_units, config.seed)
+    weights = init_weights(config.hidden_units, config.seed, n_classes=dataset.n_classes)
     run.append_metrics(histogram_record(0, weights, sample))
     steps_per_epoch = -(-len(x_train) // config.batch_size)
     progress = _Progress(run, config, steps_per_epoch=steps_per_epoch)
@@ -127,7 +128,10 @@ def _train(run: Run, config: NumpyNetSettings) -> RunOutcome:
     save_weights(run, weights)
     atomic_write_bytes(run.file(HISTORY_FILE), records.history_csv(history).encode())
     evaluation = write_evaluation(
-        run, dataset.y_test, forward(weights, normalizer.transform(dataset.x_test))[1]
+        run,
+        dataset.y_test,
+        forward(weights, normalizer.transform(dataset.x_test))[1],
+        class_names=dataset.class_names,
     )
     return outcome or RunOutcome(
         "finished",

@@ -1,0 +1,48 @@
+"""A teacher's own dataset in the real dashboard: upload four gzipped IDX files, see it listed,
+explore it. A screenshot of the Data page is written to ``screenshots/``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from mnist_lab.datasets import DatasetStore
+from tests.browser.driver import exceptions, go_to, open_app, plotly_traces, wait_for_run
+from tests.shapes import write_shapes_idx
+
+pytestmark = pytest.mark.browser
+
+
+def test_upload_the_idx_files_see_the_dataset_and_explore_it(page, server, screenshots, tmp_path):
+    files = write_shapes_idx(tmp_path / "shapes")
+    open_app(page, server.url)
+    go_to(page, "Your data")
+    expect(page.get_by_text("Only MNIST so far: add a dataset above.")).to_be_visible()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        [str(path) for path in files]
+    )
+    for path in files:
+        expect(page.get_by_text(path.name)).to_be_visible()
+    page.get_by_role("textbox", name="Dataset name", exact=True).fill("Shapes")
+    page.get_by_role("textbox", name="Class names (optional)").fill("square, cross, circle")
+    page.get_by_role("button", name="Check and add").click()
+    wait_for_run(page)
+    expect(
+        page.get_by_text("Added Shapes: 300 training and 60 test images, 3 classes.")
+    ).to_be_visible()
+    assert exceptions(page) == []
+    assert [info.name for info in DatasetStore(server.runs_dir).list()] == ["Shapes"]
+    table = page.locator('[data-testid="stDataFrame"]')
+    expect(table).to_be_visible()
+    page.screenshot(path=screenshots / "data.png", full_page=True)
+    table.scroll_into_view_if_needed()
+    page.screenshot(path=screenshots / "data-listed.png")
+
+    page.get_by_role("link", name="Explore it").click()
+    wait_for_run(page)
+    expect(page.get_by_text("300 training and 60 test images of 3 classes")).to_be_visible()
+    assert exceptions(page) == []
+    counts = plotly_traces(page)
+    assert [list(trace["x"]) for trace in counts] == [["square", "cross", "circle"]] * 2
+    page.screenshot(path=screenshots / "data-explore.png", full_page=True)

@@ -473,6 +473,16 @@ class DatasetStore:
         """
         return N_TRAIN if name == MNIST else self.by_name(name).n_train
 
+    def n_classes(self, name: str) -> int:
+        """How many classes the dataset called ``name`` has.
+
+        Raises
+        ------
+        ValueError
+            If there is no such dataset.
+        """
+        return N_CLASSES if name == MNIST else self.by_name(name).n_classes
+
     def record(self, name: str) -> dict:
         """What a run's ``config.json`` records of the dataset called ``name``.
 

@@ -107,6 +107,11 @@ def test_explore_and_train_offer_the_dataset(tmp_path):
         assert not app.exception, section
     app.switch_page("../pages/train.py").run()
     assert app.selectbox(key="train_dataset").options == ["MNIST", "Shapes"]
+    # The softmax preset's summary counts one output per class of the chosen data.
+    app.selectbox(key="train_keras_preset").set_value("softmax").run()
+    assert any(e.label.startswith("7,850 parameters") for e in app.expander)
+    app.selectbox(key="train_dataset").set_value("Shapes").run()
+    assert any(e.label.startswith(f"{785 * 3:,} parameters") for e in app.expander)
 
 
 @pytest.fixture(scope="module")

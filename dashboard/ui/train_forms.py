@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.ui.datasets_view import dataset_picker
+from dashboard.ui.datasets_view import dataset_picker, dataset_store
 from dashboard.ui.layer_builder import layer_builder
 from dashboard.ui.settings_form import fill_form, widget_key
 from mnist_lab.engines import Engine, get_engine
@@ -21,8 +21,13 @@ from mnist_lab.engines.keras_net.models import (
 from mnist_lab.engines.keras_net.settings import CUSTOM, KerasSettings
 
 
-def architecture_picker() -> dict:
+def architecture_picker(n_classes: int) -> dict:
     """Preset or custom architecture, with its description, layer table and parameter count.
+
+    Parameters
+    ----------
+    n_classes : int
+        The chosen dataset's number of classes: the size of the output layer.
 
     Returns
     -------
@@ -54,7 +59,9 @@ def architecture_picker() -> dict:
     else:
         st.caption(PRESETS[preset]["description"])
     try:
-        summary = summarize_model(layers if preset == CUSTOM else preset_layers(preset))
+        summary = summarize_model(
+            layers if preset == CUSTOM else preset_layers(preset), n_classes=n_classes
+        )
     except ValueError as error:
         st.error(f"This architecture is not valid yet: {error}")
         return {"preset": preset, "layers": layers}
@@ -70,5 +77,5 @@ def settings_chosen_outside_the_form(engine: Engine) -> dict:
     """The settings pickers above the launch form choose: the dataset, a Keras architecture."""
     chosen = {"dataset": dataset_picker("train_dataset")}
     if engine.settings_class is KerasSettings:
-        chosen.update(architecture_picker())
+        chosen.update(architecture_picker(dataset_store().n_classes(chosen["dataset"])))
     return chosen

@@ -250,8 +250,8 @@ def _normalize_layer(index: int, layer: Any) -> dict:
     return spec
 
 
-def _trace(layers: list) -> list[dict]:
-    """Validate ``layers`` and return the full spec with shapes and parameter counts.
+def _trace(layers: list, n_classes: int = N_CLASSES) -> list[dict]:
+    """Validate ``layers`` and return the full spec, ``n_classes`` outputs, shapes and counts.
 
     Each returned dict has ``spec`` (the complete layer, Flatten and output included),
     ``name`` (the Keras layer name), ``output_shape`` (without the batch axis), ``params``
@@ -279,7 +279,7 @@ def _trace(layers: list) -> list[dict]:
             }
         )
 
-    output = dict(OUTPUT_LAYER)
+    output = dict(OUTPUT_LAYER, units=n_classes)
     for index, spec in enumerate([*specs, output]):
         position = f"layer {index + 1} ({spec['type']})" if index < len(specs) else "output layer"
         kind, is_image = spec["type"], len(shape) == 3
@@ -371,13 +371,15 @@ def validate_layers(layers: list) -> list[dict]:
     return [item["spec"] for item in _trace(layers) if not item["automatic"]]
 
 
-def summarize_model(layers: list) -> list[dict]:
+def summarize_model(layers: list, n_classes: int = N_CLASSES) -> list[dict]:
     """One row per layer of the model ``layers`` builds, without building it.
 
     Parameters
     ----------
     layers : list of dict
         A hidden-layer spec (see `validate_layers`).
+    n_classes : int, default 10
+        Units of the softmax output: the dataset's number of classes.
 
     Returns
     -------
@@ -400,7 +402,7 @@ def summarize_model(layers: list) -> list[dict]:
             "output_shape": list(item["output_shape"]),
             "params": item["params"],
         }
-        for item in _trace(layers)
+        for item in _trace(layers, n_classes)
     ]
 
 
@@ -442,12 +444,11 @@ def build_model(layers: list, n_classes: int = N_CLASSES) -> Any:
     import keras
 
     model_layers: list[Any] = [keras.Input(shape=INPUT_SHAPE)]
-    for item in _trace(layers):
+    for item in _trace(layers, n_classes):
         spec, name = item["spec"], item["name"]
         kind = spec["type"]
         if kind == "Dense":
-            units = n_classes if name == "output" else spec["units"]
-            layer = keras.layers.Dense(units, activation=spec["activation"], name=name)
+            layer = keras.layers.Dense(spec["units"], activation=spec["activation"], name=name)
         elif kind == "Conv2D":
             layer = keras.layers.Conv2D(
                 spec["filters"],

@@ -10,6 +10,7 @@ from dashboard.ui.figures.evaluation import (
     clicked_cell,
     confusion_figure,
 )
+from dashboard.ui.figures.style import class_word
 from dashboard.ui.model_checks_view import labelled, show_calibration, show_robustness
 from dashboard.ui.pages import PAGE
 from dashboard.ui.runs_view import load_evaluated, page_run, plain_markdown
@@ -90,11 +91,13 @@ def class_label(index: int | None) -> str:
     return "any" if index is None else class_names[index]
 
 
+# "True digit" for MNIST, "True class" for a dataset of other things.
+word = class_word(class_names)
 true_digit = columns[0].selectbox(
-    "True class", options, key="evaluate_true", format_func=class_label
+    f"True {word}", options, key="evaluate_true", format_func=class_label
 )
 pred_digit = columns[1].selectbox(
-    "Predicted class", options, key="evaluate_pred", format_func=class_label
+    f"Predicted {word}", options, key="evaluate_pred", format_func=class_label
 )
 size = columns[2].select_slider("How many", GALLERY_SIZES, value=16, key="evaluate_gallery_size")
 if true_digit is not None and pred_digit is not None:

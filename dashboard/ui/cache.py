@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import numpy as np
@@ -222,6 +223,9 @@ def _warmed_statistics() -> bool:
     # each wait for it while thirty sessions open the page at once.
     import keras  # noqa: F401
 
+    # TensorFlow brings some 350,000 objects that live as long as the server: out of the
+    # collector's sight, each collection no longer rescans them (0.2 s per full one).
+    gc.freeze()
     return True
 
 

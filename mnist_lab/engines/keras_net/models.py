@@ -132,7 +132,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "strong-cnn": {
         "title": "Strong CNN",
         "description": "Two 5x5 conv blocks with batch norm, dropout and random shifts and "
-        "turns of the training digits: about 99.5% in under two minutes.",
+        "turns of the training digits: 99.5% after about two minutes.",
         # Augmentation keeps the network from memorising exact pixel positions; batch norm
         # lets the one-cycle schedule run at a high rate. Wider than the fast CNN, not deeper.
         "layers": [

@@ -3,13 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.ui.cache import cached_gallery_figure
+from dashboard.ui.cache import cached_confusion_figure, cached_gallery_figure
 from dashboard.ui.explain_view import explain_test_digit
 from dashboard.ui.export_view import render_code_downloads
-from dashboard.ui.figures.evaluation import (
-    clicked_cell,
-    confusion_figure,
-)
+from dashboard.ui.figures.evaluation import clicked_cell
 from dashboard.ui.figures.style import class_word
 from dashboard.ui.model_checks_view import labelled, show_calibration, show_robustness
 from dashboard.ui.pages import PAGE
@@ -20,7 +17,7 @@ from mnist_lab.data import EMBEDDED_NAME
 from mnist_lab.datasets import class_names_of, recorded_dataset
 from mnist_lab.engines import engine_of, find_baseline
 from mnist_lab.predict import usable_runs
-from mnist_lab.runs import DamagedRunError, RunStore
+from mnist_lab.runs import EVALUATION_FILE, DamagedRunError, RunStore
 
 GALLERY_SIZES = (8, 16, 32)
 BASELINE_HINT = "python -m mnist_lab baseline --normalization scale"
@@ -67,7 +64,13 @@ st.caption(
 st.subheader("Confusion matrix")
 normalized = st.toggle("Show shares of each true class", key="evaluate_normalized")
 event = st.plotly_chart(
-    confusion_figure(result.matrix, normalized, class_names=class_names),
+    cached_confusion_figure(
+        str(run.path),
+        run.file(EVALUATION_FILE).stat().st_mtime,
+        normalized,
+        tuple(class_names),
+        result.matrix,
+    ),
     on_select="rerun",
     selection_mode=("points",),
     key="evaluate_confusion",

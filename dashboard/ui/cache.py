@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard.ui.figures.evaluation import probability_gallery_figure
+from dashboard.ui.figures.evaluation import confusion_figure, probability_gallery_figure
 from mnist_lab import evaluation as ev
 from mnist_lab import stats
 from mnist_lab.data import EMBEDDED_NAME, MnistDataset, load_mnist
@@ -283,7 +283,31 @@ def scores_of(run: Run) -> dict:
     return cached_scores(str(run.path), mtime)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+# One shared figure, not a pickled copy per session: unpickling a figure re-validates it
+# (plotly_chart only reads it).
+@st.cache_resource(max_entries=64, show_spinner=False)
+def cached_confusion_figure(
+    run_dir: str, mtime: float, normalized: bool, class_names: tuple[str, ...], _matrix
+):
+    """`confusion_figure` of a run's evaluation, built once for every session.
+
+    Parameters
+    ----------
+    run_dir : str
+        The run's directory.
+    mtime : float
+        Its evaluation file's modification time: only the cache key.
+    normalized : bool
+        Shares of each true class instead of counts.
+    class_names : tuple of str
+        The dataset's class names.
+    _matrix : numpy.ndarray
+        The confusion matrix of that evaluation (not part of the key).
+    """
+    return confusion_figure(_matrix, normalized, class_names=list(class_names))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
 def cached_gallery_figure(run_dir: str, mtime: float, indices: tuple[int, ...]):
     """Test digits ``indices`` beside the run's probabilities, built once for every session.
 

@@ -44,6 +44,15 @@ def cached_calibration(run_dir: str, predictions_mtime: float) -> Calibration:
     return calibration(*ev.load_predictions(Run(run_dir)))
 
 
+# One shared figure for every session, as Evaluate's gallery (plotly_chart only reads it).
+@st.cache_resource(max_entries=32, show_spinner=False)
+def cached_reliability_figure(versions: tuple[tuple[str, str, float], ...]):
+    """`reliability_figure` of ``(label, run directory, predictions mtime)`` triples."""
+    return reliability_figure(
+        {label: cached_calibration(run_dir, mtime) for label, run_dir, mtime in versions}
+    )
+
+
 def labelled(runs: list[Run]) -> dict[str, Run]:
     """The runs by their table label (name, architecture, state, accuracy; told apart)."""
     labels = run_labels([run_row(run) for run in runs])
@@ -84,7 +93,7 @@ def show_calibration(runs: Mapping[str, Run], key: str) -> None:
     key : str
         Widget key prefix.
     """
-    calibrations = {}
+    calibrations, versions = {}, []
     for label, run in runs.items():
         if isinstance(load_evaluated(run), str):
             continue
@@ -93,10 +102,11 @@ def show_calibration(runs: Mapping[str, Run], key: str) -> None:
             calibrations[label] = cached_calibration(str(run.path), mtime)
         except (OSError, DamagedRunError):
             continue
+        versions.append((label, str(run.path), mtime))
     if not calibrations:
         st.info("No test predictions to judge yet: calibration needs an evaluated run.")
         return
-    st.plotly_chart(reliability_figure(calibrations), key=f"{key}_reliability")
+    st.plotly_chart(cached_reliability_figure(tuple(versions)), key=f"{key}_reliability")
     st.caption(CALIBRATION_HELP)
     if len(calibrations) == 1:
         st.write(next(iter(calibrations.values())).reading)

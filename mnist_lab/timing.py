@@ -80,11 +80,28 @@ def expected_training(store: RunStore, settings: Settings) -> Estimate | None:
     return expected_for_config(store, settings.to_dict())
 
 
-def expected_for_config(store: RunStore, config: dict) -> Estimate | None:
-    """`expected_training` of a run's ``config.json`` (a queued run's, say)."""
+def expected_for_config(
+    store: RunStore, config: dict, throughputs: dict | None = None
+) -> Estimate | None:
+    """`expected_training` of a run's ``config.json`` (a queued run's, say).
+
+    Parameters
+    ----------
+    store : RunStore
+    config : dict
+    throughputs : dict, optional
+        Shared between calls (say, for every run of a queue): each model's throughput is
+        then looked up once, not by reading every run again.
+    """
     if "epochs" not in config:
         return None
-    found = measured_throughput(store, config) or shipped_throughput(config)
+    key = json.dumps(speed_key(config), sort_keys=True, default=str)
+    if throughputs is not None and key in throughputs:
+        found = throughputs[key]
+    else:
+        found = measured_throughput(store, config) or shipped_throughput(config)
+        if throughputs is not None:
+            throughputs[key] = found
     if found is None:
         return None
     samples_per_s, source = found

@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.execution.dispatcher import current_queue, enqueue, queue_state
 from mnist_lab.execution.executor import executor_for
@@ -153,3 +154,18 @@ def test_a_students_second_run_waits_while_another_students_run_trains(tmp_path,
     ada1.request_stop()
     wait_for(lambda: ada2.status()["state"] == "finished", 120, "Ada's second run")
     assert ada1.status()["state"] == "stopped"
+
+
+def test_runs_of_one_model_on_different_subsets_expect_their_own_times(tmp_path):
+    store = RunStore(tmp_path)
+    runs = []
+    for subset in (6000, 12000, 6000):
+        settings = KerasSettings(preset="fast-cnn", subset=subset, epochs=1, batch_size=256)
+        run = store.create(settings.to_dict())
+        enqueue(run, 1)
+        runs.append(run)
+        time.sleep(0.002)  # run ids are stamped to the millisecond: keep launch order
+    starts = [place.starts_in_s for place in current_queue(store)]
+    # The shipped throughput of the fast CNN: twice the digits take twice as long.
+    assert starts[0] == 0.0 and starts[1] > 0
+    assert starts[2] == pytest.approx(3 * starts[1])

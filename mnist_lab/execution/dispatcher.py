@@ -15,7 +15,6 @@ dispatcher is detached, and a new one takes over the same files)::
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import time
 
@@ -39,7 +38,7 @@ from mnist_lab.runs import (
     now_iso,
     read_json,
 )
-from mnist_lab.timing import expected_for_config, speed_key
+from mnist_lab.timing import expected_for_config
 
 DISPATCH_FILE = "dispatch.json"
 LOCK_FILE = ".dispatcher.lock"
@@ -93,20 +92,14 @@ def current_queue(store: RunStore) -> list[QueuePlace]:
         return []
     owners = [run.owner for run in training]
     ordered = fair_order([run for run, _ in waiting], teacher_order(store), owners)
-    estimates: dict[str, float | None] = {}
+    throughputs: dict = {}
 
     def duration(run: Run) -> float | None:
         recorded = run.status().get("expected_training_s")
         if isinstance(recorded, int | float):
             return float(recorded)
-        config = run.config()
-        key = json.dumps(speed_key(config), sort_keys=True)
-        if key not in estimates:
-            # Runs of the same model share a throughput: measure it once per model.
-            estimate = expected_for_config(store, config)
-            estimates[key] = None if estimate is None else estimate.seconds / config["epochs"]
-        per_epoch = estimates[key]
-        return None if per_epoch is None else per_epoch * config["epochs"]
+        estimate = expected_for_config(store, run.config(), throughputs)
+        return None if estimate is None else estimate.seconds
 
     slots = max(parallel for _, parallel in waiting)
     return queue_places(ordered, training, slots, runs_per_student(), duration)

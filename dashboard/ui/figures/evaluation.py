@@ -18,6 +18,7 @@ from dashboard.ui.figures.style import (
     TRUE_COLOR,
     class_axis,
     class_labels,
+    class_word,
     plain,
 )
 from mnist_lab import evaluation as ev
@@ -83,19 +84,19 @@ def confusion_figure(
         hovertemplate="%{customdata}: %{text}<extra></extra>",
         showlegend=False,
     )
-    edge = len(counts) - 0.5
+    edge, word = len(counts) - 0.5, class_word(class_names)
     figure.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         clickmode="event+select",
         # Fixed ranges: the marker overlay must not pad the axes beyond the cells.
         xaxis={
-            "title": "predicted class",
+            "title": f"predicted {word}",
             "side": "top",
             "range": [-0.5, edge],
             **class_axis(class_names),
         },
-        yaxis={"title": "true class", "range": [edge, -0.5], **class_axis(class_names)},
+        yaxis={"title": f"true {word}", "range": [edge, -0.5], **class_axis(class_names)},
     )
     return figure
 

@@ -21,7 +21,9 @@ import re
 import secrets
 import shutil
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +55,17 @@ DAMAGED = "damaged"
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 MAX_NAME_LENGTH = 80
 MAX_OWNER_LENGTH = 40
+
+# Small JSON files (settings, status) by version, as read: 1-2 kB each, 32 MB at the very most.
+MAX_KEPT_FILE_BYTES = 16 * 2**10
+MAX_KEPT_FILES = 2048
+_FILE_BYTES: OrderedDict[tuple, bytes] = OrderedDict()
+_FILE_BYTES_LOCK = threading.Lock()
+# Checked evaluation files by version (path, inode, mtime, size): a page reads one several
+# times per rerun, and each holds 20,000 per-digit values to parse and check.
+MAX_KEPT_EVALUATIONS = 32
+_EVALUATIONS: OrderedDict[tuple, dict] = OrderedDict()
+_EVALUATIONS_LOCK = threading.Lock()
 
 CONFIG_FILE = "config.json"
 STATUS_FILE = "status.json"
@@ -123,6 +136,34 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(Path(path), text.encode())
 
 
+def _version(stat: os.stat_result) -> tuple[int, int, int]:
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+def _file_bytes(path: Path, stat: os.stat_result) -> bytes:
+    """The bytes of ``path`` (``stat`` is its stat): small files are kept per version.
+
+    Pages read each run's settings and status several times per rerun; under a class each
+    file read hands the interpreter to another session, so a stat is all a known version
+    costs. A version is stored under the stat of the opened file itself, so it always
+    matches what was read, even when the file was replaced in between.
+    """
+    key = (str(path), *_version(stat))
+    with _FILE_BYTES_LOCK:
+        if key in _FILE_BYTES:
+            _FILE_BYTES.move_to_end(key)
+            return _FILE_BYTES[key]
+    with open(path, "rb") as handle:
+        read_stat = os.fstat(handle.fileno())
+        data = handle.read()
+    if read_stat.st_size <= MAX_KEPT_FILE_BYTES and len(data) == read_stat.st_size:
+        with _FILE_BYTES_LOCK:
+            _FILE_BYTES[(str(path), *_version(read_stat))] = data
+            while len(_FILE_BYTES) > MAX_KEPT_FILES:
+                _FILE_BYTES.popitem(last=False)
+    return data
+
+
 def read_json(path: Path) -> dict:
     """Read a JSON object from ``path``.
 
@@ -134,9 +175,10 @@ def read_json(path: Path) -> dict:
     """
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_JSON_BYTES:
+        stat = path.stat()
+        if stat.st_size > MAX_JSON_BYTES:
             raise DamagedRunError(f"{path.name} is larger than {MAX_JSON_BYTES // 2**20} MB")
-        value = json.loads(path.read_text())
+        value = json.loads(_file_bytes(path, stat).decode())
     except FileNotFoundError:
         raise DamagedRunError(f"{path.name} is missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -382,12 +424,29 @@ class Run:
             return []
 
     def evaluation(self) -> dict | None:
-        """``evaluation.json`` if the run has one, else None; `DamagedRunError` if it is broken."""
+        """``evaluation.json`` if the run has one, else None; `DamagedRunError` if it is broken.
+
+        The checked content is kept per version of the file and shared by every caller:
+        do not modify it.
+        """
         from mnist_lab.evaluation import check_evaluation  # the format's owner imports runs
 
-        if not self.file(EVALUATION_FILE).exists():
+        path = self.file(EVALUATION_FILE)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
             return None
-        return check_evaluation(read_json(self.file(EVALUATION_FILE)))
+        version = (str(path), *_version(stat))
+        with _EVALUATIONS_LOCK:
+            if version in _EVALUATIONS:
+                _EVALUATIONS.move_to_end(version)
+                return _EVALUATIONS[version]
+        evaluation = check_evaluation(read_json(path))
+        with _EVALUATIONS_LOCK:
+            _EVALUATIONS[version] = evaluation
+            while len(_EVALUATIONS) > MAX_KEPT_EVALUATIONS:
+                _EVALUATIONS.popitem(last=False)
+        return evaluation
 
     def write_json(self, file_name: str, obj: Any) -> None:
         """Write one of the run's JSON files atomically."""

@@ -14,6 +14,7 @@ these declarations, so a default or a limit lives in exactly one place::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.metadata
 import math
 from dataclasses import dataclass
@@ -224,6 +225,8 @@ def normalization_setting() -> Any:
     )
 
 
+# Installed versions do not change while the lab runs; each lookup searches every sys.path entry.
+@functools.cache
 def _package_version(name: str) -> str | None:
     try:
         return importlib.metadata.version(name)

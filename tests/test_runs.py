@@ -6,13 +6,15 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from mnist_lab.engines.keras_net.settings import KerasSettings
+from mnist_lab.evaluation import write_evaluation
 from mnist_lab.execution.local import LocalExecutor
 from mnist_lab.execution.processes import process_start_time
 from mnist_lab.execution.worker import run_worker
-from mnist_lab.runs import LOG_FILE, RunStore
+from mnist_lab.runs import CONFIG_FILE, EVALUATION_FILE, LOG_FILE, DamagedRunError, RunStore
 
 
 def wait_for(condition, timeout_s, what):
@@ -94,3 +96,30 @@ def test_a_finished_worker_is_reaped_not_left_defunct(tmp_path):
     # A process nobody waits for stays in the process table as a zombie ("Z") until reaped.
     for pid in (worker, dispatcher):
         wait_for(lambda p=pid: not os.path.exists(f"/proc/{p}"), 10, f"{pid} to be reaped")
+
+
+def test_a_file_read_again_follows_every_new_version_of_it(tmp_path):
+    store = RunStore(tmp_path)
+    run = store.create({"engine": "keras"}, name="first")
+    assert run.name == "first"
+    store.rename(run.id, "second")  # written aside, then renamed over: a new file
+    assert run.name == "second"
+    config = run.file(CONFIG_FILE)
+    # Rewritten in place (the same file): its new size or time makes it a new version.
+    config.write_text(config.read_text().replace("second", "a third name"))
+    assert run.name == "a third name"
+    config.write_text("{")
+    with pytest.raises(DamagedRunError, match="not valid JSON"):
+        run.config()
+
+
+def test_an_evaluation_read_again_follows_a_new_evaluation_and_its_damage(tmp_path):
+    run = RunStore(tmp_path).create({"engine": "keras"})
+    labels = np.array([0, 1, 1, 0])
+    write_evaluation(run, labels, np.eye(2)[[0, 1, 0, 0]])
+    assert run.evaluation()["test_accuracy"] == 0.75 and run.evaluation() is run.evaluation()
+    write_evaluation(run, labels, np.eye(2)[labels])
+    assert run.evaluation()["test_accuracy"] == 1.0
+    run.file(EVALUATION_FILE).write_text('{"test_accuracy": "abc"}')
+    with pytest.raises(DamagedRunError, match="test_accuracy"):
+        run.evaluation()

@@ -3,7 +3,6 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.ui.cache import cached_confusion_figure, cached_gallery_figure
 from dashboard.ui.explain_view import explain_test_digit
 from dashboard.ui.export_view import render_code_downloads
 from dashboard.ui.figures.evaluation import clicked_cell
@@ -11,6 +10,7 @@ from dashboard.ui.figures.style import class_word
 from dashboard.ui.model_checks_view import labelled, show_calibration, show_robustness
 from dashboard.ui.pages import PAGE
 from dashboard.ui.runs_view import load_evaluated, page_run, plain_markdown
+from dashboard.ui.shared_figures import cached_confusion_figure, cached_gallery_figure
 from dashboard.ui.tensorboard_view import render_tensorboard_command
 from mnist_lab import evaluation as ev
 from mnist_lab.data import EMBEDDED_NAME

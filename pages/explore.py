@@ -15,7 +15,6 @@ from dashboard.ui.cache import (
 from dashboard.ui.datasets_view import dataset_picker
 from dashboard.ui.figures.data import (
     MEASURES,
-    class_distribution_figure,
     histogram_figure,
     projection_figure,
 )
@@ -24,6 +23,7 @@ from dashboard.ui.figures.style import class_labels
 from dashboard.ui.map_view import slow_map
 from dashboard.ui.pages import PAGE
 from dashboard.ui.runs_view import plain_markdown
+from dashboard.ui.shared_figures import dataset_distribution_figure
 from dashboard.ui.state import keep_widget_state
 from mnist_lab import stats
 from mnist_lab.data import EMBEDDED_NAME
@@ -109,7 +109,7 @@ if tabs["Classes"].open:
             required=True,
             format_func={"count": "Counts", "share": "Shares of each split"}.get,
         )
-        st.plotly_chart(class_distribution_figure(counts, measure, dataset.class_names))
+        st.plotly_chart(dataset_distribution_figure(dataset, counts, measure))
         train_shares = counts[counts["split"] == "train"].set_index("digit")["share"]
         most, rarest = (
             plain_markdown(dataset.class_names[d]) for d in train_shares.agg(["idxmax", "idxmin"])

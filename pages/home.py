@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.ui.cache import cached_class_counts, get_dataset
-from dashboard.ui.figures.data import class_distribution_figure
 from dashboard.ui.pages import HOME, PAGES, page_link
 from dashboard.ui.runs_view import TABLE_COLUMNS, run_row, show_runs_table
+from dashboard.ui.shared_figures import dataset_distribution_figure
 from mnist_lab.runs import RunStore
 
 RECENT_RUNS = 5
@@ -33,7 +33,7 @@ with st.container(border=True):
         "close to balanced, with more 1s than 5s."
     )
     counts = cached_class_counts(dataset, dataset.sha256)
-    st.plotly_chart(class_distribution_figure(counts, "share", dataset.class_names, height=220))
+    st.plotly_chart(dataset_distribution_figure(dataset, counts, "share", height=220))
     st.caption(f"Source: {dataset.source}. SHA-256 {dataset.sha256[:12]}...")
 
 st.subheader("Where to go next")

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard.ui.figures.evaluation import confusion_figure, probability_gallery_figure
 from mnist_lab import evaluation as ev
 from mnist_lab import stats
 from mnist_lab.data import EMBEDDED_NAME, MnistDataset, load_mnist
@@ -17,7 +16,7 @@ from mnist_lab.datasets import DatasetStore, stored_sha256
 from mnist_lab.engines import engine_of
 from mnist_lab.execution.dispatcher import current_queue
 from mnist_lab.execution.fair_queue import QueuePlace
-from mnist_lab.runs import EVALUATION_FILE, Run, RunStore
+from mnist_lab.runs import EVALUATION_FILE, METRICS_FILE, Run, RunStore
 
 
 @st.cache_resource(show_spinner="Loading MNIST...")
@@ -283,57 +282,36 @@ def scores_of(run: Run) -> dict:
     return cached_scores(str(run.path), mtime)
 
 
-# One shared figure, not a pickled copy per session: unpickling a figure re-validates it
-# (plotly_chart only reads it).
-@st.cache_resource(max_entries=64, show_spinner=False)
-def cached_confusion_figure(
-    run_dir: str, mtime: float, normalized: bool, class_names: tuple[str, ...], _matrix
-):
-    """`confusion_figure` of a run's evaluation, built once for every session.
+# A live run's records change every second: a few versions of a few runs are plenty.
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _cached_metrics(run_dir: str, version: tuple[int, int]) -> list[dict]:
+    return Run(run_dir).metrics()
+
+
+def metrics_version(run: Run) -> tuple[int, int]:
+    """Size and modification time of the run's ``metrics.jsonl``, ``(0, 0)`` without one."""
+    try:
+        stat = run.file(METRICS_FILE).stat()
+    except FileNotFoundError:
+        return (0, 0)
+    return (stat.st_size, stat.st_mtime_ns)
+
+
+def metrics_of(run: Run, version: tuple[int, int] | None = None) -> list[dict]:
+    """The run's records (`Run.metrics`), parsed once per version for every session.
 
     Parameters
     ----------
-    run_dir : str
-        The run's directory.
-    mtime : float
-        Its evaluation file's modification time: only the cache key.
-    normalized : bool
-        Shares of each true class instead of counts.
-    class_names : tuple of str
-        The dataset's class names.
-    _matrix : numpy.ndarray
-        The confusion matrix of that evaluation (not part of the key).
-    """
-    return confusion_figure(_matrix, normalized, class_names=list(class_names))
-
-
-@st.cache_resource(max_entries=64, show_spinner=False)
-def cached_gallery_figure(run_dir: str, mtime: float, indices: tuple[int, ...]):
-    """Test digits ``indices`` beside the run's probabilities, built once for every session.
-
-    Parameters
-    ----------
-    run_dir : str
-        The run's directory.
-    mtime : float
-        Its predictions file's modification time: only the cache key.
-    indices : tuple of int
-        Test images to show, in order.
+    run : Run
+    version : tuple of int, optional
+        Its `metrics_version`, if the caller already has it.
 
     Returns
     -------
-    plotly.graph_objects.Figure
-        :func:`dashboard.ui.figures.evaluation.probability_gallery_figure` of them.
+    list of dict
+        Shared by every caller: do not modify.
     """
-    y_true, probabilities = cached_predictions(run_dir, mtime)
-    chosen = list(indices)
-    dataset = run_dataset(Run(run_dir))
-    return probability_gallery_figure(
-        dataset.x_test[chosen],
-        probabilities[chosen],
-        y_true[chosen],
-        class_names=dataset.class_names,
-    )
+    return _cached_metrics(str(run.path), version or metrics_version(run))
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model...")

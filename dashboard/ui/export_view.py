@@ -5,13 +5,36 @@ from __future__ import annotations
 import streamlit as st
 
 from mnist_lab.export import EXPORT_FORMATS, export_run
-from mnist_lab.runs import Run
+from mnist_lab.preprocess import NORMALIZER_FILE
+from mnist_lab.runs import CONFIG_FILE, EVALUATION_FILE, Run
 
 # format -> (button label, MIME type)
 FORMAT_BUTTONS = {
     "script": ("Python script", "text/x-python"),
     "notebook": ("Jupyter notebook", "application/x-ipynb+json"),
 }
+
+
+# What an export reads: the settings, the fitted normalization and the result it quotes.
+EXPORT_INPUTS = (CONFIG_FILE, NORMALIZER_FILE, EVALUATION_FILE)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _exported(run_dir: str, versions: tuple) -> tuple[dict[str, str], str | None]:
+    """Every format's text of a run, or the reason it cannot be exported; ``versions`` keys it."""
+    run = Run(run_dir)
+    try:
+        return {name: export_run(run, name) for name in EXPORT_FORMATS}, None
+    except ValueError as error:
+        return {}, str(error)
+
+
+def _versions(run: Run) -> tuple:
+    """Modification times of `EXPORT_INPUTS` (None for a missing one)."""
+    return tuple(
+        run.file(name).stat().st_mtime_ns if run.file(name).exists() else None
+        for name in EXPORT_INPUTS
+    )
 
 
 def render_code_downloads(run: Run, key_prefix: str) -> None:
@@ -24,10 +47,9 @@ def render_code_downloads(run: Run, key_prefix: str) -> None:
     key_prefix : str
         The page's widget-key prefix, e.g. ``"evaluate"``.
     """
-    try:
-        files = {name: export_run(run, name) for name in EXPORT_FORMATS}
-    except ValueError as error:
-        st.caption(f"No code to download: {error}.")
+    files, refusal = _exported(str(run.path), _versions(run))
+    if refusal is not None:
+        st.caption(f"No code to download: {refusal}.")
         return
     st.caption(
         "The same run as code to take home: plain Keras, NumPy or scikit-learn that retrains "

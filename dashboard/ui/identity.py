@@ -15,13 +15,24 @@ TEACHER_KEY = "identity_teacher"
 # The URL keeps the name, so a refresh (a new session) does not ask again.
 NAME_PARAM = "student"
 SECRET_NAME = "teacher_key"
+SECRETS_READ_EVERY_S = 30
+
+
+# Without a secrets file Streamlit looks for one (and raises inside) on every access; the
+# key is asked for once per run in a table, so the answer is kept for a while.
+@st.cache_resource(ttl=SECRETS_READ_EVERY_S, show_spinner=False)
+def _teacher_key_from_secrets() -> str | None:
+    if st.secrets.load_if_toml_exists() and str(st.secrets.get(SECRET_NAME, "")).strip():
+        return str(st.secrets[SECRET_NAME]).strip()
+    return None
 
 
 def teacher_key() -> str | None:
-    """The teacher key: ``teacher_key`` in Streamlit's secrets, else ``$MNIST_LAB_TEACHER_KEY``."""
-    if st.secrets.load_if_toml_exists() and str(st.secrets.get(SECRET_NAME, "")).strip():
-        return str(st.secrets[SECRET_NAME]).strip()
-    return ownership.teacher_key_from_env()
+    """The teacher key: ``teacher_key`` in Streamlit's secrets, else ``$MNIST_LAB_TEACHER_KEY``.
+
+    A secrets file added while the server runs counts within `SECRETS_READ_EVERY_S`.
+    """
+    return _teacher_key_from_secrets() or ownership.teacher_key_from_env()
 
 
 NAME_FIRST = "Give your name in the sidebar first: your runs are kept under it."

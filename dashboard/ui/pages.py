@@ -13,6 +13,8 @@ import streamlit as st
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
 HOME = "home"
+# Where a session keeps its st.Page objects (see `session_pages`).
+SESSION_PAGES_KEY = "pages_made"
 
 
 @dataclass(frozen=True)
@@ -138,11 +140,29 @@ def navigation_sections() -> dict[str, list[st.Page]]:
         Section name -> its pages in table order; the Home page is the default.
     """
     sections: dict[str, list[st.Page]] = {}
+    made = session_pages()
     for page in PAGES:
-        sections.setdefault(page.section, []).append(
-            st.Page(page.path, title=page.title, icon=page.icon, default=page.name == HOME)
-        )
+        sections.setdefault(page.section, []).append(made[page.name])
     return sections
+
+
+def session_pages() -> dict[str, st.Page]:
+    """Every page's ``st.Page`` by name, made once per browser session.
+
+    Making one resolves its script's path on disk, and so does a link given a path: a few
+    file-system calls per page on every rerun, each of which lets another session's rerun
+    in first when a class shares the server.
+    """
+    made = st.session_state.get(SESSION_PAGES_KEY)
+    if made is None:
+        made = {
+            page.name: st.Page(
+                page.path, title=page.title, icon=page.icon, default=page.name == HOME
+            )
+            for page in PAGES
+        }
+        st.session_state[SESSION_PAGES_KEY] = made
+    return made
 
 
 def page_link(name: str, label: str | None = None, **kwargs) -> None:
@@ -166,5 +186,6 @@ def page_link(name: str, label: str | None = None, **kwargs) -> None:
     if name not in PAGE:
         raise ValueError(f"name must be one of {tuple(PAGE)}, got {name!r}")
     page = PAGE[name]
-    kwargs.setdefault("icon", page.icon)
-    st.page_link(page.path, label=label or page.title, **kwargs)
+    # Given a page, st.page_link takes icon=None for "the page's icon" and "" for none.
+    icon = kwargs.pop("icon", page.icon)
+    st.page_link(session_pages()[name], label=label or page.title, icon=icon or "", **kwargs)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.ui.cache import cached_queue
-from dashboard.ui.figures.curves import DEFAULT_SMOOTHING, learning_curve_figure, window_label
+from dashboard.ui.cache import cached_queue, metrics_of, metrics_version
+from dashboard.ui.figures.curves import DEFAULT_SMOOTHING, window_label
 from dashboard.ui.identity import may_manage
 from dashboard.ui.pages import page_link
 from dashboard.ui.runs_view import plain_markdown
+from dashboard.ui.shared_figures import cached_curve_figure
 from dashboard.ui.tensorboard_view import render_tensorboard_command
 from mnist_lab import records
 from mnist_lab.execution.fair_queue import QueuePlace
@@ -57,7 +58,7 @@ def progress_text(status: dict) -> str:
 def render_status(run: Run, status: dict) -> None:
     """The state badge with the run's own message, then the hints its records support."""
     kind, fallback = STATE_BADGES.get(status["state"], ("info", status["state"]))
-    found = [] if status["state"] == DAMAGED else run_hints(run.metrics(), run.config())
+    found = [] if status["state"] == DAMAGED else run_hints(metrics_of(run), run.config())
     if kind == "success" and any(hint.kind == "chance-level" for hint in found):
         # Finishing is no success when the network learned nothing: the badge says so too.
         kind = "warning"
@@ -99,8 +100,10 @@ def render_queue_place(run: Run) -> None:
             st.caption(queue_place_text(place, len(places)))
 
 
-def render_curves(metrics: list[dict]) -> None:
-    """Loss and accuracy, per epoch and per logging window, side by side."""
+def render_curves(run: Run) -> None:
+    """Loss and accuracy of ``run``, per epoch and per logging window, side by side."""
+    version = metrics_version(run)
+    metrics = metrics_of(run, version)
     summary = records.summary(metrics)
     epochs = pd.DataFrame(summary.records)
     batches = pd.DataFrame(records.of_kind(metrics, "batch"))
@@ -111,7 +114,7 @@ def render_curves(metrics: list[dict]) -> None:
     log_loss = controls[0].toggle("Log-scale loss", key="train_log_loss")
     if summary.x != "epoch":
         # An optimizer without epochs (the baseline's L-BFGS) logs no batches either.
-        render_curve_pair(epochs, summary.x, log_loss=log_loss)
+        render_curve_pair(run, version, epochs, summary.x, log_loss=log_loss)
         return
     smoothing = controls[1].slider(
         "Smoothing of the per-window curves",
@@ -132,26 +135,25 @@ def render_curves(metrics: list[dict]) -> None:
             if frame.empty:
                 st.caption("Nothing logged at this granularity yet.")
                 continue
-            render_curve_pair(frame, x, log_loss=log_loss, smoothing=smoothing)
+            render_curve_pair(run, version, frame, x, log_loss=log_loss, smoothing=smoothing)
             if x == "epoch":
                 explain_partial_epochs(summary.records)
 
 
 def render_curve_pair(
-    frame: pd.DataFrame, x: str, log_loss: bool = False, smoothing: float = 0.0
+    run: Run,
+    version: tuple[int, int],
+    frame: pd.DataFrame,
+    x: str,
+    log_loss: bool = False,
+    smoothing: float = 0.0,
 ) -> None:
-    """Loss and accuracy of ``frame`` against ``x``, side by side."""
+    """Loss and accuracy of ``frame`` (version ``version`` of run's records) against ``x``."""
     left, right = st.columns(2)
     for column, metric in ((left, "loss"), (right, "accuracy")):
         if metric in frame:
-            figure = learning_curve_figure(
-                frame,
-                metric,
-                x,
-                metric.capitalize(),
-                smoothing=smoothing,
-                log_y=log_loss and metric == "loss",
-            )
+            log_y = log_loss and metric == "loss"
+            figure = cached_curve_figure(str(run.path), version, x, metric, smoothing, log_y, frame)
             column.plotly_chart(figure, key=f"train_curve_{x}_{metric}")
 
 
@@ -176,7 +178,7 @@ def render_result(run: Run) -> None:
     accuracy, loss, duration = st.columns(3)
     accuracy.metric("Test accuracy", f"{evaluation['test_accuracy']:.2%}")
     loss.metric("Test loss", f"{evaluation['test_loss']:.4f}")
-    summaries = records.summary(run.metrics()).records
+    summaries = records.summary(metrics_of(run)).records
     if summaries and summaries[-1].get("elapsed_s") is not None:
         expected = run.status().get("expected_training_s")
         duration.metric(
@@ -219,7 +221,7 @@ def live_run_panel(run: Run) -> None:
         elif live:
             # It just ended: rerun the whole page once so the refresh timer goes away.
             st.rerun()
-        render_curves(run.metrics())
+        render_curves(run)
         render_result(run)
         render_tensorboard_command(run)
 

@@ -6,7 +6,9 @@ throughput alone. Then 30 simulated students connect: websocket clients that spe
 Streamlit's own protocol (``/_stcore/stream``, protobuf ``BackMsg`` out, ``ForwardMsg`` in),
 as the browser does, without a browser's CPU. Each gives its name in the URL. They go
 through the same steps in lock-step: every session sends its rerun, then all are awaited,
-so the server serves thirty reruns at once. A step's latency runs from sending the rerun to
+so the server serves thirty reruns at once, the worst case. With ``--spread-s S`` each
+student starts each step at a random moment within S seconds instead, as a class following
+the teacher's "now open Evaluate" does. A step's latency runs from sending the rerun to
 its ``script_finished``. On the Train page the clients follow the live panel's
 ``auto_rerun`` requests every second, as a browser does, for a while.
 
@@ -14,7 +16,7 @@ Prints a latency table (median and worst per step), the exceptions the pages sen
 server's memory before and after, and the training run's throughput alone and under the
 class. Asserts nothing.
 
-    .venv/bin/python -m benchmarks.bench_classroom [--sessions 30] [--watch-s 20]
+    .venv/bin/python -m benchmarks.bench_classroom [--sessions 30] [--watch-s 20] [--spread-s 10]
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -202,22 +205,22 @@ class Session:
         await self.socket.close()
 
 
-async def run_step(sessions: list[Session], step: Step) -> list[float]:
-    """Start ``step`` in every session, then wait for all; latencies in seconds.
+async def run_step(sessions: list[Session], step: Step, offsets: list[float]) -> list[float]:
+    """Start ``step`` in every session, each after its offset, then wait for all; latencies.
 
     A session that fails (lost connection, no rerun within `STEP_TIMEOUT_S`) counts as
     `STEP_TIMEOUT_S` and keeps the reason among its failures.
     """
 
-    async def one(session: Session, sent: float) -> float:
+    async def one(session: Session, offset: float) -> float:
+        await asyncio.sleep(offset)
         try:
-            return await session.wait_for_full_run(await sent)
+            return await session.wait_for_full_run(await session.start_step(step))
         except Exception as error:
             session.failures.append(f"{step.name}: {type(error).__name__} {error}")
             return STEP_TIMEOUT_S
 
-    starts = [asyncio.ensure_future(session.start_step(step)) for session in sessions]
-    latencies = await asyncio.gather(*(one(s, t) for s, t in zip(sessions, starts, strict=True)))
+    latencies = await asyncio.gather(*(one(s, o) for s, o in zip(sessions, offsets, strict=True)))
     print(f"{step.name}: median {statistics.median(latencies):.2f} s", file=sys.stderr)
     return latencies
 
@@ -245,9 +248,13 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def classroom(
-    url: str, server_pid: int, n_sessions: int, watch_s: float
+    url: str, server_pid: int, n_sessions: int, watch_s: float, spread_s: float = 0.0
 ) -> tuple[list, list[Session]]:
     """Connect ``n_sessions`` students, open the app, and run every step with all of them.
+
+    With ``spread_s`` each student starts each step at a random moment within that many
+    seconds (seeded), as a class does when the teacher says "now open Evaluate"; with 0
+    all start at once.
 
     Returns
     -------
@@ -262,7 +269,8 @@ async def classroom(
     # Everyone lands on Home first, as a class does when the teacher shares the address.
     for step in (Step("Home: open"), *STEPS):
         before = cpu_seconds(server_pid)
-        latencies = await run_step(sessions, step)
+        offsets = [random.uniform(0, spread_s) for _ in sessions]
+        latencies = await run_step(sessions, step, offsets)
         table.append((step.name, latencies, (cpu_seconds(server_pid) - before) / n_sessions))
     if watch_s > 0:
         before = cpu_seconds(server_pid)
@@ -297,7 +305,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--watch-s", type=float, default=20.0, help="seconds on the live panel")
+    parser.add_argument(
+        "--spread-s",
+        type=float,
+        default=0.0,
+        help="each student starts each step within this many seconds (0: all at once)",
+    )
     args = parser.parse_args()
+    random.seed(0)
 
     with tempfile.TemporaryDirectory(prefix="bench-classroom-") as temp:
         runs_dir = Path(temp) / "runs"
@@ -324,7 +339,9 @@ def main() -> None:
             started, load_before = time.perf_counter(), os.getloadavg()[0]
             loop = asyncio.new_event_loop()
             task = loop.create_task(
-                classroom(server.url, server.process.pid, args.sessions, args.watch_s)
+                classroom(
+                    server.url, server.process.pid, args.sessions, args.watch_s, args.spread_s
+                )
             )
             loaded: list[float] = []
             while not task.done():
@@ -341,7 +358,8 @@ def main() -> None:
             stop_server(server)
             kill_workers(runs_dir)
 
-    print(f"\n{args.sessions} websocket sessions at once while a full-data MLP trained")
+    when = f"within {args.spread_s:g} s of each other" if args.spread_s else "at once"
+    print(f"\n{args.sessions} websocket sessions, each step {when}, while a full-data MLP trained")
     print(f"(load average before: {load_before:.1f}, after: {os.getloadavg()[0]:.1f})")
     print(f"(the class took {class_s:.0f} s; the run was {big_state})")
     print(f"{'step':<30}{'median s':>10}{'worst s':>10}{'reruns':>8}{'CPU s/rerun':>13}")

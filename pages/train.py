@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from dashboard.ui.figures.schedules import schedule_figure
 from dashboard.ui.identity import NAME_FIRST, current_owner, may_manage, name_missing
 from dashboard.ui.pages import PAGE
 from dashboard.ui.settings_form import keep_form_state, settings_form
+from dashboard.ui.shared_figures import shared_schedule_figure
 from dashboard.ui.train_forms import settings_chosen_outside_the_form
 from dashboard.ui.training_view import format_seconds, live_run_panel
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines, get_engine
@@ -66,7 +66,7 @@ with st.expander("Settings for a new run", expanded=not busy, icon=":material/tu
             f"({estimate.samples_per_s:,.0f} samples/s, measured by {estimate.source})."
         )
     if settings is not None and "lr_schedule" in settings.declared():
-        st.plotly_chart(schedule_figure(settings), key="train_schedule_chart")
+        st.plotly_chart(shared_schedule_figure(settings), key="train_schedule_chart")
     nameless = name_missing()
     if busy:
         st.caption("Launching is disabled while this page's run is live: stop it or wait for it.")

@@ -14,8 +14,9 @@ import numpy as np
 import streamlit as st
 
 from dashboard.ui.cache import model_of, run_dataset
-from dashboard.ui.figures.explain import adversarial_figure, saliency_figure
+from dashboard.ui.figures.explain import adversarial_figure
 from dashboard.ui.runs_view import plain_markdown
+from dashboard.ui.shared_figures import cached_saliency_figure
 from mnist_lab.datasets import class_names_of, recorded_dataset
 from mnist_lab.engines import engine_of
 from mnist_lab.explain import adversarial
@@ -149,7 +150,10 @@ def explain_digit(digit: np.ndarray, run: Run, others: Sequence[Run], key: str) 
             str(run.path), model_saved_at(run), digit, class_index, method, model
         )
     left, right = st.columns([3, 2])
-    left.plotly_chart(saliency_figure(digit, result.attribution), key=f"{key}_saliency")
+    figure = cached_saliency_figure(
+        str(run.path), model_saved_at(run), digit, class_index, method, result.attribution
+    )
+    left.plotly_chart(figure, key=f"{key}_saliency")
     shown = plain_markdown(names[class_index])
     right.markdown(f"**{METHODS[method].title}** of the score of **{shown}**")
     right.write(result.reading)

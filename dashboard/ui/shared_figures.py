@@ -9,6 +9,10 @@ new evaluation builds a new figure. Nothing here may be modified after it is ret
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -17,6 +21,8 @@ from dashboard.ui.cache import cached_predictions, run_dataset
 from dashboard.ui.figures.curves import learning_curve_figure
 from dashboard.ui.figures.data import class_distribution_figure
 from dashboard.ui.figures.evaluation import confusion_figure, probability_gallery_figure
+from dashboard.ui.figures.explain import saliency_figure
+from dashboard.ui.figures.schedules import schedule_figure
 from mnist_lab.data import MnistDataset
 from mnist_lab.runs import Run
 
@@ -130,3 +136,43 @@ def cached_gallery_figure(run_dir: str, mtime: float, indices: tuple[int, ...]):
         y_true[chosen],
         class_names=dataset.class_names,
     )
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _cached_schedule_figure(settings_key: str, _settings) -> go.Figure:
+    return schedule_figure(_settings)
+
+
+def shared_schedule_figure(settings) -> go.Figure:
+    """`schedule_figure` of ``settings`` (a Keras run's), built once per distinct settings."""
+    key = json.dumps(dataclasses.asdict(settings), sort_keys=True, default=str)
+    return _cached_schedule_figure(key, settings)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def cached_saliency_figure(
+    run_dir: str,
+    saved_at: float,
+    digit: np.ndarray,
+    class_index: int,
+    method: str,
+    _attribution: np.ndarray,
+) -> go.Figure:
+    """`saliency_figure` of one explanation, built once for every session.
+
+    Parameters
+    ----------
+    run_dir : str
+        The explained run's directory.
+    saved_at : float
+        Its model file's modification time: with the digit, class and method, the key.
+    digit : numpy.ndarray
+        28x28 uint8, as the model saw it.
+    class_index : int
+        The class whose score is explained.
+    method : str
+        The saliency method.
+    _attribution : numpy.ndarray
+        That explanation's attribution (not part of the key).
+    """
+    return saliency_figure(digit, _attribution)

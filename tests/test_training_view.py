@@ -1,6 +1,12 @@
 """The Train page's progress line (epochs, or L-BFGS iterations) and a queued run's place."""
 
-from dashboard.ui.training_view import progress_text, queue_place_text
+from dashboard.ui.training_view import (
+    GLANCE_REFRESH_SECONDS,
+    REFRESH_SECONDS,
+    progress_text,
+    queue_place_text,
+    refresh_seconds,
+)
 from mnist_lab.execution.fair_queue import QueuePlace
 from mnist_lab.runs import RunStore
 
@@ -23,3 +29,11 @@ def test_a_queued_run_says_its_place_and_expected_start(tmp_path):
     )
     assert queue_place_text(QueuePlace(run, 1, 0.0), 1) == "1st of 1 in the queue: next to start."
     assert "start time is unknown" in queue_place_text(QueuePlace(run, 3, None), 3)
+
+
+def test_only_ones_own_training_run_redraws_every_second():
+    assert refresh_seconds("running", own=True) == REFRESH_SECONDS == 1.0
+    # A classmate's run, or one's own still waiting: thirty of them must not redraw each second.
+    assert refresh_seconds("running", own=False) == GLANCE_REFRESH_SECONDS
+    assert refresh_seconds("queued", own=True) == GLANCE_REFRESH_SECONDS
+    assert refresh_seconds("finished", own=True) is None

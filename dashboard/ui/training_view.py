@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard.ui.cache import cached_queue, metrics_of, metrics_version
 from dashboard.ui.figures.curves import DEFAULT_SMOOTHING, window_label
-from dashboard.ui.identity import may_manage
+from dashboard.ui.identity import classroom_mode, current_owner, may_manage
 from dashboard.ui.pages import page_link
 from dashboard.ui.runs_view import plain_markdown
 from dashboard.ui.shared_figures import cached_curve_figure
@@ -19,6 +19,10 @@ from mnist_lab.ownership import refusal
 from mnist_lab.runs import DAMAGED, LIVE_STATES, Run
 
 REFRESH_SECONDS = 1.0
+# A run waiting in the queue, or a classmate's run, changes too little to redraw every
+# second for thirty sessions (each redraw costs the shared server about 0.05 s).
+GLANCE_REFRESH_SECONDS = 5.0
+WINDOW_TAB = "Per window"
 STATE_BADGES = {
     "queued": ("info", "Queued: waiting for a free training slot."),
     "running": ("info", "Training."),
@@ -125,12 +129,18 @@ def render_curves(run: Run) -> None:
         key="train_smoothing",
         help="As in TensorBoard: an exponential moving average; the raw curve stays faint.",
     )
-    window = "Per window" if batches.empty else f"Per window ({window_label(batches)})"
     # Until an epoch ends, its windows are all there is to see: show them first.
+    # Stateful tabs run only the open tab: half the figures to send on every redraw. Their
+    # labels stay fixed, so the open tab stays open as records arrive.
     per_epoch, per_window = st.tabs(
-        ["Per epoch", window], default=window if epochs.empty else "Per epoch"
+        ["Per epoch", WINDOW_TAB],
+        default=WINDOW_TAB if epochs.empty else "Per epoch",
+        key="train_curve_tabs",
+        on_change="rerun",
     )
     for tab, frame, x in ((per_epoch, epochs, "epoch"), (per_window, batches, "step")):
+        if not tab.open:
+            continue
         with tab:
             if frame.empty:
                 st.caption("Nothing logged at this granularity yet.")
@@ -138,6 +148,8 @@ def render_curves(run: Run) -> None:
             render_curve_pair(run, version, frame, x, log_loss=log_loss, smoothing=smoothing)
             if x == "epoch":
                 explain_partial_epochs(summary.records)
+            else:
+                st.caption(f"Each point: {window_label(frame)}.")
 
 
 def render_curve_pair(
@@ -197,13 +209,37 @@ def render_result(run: Run) -> None:
             page_link(page, label, icon=None, query_params={"run": run.id})
 
 
-def live_run_panel(run: Run) -> None:
-    """Show ``run`` and keep redrawing it every second while it is live, without blocking."""
-    live = run.status()["state"] in LIVE_STATES
+def refresh_seconds(state: str, own: bool) -> float | None:
+    """How often a live panel redraws a run in ``state``; None once the run has ended.
 
-    @st.fragment(run_every=REFRESH_SECONDS if live else None)
+    Every second for a training run of one's own (``own``: with no class, every run is),
+    every `GLANCE_REFRESH_SECONDS` for a queued run or a classmate's.
+
+    Examples
+    --------
+    >>> refresh_seconds("running", own=True), refresh_seconds("running", own=False)
+    (1.0, 5.0)
+    >>> refresh_seconds("queued", own=True), refresh_seconds("finished", own=True)
+    (5.0, None)
+    """
+    if state not in LIVE_STATES:
+        return None
+    return REFRESH_SECONDS if own and state != "queued" else GLANCE_REFRESH_SECONDS
+
+
+def live_run_panel(run: Run) -> None:
+    """Show ``run`` and keep redrawing it while it is live (`refresh_seconds`), without blocking."""
+    shown_state = run.status()["state"]
+    live = shown_state in LIVE_STATES
+
+    own = not classroom_mode() or run.owner == current_owner()
+
+    @st.fragment(run_every=refresh_seconds(shown_state, own))
     def panel() -> None:
         status = run.status()
+        if shown_state == "queued" and status["state"] == "running":
+            # It started: rerun the whole page once so the panel redraws at training pace.
+            st.rerun()
         st.subheader(plain_markdown(run.name))
         render_status(run, status)
         if status["state"] == DAMAGED:

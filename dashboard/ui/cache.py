@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 
@@ -211,7 +212,7 @@ def cached_predictions(run_dir: str, mtime: float) -> tuple[np.ndarray, np.ndarr
 # Without a spinner, so that the statistics it computes inside run nested, with none either.
 @st.cache_resource(show_spinner=False)
 def _warmed_statistics() -> bool:
-    """Compute what a first visit of Home and Explore needs, then import Keras (once per server)."""
+    """Compute what first visits need (statistics, Keras, the newest model), once per server."""
     dataset = get_dataset()
     cached_class_counts(dataset, dataset.sha256)
     for split in ("train", "test"):
@@ -221,7 +222,18 @@ def _warmed_statistics() -> bool:
     # Keras (TensorFlow) takes seconds of CPU to import: Evaluate's first visitors should not
     # each wait for it while thirty sessions open the page at once.
     import keras  # noqa: F401
+    import scipy.ndimage  # noqa: F401  (Evaluate's robustness checks transform digits with it)
 
+    # Evaluate opens on the newest finished run: its model is loaded before a class asks.
+    newest = next(
+        (run for run in RunStore().list() if run.status()["state"] in ("finished", "stopped")),
+        None,
+    )
+    if newest is not None:
+        # A damaged model is reported by the page that opens it.
+        with contextlib.suppress(ValueError, OSError):
+            # One prediction builds the model's predict function (TensorFlow traces it once).
+            engine_of(newest).predict_proba(newest, dataset.x_test[0], model=model_of(newest))
     # TensorFlow brings some 350,000 objects that live as long as the server: out of the
     # collector's sight, each collection no longer rescans them (0.2 s per full one).
     gc.freeze()

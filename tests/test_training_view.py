@@ -31,9 +31,9 @@ def test_a_queued_run_says_its_place_and_expected_start(tmp_path):
     assert "start time is unknown" in queue_place_text(QueuePlace(run, 3, None), 3)
 
 
-def test_only_ones_own_training_run_redraws_every_second():
-    assert refresh_seconds("running", own=True) == REFRESH_SECONDS == 1.0
-    # A classmate's run, or one's own still waiting: thirty of them must not redraw each second.
+def test_only_ones_own_live_run_redraws_every_second():
+    assert refresh_seconds("running", own=True) == refresh_seconds("queued", own=True) == 1.0
+    assert REFRESH_SECONDS == 1.0
+    # A classmate's: thirty sessions watching one run must not each redraw it every second.
     assert refresh_seconds("running", own=False) == GLANCE_REFRESH_SECONDS
-    assert refresh_seconds("queued", own=True) == GLANCE_REFRESH_SECONDS
     assert refresh_seconds("finished", own=True) is None

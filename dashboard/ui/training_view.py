@@ -19,8 +19,8 @@ from mnist_lab.ownership import refusal
 from mnist_lab.runs import DAMAGED, LIVE_STATES, Run
 
 REFRESH_SECONDS = 1.0
-# A run waiting in the queue, or a classmate's run, changes too little to redraw every
-# second for thirty sessions (each redraw costs the shared server about 0.05 s).
+# Thirty sessions redrawing a classmate's run every second would ask the shared server for
+# more CPU than it has (each redraw of the curves costs it about 0.05 s).
 GLANCE_REFRESH_SECONDS = 5.0
 WINDOW_TAB = "Per window"
 STATE_BADGES = {
@@ -212,34 +212,30 @@ def render_result(run: Run) -> None:
 def refresh_seconds(state: str, own: bool) -> float | None:
     """How often a live panel redraws a run in ``state``; None once the run has ended.
 
-    Every second for a training run of one's own (``own``: with no class, every run is),
-    every `GLANCE_REFRESH_SECONDS` for a queued run or a classmate's.
+    Every second for a run of one's own (``own``: with no class, every run is), every
+    `GLANCE_REFRESH_SECONDS` for a classmate's.
 
     Examples
     --------
-    >>> refresh_seconds("running", own=True), refresh_seconds("running", own=False)
+    >>> refresh_seconds("queued", own=True), refresh_seconds("running", own=False)
     (1.0, 5.0)
-    >>> refresh_seconds("queued", own=True), refresh_seconds("finished", own=True)
-    (5.0, None)
+    >>> refresh_seconds("finished", own=True) is None
+    True
     """
     if state not in LIVE_STATES:
         return None
-    return REFRESH_SECONDS if own and state != "queued" else GLANCE_REFRESH_SECONDS
+    return REFRESH_SECONDS if own else GLANCE_REFRESH_SECONDS
 
 
 def live_run_panel(run: Run) -> None:
     """Show ``run`` and keep redrawing it while it is live (`refresh_seconds`), without blocking."""
-    shown_state = run.status()["state"]
-    live = shown_state in LIVE_STATES
-
+    state = run.status()["state"]
+    live = state in LIVE_STATES
     own = not classroom_mode() or run.owner == current_owner()
 
-    @st.fragment(run_every=refresh_seconds(shown_state, own))
+    @st.fragment(run_every=refresh_seconds(state, own))
     def panel() -> None:
         status = run.status()
-        if shown_state == "queued" and status["state"] == "running":
-            # It started: rerun the whole page once so the panel redraws at training pace.
-            st.rerun()
         st.subheader(plain_markdown(run.name))
         render_status(run, status)
         if status["state"] == DAMAGED:

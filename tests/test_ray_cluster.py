@@ -6,13 +6,17 @@ The worker node is killed mid-trial in the last test, so it comes last in this m
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
 from mnist_lab import records
 from mnist_lab.cli import main
 from mnist_lab.engines import get_engine
+from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
+from mnist_lab.execution.dispatcher import current_queue
 from mnist_lab.execution.executor import executor_for
+from mnist_lab.execution.fair_queue import RUNS_PER_STUDENT_ENV
 from mnist_lab.runs import LIVE_STATES, RunStore
 from mnist_lab.sweeps.driver import run_sweep, start_sweep_driver
 from mnist_lab.sweeps.results import trial_rows
@@ -96,6 +100,33 @@ def test_the_sweeps_pages_detached_driver_trains_on_the_cluster(cluster, tmp_pat
     start_sweep_driver(sweep)
     wait_for(lambda: sweep.state()["state"] == "finished", "the detached driver")
     assert [row["state"] for row in trial_rows(sweep)] == ["finished", "finished"]
+
+
+def test_a_students_second_run_waits_for_the_cluster_while_a_classmates_trains(
+    cluster, tmp_path, monkeypatch
+):
+    """The fair policy holds on the cluster: two CPUs, yet Ada's second run waits for her first."""
+    monkeypatch.setenv(RUNS_PER_STUDENT_ENV, "1")
+    store = RunStore(tmp_path / "runs")
+    executor = executor_for(store, cluster.address)
+    long_run = NumpyNetSettings(subset=20000, epochs=100, batch_size=4).to_dict()
+    short_run = NumpyNetSettings(subset=500, epochs=1).to_dict()
+    ada1 = store.create(long_run, owner="Ada")
+    executor.launch(ada1)
+    wait_for(lambda: ada1.status()["state"] == "running", "Ada's first run to train")
+    ada2 = store.create(short_run, owner="Ada")
+    executor.launch(ada2)
+    time.sleep(0.002)  # run ids are stamped to the millisecond: keep launch order
+    bob1 = store.create(short_run, owner="Bob")
+    executor.launch(bob1)
+    wait_for(lambda: bob1.status()["state"] == "finished", "Bob's run to overtake")
+    # Bob's CPU is free again, yet Ada's second run is not let onto it.
+    time.sleep(1.0)
+    assert ada2.status()["state"] == "queued", "Ada trained two runs at once"
+    assert [place.run for place in current_queue(store)] == [ada2]
+    ada1.request_stop()
+    wait_for(lambda: ada2.status()["state"] == "finished", "Ada's second run")
+    assert ada1.status()["state"] == "stopped" and ada2.status()["node"]
 
 
 def test_a_killed_node_leaves_its_trial_interrupted_and_the_sweep_goes_on(cluster, tmp_path):

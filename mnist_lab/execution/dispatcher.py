@@ -5,9 +5,11 @@ directory and makes sure a dispatcher runs (``python -m mnist_lab dispatch``); t
 starts the next waiting run's worker (`mnist_lab.execution.fair_queue` decides which) whenever
 fewer runs train than that run allows, and exits once nothing waits and its workers have ended.
 The queue is the run directories themselves, so it survives a restart of the server (the
-dispatcher is detached, and a new one takes over the same files)::
+dispatcher is detached, and a new one takes over the same files). Runs for a Ray cluster
+wait in the same files, marked ``"executor": "ray"``: the launching process admits them
+(`mnist_lab.execution.ray_cluster`) with the same policy, `admit`::
 
-    runs/<id>/dispatch.json   {"parallel": K}, then {"parallel": K, "worker": PID} once started
+    runs/<id>/dispatch.json   {"parallel": K, "executor": "local"}, then with "worker": PID
     runs/.dispatcher.lock     flock held by the one dispatcher of this run store
     runs/.queue_order.json    the teacher's order of waiting runs (`fair_queue.teacher_order`)
 """
@@ -41,13 +43,18 @@ from mnist_lab.runs import (
 from mnist_lab.timing import expected_for_config
 
 DISPATCH_FILE = "dispatch.json"
+# Who starts a queued run: the local dispatcher, or the launching process for a Ray cluster.
+LOCAL, RAY = "local", "ray"
+EXECUTORS = (LOCAL, RAY)
 LOCK_FILE = ".dispatcher.lock"
 DISPATCHER_LOG = ".dispatcher.log"
 
 
-def enqueue(run: Run, parallel: int) -> None:
-    """Put ``run`` in the local queue: it may start while fewer than ``parallel`` runs train."""
-    atomic_write_json(run.file(DISPATCH_FILE), {"parallel": parallel, "queued": now_iso()})
+def enqueue(run: Run, parallel: int, executor: str = LOCAL) -> None:
+    """Put ``run`` in ``executor``'s queue: it may start while fewer than ``parallel`` train."""
+    atomic_write_json(
+        run.file(DISPATCH_FILE), {"parallel": parallel, "queued": now_iso(), "executor": executor}
+    )
 
 
 def _dispatch(run: Run) -> dict | None:
@@ -63,8 +70,8 @@ def waits_for_dispatcher(run: Run) -> bool:
     return dispatch is not None and "worker" not in dispatch
 
 
-def queue_state(store: RunStore) -> tuple[list[tuple[Run, int]], list[Run]]:
-    """The waiting runs, oldest first, each with its ``parallel``; and the runs training.
+def queue_state(store: RunStore, executor: str = LOCAL) -> tuple[list[tuple[Run, int]], list[Run]]:
+    """``executor``'s waiting runs, oldest first, each with its ``parallel``; and its runs training.
 
     A run counts as training once its worker was started and until its status says it ended
     (or its worker died); a waiting run is a live queued run whose worker was not started.
@@ -73,6 +80,8 @@ def queue_state(store: RunStore) -> tuple[list[tuple[Run, int]], list[Run]]:
     for run in reversed(store.list()):
         dispatch = _dispatch(run)
         if dispatch is None or run.status()["state"] not in LIVE_STATES:
+            continue
+        if dispatch.get("executor", LOCAL) != executor:
             continue
         if "worker" in dispatch:
             training.append(run)
@@ -84,11 +93,15 @@ def queue_state(store: RunStore) -> tuple[list[tuple[Run, int]], list[Run]]:
 def current_queue(store: RunStore) -> list[QueuePlace]:
     """Every waiting run with its position and expected start, next to start first.
 
-    Expected durations come from each run's status (the Train page records one at launch)
-    or, failing that, from `timing.expected_for_config`.
+    A lab trains either here or on a Ray cluster: the queue shown is the one with waiting
+    runs, the local one first. Expected durations come from each run's status (the Train
+    page records one at launch) or, failing that, from `timing.expected_for_config`.
     """
-    waiting, training = queue_state(store)
-    if not waiting:
+    for executor in EXECUTORS:
+        waiting, training = queue_state(store, executor)
+        if waiting:
+            break
+    else:
         return []
     owners = [run.owner for run in training]
     ordered = fair_order([run for run, _ in waiting], teacher_order(store), owners)
@@ -144,8 +157,46 @@ def start_worker(run: Run, parallel: int) -> int:
 
     env = {RUNS_DIR_ENV: str(run.path.parent), MAX_PARALLEL_ENV: str(parallel)}
     pid = start_detached(["worker", "--run-dir", str(run.path)], run.file(LOG_FILE), env)
-    atomic_write_json(run.file(DISPATCH_FILE), {"parallel": parallel, "worker": pid})
+    atomic_write_json(
+        run.file(DISPATCH_FILE), {"parallel": parallel, "worker": pid, "executor": LOCAL}
+    )
     return pid
+
+
+def admit(
+    store: RunStore, executor: str, slots: int | None = None
+) -> tuple[list[tuple[Run, int]], list[Run]]:
+    """One round of the fair policy over ``executor``'s queue.
+
+    Runs asked to stop while they wait are marked stopped, never started.
+
+    Parameters
+    ----------
+    store : RunStore
+    executor : {"local", "ray"}
+    slots : int, optional
+        Runs that may train at once; each run's own ``parallel`` when omitted.
+
+    Returns
+    -------
+    tuple
+        The runs to start now, each with its ``parallel``, in order; and the runs left
+        waiting.
+    """
+    waiting, training = queue_state(store, executor)
+    parallel_of = {run.id: slots or parallel for run, parallel in waiting}
+    owners = [run.owner for run in training]
+    ordered = []
+    for run in fair_order([run for run, _ in waiting], teacher_order(store), owners):
+        if run.stop_requested():
+            run.update_status(
+                state="stopped", message="Stopped while waiting in the queue.", ended=now_iso()
+            )
+        else:
+            ordered.append(run)
+    starts = runs_to_start(ordered, parallel_of, owners, runs_per_student())
+    left = [run for run in ordered if run not in starts]
+    return [(run, parallel_of[run.id]) for run in starts], left
 
 
 def run_dispatcher(store: RunStore, poll_s: float = 0.3) -> int:
@@ -161,28 +212,16 @@ def run_dispatcher(store: RunStore, poll_s: float = 0.3) -> int:
         return 0
     pid = os.getpid()
     me = {"pid": pid, "pid_start": process_start_time(pid)}
-    limit = runs_per_student()
     workers: list[int] = []
     while True:
-        waiting, training = queue_state(store)
-        parallel_of = {run.id: parallel for run, parallel in waiting}
-        ordered = []
-        owners = [run.owner for run in training]
-        for run in fair_order([run for run, _ in waiting], teacher_order(store), owners):
-            if run.stop_requested():
-                run.update_status(
-                    state="stopped", message="Stopped while waiting in the queue.", ended=now_iso()
-                )
-            else:
-                ordered.append(run)
-        starts = runs_to_start(ordered, parallel_of, owners, limit)
-        for run in ordered:
-            if run in starts:
-                workers.append(start_worker(run, parallel_of[run.id]))
-            elif run.raw_status().get("pid") != pid:
+        starts, left = admit(store, LOCAL)
+        for run, parallel in starts:
+            workers.append(start_worker(run, parallel))
+        for run in left:
+            if run.raw_status().get("pid") != pid:
                 run.update_status(**me)
         # It outlives its workers, so they are reaped by it, never left <defunct>.
-        if not waiting and not any(map(process_alive, workers)):
+        if not starts and not left and not any(map(process_alive, workers)):
             lock.close()
             # A launch may have enqueued a run while it saw the lock still held.
             if not queue_state(store)[0] or (lock := _try_lock(store)) is None:

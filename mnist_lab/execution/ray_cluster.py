@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from mnist_lab.datasets import dataset_files
+from mnist_lab.execution.dispatcher import DISPATCH_FILE, RAY, admit, enqueue
 from mnist_lab.execution.executor import Executor
 from mnist_lab.execution.processes import process_start_time
 from mnist_lab.runs import (
@@ -32,10 +33,16 @@ from mnist_lab.runs import (
     Run,
     RunStore,
     atomic_write_bytes,
+    atomic_write_json,
     now_iso,
 )
 
 STREAM_S = 0.5
+# How often the launching process lets waiting runs onto the cluster.
+ADMIT_POLL_S = 0.3
+# One admitting thread per run store in this process (a server launches from many sessions).
+_ADMITTERS: dict[str, threading.Thread] = {}
+_ADMITTERS_LOCK = threading.Lock()
 STOP_BOARD = "mnist_lab_stop_board"
 NAMESPACE = "mnist_lab"
 # Files that stream while the run trains; the rest come back once it ends.
@@ -198,8 +205,20 @@ class RayExecutor(Executor):
         # One CPU per trial, and no retry: a node lost mid-trial leaves it interrupted.
         self.task = ray.remote(num_cpus=1, max_retries=0)(train_on_node)
 
-    def launch(self, run: Run) -> threading.Thread:
-        """Submit ``run`` to the cluster and mirror it here from a daemon thread."""
+    def slots(self) -> int:
+        """Trials the cluster trains at once: one per CPU of its nodes now."""
+        import ray
+
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+    def launch(self, run: Run) -> None:
+        """Queue ``run`` for the cluster; this process submits it when the fair policy says.
+
+        The queue is the local one's (`mnist_lab.execution.dispatcher`), marked for Ray: a
+        student's second run waits while classmates' first runs take the cluster's CPUs,
+        and the teacher's order and cancels apply. A daemon thread of this process admits
+        the runs, so the run reads as interrupted if this process ends before it does.
+        """
         pid = os.getpid()
         run.update_status(
             state="queued",
@@ -207,13 +226,36 @@ class RayExecutor(Executor):
             pid_start=process_start_time(pid),
             message=f"Waiting for a free CPU on {self.where}.",
         )
+        enqueue(run, self.slots(), executor=RAY)
+        key = str(self.store.root)
+        with _ADMITTERS_LOCK:
+            if key not in _ADMITTERS:
+                _ADMITTERS[key] = threading.Thread(target=self._admit, daemon=True)
+                _ADMITTERS[key].start()
+
+    def _admit(self) -> None:
+        """Submit this store's waiting Ray runs as the policy lets them in; end when none wait."""
+        key = str(self.store.root)
+        while True:
+            with _ADMITTERS_LOCK:
+                starts, left = admit(self.store, RAY, self.slots())
+                if not starts and not left:
+                    del _ADMITTERS[key]
+                    return
+            for run, parallel in starts:
+                self._submit(run, parallel)
+            time.sleep(ADMIT_POLL_S)
+
+    def _submit(self, run: Run, parallel: int) -> None:
+        """Send ``run`` to the cluster and mirror it here from a daemon thread."""
+        atomic_write_json(
+            run.file(DISPATCH_FILE), {"parallel": parallel, "worker": os.getpid(), "executor": RAY}
+        )
         # MNIST travels with the package; a user's dataset goes along with the run.
         stream = self.task.options(num_returns="streaming").remote(
             run.config(), run.id, self.board, dataset_files(run)
         )
-        mirror = threading.Thread(target=self._mirror, args=(run, stream), daemon=True)
-        mirror.start()
-        return mirror
+        threading.Thread(target=self._mirror, args=(run, stream), daemon=True).start()
 
     def _mirror(self, run: Run, stream) -> None:
         """Write what the task streams into ``run``; a lost node leaves it interrupted."""

@@ -53,9 +53,11 @@ def recipe_settings(preset: str, **changes):
 def accuracy_clock(x_test, y_test):
     """A Keras callback: test accuracy after every epoch, with the clock paused meanwhile.
 
-    Its ``points`` are ``(epoch, seconds of training so far, test accuracy)``.
+    ``y_test`` holds the test labels as integers. Its ``points`` are ``(epoch, seconds of
+    training so far, test accuracy)``.
     """
     import keras
+    import numpy as np
 
     class AccuracyClock(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
@@ -63,8 +65,11 @@ def accuracy_clock(x_test, y_test):
 
         def on_epoch_end(self, epoch, logs=None):
             pause = time.perf_counter()
-            _, accuracy = self.model.evaluate(x_test, y_test, batch_size=2048, verbose=0)
-            self.points.append((epoch + 1, pause - self.start - self.paused, float(accuracy)))
+            # From the predictions, not evaluate(): a recipe with label smoothing trains on
+            # one-hot targets, which the plain test labels would not match.
+            predicted = self.model.predict(x_test, batch_size=2048, verbose=0).argmax(axis=1)
+            accuracy = float(np.mean(predicted == y_test))
+            self.points.append((epoch + 1, pause - self.start - self.paused, accuracy))
             self.paused += time.perf_counter() - pause
 
     return AccuracyClock()
@@ -123,7 +128,6 @@ def curve_keras_io() -> dict:
     x_train = (dataset.x_train.astype("float32") / 255)[..., np.newaxis]
     x_test = (dataset.x_test.astype("float32") / 255)[..., np.newaxis]
     y_train = keras.utils.to_categorical(dataset.y_train, 10)
-    y_test = keras.utils.to_categorical(dataset.y_test, 10)
     model = keras.Sequential(
         [
             keras.Input(shape=(28, 28, 1)),
@@ -137,7 +141,7 @@ def curve_keras_io() -> dict:
         ]
     )
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
-    clock = accuracy_clock(x_test, y_test)
+    clock = accuracy_clock(x_test, dataset.y_test)
     model.fit(
         x_train,
         y_train,
@@ -198,9 +202,8 @@ def bare_run(preset: str) -> dict:
         verbose=0,
         callbacks=[clock],
     )
-    seconds = clock.seconds
-    _, accuracy = model.evaluate(data.x_test, data.y_test, batch_size=2048, verbose=0)
-    return {"seconds": seconds, "accuracy": float(accuracy)}
+    predicted = model.predict(data.x_test, batch_size=2048, verbose=0).argmax(axis=1)
+    return {"seconds": clock.seconds, "accuracy": float((predicted == data.y_test).mean())}
 
 
 MEASUREMENTS = {

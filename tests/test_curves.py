@@ -78,6 +78,14 @@ def test_per_window_curves_are_smoothed_over_a_faint_raw_curve_and_loss_can_be_l
     assert figure.layout.yaxis.type == "log"
 
 
+def test_the_first_window_is_a_dot_on_an_axis_that_stays_within_100_percent():
+    frame = pd.DataFrame({"step": [64], "accuracy": [0.657]})
+    figure = learning_curve_figure(frame, "accuracy", "step", "Accuracy", smoothing=0.6)
+    assert "markers" in figure.data[-1].mode, "a line of one point draws nothing"
+    low, high = figure.layout.yaxis.range
+    assert 0.5 < low < 0.657 < high <= 1.0
+
+
 def test_overlaid_runs_put_the_baseline_on_its_own_axis_and_shorten_long_names():
     long_name = "a very long run name that would squeeze the charts " * 2
     figure = learning_curves_figure(

@@ -179,7 +179,8 @@ def learning_curve_figure(
             x=positions,
             y=values,
             name=series,
-            mode="lines" if x == "step" else "lines+markers",
+            # A single point is a dot: a line needs two.
+            mode="lines" if x == "step" and len(frame) > 1 else "lines+markers",
             line=line,
             marker=_partial_markers(frame) if x == "epoch" else None,
         )
@@ -197,6 +198,12 @@ def learning_curve_figure(
         figure.update_yaxes(type="log")
     if metric == "accuracy":
         figure.update_yaxes(tickformat=percent_tickformat(shown_values))
+    if len(frame) == 1 and not log_y and shown_values:
+        # Around one point plotly spreads the axis far and wide (accuracy up to 150%).
+        low, high = min(shown_values), max(shown_values)
+        pad = max(0.05 * abs(high), 0.01)
+        top = min(high + pad, 1.0) if metric == "accuracy" else high + pad
+        figure.update_yaxes(range=[max(low - pad, 0.0), top])
     return figure
 
 

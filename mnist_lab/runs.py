@@ -59,13 +59,9 @@ MAX_OWNER_LENGTH = 40
 # Small JSON files (settings, status) by version, as read: 1-2 kB each, 32 MB at the very most.
 MAX_KEPT_FILE_BYTES = 16 * 2**10
 MAX_KEPT_FILES = 2048
-_FILE_BYTES: OrderedDict[tuple, bytes] = OrderedDict()
-_FILE_BYTES_LOCK = threading.Lock()
-# Checked evaluation files by version (path, inode, mtime, size): a page reads one several
-# times per rerun, and each holds 20,000 per-digit values to parse and check.
+# Checked evaluation files by version: a page reads one several times per rerun, and each
+# holds 20,000 per-digit values to parse and check.
 MAX_KEPT_EVALUATIONS = 32
-_EVALUATIONS: OrderedDict[tuple, dict] = OrderedDict()
-_EVALUATIONS_LOCK = threading.Lock()
 
 CONFIG_FILE = "config.json"
 STATUS_FILE = "status.json"
@@ -140,6 +136,42 @@ def _version(stat: os.stat_result) -> tuple[int, int, int]:
     return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
+def file_version(path: Path) -> tuple[int, int, int] | None:
+    """A file's version: inode, modification time (ns) and size; None if there is no file.
+
+    Writing the file again, in place or aside and renamed over it, gives a new version:
+    what is derived from a file is kept under it.
+    """
+    try:
+        return _version(Path(path).stat())
+    except FileNotFoundError:
+        return None
+
+
+class _KeptByVersion:
+    """The newest ``size`` values by (path, version), shared by every thread."""
+
+    def __init__(self, size: int):
+        self.size, self.values, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: tuple) -> Any:
+        with self.lock:
+            if key in self.values:
+                self.values.move_to_end(key)
+                return self.values[key]
+        return None
+
+    def put(self, key: tuple, value: Any) -> None:
+        with self.lock:
+            self.values[key] = value
+            while len(self.values) > self.size:
+                self.values.popitem(last=False)
+
+
+_FILE_BYTES = _KeptByVersion(MAX_KEPT_FILES)
+_EVALUATIONS = _KeptByVersion(MAX_KEPT_EVALUATIONS)
+
+
 def _file_bytes(path: Path, stat: os.stat_result) -> bytes:
     """The bytes of ``path`` (``stat`` is its stat): small files are kept per version.
 
@@ -148,19 +180,14 @@ def _file_bytes(path: Path, stat: os.stat_result) -> bytes:
     costs. A version is stored under the stat of the opened file itself, so it always
     matches what was read, even when the file was replaced in between.
     """
-    key = (str(path), *_version(stat))
-    with _FILE_BYTES_LOCK:
-        if key in _FILE_BYTES:
-            _FILE_BYTES.move_to_end(key)
-            return _FILE_BYTES[key]
+    kept = _FILE_BYTES.get((str(path), *_version(stat)))
+    if kept is not None:
+        return kept
     with open(path, "rb") as handle:
         read_stat = os.fstat(handle.fileno())
         data = handle.read()
     if read_stat.st_size <= MAX_KEPT_FILE_BYTES and len(data) == read_stat.st_size:
-        with _FILE_BYTES_LOCK:
-            _FILE_BYTES[(str(path), *_version(read_stat))] = data
-            while len(_FILE_BYTES) > MAX_KEPT_FILES:
-                _FILE_BYTES.popitem(last=False)
+        _FILE_BYTES.put((str(path), *_version(read_stat)), data)
     return data
 
 
@@ -432,20 +459,13 @@ class Run:
         from mnist_lab.evaluation import check_evaluation  # the format's owner imports runs
 
         path = self.file(EVALUATION_FILE)
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
+        version = file_version(path)
+        if version is None:
             return None
-        version = (str(path), *_version(stat))
-        with _EVALUATIONS_LOCK:
-            if version in _EVALUATIONS:
-                _EVALUATIONS.move_to_end(version)
-                return _EVALUATIONS[version]
-        evaluation = check_evaluation(read_json(path))
-        with _EVALUATIONS_LOCK:
-            _EVALUATIONS[version] = evaluation
-            while len(_EVALUATIONS) > MAX_KEPT_EVALUATIONS:
-                _EVALUATIONS.popitem(last=False)
+        evaluation = _EVALUATIONS.get((str(path), *version))
+        if evaluation is None:
+            evaluation = check_evaluation(read_json(path))
+            _EVALUATIONS.put((str(path), *version), evaluation)
         return evaluation
 
     def write_json(self, file_name: str, obj: Any) -> None:

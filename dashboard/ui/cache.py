@@ -17,7 +17,7 @@ from mnist_lab.datasets import DatasetStore, stored_sha256
 from mnist_lab.engines import engine_of
 from mnist_lab.execution.dispatcher import current_queue
 from mnist_lab.execution.fair_queue import QueuePlace
-from mnist_lab.runs import EVALUATION_FILE, METRICS_FILE, Run, RunStore
+from mnist_lab.runs import EVALUATION_FILE, METRICS_FILE, Run, RunStore, file_version
 
 
 @st.cache_resource(show_spinner="Loading MNIST...")
@@ -296,27 +296,23 @@ def scores_of(run: Run) -> dict:
 
 # A live run's records change every second: a few versions of a few runs are plenty.
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _cached_metrics(run_dir: str, version: tuple[int, int]) -> list[dict]:
+def _cached_metrics(run_dir: str, version: tuple[int, ...] | None) -> list[dict]:
     return Run(run_dir).metrics()
 
 
-def metrics_version(run: Run) -> tuple[int, int]:
-    """Size and modification time of the run's ``metrics.jsonl``, ``(0, 0)`` without one."""
-    try:
-        stat = run.file(METRICS_FILE).stat()
-    except FileNotFoundError:
-        return (0, 0)
-    return (stat.st_size, stat.st_mtime_ns)
+def metrics_version(run: Run) -> tuple[int, ...] | None:
+    """The `file_version` of the run's ``metrics.jsonl``: None before it has one."""
+    return file_version(run.file(METRICS_FILE))
 
 
-def metrics_of(run: Run, version: tuple[int, int] | None = None) -> list[dict]:
+def metrics_of(run: Run, version: tuple[int, ...] | None = None) -> list[dict]:
     """The run's records (`Run.metrics`), parsed once per version for every session.
 
     Parameters
     ----------
     run : Run
     version : tuple of int, optional
-        Its `metrics_version`, if the caller already has it.
+        Its `metrics_version`, if the caller already has it (read here when omitted).
 
     Returns
     -------

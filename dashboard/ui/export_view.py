@@ -6,7 +6,7 @@ import streamlit as st
 
 from mnist_lab.export import EXPORT_FORMATS, export_run
 from mnist_lab.preprocess import NORMALIZER_FILE
-from mnist_lab.runs import CONFIG_FILE, EVALUATION_FILE, Run
+from mnist_lab.runs import CONFIG_FILE, EVALUATION_FILE, Run, file_version
 
 # format -> (button label, MIME type)
 FORMAT_BUTTONS = {
@@ -30,11 +30,8 @@ def _exported(run_dir: str, versions: tuple) -> tuple[dict[str, str], str | None
 
 
 def _versions(run: Run) -> tuple:
-    """Modification times of `EXPORT_INPUTS` (None for a missing one)."""
-    return tuple(
-        run.file(name).stat().st_mtime_ns if run.file(name).exists() else None
-        for name in EXPORT_INPUTS
-    )
+    """The `file_version` of each of `EXPORT_INPUTS` (None for a missing one)."""
+    return tuple(file_version(run.file(name)) for name in EXPORT_INPUTS)
 
 
 def render_code_downloads(run: Run, key_prefix: str) -> None:

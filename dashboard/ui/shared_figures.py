@@ -3,8 +3,9 @@
 A figure cached as a resource is one object that every session's ``st.plotly_chart`` reads;
 cached as data it would be a pickled copy per session, which plotly re-validates, and
 rebuilding it costs a class's server more than the rest of the page. Each key holds the
-version of the file the figure shows (its modification time or size), so a new epoch or a
-new evaluation builds a new figure. Nothing here may be modified after it is returned.
+version of the file the figure shows (its modification time, or `runs.file_version`), so a
+new epoch or a new evaluation builds a new figure. Nothing here may be modified after it is
+returned.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from mnist_lab.runs import Run
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def cached_class_distribution_figure(
+def _cached_class_distribution_figure(
     sha256: str, measure: str, height: int, _counts: pd.DataFrame, _class_names: tuple[str, ...]
 ) -> go.Figure:
     """`class_distribution_figure` of a dataset, built once for every session.
@@ -51,8 +52,8 @@ def cached_class_distribution_figure(
 def dataset_distribution_figure(
     dataset: MnistDataset, counts: pd.DataFrame, measure: str, height: int = 320
 ) -> go.Figure:
-    """`cached_class_distribution_figure` of ``dataset`` with its ``counts``."""
-    return cached_class_distribution_figure(
+    """`class_distribution_figure` of ``dataset`` with its ``counts``, built once for all."""
+    return _cached_class_distribution_figure(
         dataset.sha256, measure, height, counts, tuple(dataset.class_names)
     )
 
@@ -60,7 +61,7 @@ def dataset_distribution_figure(
 @st.cache_resource(max_entries=32, show_spinner=False)
 def cached_curve_figure(
     run_dir: str,
-    version: tuple[int, int],
+    version: tuple[int, ...] | None,
     x: str,
     metric: str,
     smoothing: float,
@@ -73,8 +74,8 @@ def cached_curve_figure(
     ----------
     run_dir : str
         The run's directory.
-    version : tuple of int
-        Its metrics file's size and modification time: only the cache key.
+    version : tuple of int or None
+        Its metrics file's `mnist_lab.runs.file_version`: only the cache key.
     x : {"epoch", "step", "iterations"}
     metric : {"loss", "accuracy"}
     smoothing : float

@@ -154,7 +154,7 @@ def render_curves(run: Run) -> None:
 
 def render_curve_pair(
     run: Run,
-    version: tuple[int, int],
+    version: tuple[int, ...] | None,
     frame: pd.DataFrame,
     x: str,
     log_loss: bool = False,

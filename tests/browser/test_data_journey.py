@@ -4,6 +4,8 @@ explore it. A screenshot of the Data page is written to ``screenshots/``.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from playwright.sync_api import expect
 
@@ -12,6 +14,9 @@ from tests.browser.driver import exceptions, go_to, open_app, plotly_traces, wai
 from tests.shapes import write_shapes_idx
 
 pytestmark = pytest.mark.browser
+# Streamlit's endpoint for uploaded files (one PUT per file).
+UPLOAD_ENDPOINT = "/_stcore/upload_file/"
+UPLOAD_TIMEOUT_S = 60
 
 
 def test_upload_the_idx_files_see_the_dataset_and_explore_it(page, server, screenshots, tmp_path):
@@ -19,11 +24,20 @@ def test_upload_the_idx_files_see_the_dataset_and_explore_it(page, server, scree
     open_app(page, server.url)
     go_to(page, "Your data")
     expect(page.get_by_text("Only MNIST so far: add a dataset above.")).to_be_visible()
+    uploaded = []
+    page.on("requestfinished", lambda request: uploaded.append(request.url))
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
         [str(path) for path in files]
     )
     for path in files:
         expect(page.get_by_text(path.name)).to_be_visible()
+    # A file's name shows before its upload ends; a busy server (its first visitor starts
+    # the warm-up) may take a while to take all four.
+    deadline = time.monotonic() + UPLOAD_TIMEOUT_S
+    while sum(UPLOAD_ENDPOINT in url for url in uploaded) < len(files):
+        assert time.monotonic() < deadline, f"uploads not finished: {uploaded}"
+        page.wait_for_timeout(100)
+    wait_for_run(page)
     page.get_by_role("textbox", name="Dataset name", exact=True).fill("Shapes")
     page.get_by_role("textbox", name="Class names (optional)").fill("square, cross, circle")
     page.get_by_role("button", name="Check and add").click()

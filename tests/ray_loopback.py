@@ -1,8 +1,8 @@
 """A real two-node Ray cluster on this machine, for the tests and ``benchmarks/bench_sweep.py``.
 
 Two ``ray start --block`` processes on 127.0.0.1, a head and a worker with one CPU each, each
-in its own process group, so stopping or killing a node ends exactly the processes it
-started (never ``ray stop``, which ends every Ray process of the machine).
+in its own process group, so stopping, freezing or killing a node ends exactly the processes
+it started (never ``ray stop``, which ends every Ray process of the machine).
 """
 
 from __future__ import annotations
@@ -17,6 +17,13 @@ from pathlib import Path
 
 RAY = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "ray"
 START_TIMEOUT_S = 120.0
+# The head declares a node that stopped answering dead after about five seconds, not Ray's
+# default of a minute, so the tests of a lost node are short.
+HEALTH_CHECKS = {
+    "RAY_health_check_period_ms": "1000",
+    "RAY_health_check_timeout_ms": "2000",
+    "RAY_health_check_failure_threshold": "5",
+}
 
 
 @dataclass
@@ -24,8 +31,9 @@ class LoopbackCluster:
     """The two ``ray start`` processes and the head's address."""
 
     address: str
+    base: Path
     head: subprocess.Popen
-    worker: subprocess.Popen
+    worker: subprocess.Popen | None
 
 
 def _free_port() -> int:
@@ -46,6 +54,7 @@ def _start_node(arguments: list[str], log_path: Path) -> subprocess.Popen:
                 "--disable-usage-stats",
                 *arguments,
             ],
+            env={**os.environ, **HEALTH_CHECKS},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -71,15 +80,20 @@ def start_loopback_cluster(base: Path) -> LoopbackCluster:
         ["--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={base / 'ray'}"],
         base / "head.log",
     )
-    cluster = LoopbackCluster(address, head, None)
+    cluster = LoopbackCluster(address, base, head, None)
     try:
         _wait(lambda: alive_nodes(address) >= 1, base / "head.log")
-        cluster.worker = _start_node([f"--address={address}"], base / "worker.log")
-        _wait(lambda: alive_nodes(address) >= 2, base / "worker.log")
+        start_worker(cluster)
     except BaseException:
         stop_loopback_cluster(cluster)
         raise
     return cluster
+
+
+def start_worker(cluster: LoopbackCluster) -> None:
+    """Start the worker node (again, after one was lost) and wait until the head counts it."""
+    cluster.worker = _start_node([f"--address={cluster.address}"], cluster.base / "worker.log")
+    _wait(lambda: alive_nodes(cluster.address) >= 2, cluster.base / "worker.log")
 
 
 def _wait(condition, log_path: Path) -> None:
@@ -92,12 +106,17 @@ def _wait(condition, log_path: Path) -> None:
 
 
 def kill_node(process: subprocess.Popen) -> None:
-    """SIGKILL one node's whole process group at once, as a machine that dies."""
+    """SIGKILL one node's whole process group at once, as a machine that dies (or a frozen one)."""
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     process.wait()
+
+
+def freeze_node(process: subprocess.Popen) -> None:
+    """SIGSTOP one node's whole process group, as a machine that hangs: no socket is closed."""
+    os.killpg(process.pid, signal.SIGSTOP)
 
 
 def stop_loopback_cluster(cluster: LoopbackCluster, grace_s: float = 15.0) -> None:

@@ -9,7 +9,9 @@ launching process writes them into the run directory here, so live charts and ev
 read a cluster run like a local one; ``status.json`` names the ``node`` that trained it.
 
 A node lost mid-trial leaves the run ``interrupted`` with what had arrived (it is not
-retried); the launching process is the run's recorded pid, so a run whose launcher died
+retried). Ray tells a stream that its node died, but not always (a node that hangs rather
+than dies), so a stream silent for a few seconds makes the thread ask the cluster whether the
+node still lives. The launching process is the run's recorded pid, so a run whose launcher died
 reads as interrupted too.
 """
 
@@ -38,6 +40,11 @@ from mnist_lab.runs import (
 )
 
 STREAM_S = 0.5
+# How long the mirror waits for a trial's next batch before it asks whether the trial's node
+# is still alive: Ray's own notice of a lost node can fail to reach a waiting stream.
+NODE_CHECK_S = 5.0
+# A batch that is ready is already here; this only bounds a fetch from a node that just died.
+FETCH_TIMEOUT_S = 60.0
 # How often the launching process lets waiting runs onto the cluster.
 ADMIT_POLL_S = 0.3
 # One admitting thread per run store in this process (a server launches from many sessions).
@@ -50,12 +57,19 @@ STREAMED = frozenset({CONFIG_FILE, STATUS_FILE, METRICS_FILE})
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
-def _node_name() -> str:
-    """This node in words: its IP address and the start of its Ray node id."""
+def _this_node() -> tuple[str, str]:
+    """This node's Ray id, and the node in words: its IP address and the start of that id."""
     import ray
 
     node_id = ray.get_runtime_context().get_node_id()
-    return f"{ray.util.get_node_ip_address()} node {node_id[:8]}"
+    return node_id, f"{ray.util.get_node_ip_address()} node {node_id[:8]}"
+
+
+def _node_alive(node_id: str) -> bool:
+    """Whether the cluster still counts the node ``node_id`` among its live ones."""
+    import ray
+
+    return any(node["NodeID"] == node_id and node["Alive"] for node in ray.nodes())
 
 
 def train_on_node(config: dict, run_id: str, board, datasets: dict[str, bytes] | None = None):
@@ -67,14 +81,14 @@ def train_on_node(config: dict, run_id: str, board, datasets: dict[str, bytes] |
     Yields
     ------
     dict
-        ``{"metrics": bytes, "status": dict, "node": str}`` every `STREAM_S` while it
-        trains, then ``{"files": {relative path: bytes}}`` once.
+        ``{"metrics": bytes, "status": dict, "node": str, "node_id": str}`` every
+        `STREAM_S` while it trains, then ``{"files": {relative path: bytes}}`` once.
     """
     import tempfile
 
     from mnist_lab.execution.worker import run_worker
 
-    node = _node_name()
+    node_id, node = _this_node()
     with tempfile.TemporaryDirectory(prefix="mnist-lab-") as temp:
         run = Run(Path(temp) / run_id)
         run.path.mkdir()
@@ -94,7 +108,7 @@ def train_on_node(config: dict, run_id: str, board, datasets: dict[str, bytes] |
                 status = run.raw_status()
             except DamagedRunError:
                 status = {}
-            yield {"metrics": data[sent:end], "status": status, "node": node}
+            yield {"metrics": data[sent:end], "status": status, "node": node, "node_id": node_id}
             sent = end
             if not alive:
                 break
@@ -259,14 +273,9 @@ class RayExecutor(Executor):
 
     def _mirror(self, run: Run, stream) -> None:
         """Write what the task streams into ``run``; a lost node leaves it interrupted."""
-        import ray
-
         final = None
         try:
-            for reference in stream:
-                if run.stop_requested():
-                    self.board.set.remote(run.id)
-                item = ray.get(reference)
+            for item in self._batches(run, stream):
                 if "files" in item:
                     for name, data in item["files"].items():
                         (run.path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -293,3 +302,30 @@ class RayExecutor(Executor):
                 "then are kept; it is not retried.",
                 ended=now_iso(),
             )
+
+    def _batches(self, run: Run, stream):
+        """Yield the task's batches as they arrive, passing on a stop the run was asked for.
+
+        Raises
+        ------
+        ConnectionError
+            If no batch came for `NODE_CHECK_S` and the node training the run is gone.
+        """
+        import ray
+
+        node_id = None
+        while True:
+            if run.stop_requested():
+                self.board.set.remote(run.id)
+            ready, _ = ray.wait([stream], timeout=NODE_CHECK_S)
+            if not ready:
+                if node_id is not None and not _node_alive(node_id):
+                    raise ConnectionError(f"its node {node_id[:8]} is no longer in the cluster")
+                continue
+            try:
+                reference = next(stream)
+            except StopIteration:
+                return
+            item = ray.get(reference, timeout=FETCH_TIMEOUT_S)
+            node_id = item.get("node_id", node_id)
+            yield item

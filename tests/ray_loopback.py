@@ -17,9 +17,12 @@ from pathlib import Path
 
 RAY = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "ray"
 START_TIMEOUT_S = 120.0
+# What the nodes and `ray status` run with. No token: an auth token that a local
+# ``ray.init()`` once left in ~/.ray would otherwise lock `ray status` out of this cluster.
 # The head declares a node that stopped answering dead after about five seconds, not Ray's
 # default of a minute, so the tests of a lost node are short.
-HEALTH_CHECKS = {
+CLUSTER_ENV = {
+    "RAY_AUTH_MODE": "disabled",
     "RAY_health_check_period_ms": "1000",
     "RAY_health_check_timeout_ms": "2000",
     "RAY_health_check_failure_threshold": "5",
@@ -54,7 +57,7 @@ def _start_node(arguments: list[str], log_path: Path) -> subprocess.Popen:
                 "--disable-usage-stats",
                 *arguments,
             ],
-            env={**os.environ, **HEALTH_CHECKS},
+            env={**os.environ, **CLUSTER_ENV},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -65,7 +68,11 @@ def _start_node(arguments: list[str], log_path: Path) -> subprocess.Popen:
 def alive_nodes(address: str) -> int:
     """How many nodes ``ray status`` lists as active."""
     status = subprocess.run(
-        [str(RAY), "status", "--address", address], capture_output=True, text=True, timeout=60
+        [str(RAY), "status", "--address", address],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **CLUSTER_ENV},
     )
     active = status.stdout.split("Active:", 1)[-1].split("Pending:", 1)[0]
     return active.count("node_") if status.returncode == 0 else 0

@@ -249,10 +249,14 @@ class RayExecutor(Executor):
 
     def _admit(self) -> None:
         """Submit this store's waiting Ray runs as the policy lets them in; end when none wait."""
+        import ray
+
         key = str(self.store.root)
         while True:
             with _ADMITTERS_LOCK:
-                starts, left = admit(self.store, RAY, self.slots())
+                # After ray.shutdown() a submit would start a new local Ray, not reach the cluster.
+                connected = ray.is_initialized()
+                starts, left = admit(self.store, RAY, self.slots()) if connected else ([], [])
                 if not starts and not left:
                     del _ADMITTERS[key]
                     return
@@ -315,6 +319,9 @@ class RayExecutor(Executor):
 
         node_id = None
         while True:
+            if not ray.is_initialized():
+                # Any call now would start a new local Ray instead of reaching the cluster.
+                raise ConnectionError("this process has left the cluster")
             if run.stop_requested():
                 self.board.set.remote(run.id)
             ready, _ = ray.wait([stream], timeout=NODE_CHECK_S)

@@ -160,7 +160,8 @@ def test_runs_of_one_model_on_different_subsets_expect_their_own_times(tmp_path)
     store = RunStore(tmp_path)
     runs = []
     for subset in (6000, 12000, 6000):
-        settings = KerasSettings(preset="fast-cnn", subset=subset, epochs=1, batch_size=256)
+        recipe = KerasSettings.recommended({"preset": "fast-cnn"})
+        settings = KerasSettings(preset="fast-cnn", **{**recipe, "subset": subset, "epochs": 1})
         run = store.create(settings.to_dict())
         enqueue(run, 1)
         runs.append(run)

@@ -93,9 +93,20 @@ def plotly_point_count(page: Page) -> int:
 
 
 def plotly_layout(page: Page, index: int = 0) -> dict:
-    """The layout of the ``index``-th plotly chart as drawn (axes types, titles)."""
+    """The layout of the ``index``-th plotly chart as drawn (axes types, titles).
+
+    A chart that a rerun has just put on the page has no layout until plotly has drawn it:
+    wait for it, up to 10 s (then ``{}``).
+    """
     chart = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').nth(index)
-    return chart.evaluate("el => JSON.parse(JSON.stringify(el.layout))")
+    return chart.evaluate(
+        """el => new Promise(resolve => {
+            const deadline = Date.now() + 10000;
+            const look = () => el.layout ? resolve(JSON.parse(JSON.stringify(el.layout)))
+                : Date.now() > deadline ? resolve({}) : setTimeout(look, 50);
+            look();
+        })"""
+    )
 
 
 def choose(page: Page, label: str, option: str, wait: bool = True) -> None:

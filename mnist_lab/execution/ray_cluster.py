@@ -324,15 +324,17 @@ class RayExecutor(Executor):
                 raise ConnectionError("this process has left the cluster")
             if run.stop_requested():
                 self.board.set.remote(run.id)
-            ready, _ = ray.wait([stream], timeout=NODE_CHECK_S)
-            if not ready:
+            # Not next(stream): at the end of a stream whose node died, it fetches the task's
+            # outcome from that node without a timeout and never returns. This bounded wait
+            # (the generator's own, private in Ray 2.60) answers a nil ref when time is up.
+            try:
+                reference = stream._next_sync(timeout_s=NODE_CHECK_S)
+            except StopIteration:
+                return
+            if reference.is_nil():
                 if node_id is not None and not _node_alive(node_id):
                     raise ConnectionError(f"its node {node_id[:8]} is no longer in the cluster")
                 continue
-            try:
-                reference = next(stream)
-            except StopIteration:
-                return
             item = ray.get(reference, timeout=FETCH_TIMEOUT_S)
             node_id = item.get("node_id", node_id)
             yield item

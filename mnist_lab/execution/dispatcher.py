@@ -70,24 +70,28 @@ def waits_for_dispatcher(run: Run) -> bool:
     return dispatch is not None and "worker" not in dispatch
 
 
+def _queues(store: RunStore) -> dict[str, tuple[list[tuple[Run, int]], list[Run]]]:
+    """`queue_state` of every executor, from one pass over the runs."""
+    queues: dict[str, tuple[list, list]] = {executor: ([], []) for executor in EXECUTORS}
+    for run in reversed(store.list()):
+        dispatch = _dispatch(run)
+        if dispatch is None or run.status()["state"] not in LIVE_STATES:
+            continue
+        waiting, training = queues.get(dispatch.get("executor", LOCAL), ([], []))
+        if "worker" in dispatch:
+            training.append(run)
+        else:
+            waiting.append((run, int(dispatch["parallel"])))
+    return queues
+
+
 def queue_state(store: RunStore, executor: str = LOCAL) -> tuple[list[tuple[Run, int]], list[Run]]:
     """``executor``'s waiting runs, oldest first, each with its ``parallel``; and its runs training.
 
     A run counts as training once its worker was started and until its status says it ended
     (or its worker died); a waiting run is a live queued run whose worker was not started.
     """
-    waiting, training = [], []
-    for run in reversed(store.list()):
-        dispatch = _dispatch(run)
-        if dispatch is None or run.status()["state"] not in LIVE_STATES:
-            continue
-        if dispatch.get("executor", LOCAL) != executor:
-            continue
-        if "worker" in dispatch:
-            training.append(run)
-        else:
-            waiting.append((run, int(dispatch["parallel"])))
-    return waiting, training
+    return _queues(store)[executor]
 
 
 def current_queue(store: RunStore) -> list[QueuePlace]:
@@ -97,8 +101,9 @@ def current_queue(store: RunStore) -> list[QueuePlace]:
     runs, the local one first. Expected durations come from each run's status (the Train
     page records one at launch) or, failing that, from `timing.expected_for_config`.
     """
+    queues = _queues(store)
     for executor in EXECUTORS:
-        waiting, training = queue_state(store, executor)
+        waiting, training = queues[executor]
         if waiting:
             break
     else:

@@ -50,6 +50,16 @@ def recipe_settings(preset: str, **changes):
     return KerasSettings(preset=preset, **values).validate()
 
 
+def accuracy_on(model, x_test, y_test) -> float:
+    """The share of ``x_test`` that ``model`` predicts as its integer label in ``y_test``.
+
+    From the predictions, not ``evaluate()``: a recipe with label smoothing trains on one-hot
+    targets, which integer labels would not match.
+    """
+    predicted = model.predict(x_test, batch_size=2048, verbose=0).argmax(axis=1)
+    return float((predicted == y_test).mean())
+
+
 def accuracy_clock(x_test, y_test):
     """A Keras callback: test accuracy after every epoch, with the clock paused meanwhile.
 
@@ -57,7 +67,6 @@ def accuracy_clock(x_test, y_test):
     training so far, test accuracy)``.
     """
     import keras
-    import numpy as np
 
     class AccuracyClock(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
@@ -65,10 +74,7 @@ def accuracy_clock(x_test, y_test):
 
         def on_epoch_end(self, epoch, logs=None):
             pause = time.perf_counter()
-            # From the predictions, not evaluate(): a recipe with label smoothing trains on
-            # one-hot targets, which the plain test labels would not match.
-            predicted = self.model.predict(x_test, batch_size=2048, verbose=0).argmax(axis=1)
-            accuracy = float(np.mean(predicted == y_test))
+            accuracy = accuracy_on(self.model, x_test, y_test)
             self.points.append((epoch + 1, pause - self.start - self.paused, accuracy))
             self.paused += time.perf_counter() - pause
 
@@ -202,8 +208,7 @@ def bare_run(preset: str) -> dict:
         verbose=0,
         callbacks=[clock],
     )
-    predicted = model.predict(data.x_test, batch_size=2048, verbose=0).argmax(axis=1)
-    return {"seconds": clock.seconds, "accuracy": float((predicted == data.y_test).mean())}
+    return {"seconds": clock.seconds, "accuracy": accuracy_on(model, data.x_test, data.y_test)}
 
 
 MEASUREMENTS = {

@@ -23,6 +23,8 @@ EMBEDDED_SOURCE = (
     "embedded in mnist_lab/data/mnist.npz"
 )
 EMBEDDED_NAME = "MNIST"
+# The embedded MNIST's training images: the whole set a subset is drawn from.
+MNIST_N_TRAIN = 60_000
 IMAGE_SHAPE = (28, 28)
 N_CLASSES = 10
 CLASS_NAMES = tuple(str(digit) for digit in range(N_CLASSES))

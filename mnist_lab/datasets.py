@@ -27,6 +27,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +35,7 @@ from mnist_lab.data import (
     CLASS_NAMES,
     EMBEDDED_SHA256,
     N_CLASSES,
+    MNIST_N_TRAIN,
     NPZ_KEYS,
     MnistDataset,
     load_idx_dataset,
@@ -41,8 +43,10 @@ from mnist_lab.data import (
     load_npz,
 )
 from mnist_lab.data import EMBEDDED_NAME as MNIST
-from mnist_lab.runs import DamagedRunError, Run, atomic_write_json, now_iso, read_json
-from mnist_lab.settings import N_TRAIN
+from mnist_lab.files import DamagedRunError, atomic_write_json, now_iso, read_json
+
+if TYPE_CHECKING:
+    from mnist_lab.runs import Run
 
 DATASETS_DIR = ".datasets"
 DATA_FILE = "data.npz"
@@ -471,7 +475,7 @@ class DatasetStore:
         ValueError
             If there is no such dataset.
         """
-        return N_TRAIN if name == MNIST else self.by_name(name).n_train
+        return MNIST_N_TRAIN if name == MNIST else self.by_name(name).n_train
 
     def n_classes(self, name: str) -> int:
         """How many classes the dataset called ``name`` has.

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_lab.runs import (
-    EVALUATION_FILE,
-    PREDICTIONS_FILE,
-    DamagedRunError,
-    Run,
-    atomic_write_bytes,
-    read_arrays,
-)
+from mnist_lab.files import DamagedRunError, atomic_write_bytes, read_arrays, read_json
+
+if TYPE_CHECKING:
+    from mnist_lab.runs import Run
+
+EVALUATION_FILE = "evaluation.json"
+PREDICTIONS_FILE = "predictions.npz"
 
 N_CLASSES = 10
 # What guessing scores on ten classes: a cross-entropy of ln 10 (and 10% accuracy).
@@ -155,7 +156,7 @@ def check_evaluation(data: dict) -> dict:
     --------
     >>> check_evaluation({"test_accuracy": "abc"})
     Traceback (most recent call last):
-    mnist_lab.runs.DamagedRunError: evaluation.json's test_accuracy is not a number in [0, 1]
+    mnist_lab.files.DamagedRunError: evaluation.json's test_accuracy is not a number in [0, 1]
     """
 
     def fail(what: str):
@@ -182,6 +183,17 @@ def check_evaluation(data: dict) -> dict:
             fail(f"{key} is not a list of n_test = {n_test} values")
     return data
 
+
+
+def read_checked(path: Path) -> dict:
+    """Read an ``evaluation.json`` and check it (`check_evaluation`).
+
+    Raises
+    ------
+    DamagedRunError
+        If it is unreadable or malformed.
+    """
+    return check_evaluation(read_json(path))
 
 def _is_number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)

@@ -25,7 +25,8 @@ from mnist_lab.preprocess import (
     load_normalizer,
 )
 from mnist_lab.runs import Run
-from mnist_lab.settings import N_TRAIN, Settings
+from mnist_lab.data import MNIST_N_TRAIN as N_TRAIN
+from mnist_lab.settings import Settings
 
 # format -> file suffix
 EXPORT_FORMATS = {"script": ".py", "notebook": ".ipynb"}

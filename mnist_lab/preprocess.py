@@ -7,10 +7,14 @@ scaling to [0, 1] or standardizing to mean 0, std 1 makes the same network learn
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_lab.runs import DamagedRunError, Run, read_json
+from mnist_lab.files import DamagedRunError, read_json
+
+if TYPE_CHECKING:
+    from mnist_lab.runs import Run
 
 NORMALIZATIONS = {
     "raw": "raw pixels 0-255, unchanged",

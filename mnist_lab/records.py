@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 
 VERSION = 1
+METRICS_FILE = "metrics.jsonl"
+HISTORY_FILE = "history.csv"
 KINDS = ("batch", "epoch", "chunk", "gradients", "histograms")
 HISTOGRAM_BINS = 30
 # Bookkeeping keys of an epoch record that history.csv leaves out (it holds metrics only).

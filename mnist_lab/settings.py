@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from mnist_lab.data import EMBEDDED_NAME as MNIST
-from mnist_lab.data import EMBEDDED_SHA256
+from mnist_lab.data import EMBEDDED_SHA256, MNIST_N_TRAIN
+from mnist_lab.preprocess import NORMALIZATIONS
 
 # Keys that config.json holds besides the settings: written by `to_dict` or `RunStore.create`;
 # ``sweep`` tags a sweep's trial (`mnist_lab.sweeps.store`).
 METADATA_KEYS = ("engine", "label", "dataset", "versions", "created", "name", "sweep", "owner")
 MAX_SEED = 2**32 - 1
-N_TRAIN = 60_000
 MIN_SUBSET = 100
 KINDS = (int, float, bool, str, list)
 _KIND_WORDS = {
@@ -179,10 +179,10 @@ def subset_setting() -> Any:
         None,
         int,
         low=MIN_SUBSET,
-        high=N_TRAIN,
+        high=MNIST_N_TRAIN,
         optional=True,
         none_means="all 60,000 training images",
-        label=f"Training subset ({MIN_SUBSET:,}-{N_TRAIN:,}; 0 = all)",
+        label=f"Training subset ({MIN_SUBSET:,}-{MNIST_N_TRAIN:,}; 0 = all)",
         help="Train on this many randomly chosen training images.",
     )
 
@@ -213,8 +213,6 @@ def dataset_setting() -> Any:
 
 def normalization_setting() -> Any:
     """The ``normalization`` field every engine shares."""
-    from mnist_lab.preprocess import NORMALIZATIONS
-
     return setting(
         "scale",
         str,

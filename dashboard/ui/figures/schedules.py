@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from dashboard.ui.figures.style import SERIES_STYLE
 from mnist_lab.engines.keras_net.schedules import schedule_rates
-from mnist_lab.settings import N_TRAIN
+from mnist_lab.data import MNIST_N_TRAIN as N_TRAIN
 
 
 def schedule_figure(settings, height: int = 220) -> go.Figure:

@@ -1,0 +1,204 @@
+"""The ground floor of every file the lab keeps: atomic writes, checked reads, kept versions.
+
+Every other module that writes a run's, a dataset's or a sweep's files goes through these
+helpers, so a crash never leaves half a file and a broken file reads as damaged with its
+reason. This module imports nothing of the project: each format's owner (`runs`, `status`,
+`records`, `evaluation`, `datasets`, the engines...) names its own files and builds on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+from collections import OrderedDict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+# The largest JSON file read: a run's evaluation of 10,000 digits takes about half a megabyte.
+MAX_JSON_BYTES = 16 * 2**20
+# Small JSON files (settings, status) by version, as read: 1-2 kB each, 32 MB at the very most.
+MAX_KEPT_FILE_BYTES = 16 * 2**10
+MAX_KEPT_FILES = 2048
+
+
+class DamagedRunError(ValueError):
+    """A run directory whose files are missing, truncated or not valid JSON."""
+
+
+def now_iso() -> str:
+    """Return the current UTC time as an ISO 8601 string with seconds."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def json_default(value: Any) -> Any:
+    """Serialize NumPy scalars and arrays, which ``json`` does not know."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename it over ``path``.
+
+    A crash or a full disk leaves either the old file or the new one, never half a file.
+
+    Parameters
+    ----------
+    path : Path
+        Destination file; its directory must exist.
+    data : bytes
+        The complete new content.
+    """
+    path = Path(path)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as temp_file:
+            temp_file.write(data)
+            temp_file.flush()
+            os.fsync(temp_file.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON to ``path`` atomically (see `atomic_write_bytes`)."""
+    text = json.dumps(obj, indent=2, default=json_default)
+    atomic_write_bytes(Path(path), text.encode())
+
+
+def _version(stat: os.stat_result) -> tuple[int, int, int]:
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+def file_version(path: Path) -> tuple[int, int, int] | None:
+    """A file's version: inode, modification time (ns) and size; None if there is no file.
+
+    Writing the file again, in place or aside and renamed over it, gives a new version:
+    what is derived from a file is kept under it.
+    """
+    try:
+        return _version(Path(path).stat())
+    except FileNotFoundError:
+        return None
+
+
+class KeptByVersion:
+    """The newest ``size`` values by (path, version), shared by every thread.
+
+    Parameters
+    ----------
+    size : int
+        How many values are kept; the least recently used goes first.
+    """
+
+    def __init__(self, size: int):
+        self.size, self.values, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: tuple) -> Any:
+        """The value kept under ``key``, or None."""
+        with self.lock:
+            if key in self.values:
+                self.values.move_to_end(key)
+                return self.values[key]
+        return None
+
+    def put(self, key: tuple, value: Any) -> None:
+        """Keep ``value`` under ``key``, forgetting the least recently used beyond ``size``."""
+        with self.lock:
+            self.values[key] = value
+            while len(self.values) > self.size:
+                self.values.popitem(last=False)
+
+    def of_file(self, path: Path, derive) -> Any:
+        """``derive(path)`` for the current version of ``path``, computed once per version.
+
+        Returns None when there is no file.
+        """
+        version = file_version(path)
+        if version is None:
+            return None
+        key = (str(path), *version)
+        value = self.get(key)
+        if value is None:
+            value = derive(path)
+            self.put(key, value)
+        return value
+
+
+_FILE_BYTES = KeptByVersion(MAX_KEPT_FILES)
+
+
+def _file_bytes(path: Path, stat: os.stat_result) -> bytes:
+    """The bytes of ``path`` (``stat`` is its stat): small files are kept per version.
+
+    Pages read each run's settings and status several times per rerun; under a class each
+    file read hands the interpreter to another session, so a stat is all a known version
+    costs. A version is stored under the stat of the opened file itself, so it always
+    matches what was read, even when the file was replaced in between.
+    """
+    kept = _FILE_BYTES.get((str(path), *_version(stat)))
+    if kept is not None:
+        return kept
+    with open(path, "rb") as handle:
+        read_stat = os.fstat(handle.fileno())
+        data = handle.read()
+    if read_stat.st_size <= MAX_KEPT_FILE_BYTES and len(data) == read_stat.st_size:
+        _FILE_BYTES.put((str(path), *_version(read_stat)), data)
+    return data
+
+
+def read_json(path: Path) -> dict:
+    """Read a JSON object from ``path``.
+
+    Raises
+    ------
+    DamagedRunError
+        If the file is missing, empty, truncated, not JSON, nested too deeply, larger than
+        `MAX_JSON_BYTES`, or not a JSON object.
+    """
+    path = Path(path)
+    try:
+        stat = path.stat()
+        if stat.st_size > MAX_JSON_BYTES:
+            raise DamagedRunError(f"{path.name} is larger than {MAX_JSON_BYTES // 2**20} MB")
+        value = json.loads(_file_bytes(path, stat).decode())
+    except FileNotFoundError:
+        raise DamagedRunError(f"{path.name} is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise DamagedRunError(f"{path.name} is not valid JSON ({error})") from None
+    except RecursionError:
+        raise DamagedRunError(f"{path.name} is nested too deeply to be settings") from None
+    if not isinstance(value, dict):
+        raise DamagedRunError(f"{path.name} does not hold a JSON object")
+    return value
+
+
+def read_arrays(path: Path, names: tuple[str, ...] | list[str]) -> dict:
+    """The named arrays of an ``.npz`` file, read without ever unpickling.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    DamagedRunError
+        If it is not a readable ``.npz``, holds pickled objects, or lacks one of ``names``.
+    """
+    import zipfile
+
+    import numpy as np
+
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in names}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise DamagedRunError(f"{path.name} is unreadable ({error})") from None

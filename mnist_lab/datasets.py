@@ -34,8 +34,8 @@ import numpy as np
 from mnist_lab.data import (
     CLASS_NAMES,
     EMBEDDED_SHA256,
-    N_CLASSES,
     MNIST_N_TRAIN,
+    N_CLASSES,
     NPZ_KEYS,
     MnistDataset,
     load_idx_dataset,

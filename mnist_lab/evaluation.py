@@ -184,7 +184,6 @@ def check_evaluation(data: dict) -> dict:
     return data
 
 
-
 def read_checked(path: Path) -> dict:
     """Read an ``evaluation.json`` and check it (`check_evaluation`).
 
@@ -194,6 +193,7 @@ def read_checked(path: Path) -> dict:
         If it is unreadable or malformed.
     """
     return check_evaluation(read_json(path))
+
 
 def _is_number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)

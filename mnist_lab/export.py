@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mnist_lab.data import EMBEDDED_SHA256
+from mnist_lab.data import MNIST_N_TRAIN as N_TRAIN
 from mnist_lab.preprocess import (
     MIN_STD,
     NORMALIZATIONS,
@@ -25,7 +26,6 @@ from mnist_lab.preprocess import (
     load_normalizer,
 )
 from mnist_lab.runs import Run
-from mnist_lab.data import MNIST_N_TRAIN as N_TRAIN
 from mnist_lab.settings import Settings
 
 # format -> file suffix

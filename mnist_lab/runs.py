@@ -35,7 +35,7 @@ from mnist_lab.files import (
     now_iso,
     read_json,
 )
-from mnist_lab.status import DAMAGED, LIVE_STATES, STATES, STATUS_FILE
+from mnist_lab.status import DAMAGED, LIVE_STATES, STATUS_FILE
 
 RUNS_DIR_ENV = "MNIST_LAB_RUNS_DIR"
 
@@ -247,9 +247,7 @@ class Run:
         The checked content (`mnist_lab.evaluation.read_checked`) is kept per version of the
         file and shared by every caller: do not modify it.
         """
-        return _EVALUATIONS.of_file(
-            self.file(evaluation.EVALUATION_FILE), evaluation.read_checked
-        )
+        return _EVALUATIONS.of_file(self.file(evaluation.EVALUATION_FILE), evaluation.read_checked)
 
     def write_json(self, file_name: str, obj: Any) -> None:
         """Write one of the run's JSON files atomically."""

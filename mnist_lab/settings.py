@@ -29,6 +29,9 @@ from mnist_lab.preprocess import NORMALIZATIONS
 METADATA_KEYS = ("engine", "label", "dataset", "versions", "created", "name", "sweep", "owner")
 MAX_SEED = 2**32 - 1
 MIN_SUBSET = 100
+# The steps a learning-rate or batch-size picker offers, for every engine that trains in steps.
+LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
 KINDS = (int, float, bool, str, list)
 _KIND_WORDS = {
     int: "a whole number",

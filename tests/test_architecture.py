@@ -22,7 +22,9 @@ def module_name(path: Path) -> str:
 
 
 MODULES = {
-    module_name(path): path for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
+    module_name(path): path
+    for package in PACKAGES
+    for path in sorted((ROOT / package).rglob("*.py"))
 }
 
 

@@ -20,7 +20,12 @@ def test_a_run_goes_from_queued_through_running_to_an_end(tmp_path):
 
 @pytest.mark.parametrize(
     ("before", "after"),
-    [("finished", "running"), ("stopped", "queued"), ("running", "queued"), ("stopping", "running")],
+    [
+        ("finished", "running"),
+        ("stopped", "queued"),
+        ("running", "queued"),
+        ("stopping", "running"),
+    ],
 )
 def test_a_state_that_may_not_follow_is_refused_and_the_file_kept(tmp_path, before, after):
     run = RunStore(tmp_path).create({"engine": "numpy"})

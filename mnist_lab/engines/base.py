@@ -96,6 +96,28 @@ class Engine:
         """A loaded model worth caching between calls, or None when reading is cheap."""
         return None
 
+    def fit_estimator(self, settings: Settings, x: np.ndarray, y: np.ndarray) -> Any:
+        """A model of these settings fitted in memory, with no run directory.
+
+        For judges that must not see the digits they judge (cross-validation): only
+        engines quick to fit on arrays offer it.
+
+        Parameters
+        ----------
+        settings : Settings
+            The engine's settings (their normalization is the caller's business).
+        x : numpy.ndarray
+            Normalized, flattened digits ``(n, n_features)``.
+        y : numpy.ndarray
+            Their labels.
+
+        Returns
+        -------
+        Any
+            A fitted scikit-learn-style estimator (``predict_proba``, ``classes_``).
+        """
+        raise NotImplementedError(f"the {self.title} engine fits no models in memory")
+
     def predict_proba(self, run: Run, x_uint8: np.ndarray, model: Any = None) -> np.ndarray:
         """Class probabilities of raw 0-255 images, normalized exactly as in training.
 

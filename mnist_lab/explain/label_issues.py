@@ -25,11 +25,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from mnist_lab.data import MnistDataset, random_subset
-from mnist_lab.engines import engine_of
-from mnist_lab.engines.logreg.fit import fit_logistic
-from mnist_lab.engines.logreg.settings import LogregSettings
+from mnist_lab.engines import engine_of, get_engine
 from mnist_lab.preprocess import fit_normalizer
 from mnist_lab.runs import DamagedRunError, Run, read_json
+from mnist_lab.settings import Settings
 
 LABEL_ISSUES_FILE = "label_issues.json"
 # Bumped when the method or the file changes, so stored results are computed again.
@@ -212,7 +211,7 @@ def label_issues_of_test_set(
 def out_of_fold_probabilities(
     x: np.ndarray,
     y: np.ndarray,
-    settings: LogregSettings,
+    settings: Settings,
     folds: int = FOLDS,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
@@ -222,9 +221,9 @@ def out_of_fold_probabilities(
     ----------
     x, y : numpy.ndarray
         uint8 digits ``(n, 28, 28)`` and their labels.
-    settings : LogregSettings
-        The logistic regression's C, tolerance, iterations, normalization and seed (its
-        subset is ignored).
+    settings : Settings
+        The baseline engine's settings: its model's (C, tolerance, iterations...), the
+        normalization and seed (the subset is ignored).
     folds : int, default 4
         Stratified folds (2-10): each is judged by models fitted on the others.
     on_progress : callable, optional
@@ -244,6 +243,7 @@ def out_of_fold_probabilities(
         raise ValueError(f"folds must be 2-10, got {folds}")
     splitter = StratifiedKFold(folds, shuffle=True, random_state=settings.seed)
     judged = {judge: np.zeros((len(x), 10)) for judge in (LOGISTIC_JUDGE, NEIGHBOURS_JUDGE)}
+    baseline = get_engine(settings.engine)
     for done, (fit_rows, judged_rows) in enumerate(splitter.split(x, y), start=1):
         normalizer = fit_normalizer(settings.normalization, x[fit_rows])
         fit_x, judged_x = (
@@ -256,7 +256,7 @@ def out_of_fold_probabilities(
         # times over when a training run already keeps the cores busy.
         with threadpool_limits(1):
             models = {
-                LOGISTIC_JUDGE: fit_logistic(fit_x, y[fit_rows], settings).model,
+                LOGISTIC_JUDGE: baseline.fit_estimator(settings, fit_x, y[fit_rows]),
                 NEIGHBOURS_JUDGE: neighbours.fit(fit_x, y[fit_rows]),
             }
             for judge, model in models.items():
@@ -293,7 +293,7 @@ def label_issues_of_training_set(
     Parameters
     ----------
     baseline : Run
-        A baseline run (its engine's settings are `LogregSettings`); its ``subset``, if
+        A baseline run (its engine offers `Engine.fit_estimator`); its ``subset``, if
         any, sets how many training digits are judged.
     dataset : MnistDataset
     on_progress : callable, optional

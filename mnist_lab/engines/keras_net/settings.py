@@ -16,6 +16,8 @@ from mnist_lab.engines.keras_net.models import (
     validate_layers,
 )
 from mnist_lab.settings import (
+    BATCH_SIZES,
+    LEARNING_RATES,
     Settings,
     dataset_setting,
     normalization_setting,
@@ -57,8 +59,6 @@ OPTIMIZER_SETTINGS = {
     "beta_2": ADAM_FAMILY,
     "weight_decay": ("adamw",),
 }
-LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
 
 
 @dataclass

@@ -38,6 +38,11 @@ class LogregEngine(Engine):
 
         return fit_run(run)
 
+    def fit_estimator(self, settings: LogregSettings, x: np.ndarray, y: np.ndarray) -> Any:
+        from mnist_lab.engines.logreg.fit import fit_logistic
+
+        return fit_logistic(x, y, settings).model
+
     def predict_proba(self, run: Run, x_uint8: np.ndarray, model: Any = None) -> np.ndarray:
         from mnist_lab.engines.logreg.fit import load_weights
 

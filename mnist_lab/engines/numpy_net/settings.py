@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from mnist_lab.engines.keras_net.settings import BATCH_SIZES, LEARNING_RATES
 from mnist_lab.settings import (
+    BATCH_SIZES,
+    LEARNING_RATES,
     Settings,
     dataset_setting,
     normalization_setting,

@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from mnist_lab.architecture import Architecture
 from mnist_lab.data import EMBEDDED_NAME as MNIST
 from mnist_lab.data import EMBEDDED_SHA256, MNIST_N_TRAIN
 from mnist_lab.preprocess import NORMALIZATIONS
@@ -75,6 +76,9 @@ class Setting:
     picks_dataset : bool
         Whether it names the dataset: the dashboard draws a picker of the stored datasets
         for it, and a sweep keeps it fixed for every trial.
+    decides_speed : bool
+        Whether it changes how fast a run trains per sample (the model's size, the batch):
+        runs alike in these settings predict each other's training time.
     """
 
     default: Any
@@ -95,6 +99,7 @@ class Setting:
     step: float | None = None
     flag: str | None = None
     picks_dataset: bool = False
+    decides_speed: bool = False
 
     @property
     def cli_flag(self) -> str:
@@ -241,11 +246,13 @@ class Settings:
 
     Subclasses are dataclasses whose fields are all made with `setting`; they set the class
     attributes ``engine`` (the registry name) and ``packages`` (whose versions are recorded),
-    and may override `label`, `check_combination`, `recorded` and `_read`.
+    and may override `label`, `check_combination`, `recorded` and `_read`. Settings that pick
+    a network declare it as an `Architecture` (``architecture``).
     """
 
     engine: ClassVar[str] = ""
     packages: ClassVar[tuple[str, ...]] = ("numpy",)
+    architecture: ClassVar[Architecture | None] = None
 
     @classmethod
     def declared(cls) -> dict[str, Setting]:

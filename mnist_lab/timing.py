@@ -15,12 +15,13 @@ from pathlib import Path
 
 from mnist_lab import records
 from mnist_lab.datasets import DatasetStore
+from mnist_lab.engines import get_engine
 from mnist_lab.runs import DamagedRunError, RunStore
 from mnist_lab.settings import Settings
 
 THROUGHPUT_FILE = Path(__file__).resolve().parent / "data" / "throughput.json"
-# What makes two runs equally fast per sample: the same model and batch size.
-SPEED_KEYS = ("engine", "label", "layers", "hidden_units", "batch_size")
+# With the settings each engine declares `decides_speed`, what makes two runs equally fast.
+SPEED_KEYS = ("engine", "label")
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,17 @@ class Estimate:
 
 
 def speed_key(config: dict) -> dict:
-    """The part of a run's ``config.json`` that decides its speed per sample."""
-    return {key: config.get(key) for key in SPEED_KEYS if key in config}
+    """The part of a run's ``config.json`` that decides its speed per sample.
+
+    That is its engine and label, and the settings its engine declares `decides_speed`
+    (the model's layers, the batch size...).
+    """
+    try:
+        declared = get_engine(config.get("engine")).settings_class.declared()
+    except ValueError:
+        declared = {}
+    keys = [*SPEED_KEYS, *(name for name, s in declared.items() if s.decides_speed)]
+    return {key: config.get(key) for key in keys if key in config}
 
 
 def measured_throughput(store: RunStore, config: dict) -> tuple[float, str] | None:

@@ -13,6 +13,7 @@ from mnist_lab.data import EMBEDDED_SHA256
 from mnist_lab.datasets import recorded_dataset
 from mnist_lab.engines.base import Engine, LayerOutput
 from mnist_lab.runs import Run, RunStore
+from mnist_lab.settings import Settings
 
 # name -> module holding the engine's one instance as ``ENGINE``; the Train page's order.
 ENGINES = {
@@ -31,6 +32,7 @@ __all__ = [
     "engine_of",
     "find_baseline",
     "get_engine",
+    "one_click_settings",
 ]
 
 
@@ -55,6 +57,23 @@ def get_engine(name: str) -> Engine:
 def all_engines() -> list[Engine]:
     """Every registered engine, in the registry's order."""
     return [get_engine(name) for name in ENGINES]
+
+
+def one_click_settings() -> Settings | None:
+    """The settings of the good, quick model that one click trains (see `Engine.one_click`).
+
+    Their engine's recipe for them filled in; None when no engine offers one.
+
+    Examples
+    --------
+    >>> one_click_settings().preset
+    'fast-cnn'
+    """
+    for engine in all_engines():
+        if engine.one_click is not None:
+            chosen = dict(engine.one_click)
+            return engine.settings_class(**engine.settings_class.recommended(chosen), **chosen)
+    return None
 
 
 def engine_of(run: Run) -> Engine:

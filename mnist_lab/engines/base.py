@@ -41,6 +41,25 @@ class LayerOutput:
     values: np.ndarray
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """A run's learning rate over training, for drawing it before launch.
+
+    Attributes
+    ----------
+    name : str
+        The schedule's name (``one-cycle``, ``cosine``...).
+    epochs : list of float
+        Where each point lies, in epochs from the start.
+    rates : list of float
+        The learning rate there.
+    """
+
+    name: str
+    epochs: list[float]
+    rates: list[float]
+
+
 class Engine:
     """Base class of the engines; the views default to "this engine has none".
 
@@ -62,6 +81,9 @@ class Engine:
     differentiable : bool
         Whether `input_gradient` says how each pixel moves a class's score (saliency and
         adversarial digits need it; occlusion works for every engine).
+    one_click : dict or None
+        The settings of a good model this engine trains in seconds (a preset with its
+        recipe): what the one-click button trains. At most one engine offers one.
     """
 
     name: ClassVar[str]
@@ -72,6 +94,7 @@ class Engine:
     is_baseline: ClassVar[bool] = False
     reuses_finished_runs: ClassVar[bool] = False
     differentiable: ClassVar[bool] = False
+    one_click: ClassVar[dict | None] = None
 
     def __repr__(self) -> str:
         return f"<engine {self.name}>"
@@ -79,6 +102,21 @@ class Engine:
     def settings(self, run: Run) -> Settings:
         """The validated settings of ``run`` (raises ``ValueError`` if they are not valid)."""
         return self.settings_class.from_dict(run.config())
+
+    def learning_rate_schedule(self, settings: Settings, n_train: int) -> Schedule | None:
+        """The learning rate over training under ``settings``, or None if it has no schedule.
+
+        Parameters
+        ----------
+        settings : Settings
+            This engine's settings.
+        n_train : int
+            Training images of the chosen dataset (before the subset and validation split).
+        """
+        return None
+
+    def warm_up(self) -> None:
+        """Import what the first prediction or training would wait for (a framework)."""
 
     def train(self, run: Run) -> RunOutcome:
         """Train ``run`` and leave a complete run directory; the worker's entry point."""

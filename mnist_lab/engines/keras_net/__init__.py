@@ -7,11 +7,12 @@ is imported only when a run is trained, loaded or inspected.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from mnist_lab.engines.base import Engine, LayerOutput
+from mnist_lab.engines.base import Engine, LayerOutput, Schedule
 from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.runs import CHECKPOINT_FILE, MODEL_FILE, Run, RunOutcome
 
@@ -29,6 +30,20 @@ class KerasNetEngine(Engine):
     # A live run can be inspected from its last epoch checkpoint.
     model_files = (MODEL_FILE, CHECKPOINT_FILE)
     differentiable = True
+    # The fast CNN with its recipe: about 99.4% test accuracy in seconds.
+    one_click = {"preset": "fast-cnn"}
+
+    def learning_rate_schedule(self, settings: KerasSettings, n_train: int) -> Schedule:
+        from mnist_lab.engines.keras_net.schedules import schedule_rates
+
+        images = (settings.subset or n_train) * (1 - settings.val_split)
+        steps_per_epoch = max(1, math.ceil(images / settings.batch_size))
+        epochs, rates = schedule_rates(settings, steps_per_epoch)
+        return Schedule(settings.lr_schedule, epochs, rates)
+
+    def warm_up(self) -> None:
+        """Import Keras (TensorFlow): seconds of CPU that a first prediction should not wait."""
+        import keras  # noqa: F401
 
     def train(self, run: Run) -> RunOutcome:
         from mnist_lab.engines.keras_net.training import train_run

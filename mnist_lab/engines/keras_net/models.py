@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from mnist_lab.architecture import LayerField
+
 INPUT_SHAPE = (28, 28, 1)
 N_CLASSES = 10
 MAX_LAYERS = 30
@@ -28,22 +30,40 @@ TRAINING_BYTES_PER_PARAM = 16
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "gelu", "linear")
 PADDINGS = ("valid", "same")
 
-# type -> {field: default}; a default of None means the field is required.
-LAYER_FIELDS: dict[str, dict[str, Any]] = {
-    "Dense": {"units": None, "activation": "relu"},
-    "Conv2D": {"filters": None, "kernel": 3, "activation": "relu", "padding": "valid"},
-    "MaxPool": {"size": 2},
-    "Dropout": {"rate": None},
-    "BatchNormalization": {},
-    "Flatten": {},
+MAX_SHIFT_FRACTION = 0.5
+MAX_ROTATION_DEGREES = 90
+
+# Each layer type's fields with their ranges, as `_normalize_layer` checks them; a default
+# of None means the field is required (``start`` is where a form's widget begins then).
+LAYER_TYPES: dict[str, tuple[LayerField, ...]] = {
+    "Dense": (
+        LayerField("units", low=1, high=MAX_UNITS, step=1, whole=True, start=64),
+        LayerField("activation", "relu", choices=ACTIVATIONS),
+    ),
+    "Conv2D": (
+        LayerField("filters", low=1, high=MAX_FILTERS, step=1, whole=True, start=16),
+        LayerField("kernel", 3, low=1, high=MAX_KERNEL, step=1, whole=True),
+        LayerField("activation", "relu", choices=ACTIVATIONS),
+        LayerField("padding", "valid", choices=PADDINGS),
+    ),
+    "MaxPool": (LayerField("size", 2, low=2, high=MAX_POOL, step=1, whole=True),),
+    "Dropout": (LayerField("rate", low=0.0, high=0.95, step=0.05, start=0.2),),
+    "BatchNormalization": (),
+    "Flatten": (),
     # Augmentation: random shifts and turns while training, switched off at inference.
-    "RandomTranslation": {"fraction": 0.1},
-    "RandomRotation": {"degrees": 10},
+    "RandomTranslation": (
+        LayerField("fraction", 0.1, low=0.01, high=MAX_SHIFT_FRACTION, step=0.01),
+    ),
+    "RandomRotation": (
+        LayerField("degrees", 10, low=1, high=MAX_ROTATION_DEGREES, step=1, whole=True),
+    ),
+}
+# type -> {field: default}: what `_normalize_layer` fills in and requires.
+LAYER_FIELDS: dict[str, dict[str, Any]] = {
+    kind: {field.name: field.default for field in fields} for kind, fields in LAYER_TYPES.items()
 }
 # Layers that need image-shaped input, before any Flatten or Dense layer.
 IMAGE_LAYERS = ("Conv2D", "MaxPool", "RandomTranslation", "RandomRotation")
-MAX_SHIFT_FRACTION = 0.5
-MAX_ROTATION_DEGREES = 90
 OUTPUT_LAYER = {"type": "Dense", "units": N_CLASSES, "activation": "softmax"}
 
 

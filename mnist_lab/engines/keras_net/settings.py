@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from mnist_lab.architecture import Architecture, Preset
 from mnist_lab.engines.keras_net.models import (
+    LAYER_TYPES,
     PRESETS,
     has_convolutions,
     preset_layers,
+    summarize_model,
     validate_layers,
 )
 from mnist_lab.settings import (
@@ -28,6 +31,21 @@ from mnist_lab.settings import (
 )
 
 CUSTOM = "custom"
+# What the Train page's picker and layer builder and the CLI's --layers offer.
+ARCHITECTURE = Architecture(
+    presets={name: Preset(p["title"], p["description"]) for name, p in PRESETS.items()},
+    custom=CUSTOM,
+    layer_types=LAYER_TYPES,
+    # A starting point that shows the common layer types in use: a small CNN.
+    starter_layers=(
+        {"type": "Conv2D", "filters": 16, "kernel": 3, "activation": "relu", "padding": "valid"},
+        {"type": "MaxPool", "size": 2},
+        {"type": "Dense", "units": 64, "activation": "relu"},
+        {"type": "Dropout", "rate": 0.2},
+    ),
+    summarize=summarize_model,
+    preset_layers=preset_layers,
+)
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 # The optimizers that take Adam's betas.
 ADAM_FAMILY = ("adam", "adamw")
@@ -72,6 +90,7 @@ class KerasSettings(Settings):
 
     engine: ClassVar[str] = "keras"
     packages: ClassVar[tuple[str, ...]] = ("tensorflow", "keras", "numpy")
+    architecture: ClassVar[Architecture] = ARCHITECTURE
 
     preset: str = setting(
         "mlp-relu",
@@ -85,6 +104,7 @@ class KerasSettings(Settings):
         list,
         optional=True,
         none_means="the preset's layers",
+        decides_speed=True,
         label="Custom layers",
         help='Hidden layers as JSON, e.g. [{"type": "Dense", "units": 50}] (preset custom).',
     )
@@ -184,7 +204,9 @@ class KerasSettings(Settings):
         label="Final rate / initial rate",
         help="Cosine schedule: where the rate ends.",
     )
-    batch_size: int = setting(32, int, low=1, high=8192, options=BATCH_SIZES, label="Batch size")
+    batch_size: int = setting(
+        32, int, low=1, high=8192, options=BATCH_SIZES, decides_speed=True, label="Batch size"
+    )
     epochs: int = setting(5, int, low=1, high=500, label="Epochs")
     val_split: float = val_split_setting()
     normalization: str = normalization_setting()

@@ -41,11 +41,19 @@ class NumpyNetSettings(Settings):
         help="SGD step size.",
     )
     batch_size: int = setting(
-        32, int, low=1, high=4096, options=BATCH_SIZES, label="Batch size", help="Images per step."
+        32,
+        int,
+        low=1,
+        high=4096,
+        options=BATCH_SIZES,
+        decides_speed=True,
+        label="Batch size",
+        help="Images per step.",
     )
     hidden_units: int = setting(
         CLASSIC_HIDDEN_UNITS,
         int,
+        decides_speed=True,
         low=1,
         high=512,
         label="Hidden sigmoid units",

@@ -2,6 +2,6 @@
 
 import sys
 
-from mnist_lab.cli import main
+from mnist_lab.cli.main import main
 
 sys.exit(main())

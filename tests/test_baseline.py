@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mnist_lab.cli import main
+from mnist_lab.cli.main import main
 from mnist_lab.engines import find_baseline, get_engine
 from mnist_lab.engines.logreg.fit import (
     fit_logistic,

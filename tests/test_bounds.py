@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from mnist_lab import runs
-from mnist_lab.cli import main
+from mnist_lab.cli.main import main
 from mnist_lab.data import MAX_ARRAY_BYTES, load_npz, read_idx
 from mnist_lab.engines.keras_net.models import MAX_PARAMS, validate_layers
 from mnist_lab.handwriting import MAX_WORK_SIDE, decode_image

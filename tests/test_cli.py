@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mnist_lab.cli import build_parser, launch_request, main
+from mnist_lab.cli.main import build_parser, main
+from mnist_lab.cli.train import launch_request
 
 ROOT = Path(__file__).resolve().parents[1]
 

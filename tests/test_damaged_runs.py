@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_lab.cli import main
+from mnist_lab.cli.main import main
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.execution.worker import run_worker
 from mnist_lab.runs import (

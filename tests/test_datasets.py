@@ -266,7 +266,8 @@ def test_a_run_whose_dataset_is_gone_reads_as_damaged(shapes):
 
 
 def test_the_cli_adds_lists_and_trains_on_a_dataset(store, shapes_files, capsys):
-    from mnist_lab.cli import build_parser, launch_request, main
+    from mnist_lab.cli.main import build_parser, main
+    from mnist_lab.cli.train import launch_request
 
     files = [str(path) for path in shapes_files]
     assert (

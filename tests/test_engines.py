@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_lab.cli import build_parser, launch_request, main
+from mnist_lab.cli.main import build_parser, main
+from mnist_lab.cli.train import launch_request
 from mnist_lab.engines import ENGINES, Engine, all_engines, engine_of, get_engine
 from mnist_lab.runs import RunStore
 

@@ -20,16 +20,17 @@ import nbformat
 import numpy as np
 import pytest
 
-from mnist_lab.cli import main
+from mnist_lab.cli.main import main
 from mnist_lab.data import EMBEDDED_PATH, NPZ_KEYS
 from mnist_lab.engines import get_engine
+from mnist_lab.engines.code import ACCURACY_PREFIX, check_exportable
 from mnist_lab.engines.keras_net.export import EXPORTED_SETTINGS as KERAS_EXPORTED
 from mnist_lab.engines.keras_net.models import PRESETS
 from mnist_lab.engines.keras_net.settings import CUSTOM, KerasSettings
 from mnist_lab.engines.logreg.fit import training_inputs
 from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.execution.worker import run_worker
-from mnist_lab.export import ACCURACY_PREFIX, check_exportable, export_run
+from mnist_lab.export import export_run
 from mnist_lab.preprocess import NORMALIZATIONS, fit_normalizer, save_normalizer
 from mnist_lab.runs import CONFIG_FILE, RunStore
 

@@ -7,12 +7,11 @@ import pytest
 from mnist_lab import records
 from mnist_lab.execution.worker import run_worker
 from mnist_lab.hints import run_hints
-from mnist_lab.lessons import (
-    LESSONS,
-    RunResult,
+from mnist_lab.lessons.catalogue import LESSONS, get_lesson
+from mnist_lab.lessons.results import RunResult
+from mnist_lab.lessons.runner import (
     create_lesson_runs,
     explain,
-    get_lesson,
     lesson_results,
     lesson_runs,
     lesson_state,

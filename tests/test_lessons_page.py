@@ -5,7 +5,8 @@ from test_playground_page import open_page
 
 from mnist_lab.evaluation import write_evaluation
 from mnist_lab.execution.local import LocalExecutor
-from mnist_lab.lessons import create_lesson_runs, get_lesson
+from mnist_lab.lessons.catalogue import get_lesson
+from mnist_lab.lessons.runner import create_lesson_runs
 from mnist_lab.runs import RunStore
 
 ACCURACY = {"logreg": 0.89, "mlp": 0.91, "cnn": 0.93}

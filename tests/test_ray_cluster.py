@@ -11,7 +11,7 @@ import time
 import pytest
 
 from mnist_lab import records
-from mnist_lab.cli import main
+from mnist_lab.cli.main import main
 from mnist_lab.engines import get_engine
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.execution.dispatcher import current_queue

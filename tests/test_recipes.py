@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_lab.cli import build_parser, launch_request
+from mnist_lab.cli.main import build_parser
+from mnist_lab.cli.train import launch_request
 from mnist_lab.engines.keras_net.models import PRESETS, summarize_model, validate_layers
 from mnist_lab.engines.keras_net.schedules import (
     END_DIVISOR,

@@ -150,7 +150,7 @@ def test_a_stop_request_ends_the_run_with_its_weights_saved(tmp_path, monkeypatc
 
 
 def test_cli_trains_the_numpy_engine(tmp_path, monkeypatch, capsys):
-    from mnist_lab.cli import main
+    from mnist_lab.cli.main import main
 
     monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
     argv = ["train", "--engine", "numpy", "--epochs", "1", "--subset", "500", "--lr", "0.5"]
@@ -162,7 +162,7 @@ def test_cli_trains_the_numpy_engine(tmp_path, monkeypatch, capsys):
 
 
 def test_cli_rejects_keras_flags_for_the_numpy_engine(capsys):
-    from mnist_lab.cli import main
+    from mnist_lab.cli.main import main
 
     assert main(["train", "--engine", "numpy", "--optimizer", "adam"]) == 2
     assert "plain SGD" in capsys.readouterr().err

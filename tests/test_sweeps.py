@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from mnist_lab.cli import main
+from mnist_lab.cli.main import main
 from mnist_lab.engines import get_engine
 from mnist_lab.runs import RunStore
 from mnist_lab.settings import Settings

@@ -7,7 +7,9 @@ import streamlit as st
 from dashboard.ui.explain_view import has_saved_model, model_saved_at
 from dashboard.ui.figures.lessons import lesson_curves_figure
 from dashboard.ui.training_view import REFRESH_SECONDS, progress_text, render_status
-from mnist_lab.lessons import Lesson, RunResult, get_lesson, lesson_results
+from mnist_lab.lessons.catalogue import Lesson, get_lesson
+from mnist_lab.lessons.results import RunResult
+from mnist_lab.lessons.runner import lesson_results
 from mnist_lab.runs import DAMAGED, LIVE_STATES, Run
 
 
@@ -42,7 +44,7 @@ def cached_measurement(lesson_id: str, saved_runs: tuple[tuple[str, str, float],
 
 
 def finished_lesson_results(lesson: Lesson, runs: dict[str, Run]) -> dict[str, RunResult]:
-    """`mnist_lab.lessons.lesson_results`, with the lesson's measurement cached.
+    """`mnist_lab.lessons.runner.lesson_results`, with the lesson's measurement cached.
 
     A run without a saved model (failed, diverged) leaves the measurement empty, and the
     lesson's explanation says it could not be measured.

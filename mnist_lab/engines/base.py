@@ -19,7 +19,7 @@ from mnist_lab.runs import Run, RunOutcome
 from mnist_lab.settings import Settings
 
 if TYPE_CHECKING:
-    from mnist_lab.export import CodeStep
+    from mnist_lab.engines.code import CodeStep
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from dashboard.ui.figures.curves import learning_curves_figure
 from dashboard.ui.figures.style import RUN_COLORS
 
 if TYPE_CHECKING:
-    from mnist_lab.lessons import Lesson, RunResult
+    from mnist_lab.lessons.catalogue import Lesson
+    from mnist_lab.lessons.results import RunResult
 
 CHANCE = 0.1
 GUESSING_COLOR = "#495057"

@@ -9,6 +9,13 @@ arguments. Settings or layer types this module does not know are refused, never 
 from __future__ import annotations
 
 from mnist_lab.data import N_CLASSES
+from mnist_lab.engines.code import (
+    CodeStep,
+    constants_step,
+    data_steps,
+    exportable,
+    print_accuracy_code,
+)
 from mnist_lab.engines.keras_net.models import (
     INPUT_SHAPE,
     OUTPUT_LAYER,
@@ -18,13 +25,6 @@ from mnist_lab.engines.keras_net.models import (
 )
 from mnist_lab.engines.keras_net.schedules import END_DIVISOR, START_DIVISOR
 from mnist_lab.engines.keras_net.settings import ADAM_FAMILY, KerasSettings
-from mnist_lab.export import (
-    CodeStep,
-    constants_step,
-    data_steps,
-    exportable,
-    print_accuracy_code,
-)
 from mnist_lab.runs import Run
 
 # Every setting the code below writes, or knows to change nothing the exported model learns.
@@ -58,7 +58,7 @@ LINE_LENGTH = 100
 
 
 def export_steps(run: Run) -> list[CodeStep]:
-    """The steps of a plain Keras program that retrains ``run`` (see `mnist_lab.export`).
+    """The steps of a plain Keras program that retrains ``run`` (see `mnist_lab.engines.code`).
 
     Raises
     ------

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from mnist_lab.engines.logreg.settings import LogregSettings
-from mnist_lab.export import (
+from mnist_lab.engines.code import (
     CodeStep,
     constants_step,
     data_steps,
     exportable,
     print_accuracy_code,
 )
+from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.runs import Run
 
 # chunk_iterations only paces progress reports; the fit's optimum does not depend on it.
@@ -17,7 +17,7 @@ EXPORTED_SETTINGS = {"C", "max_iter", "tol", "normalization", "subset", "seed", 
 
 
 def export_steps(run: Run) -> list[CodeStep]:
-    """The steps of a scikit-learn program that refits ``run`` (see `mnist_lab.export`).
+    """The steps of a scikit-learn program that refits ``run`` (see `mnist_lab.engines.code`).
 
     Raises
     ------

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import inspect
 
-from mnist_lab.engines.numpy_net import network
-from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
-from mnist_lab.export import (
+from mnist_lab.engines.code import (
     CodeStep,
     constants_step,
     data_steps,
@@ -19,6 +17,8 @@ from mnist_lab.export import (
     print_accuracy_code,
     python_literal,
 )
+from mnist_lab.engines.numpy_net import network
+from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.runs import Run
 
 EXPORTED_SETTINGS = {
@@ -44,7 +44,7 @@ NETWORK_FUNCTIONS = (
 
 
 def export_steps(run: Run) -> list[CodeStep]:
-    """The steps of a NumPy-only program that retrains ``run`` (see `mnist_lab.export`).
+    """The steps of a NumPy-only program that retrains ``run`` (see `mnist_lab.engines.code`).
 
     Raises
     ------

@@ -1,10 +1,10 @@
-"""``python -m mnist_lab sweep``: many runs from one command; ``sweep-driver``: the page's."""
+"""``sweep``: many runs over a grid, a random sample or a Bayesian search, from one command."""
 
 from __future__ import annotations
 
 import argparse
 
-from mnist_lab.cli import add_settings_flags, requested_values
+from mnist_lab.cli.settings_flags import add_settings_flags, requested_values
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines
 from mnist_lab.execution.executor import CLUSTER_ENV, executor_for
 from mnist_lab.runs import RunStore
@@ -114,19 +114,3 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print(results_text(trial_rows(sweep), [p.name for p in definition.parameters]))
     print(f"Sweep {state}: {sweep.state()['message']} Its runs are in {sweep.run_store.root}.")
     return 0 if state == "finished" else 1
-
-
-def add_sweep_driver_parser(subparsers: argparse._SubParsersAction) -> None:
-    """``sweep-driver SWEEP_ID``: drive a stored sweep (started by the Sweeps page)."""
-    parser = subparsers.add_parser("sweep-driver", help="drive a stored sweep (used internally)")
-    parser.add_argument("sweep_id")
-    parser.set_defaults(handler=cmd_sweep_driver)
-
-
-def cmd_sweep_driver(args: argparse.Namespace) -> int:
-    """Drive the sweep; exit 0 once every trial ended."""
-    try:
-        sweep = SweepStore(RunStore()).get(args.sweep_id)
-    except KeyError as error:
-        raise ValueError(error.args[0]) from None
-    return 0 if run_sweep(sweep, report=lambda line: print(line, flush=True)) == "finished" else 1

@@ -1,0 +1,86 @@
+"""The flags of the engines' declared settings, shared by ``train``, ``baseline`` and ``sweep``.
+
+`add_settings_flags` declares them from `mnist_lab.settings` declarations; `requested_values`
+reads them back, over a ``--config`` file's values, for the chosen engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from mnist_lab.engines import DEFAULT_ENGINE, Engine, all_engines, get_engine
+from mnist_lab.engines.keras_net.settings import CUSTOM
+from mnist_lab.runs import read_json
+
+
+def add_settings_flags(parser: argparse.ArgumentParser, engines: list[Engine]) -> None:
+    """One flag per declared setting of ``engines`` (a setting they share gets one flag).
+
+    Every flag defaults to None, so that a ``--config`` file's values hold unless a flag
+    overrides them, and the engine's declared defaults fill in the rest.
+    """
+    seen = set()
+    for engine in engines:
+        for name, declaration in engine.settings_class.declared().items():
+            if name in seen:
+                continue
+            seen.add(name)
+            flags = [declaration.cli_flag]
+            if declaration.cli_flag != "--" + name.replace("_", "-"):
+                flags.append("--" + name.replace("_", "-"))
+            # argparse formats help with %: a literal percent sign must be doubled.
+            allowed = f"Allowed: {declaration.allowed()}. Default: {declaration.default}."
+            text = f"{declaration.help} {allowed}".strip().replace("%", "%%")
+            if declaration.kind is bool:
+                parser.add_argument(
+                    *flags, dest=name, action=argparse.BooleanOptionalAction, help=text
+                )
+            elif declaration.kind is list:
+                parser.add_argument(*flags, dest=name, metavar="JSON", help=text)
+            else:
+                parser.add_argument(*flags, dest=name, type=declaration.kind, help=text)
+
+
+def _read_config_file(path: str) -> dict:
+    """A ``--config`` file's JSON object, or a ``ValueError`` that says what is wrong."""
+    try:
+        return read_json(path)
+    except OSError as error:
+        raise ValueError(f"--config {path}: cannot read it ({error.strerror})") from None
+
+
+def requested_values(args: argparse.Namespace) -> tuple[Engine, dict]:
+    """The engine and the settings that ``--config`` (if any) and the flags give, unvalidated.
+
+    Raises
+    ------
+    ValueError
+        If the config file is unreadable, a flag is not a setting of the chosen engine, or
+        ``--layers`` is not JSON or contradicts ``--preset``.
+    """
+    values = _read_config_file(args.config) if args.config else {}
+    chosen = getattr(args, "engine", None)
+    if chosen and values.get("engine", chosen) != chosen:
+        raise ValueError(f"--engine {chosen} contradicts the config file's {values['engine']!r}")
+    engine = get_engine(chosen or values.get("engine") or DEFAULT_ENGINE)
+    declared = engine.settings_class.declared()
+    flag_names = {n for e in all_engines() for n in e.settings_class.declared()}
+    # A subcommand for one engine has only that engine's flags.
+    given = {n: getattr(args, n) for n in flag_names if getattr(args, n, None) is not None}
+    foreign = sorted(name for name in given if name not in declared)
+    if foreign:
+        flags = [f"--{name.replace('_', '-')}" for name in foreign]
+        raise ValueError(
+            f"{', '.join(flags)}: not a setting of engine {engine.name!r}. {engine.description} "
+            f"It takes: {', '.join(d.cli_flag for d in declared.values())}"
+        )
+    if "layers" in given:
+        if given.get("preset", CUSTOM) != CUSTOM:
+            raise ValueError("give --preset or --layers, not both (--layers trains custom layers)")
+        try:
+            given.update(preset=CUSTOM, layers=json.loads(given["layers"]))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"--layers is not valid JSON: {error}") from None
+    values.update(given)
+    return engine, values

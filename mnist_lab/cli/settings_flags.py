@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from mnist_lab.architecture import Architecture
 from mnist_lab.engines import DEFAULT_ENGINE, Engine, all_engines, get_engine
-from mnist_lab.engines.keras_net.settings import CUSTOM
 from mnist_lab.runs import read_json
 
 
@@ -75,12 +75,22 @@ def requested_values(args: argparse.Namespace) -> tuple[Engine, dict]:
             f"{', '.join(flags)}: not a setting of engine {engine.name!r}. {engine.description} "
             f"It takes: {', '.join(d.cli_flag for d in declared.values())}"
         )
-    if "layers" in given:
-        if given.get("preset", CUSTOM) != CUSTOM:
-            raise ValueError("give --preset or --layers, not both (--layers trains custom layers)")
-        try:
-            given.update(preset=CUSTOM, layers=json.loads(given["layers"]))
-        except json.JSONDecodeError as error:
-            raise ValueError(f"--layers is not valid JSON: {error}") from None
+    architecture = engine.settings_class.architecture
+    if architecture is not None and architecture.layers_setting in given:
+        given.update(_custom_layers(architecture, declared, given))
     values.update(given)
     return engine, values
+
+
+def _custom_layers(architecture: Architecture, declared: dict, given: dict) -> dict:
+    """The settings that the layer flag's JSON choose: the custom preset and those layers."""
+    preset, layers = architecture.preset_setting, architecture.layers_setting
+    preset_flag, layers_flag = declared[preset].cli_flag, declared[layers].cli_flag
+    if given.get(preset, architecture.custom) != architecture.custom:
+        raise ValueError(
+            f"give {preset_flag} or {layers_flag}, not both ({layers_flag} trains custom layers)"
+        )
+    try:
+        return {preset: architecture.custom, layers: json.loads(given[layers])}
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{layers_flag} is not valid JSON: {error}") from None

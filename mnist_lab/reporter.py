@@ -115,6 +115,11 @@ class Throughput:
     an epoch does not make the figure jump; time between `pause` and `resume` (validation
     passes) is left out.
 
+    Attributes
+    ----------
+    seconds, samples : float
+        Training seconds in the window, and the samples trained in them.
+
     Examples
     --------
     >>> meter = Throughput()
@@ -127,6 +132,8 @@ class Throughput:
         self.window_s = window_s
         self.intervals: deque[tuple[float, float]] = deque()
         self.last: tuple[float, float] | None = None
+        # Running totals of the intervals, so a report costs the same however many there are.
+        self.seconds = self.samples = 0.0
 
     def resume(self, now: float, samples: float) -> None:
         """Start counting again from ``samples`` done at time ``now``."""
@@ -139,22 +146,21 @@ class Throughput:
     def add(self, now: float, samples: float) -> float | None:
         """Record that ``samples`` (a running total) were done by ``now``; return the rate."""
         if self.last is not None:
-            self.intervals.append((now - self.last[0], samples - self.last[1]))
+            interval = (now - self.last[0], samples - self.last[1])
+            self.intervals.append(interval)
+            self.seconds += interval[0]
+            self.samples += interval[1]
         self.last = (now, samples)
         while len(self.intervals) > 1 and self.seconds - self.intervals[0][0] >= self.window_s:
-            self.intervals.popleft()
+            seconds, samples_then = self.intervals.popleft()
+            self.seconds -= seconds
+            self.samples -= samples_then
         return self.rate
-
-    @property
-    def seconds(self) -> float:
-        """Training seconds in the window."""
-        return sum(seconds for seconds, _ in self.intervals)
 
     @property
     def rate(self) -> float | None:
         """Samples per second over the window; None before two readings."""
-        seconds = self.seconds
-        return sum(samples for _, samples in self.intervals) / seconds if seconds > 0 else None
+        return self.samples / self.seconds if self.seconds > 0 else None
 
 
 def _known(value: float | None) -> float:
@@ -259,9 +265,8 @@ class TrainingReporter:
         """
         now = time.time()
         self.epoch_step = min(step, self.steps_per_epoch)
-        self.period_end = now
         done = (self.epoch - 1) * self.steps_per_epoch + self.epoch_step
-        samples_per_s = self.throughput.add(now, done * self.batch_size) or 0.0
+        samples_per_s = self._trained(now, done * self.batch_size) or 0.0
         means = (_known(loss), _known(accuracy))
         window = [
             window_mean(mean, self.epoch_step, before, self.last_step)
@@ -305,8 +310,7 @@ class TrainingReporter:
         pass that ran since is left out.
         """
         now = time.time()
-        seconds = max(self.period_end - self.period_start, 1e-9)
-        samples_per_s = self.epoch_step * self.batch_size / seconds
+        samples_per_s = self._period_rate()
         self.throughput.pause()
         record = records.epoch_record(
             epoch=self.epoch,
@@ -338,10 +342,8 @@ class TrainingReporter:
         The clock stops until `end_chunk`, so computing the chunk's metrics is not counted
         as training time.
         """
-        now = time.time()
-        self.throughput.add(now, samples)
+        self._trained(time.time(), samples)
         self.throughput.pause()
-        self.period_end, self.period_samples_end = now, samples
 
     def end_chunk(
         self,
@@ -375,8 +377,7 @@ class TrainingReporter:
             Whether training must end (see `should_end`).
         """
         now = time.time()
-        seconds = max(self.period_end - self.period_start, 1e-9)
-        samples_per_s = (self.period_samples_end - self.period_samples) / seconds
+        samples_per_s = self._period_rate()
         self.run.append_metrics(
             records.chunk_record(
                 chunk=chunk,
@@ -410,6 +411,16 @@ class TrainingReporter:
         self.throughput.resume(now, samples)
         self.period_start = self.period_end = now
         self.period_samples = self.period_samples_end = samples
+
+    def _trained(self, now: float, samples: float) -> float | None:
+        """``samples`` (a running total) were trained by ``now``; the window's rate."""
+        self.period_end, self.period_samples_end = now, samples
+        return self.throughput.add(now, samples)
+
+    def _period_rate(self) -> float:
+        """Samples per second of the epoch or chunk under way, up to its last training."""
+        seconds = max(self.period_end - self.period_start, 1e-9)
+        return (self.period_samples_end - self.period_samples) / seconds
 
     def _check(self, loss: float | None, where: str) -> bool:
         """Look for divergence, then for a stop request; whether training must end."""

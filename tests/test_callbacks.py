@@ -66,7 +66,7 @@ def attach(callback, epochs=2, steps=10, model=None):
     return callback
 
 
-def test_run_logger_writes_the_record_schema_and_progress(run):
+def test_reporting_writes_the_record_schema_and_progress(run):
     logger = attach(reporting(run, batch_size=32))
     logger.on_epoch_begin(0)
     logger.on_train_batch_end(4, {"loss": 1.5, "accuracy": 0.5})
@@ -127,7 +127,7 @@ def test_throughput_does_not_drop_with_a_slow_first_report_of_an_epoch(run, monk
     assert rates[-1] == pytest.approx(130 / 0.7)
 
 
-def test_run_logger_rewrites_status_at_most_every_interval(run):
+def test_reporting_rewrites_status_at_most_every_interval(run):
     logger = attach(reporting(run, batch_size=32, status_every_s=60))
     logger.on_epoch_begin(0)
     logger.on_train_batch_end(0, {"loss": 2.0, "accuracy": 0.1})
@@ -163,7 +163,7 @@ def test_stop_request_stops_training_at_the_next_batch(run):
         (12.5, "The loss exploded to 12.5 at epoch 1, step 37"),
     ],
 )
-def test_divergence_guard_stops_with_a_plain_explanation(run, loss, message):
+def test_a_diverging_loss_stops_training_with_a_plain_explanation(run, loss, message):
     model = fake_model()
     guard = attach(reporting(run, inputs_normalized=False), steps=100, model=model)
     guard.on_epoch_begin(0)
@@ -173,7 +173,7 @@ def test_divergence_guard_stops_with_a_plain_explanation(run, loss, message):
     assert "lower it or normalize the inputs" in guard.reporter.divergence
 
 
-def test_divergence_guard_leaves_healthy_runs_alone(run):
+def test_a_healthy_loss_leaves_training_alone(run):
     model = fake_model()
     guard = attach(reporting(run, inputs_normalized=True), model=model)
     guard.on_epoch_begin(0)

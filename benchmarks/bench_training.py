@@ -45,9 +45,7 @@ LEARNING_RATE = 1e-3
 COSTS = {
     "gradients": [("LayerStatsLogger", "on_train_batch_end")],
     "live updates": [
-        ("RunLogger", None),
-        ("StopOnRequest", None),
-        ("DivergenceGuard", None),
+        ("ReportToRun", None),
         ("HistoryWriter", None),
         ("TensorBoardScalars", None),
         ("LayerStatsLogger", "on_train_begin"),

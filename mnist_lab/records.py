@@ -24,7 +24,9 @@ optimizer without epochs (the L-BFGS baseline) writes one ``chunk`` record per c
 iterations. Missing values are ``null``.
 
 The progress fields of ``status.json`` (`progress_fields`) and ``history.csv``
-(`history_csv`, Keras ``CSVLogger`` layout) are built here too.
+(`history_csv`, Keras ``CSVLogger`` layout) are built here too. While a run trains,
+`mnist_lab.reporter` writes the batch, epoch and chunk records and the progress of
+every engine.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ import io
 import json
 import math
 import time as clock
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,9 +50,6 @@ HISTOGRAM_BINS = 30
 NOT_IN_HISTORY = frozenset(
     {"kind", "epoch", "step", "fraction", "time", "elapsed_s", "samples_per_s", "lr"}
 )
-# Throughput is averaged over this many seconds of training, so one slow report (an epoch's
-# start, a checkpoint) does not make the samples/s figure jump.
-THROUGHPUT_WINDOW_S = 10.0
 
 
 def _number(value: Any) -> float | None:
@@ -155,23 +153,6 @@ def chunk_record(
     }
 
 
-def window_mean(mean_now: float, count_now: float, mean_before: float, count_before: float):
-    """The mean of the values added between two readings of a running mean.
-
-    Keras reports ``loss`` and ``accuracy`` as running means since the epoch began; the mean
-    of only the newest ``count_now - count_before`` values follows from two readings.
-
-    Examples
-    --------
-    >>> window_mean(2.0, 4, 3.0, 2)  # (4 * 2.0 - 2 * 3.0) / 2
-    1.0
-    """
-    added = count_now - count_before
-    if added <= 0:
-        return float(mean_now)
-    return float((count_now * mean_now - count_before * mean_before) / added)
-
-
 def epoch_position(record: dict) -> float:
     """Where an epoch record sits on an epoch axis: its number, less for a cut-short epoch.
 
@@ -186,55 +167,6 @@ def epoch_position(record: dict) -> float:
 def is_partial(record: dict) -> bool:
     """Whether an epoch record covers only part of its epoch (stopped or diverged in it)."""
     return float(record.get("fraction", 1.0)) < 1
-
-
-class Throughput:
-    """Training samples per second over the last `THROUGHPUT_WINDOW_S` seconds of training.
-
-    A window rather than the last interval between two reports, so the slow first report of
-    an epoch does not make the figure jump; time between `pause` and `resume` (validation
-    passes) is left out.
-
-    Examples
-    --------
-    >>> meter = Throughput()
-    >>> meter.resume(now=0.0, samples=0)
-    >>> meter.add(now=1.0, samples=100), meter.add(now=3.0, samples=200)
-    (100.0, 66.66666666666667)
-    """
-
-    def __init__(self, window_s: float = THROUGHPUT_WINDOW_S):
-        self.window_s = window_s
-        self.intervals: deque[tuple[float, float]] = deque()
-        self.last: tuple[float, float] | None = None
-
-    def resume(self, now: float, samples: float) -> None:
-        """Start counting again from ``samples`` done at time ``now``."""
-        self.last = (now, samples)
-
-    def pause(self) -> None:
-        """Stop the clock until the next `resume` (or `add`, which restarts it)."""
-        self.last = None
-
-    def add(self, now: float, samples: float) -> float | None:
-        """Record that ``samples`` (a running total) were done by ``now``; return the rate."""
-        if self.last is not None:
-            self.intervals.append((now - self.last[0], samples - self.last[1]))
-        self.last = (now, samples)
-        while len(self.intervals) > 1 and self.seconds - self.intervals[0][0] >= self.window_s:
-            self.intervals.popleft()
-        return self.rate
-
-    @property
-    def seconds(self) -> float:
-        """Training seconds in the window."""
-        return sum(seconds for seconds, _ in self.intervals)
-
-    @property
-    def rate(self) -> float | None:
-        """Samples per second over the window; None before two readings."""
-        seconds = self.seconds
-        return sum(samples for _, samples in self.intervals) / seconds if seconds > 0 else None
 
 
 def layer_gradient(

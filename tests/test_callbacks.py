@@ -8,14 +8,13 @@ import numpy as np
 import pytest
 
 from mnist_lab.engines.keras_net.callbacks import (
-    DivergenceGuard,
     EpochCheckpoint,
     HistoryWriter,
     LayerStatsLogger,
-    RunLogger,
-    StopOnRequest,
+    ReportToRun,
 )
 from mnist_lab.engines.keras_net.models import build_model
+from mnist_lab.reporter import TrainingReporter, learning_rate_remedy
 from mnist_lab.runs import RunStore
 
 BATCH_KEYS = {
@@ -54,6 +53,12 @@ def fake_model():
     return SimpleNamespace(optimizer=SimpleNamespace(learning_rate=0.01), stop_training=False)
 
 
+def reporting(run, batch_size=32, inputs_normalized=True, **settings):
+    """The engine's reporting callback over a reporter of ``run``."""
+    remedy = learning_rate_remedy(inputs_normalized)
+    return ReportToRun(TrainingReporter(run, remedy, batch_size=batch_size, **settings))
+
+
 def attach(callback, epochs=2, steps=10, model=None):
     callback.set_params({"epochs": epochs, "steps": steps, "verbose": 0})
     callback.set_model(model or fake_model())
@@ -61,8 +66,8 @@ def attach(callback, epochs=2, steps=10, model=None):
     return callback
 
 
-def test_run_logger_writes_the_record_schema_and_progress(run):
-    logger = attach(RunLogger(run, batch_size=32))
+def test_reporting_writes_the_record_schema_and_progress(run):
+    logger = attach(reporting(run, batch_size=32))
     logger.on_epoch_begin(0)
     logger.on_train_batch_end(4, {"loss": 1.5, "accuracy": 0.5})
     status = run.raw_status()
@@ -80,7 +85,7 @@ def test_run_logger_writes_the_record_schema_and_progress(run):
 
 
 def test_batch_records_hold_each_window_mean_not_the_running_mean(run):
-    logger = attach(RunLogger(run, batch_size=10))
+    logger = attach(reporting(run, batch_size=10))
     logger.on_epoch_begin(0)
     # Keras's running means: steps 1-4 average loss 2.0, steps 5-8 average 1.0, so 1.5 overall.
     logger.on_train_batch_end(3, {"loss": 2.0, "accuracy": 0.25})
@@ -92,7 +97,7 @@ def test_batch_records_hold_each_window_mean_not_the_running_mean(run):
 
 
 def test_a_stopped_epoch_is_recorded_as_a_fraction_of_an_epoch(run):
-    logger = attach(RunLogger(run, batch_size=10))
+    logger = attach(reporting(run, batch_size=10))
     logger.on_epoch_begin(0)
     logger.on_train_batch_end(3, {"loss": 2.0, "accuracy": 0.25})
     logger.on_epoch_end(0, {"loss": 2.0, "accuracy": 0.25})
@@ -101,8 +106,8 @@ def test_a_stopped_epoch_is_recorded_as_a_fraction_of_an_epoch(run):
 
 def test_throughput_does_not_drop_with_a_slow_first_report_of_an_epoch(run, monkeypatch):
     clock = SimpleNamespace(now=0.0)
-    monkeypatch.setattr("mnist_lab.engines.keras_net.callbacks.time.time", lambda: clock.now)
-    logger = attach(RunLogger(run, batch_size=10))
+    monkeypatch.setattr("mnist_lab.reporter.time.time", lambda: clock.now)
+    logger = attach(reporting(run, batch_size=10))
 
     def report(at, batch):
         clock.now = at
@@ -122,8 +127,8 @@ def test_throughput_does_not_drop_with_a_slow_first_report_of_an_epoch(run, monk
     assert rates[-1] == pytest.approx(130 / 0.7)
 
 
-def test_run_logger_rewrites_status_at_most_every_interval(run):
-    logger = attach(RunLogger(run, batch_size=32, status_every_s=60))
+def test_reporting_rewrites_status_at_most_every_interval(run):
+    logger = attach(reporting(run, batch_size=32, status_every_s=60))
     logger.on_epoch_begin(0)
     logger.on_train_batch_end(0, {"loss": 2.0, "accuracy": 0.1})
     logger.on_train_batch_end(1, {"loss": 1.9, "accuracy": 0.2})
@@ -132,7 +137,7 @@ def test_run_logger_rewrites_status_at_most_every_interval(run):
 
 
 def test_epoch_record_without_validation_has_null_val_metrics(run):
-    logger = attach(RunLogger(run, batch_size=8))
+    logger = attach(reporting(run, batch_size=8))
     logger.on_epoch_begin(0)
     logger.on_epoch_end(0, {"loss": 1.0, "accuracy": 0.6})
     assert run.metrics()[0]["val_loss"] is None
@@ -140,13 +145,13 @@ def test_epoch_record_without_validation_has_null_val_metrics(run):
 
 def test_stop_request_stops_training_at_the_next_batch(run):
     model = fake_model()
-    stopper = attach(StopOnRequest(run), model=model)
+    stopper = attach(reporting(run), model=model)
     stopper.on_epoch_begin(1)
     stopper.on_train_batch_end(3)
-    assert not model.stop_training and stopper.stopped_at is None
+    assert not model.stop_training and stopper.reporter.stopped_at is None
     run.request_stop()
     stopper.on_train_batch_end(6)
-    assert model.stop_training and stopper.stopped_at == "epoch 2, step 7"
+    assert model.stop_training and stopper.reporter.stopped_at == "epoch 2, step 7"
     assert run.raw_status()["state"] == "stopping"
 
 
@@ -158,23 +163,23 @@ def test_stop_request_stops_training_at_the_next_batch(run):
         (12.5, "The loss exploded to 12.5 at epoch 1, step 37"),
     ],
 )
-def test_divergence_guard_stops_with_a_plain_explanation(run, loss, message):
+def test_a_diverging_loss_stops_training_with_a_plain_explanation(run, loss, message):
     model = fake_model()
-    guard = attach(DivergenceGuard(run, inputs_normalized=False), steps=100, model=model)
+    guard = attach(reporting(run, inputs_normalized=False), steps=100, model=model)
     guard.on_epoch_begin(0)
     guard.on_train_batch_end(36, {"loss": loss})
     assert model.stop_training
-    assert guard.message.startswith(message)
-    assert "lower it or normalize the inputs" in guard.message
+    assert guard.reporter.divergence.startswith(message)
+    assert "lower it or normalize the inputs" in guard.reporter.divergence
 
 
-def test_divergence_guard_leaves_healthy_runs_alone(run):
+def test_a_healthy_loss_leaves_training_alone(run):
     model = fake_model()
-    guard = attach(DivergenceGuard(run, inputs_normalized=True), model=model)
+    guard = attach(reporting(run, inputs_normalized=True), model=model)
     guard.on_epoch_begin(0)
     guard.on_train_batch_end(3, {"loss": 2.4})
     guard.on_epoch_end(0, {"loss": 0.5, "accuracy": 0.85})
-    assert guard.message is None and not model.stop_training
+    assert guard.reporter.divergence is None and not model.stop_training
     assert "hint" not in run.raw_status()
 
 

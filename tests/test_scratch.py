@@ -139,8 +139,7 @@ def test_a_nan_loss_ends_the_run_as_diverged(tmp_path, monkeypatch):
     assert not run.file(network.WEIGHTS_FILE).exists()
 
 
-def test_a_stop_request_ends_the_run_with_its_weights_saved(tmp_path, monkeypatch):
-    monkeypatch.setattr(training, "REPORT_EVERY_S", 0.0)
+def test_a_stop_request_ends_the_run_with_its_weights_saved(tmp_path):
     config = NumpyNetSettings(epochs=3, subset=1000)
     run = RunStore(tmp_path).create(config.to_dict())
     run.request_stop()

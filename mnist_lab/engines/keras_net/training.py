@@ -22,12 +22,10 @@ from mnist_lab.data import (
 )
 from mnist_lab.datasets import dataset_of
 from mnist_lab.engines.keras_net.callbacks import (
-    DivergenceGuard,
     EpochCheckpoint,
     HistoryWriter,
     LayerStatsLogger,
-    RunLogger,
-    StopOnRequest,
+    ReportToRun,
     TensorBoardScalars,
     save_model_atomically,
 )
@@ -36,6 +34,7 @@ from mnist_lab.engines.keras_net.schedules import keras_one_cycle
 from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.evaluation import write_evaluation
 from mnist_lab.preprocess import Normalizer, fit_normalizer, load_normalizer, save_normalizer
+from mnist_lab.reporter import TrainingReporter, learning_rate_remedy
 from mnist_lab.runs import (
     CHECKPOINT_FILE,
     HISTORY_FILE,
@@ -241,8 +240,9 @@ def train_run(run: Run) -> RunOutcome:
     steps_per_epoch = math.ceil(len(data.x_train) / config.batch_size)
     model = compile_model(config, steps_per_epoch, n_classes=data.n_classes)
 
-    stopper = StopOnRequest(run)
-    guard = DivergenceGuard(run, inputs_normalized=config.normalization != "raw")
+    reporter = TrainingReporter(
+        run, learning_rate_remedy(config.normalization != "raw"), batch_size=config.batch_size
+    )
     probe = np.random.default_rng(config.seed).choice(
         len(data.x_train), min(PROBE_SIZE, len(data.x_train)), replace=False
     )
@@ -250,9 +250,7 @@ def train_run(run: Run) -> RunOutcome:
         max(1, steps_per_epoch // GRADIENT_RECORDS_PER_EPOCH) if config.gradients_recorded else None
     )
     callbacks = [
-        guard,
-        stopper,
-        RunLogger(run, config.batch_size),
+        ReportToRun(reporter),
         LayerStatsLogger(run, data.x_train[probe], data.y_train[probe], gradient_every),
         HistoryWriter(run.file(HISTORY_FILE)),
         EpochCheckpoint(run.file(CHECKPOINT_FILE)),
@@ -264,13 +262,6 @@ def train_run(run: Run) -> RunOutcome:
         )
         callbacks.append(early_stopping)
     callbacks.append(TensorBoardScalars(run.file(TENSORBOARD_DIR)))
-    run.update_status(
-        message="Training.",
-        epoch=0,
-        epochs=config.epochs,
-        steps_per_epoch=steps_per_epoch,
-        progress=0.0,
-    )
     validation = (
         (data.x_val, fit_targets(config, data.y_val, data.n_classes)) if len(data.x_val) else None
     )
@@ -284,13 +275,13 @@ def train_run(run: Run) -> RunOutcome:
         verbose=0,
         callbacks=callbacks,
     )
-    if guard.message is not None:
+    if reporter.divergence is not None:
         kept = (
             " The last good epoch's checkpoint is kept."
             if run.file(CHECKPOINT_FILE).exists()
             else ""
         )
-        return RunOutcome("diverged", guard.message + kept)
+        return RunOutcome("diverged", reporter.divergence + kept)
 
     save_model_atomically(model, run.file(MODEL_FILE))
     run.update_status(message=f"Evaluating on the {len(data.x_test):,} test images.")
@@ -299,12 +290,12 @@ def train_run(run: Run) -> RunOutcome:
     result = (
         f"test accuracy {evaluation['test_accuracy']:.2%}, test loss {evaluation['test_loss']:.4f}"
     )
-    if stopper.stopped_at is not None:
+    if reporter.stopped_at is not None:
         return RunOutcome(
             "stopped",
-            f"Stopped at {stopper.stopped_at} as requested; the model so far has {result}.",
+            f"Stopped at {reporter.stopped_at} as requested; the model so far has {result}.",
         )
-    run.update_status(progress=1.0, eta_s=0.0)
+    reporter.finish()
     if early_stopping is not None and early_stopping.stopped_epoch > 0:
         return RunOutcome(
             "finished",

@@ -12,7 +12,6 @@ pickled: the model is ``weights.npz`` (coefficients, intercepts) plus ``normaliz
 from __future__ import annotations
 
 import io
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_lab import records
 from mnist_lab.data import random_subset
 from mnist_lab.datasets import dataset_of
 from mnist_lab.engines.logreg.settings import LogregSettings
@@ -31,10 +29,14 @@ from mnist_lab.preprocess import (
     load_normalizer,
     save_normalizer,
 )
+from mnist_lab.reporter import TrainingReporter
 from mnist_lab.runs import WEIGHTS_FILE, Run, RunOutcome, atomic_write_bytes, read_arrays
 
 if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression
+
+# L-BFGS with its line search cannot blow up on this convex loss; numbers can still overflow.
+REMEDY = "the inputs are too large for the optimizer; normalize them or lower C"
 
 
 @dataclass
@@ -220,63 +222,48 @@ def fit_run(run: Run) -> RunOutcome:
     config = LogregSettings.from_dict(run.config())
     dataset = dataset_of(run)
     x, y, normalizer = training_inputs(config, dataset.x_train, dataset.y_train)
-    n_chunks = -(-config.max_iter // config.chunk_iterations)
-    started = time.perf_counter()
     # At the zero start every class gets the same probability.
     n_classes = len(np.unique(y))
     uniform = np.full((len(x), n_classes), 1 / n_classes, dtype=np.float32)
     start = largest_gradient(x, y, uniform, np.zeros((n_classes, x.shape[1])), config.C)
     gradients = [(0, start)]
     shown = {"progress": 0.0}
+    reporter = TrainingReporter(run, REMEDY)
+    reporter.begin(epochs=-(-config.max_iter // config.chunk_iterations))
 
     def report(chunk: int, iterations: int, model: LogisticRegression) -> None:
+        # One L-BFGS iteration evaluates the loss and its gradient on every sample.
+        reporter.trained(samples=len(x) * iterations)
         probabilities = model.predict_proba(x)
         loss = cross_entropy(y, probabilities)
-        accuracy = float(np.mean(probabilities.argmax(axis=1) == y))
-        elapsed = time.perf_counter() - started
-        samples_per_s = round(len(x) * iterations / max(elapsed, 1e-9), 1)
         gradient = largest_gradient(x, y, probabilities, model.coef_, config.C)
         gradients.append((iterations, gradient))
         needed = iterations_needed(gradients, config.tol, config.max_iter)
         # The estimate moves as the fit goes on; the bar never moves back.
         shown["progress"] = max(shown["progress"], min(iterations / needed, 0.99))
-        run.append_metrics(
-            records.chunk_record(
-                chunk=chunk,
-                iterations=iterations,
-                loss=loss,
-                accuracy=accuracy,
-                samples_per_s=samples_per_s,
-                elapsed_s=round(elapsed, 3),
-            )
-        )
-        run.update_status(
-            epoch=chunk,
-            epochs=n_chunks,
+        reporter.end_chunk(
+            chunk=chunk,
             iterations=iterations,
+            loss=loss,
+            accuracy=float(np.mean(probabilities.argmax(axis=1) == y)),
+            fraction=shown["progress"],
+            position=f"{iterations} of about {needed} L-BFGS iterations",
             message=(
                 f"Fitting: chunk {chunk}, {iterations} iterations, training loss {loss:.4f}; "
-                f"largest gradient {gradient:.1e}, it stops below {config.tol:.0e}."
-            ),
-            **records.progress_fields(
-                done=shown["progress"],
-                total=1.0,
-                elapsed_s=elapsed,
-                samples_per_s=samples_per_s,
-                position=f"{iterations} of about {needed} L-BFGS iterations",
+                f"largest gradient {gradient:.1e}, it stops below {config.tol:.0e}"
             ),
         )
 
-    result = fit_logistic(x, y, config, on_chunk=report, should_stop=run.stop_requested)
+    result = fit_logistic(x, y, config, on_chunk=report, should_stop=lambda: reporter.should_end)
+    if reporter.divergence is not None:
+        return RunOutcome("diverged", reporter.divergence)
     save_weights(run, result.model)
     save_normalizer(run, normalizer)
     x_test = normalizer.transform(dataset.x_test).reshape(len(dataset.x_test), -1)
     evaluation = write_evaluation(
         run, dataset.y_test, result.model.predict_proba(x_test), class_names=dataset.class_names
     )
-    run.update_status(
-        progress=1.0,
-        eta_s=0.0,
+    reporter.finish(
         iterations=result.iterations,
         converged=result.converged,
         position=f"{result.iterations} L-BFGS iterations",

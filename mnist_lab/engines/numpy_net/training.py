@@ -1,8 +1,6 @@
-"""Training the NumPy network as a run: mini-batch SGD with records, progress and Stop."""
+"""Training the NumPy network as a run: mini-batch SGD, reported by `TrainingReporter`."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -23,13 +21,13 @@ from mnist_lab.engines.numpy_net.network import (
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.evaluation import write_evaluation
 from mnist_lab.preprocess import fit_normalizer, save_normalizer
+from mnist_lab.reporter import TrainingReporter, learning_rate_remedy
 from mnist_lab.runs import HISTORY_FILE, Run, RunOutcome, atomic_write_bytes
 
-# Logging cadence: a batch record and a gradient sample every this many steps keeps
+# Logging cadence: a report (a batch record, a gradient sample, the stop request and
+# divergence looked at) every this many steps, and at each epoch's end, keeps
 # metrics.jsonl small (a few thousand lines for a full run) without hiding the curve.
 LOG_EVERY_STEPS = 50
-# Status (and the stop request) are looked at this often; writing status.json costs an fsync.
-REPORT_EVERY_S = 0.5
 # Images of the validation split whose hidden activations are histogrammed each epoch.
 HISTOGRAM_SAMPLES = 1000
 # Size of the fixed probe batch on which gradient norms are measured (as in the Keras engine).
@@ -69,8 +67,8 @@ def train_run(run: Run) -> RunOutcome:
 
     Writes batch, epoch, gradient and histogram records to ``metrics.jsonl``, progress to
     ``status.json``, then ``weights.npz``, ``normalizer.json``, ``history.csv`` and the
-    test-set evaluation. A stop request ends training after the current batch (the weights
-    so far are kept and evaluated); a NaN loss ends it as ``diverged``.
+    test-set evaluation. A stop request ends training at the next report (the weights so
+    far are kept and evaluated); a NaN or exploding loss ends it as ``diverged``.
 
     Parameters
     ----------
@@ -96,35 +94,26 @@ def _train(run: Run, config: NumpyNetSettings) -> RunOutcome:
     sample, probe = x_held[:HISTOGRAM_SAMPLES], (x_held[:PROBE_SIZE], y_held[:PROBE_SIZE])
     weights = init_weights(config.hidden_units, config.seed, n_classes=dataset.n_classes)
     run.append_metrics(histogram_record(0, weights, sample))
-    steps_per_epoch = -(-len(x_train) // config.batch_size)
-    progress = _Progress(run, config, steps_per_epoch=steps_per_epoch)
+    reporter = TrainingReporter(
+        run, learning_rate_remedy(config.normalization != "raw"), batch_size=config.batch_size
+    )
+    reporter.begin(config.epochs, steps_per_epoch=-(-len(x_train) // config.batch_size))
     rng = np.random.default_rng(config.seed + 1)
-    history, outcome = [], None
+    history = []
     for epoch in range(1, config.epochs + 1):
-        outcome, loss, accuracy = _train_epoch(
-            run, config, weights, (x_train, y_train), probe, rng, epoch, progress
+        reporter.begin_epoch(epoch)
+        loss, accuracy = _train_epoch(config, weights, (x_train, y_train), probe, rng, reporter)
+        # A diverged network's validation scores say nothing: NaN weights.
+        validated = len(x_val) and reporter.divergence is None
+        val_loss, val_accuracy = evaluate(weights, x_val, y_val) if validated else (None, None)
+        history.append(
+            reporter.end_epoch(loss, accuracy, val_loss, val_accuracy, config.learning_rate)
         )
-        if outcome is not None and outcome.state == "diverged":
-            return outcome
-        val_loss, val_accuracy = evaluate(weights, x_val, y_val) if len(x_val) else (None, None)
-        row = records.epoch_record(
-            epoch=epoch,
-            step=progress.step,
-            fraction=(progress.step - (epoch - 1) * steps_per_epoch) / steps_per_epoch,
-            loss=loss,
-            accuracy=accuracy,
-            val_loss=val_loss,
-            val_accuracy=val_accuracy,
-            lr=config.learning_rate,
-            samples_per_s=progress.samples_per_s(),
-            elapsed_s=progress.elapsed_s(),
-        )
-        run.append_metrics(row)
         run.append_metrics(histogram_record(epoch, weights, sample))
-        history.append(row)
-        if outcome is not None:
+        if reporter.should_end:
             break
-    progress.report(epoch)
+    if reporter.divergence is not None:
+        return RunOutcome("diverged", reporter.divergence)
     save_weights(run, weights)
     atomic_write_bytes(run.file(HISTORY_FILE), records.history_csv(history).encode())
     evaluation = write_evaluation(
@@ -133,7 +122,12 @@ def _train(run: Run, config: NumpyNetSettings) -> RunOutcome:
         forward(weights, normalizer.transform(dataset.x_test))[1],
         class_names=dataset.class_names,
     )
-    return outcome or RunOutcome(
+    if reporter.stopped_at is not None:
+        return RunOutcome(
+            "stopped",
+            f"Stopped at {reporter.stopped_at}; the weights so far are saved and evaluated.",
+        )
+    return RunOutcome(
         "finished",
         f"Trained {config.epochs} epochs: test accuracy {evaluation['test_accuracy']:.2%}.",
     )
@@ -160,104 +154,36 @@ def _prepare_data(config: NumpyNetSettings, dataset: MnistDataset) -> tuple:
 
 
 def _train_epoch(
-    run: Run,
     config: NumpyNetSettings,
     weights: dict[str, np.ndarray],
     train: tuple[np.ndarray, np.ndarray],
     probe: tuple[np.ndarray, np.ndarray],
     rng: np.random.Generator,
-    epoch: int,
-    progress: _Progress,
-) -> tuple[RunOutcome | None, float, float]:
-    """One shuffled pass of mini-batch SGD; returns (early outcome or None, mean loss, accuracy)."""
+    reporter: TrainingReporter,
+) -> tuple[float, float]:
+    """One shuffled pass of mini-batch SGD, reported to ``reporter``.
+
+    Returns the mean training loss and accuracy of the steps trained: the pass ends early
+    when the reporter says so (a stop request, a diverging loss).
+    """
     x_train, y_train = train
     order = rng.permutation(len(x_train))
+    steps = reporter.steps_per_epoch
+    first_step = (reporter.epoch - 1) * steps
     seen, loss_sum, correct = 0, 0.0, 0
-    # Sums over the steps since the last batch record: each record is that window's mean.
-    window_steps, window_seen, window_loss, window_correct = 0, 0, 0.0, 0
-    for start in range(0, len(x_train), config.batch_size):
+    for step, start in enumerate(range(0, len(x_train), config.batch_size), start=1):
         batch = order[start : start + config.batch_size]
         xb, yb = x_train[batch], y_train[batch]
         loss, grads, _, p = gradients(weights, xb, yb)
-        if not np.isfinite(loss):
-            return (
-                RunOutcome(
-                    "diverged",
-                    f"The loss became {loss} at epoch {epoch}, step {progress.step + 1}: the "
-                    f"learning rate {config.learning_rate} is too large for these inputs. Try a "
-                    "smaller one, or normalized pixels.",
-                ),
-                loss,
-                0.0,
-            )
         sgd_step(weights, grads, config.learning_rate)
-        progress.step += 1
         seen += len(batch)
         loss_sum += loss * len(batch)
         # Accuracy of the batch as it was predicted before this step, like Keras' running mean.
-        hits = int((p.argmax(axis=1) == yb).sum())
-        correct += hits
-        window_steps, window_seen = window_steps + 1, window_seen + len(batch)
-        window_loss, window_correct = window_loss + loss * len(batch), window_correct + hits
-        if progress.step % LOG_EVERY_STEPS == 0 or progress.step == 1:
-            run.append_metrics(
-                records.batch_record(
-                    epoch=epoch,
-                    step=progress.step,
-                    window_steps=window_steps,
-                    loss=window_loss / window_seen,
-                    accuracy=window_correct / window_seen,
-                    lr=config.learning_rate,
-                    samples_per_s=progress.samples_per_s(),
-                )
-            )
-            window_steps, window_seen, window_loss, window_correct = 0, 0, 0.0, 0
-            run.append_metrics(gradient_record(epoch, progress.step, weights, *probe))
-        if progress.due():
-            progress.report(epoch)
-            if run.stop_requested():
-                message = (
-                    f"Stopped at epoch {epoch}, step {progress.step}; the weights so far are "
-                    "saved and evaluated."
-                )
-                return RunOutcome("stopped", message), loss_sum / seen, correct / seen
-    return None, loss_sum / seen, correct / seen
-
-
-class _Progress:
-    """Counts steps and writes progress, ETA and throughput to ``status.json`` now and then."""
-
-    def __init__(self, run: Run, config: NumpyNetSettings, steps_per_epoch: int):
-        self.run, self.config = run, config
-        self.total_steps = steps_per_epoch * config.epochs
-        self.step = 0
-        self.started = self.last_report = time.perf_counter()
-
-    def due(self) -> bool:
-        """Whether `REPORT_EVERY_S` has passed since the last report."""
-        return time.perf_counter() - self.last_report >= REPORT_EVERY_S
-
-    def elapsed_s(self) -> float:
-        """Seconds since training began."""
-        return time.perf_counter() - self.started
-
-    def samples_per_s(self) -> float:
-        """Training throughput so far."""
-        elapsed = self.elapsed_s()
-        return self.step * self.config.batch_size / elapsed if elapsed > 0 else 0.0
-
-    def report(self, epoch: int) -> None:
-        """Write the current progress into the run's status."""
-        self.last_report = time.perf_counter()
-        self.run.update_status(
-            epoch=epoch,
-            epochs=self.config.epochs,
-            step=self.step,
-            **records.progress_fields(
-                done=self.step,
-                total=self.total_steps,
-                elapsed_s=self.elapsed_s(),
-                samples_per_s=round(self.samples_per_s()),
-                position=f"epoch {epoch}/{self.config.epochs}",
-            ),
-        )
+        correct += int((p.argmax(axis=1) == yb).sum())
+        done = first_step + step
+        if done % LOG_EVERY_STEPS == 0 or done == 1 or step == steps:
+            ended = reporter.batch_end(step, loss_sum / seen, correct / seen, config.learning_rate)
+            reporter.run.append_metrics(gradient_record(reporter.epoch, done, weights, *probe))
+            if ended:
+                break
+    return loss_sum / seen, correct / seen

@@ -41,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from mnist_lab.files import json_default
+
 VERSION = 1
 METRICS_FILE = "metrics.jsonl"
 HISTORY_FILE = "history.csv"
@@ -364,10 +366,3 @@ def history_csv(rows: list[dict]) -> str:
         values = {key: value for key, value in row.items() if value is not None}
         writer.writerow({**values, "epoch": int(row["epoch"]) - 1})
     return buffer.getvalue()
-
-
-def json_default(value: Any) -> Any:
-    """Serialize NumPy scalars and arrays, which ``json`` does not know."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")

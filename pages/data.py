@@ -3,13 +3,13 @@
 import streamlit as st
 
 from dashboard.ui.app.pages import PAGE, page_link
+from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import (
     DATASET_PARAM,
     add_uploaded_dataset,
     dataset_store,
     datasets_table,
 )
-from dashboard.ui.runs.runs_view import plain_markdown
 from mnist_lab.datasets import MAX_CLASSES, MAX_NAME_LENGTH, MAX_UPLOAD_BYTES
 
 st.title(PAGE["data"].title)

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_evaluate_page import NETWORK_CONFIG, make_finished_run
 
-from dashboard.ui.runs.runs_view import plain_markdown
+from dashboard.ui.app.text import plain_markdown
 from mnist_lab.execution.dispatcher import enqueue
 from mnist_lab.execution.processes import process_start_time
 from mnist_lab.ownership import TEACHER_KEY_ENV

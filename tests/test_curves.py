@@ -108,6 +108,7 @@ def test_overlaid_runs_put_the_baseline_on_its_own_axis_and_shorten_long_names()
     [
         "dashboard.ui.train.figures.curves",
         "dashboard.ui.app.figures.style",
+        "dashboard.ui.app.text",
         "dashboard.ui.runs.runs_view",
     ],
 )

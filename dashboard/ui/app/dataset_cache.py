@@ -1,23 +1,15 @@
-"""The datasets and derived results, cached once per server for every session."""
+"""The datasets and their derived statistics, cached once per server for every session."""
 
 from __future__ import annotations
-
-import contextlib
-import gc
-import threading
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mnist_lab import evaluation as ev
 from mnist_lab import stats
 from mnist_lab.data import EMBEDDED_NAME, MnistDataset, load_mnist
 from mnist_lab.datasets import DatasetStore, stored_sha256
-from mnist_lab.engines import engine_of
-from mnist_lab.execution.dispatcher import current_queue
-from mnist_lab.execution.fair_queue import QueuePlace
-from mnist_lab.runs import EVALUATION_FILE, METRICS_FILE, Run, RunStore, file_version
+from mnist_lab.runs import Run, RunStore
 
 
 @st.cache_resource(show_spinner="Loading MNIST...")
@@ -188,156 +180,3 @@ def cached_projection(
         The table of :func:`mnist_lab.stats.project_2d`.
     """
     return stats.project_2d(*split_arrays(_dataset, split), method=method, n_samples=n_samples)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def cached_predictions(run_dir: str, mtime: float) -> tuple[np.ndarray, np.ndarray]:
-    """A run's test predictions, ``(y_true, probabilities)``, cached.
-
-    Parameters
-    ----------
-    run_dir : str
-        The run's directory.
-    mtime : float
-        The predictions file's modification time: only the cache key, so a rewrite reloads.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        As :func:`mnist_lab.evaluation.load_predictions` returns them.
-    """
-    return ev.load_predictions(Run(run_dir))
-
-
-# Without a spinner, so that the statistics it computes inside run nested, with none either.
-@st.cache_resource(show_spinner=False)
-def _warmed_statistics() -> bool:
-    """Compute what first visits need (statistics, Keras, the newest model), once per server."""
-    dataset = get_dataset()
-    cached_class_counts(dataset, dataset.sha256)
-    for split in ("train", "test"):
-        cached_pixel_summary(dataset, dataset.sha256, split)
-    cached_value_counts(dataset, dataset.sha256, "train")
-    cached_pixel_statistics(dataset, dataset.sha256, "train")
-    # Keras (TensorFlow) takes seconds of CPU to import: Evaluate's first visitors should not
-    # each wait for it while thirty sessions open the page at once.
-    import keras  # noqa: F401
-    import scipy.ndimage  # noqa: F401  (Evaluate's robustness checks transform digits with it)
-
-    # Evaluate opens on the newest finished run: its model is loaded before a class asks.
-    newest = next(
-        (run for run in RunStore().list() if run.status()["state"] in ("finished", "stopped")),
-        None,
-    )
-    if newest is not None:
-        # A damaged model is reported by the page that opens it.
-        with contextlib.suppress(ValueError, OSError):
-            # One prediction builds the model's predict function (TensorFlow traces it once).
-            engine_of(newest).predict_proba(newest, dataset.x_test[0], model=model_of(newest))
-    # TensorFlow brings some 350,000 objects that live as long as the server: out of the
-    # collector's sight, each collection no longer rescans them (0.2 s per full one).
-    gc.freeze()
-    return True
-
-
-@st.cache_resource(show_spinner=False)
-def warm_up() -> threading.Thread:
-    """Start computing the first visits' statistics in the background, once per server.
-
-    Called by the frame on every run; only the first starts the thread, so the server's
-    first visitor does not wait for it and the next ones find the results cached.
-    """
-    thread = threading.Thread(target=_warmed_statistics, name="mnist-lab-warm-up", daemon=True)
-    thread.start()
-    return thread
-
-
-# Every queued student's live panel asks each second: read the queue once for all of them.
-@st.cache_resource(ttl=2, show_spinner=False)
-def cached_queue(runs_root: str) -> list[QueuePlace]:
-    """`dispatcher.current_queue` of the runs in ``runs_root``, at most two seconds old."""
-    return current_queue(RunStore(runs_root))
-
-
-# Enough for every run of a class: each entry is two numbers.
-@st.cache_data(max_entries=2000, show_spinner=False)
-def cached_scores(run_dir: str, mtime: float) -> dict:
-    """A run's test accuracy and loss from its ``evaluation.json``, read once for all sessions.
-
-    Parameters
-    ----------
-    run_dir : str
-        The run's directory.
-    mtime : float
-        The evaluation file's modification time: only the cache key, so a rewrite rereads.
-
-    Returns
-    -------
-    dict
-        ``test_accuracy`` and ``test_loss``; empty when the run has no evaluation.
-
-    Raises
-    ------
-    DamagedRunError
-        If the file is malformed (not cached: it is read again on the next call).
-    """
-    evaluation = Run(run_dir).evaluation() or {}
-    return {key: evaluation[key] for key in ("test_accuracy", "test_loss") if key in evaluation}
-
-
-def scores_of(run: Run) -> dict:
-    """`cached_scores` of ``run``, keyed by its evaluation file's modification time."""
-    try:
-        mtime = run.file(EVALUATION_FILE).stat().st_mtime
-    except FileNotFoundError:
-        return {}
-    return cached_scores(str(run.path), mtime)
-
-
-# A live run's records change every second: a few versions of a few runs are plenty.
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _cached_metrics(run_dir: str, version: tuple[int, ...] | None) -> list[dict]:
-    return Run(run_dir).metrics()
-
-
-def metrics_version(run: Run) -> tuple[int, ...] | None:
-    """The `file_version` of the run's ``metrics.jsonl``: None before it has one."""
-    return file_version(run.file(METRICS_FILE))
-
-
-def metrics_of(run: Run, version: tuple[int, ...] | None = None) -> list[dict]:
-    """The run's records (`Run.metrics`), parsed once per version for every session.
-
-    Parameters
-    ----------
-    run : Run
-    version : tuple of int, optional
-        Its `metrics_version`, if the caller already has it (read here when omitted).
-
-    Returns
-    -------
-    list of dict
-        Shared by every caller: do not modify.
-    """
-    return _cached_metrics(str(run.path), version or metrics_version(run))
-
-
-@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
-def _loaded_model(run_path: str, saved_at: float):
-    """One loaded model per run and save time, shared by every rerun and session."""
-    run = Run(run_path)
-    return engine_of(run).load_model(run)
-
-
-def model_of(run: Run):
-    """The run's loaded model (cached), or None if it has none or needs no loading.
-
-    Engines whose models are costly to load (Keras: TensorFlow) return one from
-    ``load_model``; the others read their small weights on every call. The cache key holds
-    the model file's modification time, so a run that saves a newer checkpoint or its
-    final model is loaded afresh.
-    """
-    model_file = engine_of(run).model_file(run)
-    if model_file is None:
-        return None
-    return _loaded_model(str(run.path), model_file.stat().st_mtime)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.ui.runs.runs_view import plain_markdown
+from dashboard.ui.app.text import plain_markdown
 from mnist_lab import ownership
 from mnist_lab.runs import Run, validate_owner_name
 

@@ -19,7 +19,7 @@ def keep_keras_state() -> None:
     ``keras.backend.clear_session()`` after each rerun: a full garbage collection and a reset
     of TensorFlow's kernel cache, about half the server's CPU per rerun of a light page. The
     lab builds no model inside a page's script (models are loaded once per server, see
-    `dashboard.ui.app.dataset_cache.model_of`), so there is no state to clear, and its pages use no
+    `dashboard.ui.app.run_cache.model_of`), so there is no state to clear, and its pages use no
     matplotlib, the other module that cleanup serves. A Streamlit without this private hook
     is left as it is.
     """

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.classroom.class_view import NO_NAME
-from dashboard.ui.runs.runs_view import plain_markdown
 from mnist_lab.execution.fair_queue import QueuePlace, move_in_queue
 from mnist_lab.runs import RunStore
 

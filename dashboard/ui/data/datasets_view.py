@@ -14,7 +14,7 @@ from typing import Protocol
 import pandas as pd
 import streamlit as st
 
-from dashboard.ui.runs.runs_view import plain_markdown
+from dashboard.ui.app.text import plain_markdown
 from mnist_lab.data import EMBEDDED_NAME
 from mnist_lab.datasets import MAX_UPLOAD_BYTES, DatasetInfo, DatasetStore, recorded_dataset
 from mnist_lab.runs import DamagedRunError, Run, RunStore

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from dashboard.ui.app.dataset_cache import model_of, run_dataset
+from dashboard.ui.app.dataset_cache import run_dataset
+from dashboard.ui.app.run_cache import model_of
+from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.evaluate.figures.explain import adversarial_figure
 from dashboard.ui.evaluate.shared_figures import cached_saliency_figure
-from dashboard.ui.runs.runs_view import plain_markdown
 from mnist_lab.datasets import class_names_of, recorded_dataset
 from mnist_lab.engines import engine_of
 from mnist_lab.explain import adversarial

@@ -12,9 +12,10 @@ import streamlit as st
 
 from dashboard.ui.app.dataset_cache import get_dataset, run_dataset
 from dashboard.ui.app.figures.images import digit_grid_figure
+from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import warn_if_different_datasets
 from dashboard.ui.evaluate.model_checks_view import choose_runs
-from dashboard.ui.runs.runs_view import load_evaluated, plain_markdown
+from dashboard.ui.runs.runs_view import load_evaluated
 from mnist_lab.data import MnistDataset
 from mnist_lab.engines import find_baseline
 from mnist_lab.explain.label_issues import (

@@ -11,10 +11,12 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from dashboard.ui.app.dataset_cache import model_of, run_dataset
+from dashboard.ui.app.dataset_cache import run_dataset
+from dashboard.ui.app.run_cache import model_of
+from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.evaluate.explain_view import has_saved_model
 from dashboard.ui.evaluate.figures.explain import reliability_figure, robustness_figure
-from dashboard.ui.runs.runs_view import load_evaluated, plain_markdown, run_labels, run_row
+from dashboard.ui.runs.runs_view import load_evaluated, run_labels, run_row
 from mnist_lab import evaluation as ev
 from mnist_lab.explain.calibration import Calibration, calibration
 from mnist_lab.explain.robustness import (

@@ -9,7 +9,6 @@ shown as plain text (dataframes, select options) or HTML-escaped inside plotly f
 from __future__ import annotations
 
 import contextlib
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,7 +16,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard.ui.app.dataset_cache import cached_predictions, scores_of
+from dashboard.ui.app.run_cache import cached_predictions, scores_of
+from dashboard.ui.app.text import plain_markdown
 from mnist_lab import evaluation as ev
 from mnist_lab.engines import get_engine
 from mnist_lab.runs import DAMAGED, LIVE_STATES, DamagedRunError, Run, RunStore
@@ -46,19 +46,6 @@ TABLE_FORMATS = {
     "epochs": ("{:.0f}", True),
 }
 MISSING = "—"
-# Every ASCII punctuation character: markdown may give each a meaning, a backslash takes it away.
-MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
-
-
-def plain_markdown(text: str) -> str:
-    r"""User text escaped for Streamlit's markdown (alerts, headers), so it shows as typed.
-
-    Examples
-    --------
-    >>> print(plain_markdown("**bold** [x](y)"))
-    \*\*bold\*\* \[x\]\(y\)
-    """
-    return MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
 
 
 def run_row(run: Run) -> dict:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.ui.app.dataset_cache import cached_queue, metrics_of, metrics_version
 from dashboard.ui.app.identity import classroom_mode, current_owner, may_manage
 from dashboard.ui.app.pages import page_link
-from dashboard.ui.evaluate.shared_figures import cached_curve_figure
-from dashboard.ui.runs.runs_view import plain_markdown
+from dashboard.ui.app.queue_cache import cached_queue
+from dashboard.ui.app.run_cache import metrics_of, metrics_version
+from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.runs.tensorboard_view import render_tensorboard_command
 from dashboard.ui.train.figures.curves import DEFAULT_SMOOTHING, window_label
+from dashboard.ui.train.shared_figures import cached_curve_figure
 from mnist_lab import records
 from mnist_lab.execution.fair_queue import QueuePlace
 from mnist_lab.hints import run_hints

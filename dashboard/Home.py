@@ -10,10 +10,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from dashboard.ui.cache import warm_up  # noqa: E402
-from dashboard.ui.identity import identity_sidebar  # noqa: E402
-from dashboard.ui.pages import navigation_sections  # noqa: E402
-from dashboard.ui.runtime import keep_keras_state  # noqa: E402
+from dashboard.ui.app.identity import identity_sidebar  # noqa: E402
+from dashboard.ui.app.pages import navigation_sections  # noqa: E402
+from dashboard.ui.app.runtime import keep_keras_state  # noqa: E402
+from dashboard.ui.app.warm_up import warm_up  # noqa: E402
 
 st.set_page_config(page_title="MNIST Lab", page_icon=":material/draw:", layout="wide")
 warm_up()

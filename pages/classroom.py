@@ -2,18 +2,18 @@
 
 import streamlit as st
 
-from dashboard.ui.class_view import (
+from dashboard.ui.app.identity import is_teacher
+from dashboard.ui.app.pages import PAGE
+from dashboard.ui.classroom.class_view import (
     leaderboard,
     queue_table,
     results_csv,
     training_now,
     with_students,
 )
-from dashboard.ui.figures.classroom import class_sweep_figure
-from dashboard.ui.identity import is_teacher
-from dashboard.ui.pages import PAGE
-from dashboard.ui.queue_view import render_queue_controls
-from dashboard.ui.runs_view import TABLE_COLUMNS, runs_table, table_text
+from dashboard.ui.classroom.figures import class_sweep_figure
+from dashboard.ui.classroom.queue_view import render_queue_controls
+from dashboard.ui.runs.runs_view import TABLE_COLUMNS, runs_table, table_text
 from mnist_lab.execution.dispatcher import current_queue
 from mnist_lab.execution.fair_queue import runs_per_student
 from mnist_lab.runs import DAMAGED, RunStore

@@ -3,23 +3,18 @@
 import numpy as np
 import streamlit as st
 
-from dashboard.ui.cache import run_dataset
-from dashboard.ui.datasets_view import warn_if_different_datasets
-from dashboard.ui.figures.curves import learning_curves_figure
-from dashboard.ui.figures.evaluation import difference_figure, per_digit_accuracy_figure
-from dashboard.ui.figures.images import digit_grid_figure
-from dashboard.ui.figures.style import class_labels
-from dashboard.ui.identity import check_may_manage
-from dashboard.ui.label_issues_view import show_label_issues
-from dashboard.ui.model_checks_view import compare_checks
-from dashboard.ui.pages import PAGE
-from dashboard.ui.runs_view import (
-    load_evaluated,
-    plain_markdown,
-    run_labels,
-    runs_table,
-    show_runs_table,
-)
+from dashboard.ui.app.dataset_cache import run_dataset
+from dashboard.ui.app.figures.images import digit_grid_figure
+from dashboard.ui.app.figures.style import class_labels
+from dashboard.ui.app.identity import check_may_manage
+from dashboard.ui.app.pages import PAGE
+from dashboard.ui.app.text import plain_markdown
+from dashboard.ui.data.datasets_view import warn_if_different_datasets
+from dashboard.ui.evaluate.figures.evaluation import difference_figure, per_digit_accuracy_figure
+from dashboard.ui.evaluate.label_issues_view import show_label_issues
+from dashboard.ui.evaluate.model_checks_view import compare_checks
+from dashboard.ui.runs.runs_view import load_evaluated, run_labels, runs_table, show_runs_table
+from dashboard.ui.train.figures.curves import learning_curves_figure
 from mnist_lab import evaluation as ev
 from mnist_lab.runs import MAX_NAME_LENGTH, DamagedRunError, RunStore
 

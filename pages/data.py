@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from dashboard.ui.datasets_view import (
+from dashboard.ui.app.pages import PAGE, page_link
+from dashboard.ui.app.text import plain_markdown
+from dashboard.ui.data.datasets_view import (
     DATASET_PARAM,
     add_uploaded_dataset,
     dataset_store,
     datasets_table,
 )
-from dashboard.ui.pages import PAGE, page_link
-from dashboard.ui.runs_view import plain_markdown
 from mnist_lab.datasets import MAX_CLASSES, MAX_NAME_LENGTH, MAX_UPLOAD_BYTES
 
 st.title(PAGE["data"].title)

@@ -3,15 +3,16 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.ui.explain_view import explain_test_digit
-from dashboard.ui.export_view import render_code_downloads
-from dashboard.ui.figures.evaluation import clicked_cell
-from dashboard.ui.figures.style import class_word
-from dashboard.ui.model_checks_view import labelled, show_calibration, show_robustness
-from dashboard.ui.pages import PAGE
-from dashboard.ui.runs_view import load_evaluated, page_run, plain_markdown
-from dashboard.ui.shared_figures import cached_confusion_figure, cached_gallery_figure
-from dashboard.ui.tensorboard_view import render_tensorboard_command
+from dashboard.ui.app.figures.style import class_word
+from dashboard.ui.app.pages import PAGE
+from dashboard.ui.app.text import plain_markdown
+from dashboard.ui.evaluate.explain_view import explain_test_digit
+from dashboard.ui.evaluate.figures.evaluation import clicked_cell
+from dashboard.ui.evaluate.model_checks_view import labelled, show_calibration, show_robustness
+from dashboard.ui.evaluate.shared_figures import cached_confusion_figure, cached_gallery_figure
+from dashboard.ui.runs.export_view import render_code_downloads
+from dashboard.ui.runs.runs_view import load_evaluated, page_run
+from dashboard.ui.runs.tensorboard_view import render_tensorboard_command
 from mnist_lab import evaluation as ev
 from mnist_lab.data import EMBEDDED_NAME
 from mnist_lab.datasets import class_names_of, recorded_dataset

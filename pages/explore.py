@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from dashboard.ui.cache import (
+from dashboard.ui.app.dataset_cache import (
     cached_class_counts,
     cached_pixel_statistics,
     cached_pixel_summary,
@@ -12,19 +12,15 @@ from dashboard.ui.cache import (
     dataset_named,
     split_arrays,
 )
-from dashboard.ui.datasets_view import dataset_picker
-from dashboard.ui.figures.data import (
-    MEASURES,
-    histogram_figure,
-    projection_figure,
-)
-from dashboard.ui.figures.images import digit_grid_figure, image_figure
-from dashboard.ui.figures.style import class_labels
-from dashboard.ui.map_view import slow_map
-from dashboard.ui.pages import PAGE
-from dashboard.ui.runs_view import plain_markdown
-from dashboard.ui.shared_figures import dataset_distribution_figure
-from dashboard.ui.state import keep_widget_state
+from dashboard.ui.app.figures.images import digit_grid_figure, image_figure
+from dashboard.ui.app.figures.style import class_labels
+from dashboard.ui.app.pages import PAGE
+from dashboard.ui.app.state import keep_widget_state
+from dashboard.ui.app.text import plain_markdown
+from dashboard.ui.data.datasets_view import dataset_picker
+from dashboard.ui.data.figures import MEASURES, histogram_figure, projection_figure
+from dashboard.ui.data.map_view import slow_map
+from dashboard.ui.data.shared_figures import dataset_distribution_figure
 from mnist_lab import stats
 from mnist_lab.data import EMBEDDED_NAME
 from mnist_lab.map_cache import MapRequest

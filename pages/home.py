@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.ui.cache import cached_class_counts, get_dataset
-from dashboard.ui.pages import HOME, PAGES, page_link
-from dashboard.ui.runs_view import TABLE_COLUMNS, run_row, show_runs_table
-from dashboard.ui.shared_figures import dataset_distribution_figure
+from dashboard.ui.app.dataset_cache import cached_class_counts, get_dataset
+from dashboard.ui.app.pages import HOME, PAGES, page_link
+from dashboard.ui.data.shared_figures import dataset_distribution_figure
+from dashboard.ui.runs.runs_view import TABLE_COLUMNS, run_row, show_runs_table
 from mnist_lab.runs import RunStore
 
 RECENT_RUNS = 5

@@ -3,17 +3,19 @@
 import numpy as np
 import streamlit as st
 
-from dashboard.ui.cache import model_of, run_dataset
-from dashboard.ui.figures.images import digit_grid_figure, image_figure
-from dashboard.ui.figures.inside import (
+from dashboard.ui.app.dataset_cache import run_dataset
+from dashboard.ui.app.figures.images import digit_grid_figure, image_figure
+from dashboard.ui.app.figures.style import class_labels
+from dashboard.ui.app.pages import PAGE
+from dashboard.ui.app.run_cache import model_of
+from dashboard.ui.app.text import plain_markdown
+from dashboard.ui.evaluate.figures.inside import (
     activation_figure,
     gradient_flow_figure,
     histogram_lines_figure,
     weights_grid,
 )
-from dashboard.ui.figures.style import class_labels
-from dashboard.ui.pages import PAGE
-from dashboard.ui.runs_view import page_run, plain_markdown, run_picker
+from dashboard.ui.runs.runs_view import page_run, run_picker
 from mnist_lab import inspection, records
 from mnist_lab.datasets import class_names_of
 from mnist_lab.engines import engine_of

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from dashboard.ui.figures.lessons import comparison_figure
-from dashboard.ui.identity import NAME_FIRST, current_owner, name_missing
-from dashboard.ui.lessons_view import finished_lesson_results, lesson_runs_panel
-from dashboard.ui.pages import PAGE, page_link
+from dashboard.ui.app.identity import NAME_FIRST, current_owner, name_missing
+from dashboard.ui.app.pages import PAGE, page_link
+from dashboard.ui.lessons.figures import comparison_figure
+from dashboard.ui.lessons.lessons_view import finished_lesson_results, lesson_runs_panel
 from mnist_lab.lessons.catalogue import LESSONS
 from mnist_lab.lessons.runner import explain, lesson_runs, lesson_state, start_lesson
 from mnist_lab.runs import RunStore

@@ -4,13 +4,15 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from dashboard.ui.cache import get_dataset, model_of, run_dataset
-from dashboard.ui.explain_view import choose_run, explain_digit
-from dashboard.ui.figures.images import image_figure
-from dashboard.ui.figures.playground import probabilities_figure
-from dashboard.ui.pages import PAGE, page_link
-from dashboard.ui.quick_model import quick_model_offer
-from dashboard.ui.runs_view import plain_markdown, run_label, run_row
+from dashboard.ui.app.dataset_cache import get_dataset, run_dataset
+from dashboard.ui.app.figures.images import image_figure
+from dashboard.ui.app.pages import PAGE, page_link
+from dashboard.ui.app.run_cache import model_of
+from dashboard.ui.app.text import plain_markdown
+from dashboard.ui.evaluate.explain_view import choose_run, explain_digit
+from dashboard.ui.evaluate.figures.playground import probabilities_figure
+from dashboard.ui.runs.runs_view import run_label, run_row
+from dashboard.ui.train.quick_model import quick_model_offer
 from mnist_lab import handwriting
 from mnist_lab.datasets import class_names_of
 from mnist_lab.predict import predict_proba, usable_runs

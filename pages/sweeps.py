@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from dashboard.ui.pages import PAGE
-from dashboard.ui.sweeps_view import show_sweep, sweep_form, sweep_label
+from dashboard.ui.app.pages import PAGE
+from dashboard.ui.sweeps.sweeps_view import show_sweep, sweep_form, sweep_label
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, get_engine
 from mnist_lab.runs import RunStore
 from mnist_lab.sweeps.store import SweepStore

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from dashboard.ui.identity import NAME_FIRST, current_owner, may_manage, name_missing
-from dashboard.ui.pages import PAGE
-from dashboard.ui.settings_form import keep_form_state, settings_form
-from dashboard.ui.shared_figures import shared_schedule_figure
-from dashboard.ui.train_forms import settings_chosen_outside_the_form
-from dashboard.ui.training_view import format_seconds, live_run_panel
+from dashboard.ui.app.identity import NAME_FIRST, current_owner, may_manage, name_missing
+from dashboard.ui.app.pages import PAGE
+from dashboard.ui.train.settings_form import keep_form_state, settings_form
+from dashboard.ui.train.shared_figures import shared_schedule_figure
+from dashboard.ui.train.train_forms import settings_chosen_outside_the_form
+from dashboard.ui.train.training_view import format_seconds, live_run_panel
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines, get_engine
 from mnist_lab.execution.executor import executor_for
 from mnist_lab.runs import LIVE_STATES, RunStore

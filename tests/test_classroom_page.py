@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_evaluate_page import NETWORK_CONFIG, make_finished_run
 
-from dashboard.ui.runs_view import plain_markdown
+from dashboard.ui.app.text import plain_markdown
 from mnist_lab.execution.dispatcher import enqueue
 from mnist_lab.execution.processes import process_start_time
 from mnist_lab.ownership import TEACHER_KEY_ENV
@@ -76,8 +76,8 @@ def test_the_results_download_as_csv_safe_for_spreadsheets(class_runs):
     app = open_page()
     button = app.get("download_button")[0]
     assert button.proto.label == "Download results (CSV)"
-    from dashboard.ui.class_view import results_csv, with_students
-    from dashboard.ui.runs_view import runs_table
+    from dashboard.ui.classroom.class_view import results_csv, with_students
+    from dashboard.ui.runs.runs_view import runs_table
 
     csv = pd.read_csv(io.StringIO(results_csv(with_students(runs_table(RunStore())))))
     assert len(csv) == 5 and csv.columns[0] == "student"

@@ -6,7 +6,7 @@ import importlib
 import pandas as pd
 import pytest
 
-from dashboard.ui.figures.curves import (
+from dashboard.ui.train.figures.curves import (
     learning_curve_figure,
     learning_curves_figure,
     percent_tickformat,
@@ -105,7 +105,12 @@ def test_overlaid_runs_put_the_baseline_on_its_own_axis_and_shorten_long_names()
 
 @pytest.mark.parametrize(
     "module",
-    ["dashboard.ui.figures.curves", "dashboard.ui.figures.style", "dashboard.ui.runs_view"],
+    [
+        "dashboard.ui.train.figures.curves",
+        "dashboard.ui.app.figures.style",
+        "dashboard.ui.app.text",
+        "dashboard.ui.runs.runs_view",
+    ],
 )
 def test_docstring_examples_of_the_view_helpers(module):
     result = doctest.testmod(importlib.import_module(module))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.ui.datasets_view import add_uploaded_dataset
+from dashboard.ui.data.datasets_view import add_uploaded_dataset
 from mnist_lab.datasets import DatasetStore
 from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.ui.figures.evaluation import clicked_cell
+from dashboard.ui.evaluate.figures.evaluation import clicked_cell
 from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.evaluation import cell_indices, write_evaluation
 from mnist_lab.execution.processes import process_start_time

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from dashboard.ui import pages as page_table
+from dashboard.ui.app import pages as page_table
 from mnist_lab.runs import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +24,7 @@ LINK_LABELS = [
 ]
 FRAME = """
 import streamlit as st
-from dashboard.ui.pages import navigation_sections
+from dashboard.ui.app.pages import navigation_sections
 st.navigation(navigation_sections()).run()
 """
 

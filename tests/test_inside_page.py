@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.ui.figures.inside import histogram_lines_figure
+from dashboard.ui.evaluate.figures.inside import histogram_lines_figure
 from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.engines.numpy_net import training
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings

@@ -107,7 +107,7 @@ def test_the_owner_manages_their_run_and_without_a_key_everyone_does(runs, monke
 
 
 def live_panel(run_dir: str) -> None:
-    from dashboard.ui.training_view import live_run_panel
+    from dashboard.ui.train.training_view import live_run_panel
     from mnist_lab.runs import Run
 
     live_run_panel(Run(run_dir))
@@ -130,7 +130,7 @@ def test_only_the_owner_sees_stop_on_a_live_run(tmp_path, monkeypatch):
 
 
 def sidebar() -> None:
-    from dashboard.ui.identity import identity_sidebar
+    from dashboard.ui.app.identity import identity_sidebar
 
     identity_sidebar()
 

@@ -8,7 +8,7 @@ from mnist_lab.runs import RunStore
 def page_of_one_run():
     import streamlit as st
 
-    from dashboard.ui.runs_view import page_run
+    from dashboard.ui.runs.runs_view import page_run
     from mnist_lab.runs import RunStore
 
     st.text(page_run(RunStore(), "evaluate_run").id)

@@ -4,7 +4,7 @@ import inspect
 
 from streamlit.runtime.scriptrunner import script_runner
 
-from dashboard.ui.runtime import STREAMLIT_CLEANUP, keep_keras_state
+from dashboard.ui.app.runtime import STREAMLIT_CLEANUP, keep_keras_state
 
 
 def test_streamlit_no_longer_clears_keras_after_each_rerun(monkeypatch):

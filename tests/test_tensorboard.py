@@ -6,7 +6,7 @@ import shlex
 import numpy as np
 import pytest
 
-from dashboard.ui.tensorboard_view import tensorboard_command
+from dashboard.ui.runs.tensorboard_view import tensorboard_command
 from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.execution.worker import run_worker
 from mnist_lab.runs import TENSORBOARD_DIR, RunStore

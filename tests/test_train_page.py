@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.ui.layer_builder import STARTER_LAYERS
+from dashboard.ui.train.layer_builder import STARTER_LAYERS
 from mnist_lab.engines.keras_net.models import PRESETS, count_params, preset_layers
 from mnist_lab.execution.processes import process_start_time
 from mnist_lab.ownership import TEACHER_KEY_ENV

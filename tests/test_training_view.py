@@ -1,6 +1,6 @@
 """The Train page's progress line (epochs, or L-BFGS iterations) and a queued run's place."""
 
-from dashboard.ui.training_view import (
+from dashboard.ui.train.training_view import (
     GLANCE_REFRESH_SECONDS,
     REFRESH_SECONDS,
     progress_text,

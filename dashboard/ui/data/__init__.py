@@ -1,0 +1,1 @@
+"""Data: the dataset picker and upload, the slow map's progress, the data pages' figures."""

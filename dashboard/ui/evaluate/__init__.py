@@ -1,0 +1,1 @@
+"""Evaluate and explain: why a digit got its answer, calibration and robustness, label issues."""

@@ -1,0 +1,1 @@
+"""Evaluate and explain's figures: evaluation, explanations, the network's inside, Playground."""

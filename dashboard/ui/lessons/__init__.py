@@ -1,0 +1,1 @@
+"""Lessons: a lesson's runs panel and results, with its figures."""

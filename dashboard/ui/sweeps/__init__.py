@@ -1,0 +1,1 @@
+"""Sweeps: the sweep form and one sweep read back live, with its figures."""

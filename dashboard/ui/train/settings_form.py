@@ -1,0 +1,150 @@
+"""The Train page's launch form of any engine, built from the engine's declared settings.
+
+Each widget takes its label, default, range and help from the setting's declaration
+(`mnist_lab.settings.Setting`), so the form and the CLI can never disagree on a default.
+Widget values live in session state under ``train_<engine>_<setting>``: every engine keeps
+what the student chose while another engine's form is shown, and a preset's recipe can fill
+the form (`fill_form`). The widgets are live (no ``st.form``), so the expected training time
+and the schedule drawn beside them follow every change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from dashboard.ui.app.state import keep_widget_state
+from mnist_lab.engines import Engine
+from mnist_lab.settings import Setting, Settings
+
+COLUMNS = 3
+# Optional booleans ("automatic" = None) as a choice of three.
+TRI_STATE = {"automatic": None, "on": True, "off": False}
+# Float settings within [0, 1] get a slider with this resolution unless they declare a step.
+FRACTION_STEP = 0.01
+
+
+def widget_key(engine: Engine, name: str) -> str:
+    """The session-state key of one setting's widget, e.g. ``train_keras_epochs``."""
+    return f"train_{engine.name}_{name}"
+
+
+def _shown(engine: Engine) -> dict[str, Setting]:
+    """The settings with a widget in the form (custom layers and the dataset have a picker)."""
+    return {
+        n: d
+        for n, d in engine.settings_class.declared().items()
+        if d.kind is not list and not d.picks_dataset
+    }
+
+
+def _step(declaration: Setting) -> float:
+    return declaration.step or FRACTION_STEP
+
+
+def widget_value(declaration: Setting, value: Any) -> Any:
+    """A setting's value as its widget holds it (an optional number's None is 0)."""
+    if declaration.kind is bool and declaration.optional:
+        return next(label for label, choice in TRI_STATE.items() if choice == value)
+    if declaration.kind is int and declaration.choices is None and declaration.options is None:
+        return int(value or 0)
+    if declaration.kind is float and declaration.options is None:
+        return float(value)
+    return value
+
+
+def setting_value(declaration: Setting, value: Any) -> Any:
+    """The setting's value from its widget's (the inverse of `widget_value`)."""
+    if declaration.kind is bool and declaration.optional:
+        return TRI_STATE[value]
+    if declaration.kind is int and declaration.optional:
+        return int(value) or None
+    return value
+
+
+def keep_form_state(engines: list[Engine]) -> None:
+    """Keep every engine's widget values across reruns (defaults on a first visit)."""
+    defaults = {}
+    for engine in engines:
+        for name, declaration in _shown(engine).items():
+            defaults[widget_key(engine, name)] = widget_value(declaration, declaration.default)
+        defaults[widget_key(engine, "name")] = ""
+    keep_widget_state(defaults)
+
+
+def fill_form(engine: Engine, values: dict) -> None:
+    """Put ``values`` (setting name -> value) into the engine's widgets, e.g. a recipe."""
+    shown = _shown(engine)
+    for name, value in values.items():
+        if name in shown:
+            st.session_state[widget_key(engine, name)] = widget_value(shown[name], value)
+
+
+def setting_widget(declaration: Setting, key: str, where) -> None:
+    """Draw the widget of one setting in ``where``; its value is in ``st.session_state[key]``."""
+    common = {"key": key, "help": declaration.help or None}
+    label = declaration.label or declaration.name
+    if declaration.choices is not None:
+        where.selectbox(label, list(declaration.choices), **common)
+    elif declaration.kind is bool and declaration.optional:
+        where.selectbox(label, list(TRI_STATE), **common)
+    elif declaration.kind is bool:
+        where.checkbox(label, **common)
+    elif declaration.options is not None:
+        where.select_slider(label, declaration.options, format_func=lambda v: f"{v:g}", **common)
+    elif declaration.kind is int:
+        # An optional number shows 0 for "none", as its label says.
+        low = 0 if declaration.optional else int(declaration.low)
+        where.number_input(label, low, int(declaration.high), step=1, **common)
+    else:
+        low = declaration.low + (_step(declaration) if declaration.low_open else 0.0)
+        high = declaration.high - (_step(declaration) if declaration.high_open else 0.0)
+        decimals = max(2, len(f"{_step(declaration):g}".split(".")[-1]))
+        where.slider(label, low, high, step=_step(declaration), format=f"%.{decimals}f", **common)
+
+
+def form_values(engine: Engine) -> dict:
+    """The settings the engine's widgets hold now (setting name -> value)."""
+    return {
+        name: setting_value(declaration, st.session_state[widget_key(engine, name)])
+        for name, declaration in _shown(engine).items()
+    }
+
+
+def settings_form(engine: Engine, fixed: dict) -> tuple[Settings | None, str]:
+    """Draw the engine's settings and return them validated, with the run name.
+
+    Parameters
+    ----------
+    engine : Engine
+    fixed : dict
+        Settings chosen outside the form (the architecture picker's), left out of it.
+
+    Returns
+    -------
+    settings : Settings or None
+        None while the chosen values are not valid; the reason is shown under the form.
+    name : str
+        The run name typed (empty for none).
+    """
+    shown = {n: d for n, d in _shown(engine).items() if n not in fixed}
+    columns = st.columns(COLUMNS)
+    basic = [declaration for declaration in shown.values() if not declaration.advanced]
+    for position, declaration in enumerate(basic):
+        setting_widget(declaration, widget_key(engine, declaration.name), columns[position % 3])
+    advanced = [declaration for declaration in shown.values() if declaration.advanced]
+    if advanced:
+        with st.expander("More settings"):
+            columns = st.columns(COLUMNS)
+            for position, declaration in enumerate(advanced):
+                where = columns[position % COLUMNS]
+                setting_widget(declaration, widget_key(engine, declaration.name), where)
+    name = st.text_input("Run name (optional)", max_chars=80, key=widget_key(engine, "name"))
+    values = engine.settings_class.without_unused({**form_values(engine), **fixed})
+    try:
+        settings = engine.settings_class(**values).validate()
+    except ValueError as error:
+        st.error(f"Cannot launch with these settings: {error}")
+        return None, name.strip()
+    return settings, name.strip()

@@ -1,0 +1,58 @@
+"""Train's figures shared by every session: a run's learning curves, a schedule's drawing.
+
+Each is built once per version of what it shows and read by every session as one object that
+must not be modified (why: `dashboard.ui.app.figures`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard.ui.train.figures.curves import learning_curve_figure
+from dashboard.ui.train.figures.schedules import schedule_figure
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def cached_curve_figure(
+    run_dir: str,
+    version: tuple[int, ...] | None,
+    x: str,
+    metric: str,
+    smoothing: float,
+    log_y: bool,
+    _frame: pd.DataFrame,
+) -> go.Figure:
+    """`learning_curve_figure` of a run's records, built once for every session.
+
+    Parameters
+    ----------
+    run_dir : str
+        The run's directory.
+    version : tuple of int or None
+        Its metrics file's `mnist_lab.runs.file_version`: only the cache key.
+    x : {"epoch", "step", "iterations"}
+    metric : {"loss", "accuracy"}
+    smoothing : float
+    log_y : bool
+    _frame : pandas.DataFrame
+        The records of that version at ``x``'s granularity (not part of the key).
+    """
+    return learning_curve_figure(
+        _frame, metric, x, metric.capitalize(), smoothing=smoothing, log_y=log_y
+    )
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _cached_schedule_figure(settings_key: str, _settings) -> go.Figure:
+    return schedule_figure(_settings)
+
+
+def shared_schedule_figure(settings) -> go.Figure:
+    """`schedule_figure` of ``settings`` (a Keras run's), built once per distinct settings."""
+    key = json.dumps(dataclasses.asdict(settings), sort_keys=True, default=str)
+    return _cached_schedule_figure(key, settings)

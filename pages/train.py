@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard.ui.app.identity import NAME_FIRST, current_owner, may_manage, name_missing
 from dashboard.ui.app.pages import PAGE
+from dashboard.ui.data.datasets_view import dataset_store
 from dashboard.ui.train.settings_form import keep_form_state, settings_form
 from dashboard.ui.train.shared_figures import shared_schedule_figure
 from dashboard.ui.train.train_forms import settings_chosen_outside_the_form
@@ -65,8 +66,11 @@ with st.expander("Settings for a new run", expanded=not busy, icon=":material/tu
             f"Expected training time on this machine: about {format_seconds(estimate.seconds)} "
             f"({estimate.samples_per_s:,.0f} samples/s, measured by {estimate.source})."
         )
-    if settings is not None and "lr_schedule" in settings.declared():
-        st.plotly_chart(shared_schedule_figure(settings), key="train_schedule_chart")
+    if settings is not None:
+        n_train = dataset_store().n_train(settings.dataset)
+        schedule = shared_schedule_figure(engine, settings, n_train)
+        if schedule is not None:
+            st.plotly_chart(schedule, key="train_schedule_chart")
     nameless = name_missing()
     if busy:
         st.caption("Launching is disabled while this page's run is live: stop it or wait for it.")

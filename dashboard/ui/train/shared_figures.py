@@ -15,6 +15,8 @@ import streamlit as st
 
 from dashboard.ui.train.figures.curves import learning_curve_figure
 from dashboard.ui.train.figures.schedules import schedule_figure
+from mnist_lab.engines import Engine, get_engine
+from mnist_lab.settings import Settings
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -48,11 +50,17 @@ def cached_curve_figure(
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _cached_schedule_figure(settings_key: str, _settings) -> go.Figure:
-    return schedule_figure(_settings)
+def _cached_schedule_figure(
+    engine_name: str, settings_key: str, n_train: int, _settings: Settings
+) -> go.Figure | None:
+    schedule = get_engine(engine_name).learning_rate_schedule(_settings, n_train)
+    return None if schedule is None else schedule_figure(schedule)
 
 
-def shared_schedule_figure(settings) -> go.Figure:
-    """`schedule_figure` of ``settings`` (a Keras run's), built once per distinct settings."""
+def shared_schedule_figure(engine: Engine, settings: Settings, n_train: int) -> go.Figure | None:
+    """`schedule_figure` of ``settings``' learning rate, built once per distinct settings.
+
+    None when ``engine`` trains without a schedule (`Engine.learning_rate_schedule`).
+    """
     key = json.dumps(dataclasses.asdict(settings), sort_keys=True, default=str)
-    return _cached_schedule_figure(key, settings)
+    return _cached_schedule_figure(engine.name, key, n_train, settings)

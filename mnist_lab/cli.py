@@ -23,8 +23,8 @@ from mnist_lab.data import EMBEDDED_SHA256
 from mnist_lab.datasets import DatasetStore
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, Engine, all_engines, get_engine
 from mnist_lab.engines.keras_net.settings import CUSTOM
-from mnist_lab.execution.executor import CLUSTER_ENV, executor_for
 from mnist_lab.export import EXPORT_FORMATS, NPZ_ENV, export_run
+from mnist_lab.launch import CLUSTER_ENV, executor_for
 from mnist_lab.runs import DAMAGED, LIVE_STATES, Run, RunStore, read_json
 from mnist_lab.settings import Settings
 

@@ -9,7 +9,7 @@ from dashboard.ui.shared_figures import shared_schedule_figure
 from dashboard.ui.train_forms import settings_chosen_outside_the_form
 from dashboard.ui.training_view import format_seconds, live_run_panel
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines, get_engine
-from mnist_lab.execution.executor import executor_for
+from mnist_lab.launch import executor_for
 from mnist_lab.runs import LIVE_STATES, RunStore
 from mnist_lab.timing import expected_training
 

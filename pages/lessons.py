@@ -39,7 +39,11 @@ if st.button(
     disabled=state == "running" or name_missing(),
     key="lessons_start",
 ):
-    start_lesson(store, lesson, owner=current_owner())
+    try:
+        start_lesson(store, lesson, owner=current_owner())
+    except ValueError as error:
+        st.error(f"Cannot start the lesson: {error}")
+        st.stop()
     st.rerun()
 if state == "new":
     st.info("Not run yet: press the button. The runs queue and train one after another.")

@@ -10,7 +10,7 @@ from dashboard.ui.train.shared_figures import shared_schedule_figure
 from dashboard.ui.train.train_forms import settings_chosen_outside_the_form
 from dashboard.ui.train.training_view import format_seconds, live_run_panel
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines, get_engine
-from mnist_lab.execution.executor import executor_for
+from mnist_lab.launch import launch
 from mnist_lab.runs import LIVE_STATES, RunStore
 from mnist_lab.timing import expected_training
 
@@ -85,23 +85,24 @@ with st.expander("Settings for a new run", expanded=not busy, icon=":material/tu
     )
 
 if launched and settings is not None and not nameless:
-    config = settings.to_dict()
-    stored = store.find_finished(config) if engine.reuses_finished_runs else None
-    if stored is not None:
-        st.session_state["train_run_id"] = stored.id
+    seconds = None if estimate is None else round(estimate.seconds, 1)
+    try:
+        # This machine, or the Ray cluster that $MNIST_LAB_CLUSTER names.
+        result = launch(
+            store,
+            settings.to_dict(),
+            name=name or None,
+            owner=current_owner(),
+            prepare=None
+            if seconds is None
+            else lambda run: run.update_status(expected_training_s=seconds),
+        )
+    except ValueError as error:
+        st.error(f"Cannot launch: {error}")
+        st.stop()
+    if result.reused:
         st.toast("Same settings as a finished run: showing its stored result.")
-    else:
-        try:
-            # This machine, or the Ray cluster that $MNIST_LAB_CLUSTER names.
-            executor = executor_for(store)
-        except ValueError as error:
-            st.error(f"Cannot launch: {error}")
-            st.stop()
-        run = store.create(config, name=name or None, owner=current_owner())
-        if estimate is not None:
-            run.update_status(expected_training_s=round(estimate.seconds, 1))
-        executor.launch(run)
-        st.session_state["train_run_id"] = run.id
+    st.session_state["train_run_id"] = result.run.id
     st.rerun()
 
 if watched is None:

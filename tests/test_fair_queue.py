@@ -6,8 +6,7 @@ import pytest
 
 from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
-from mnist_lab.execution.dispatcher import current_queue, enqueue, queue_state
-from mnist_lab.execution.executor import executor_for
+from mnist_lab.execution.dispatcher import current_queue, queue_state
 from mnist_lab.execution.fair_queue import (
     RUNS_PER_STUDENT_ENV,
     fair_order,
@@ -18,6 +17,8 @@ from mnist_lab.execution.fair_queue import (
     teacher_order,
 )
 from mnist_lab.execution.local import LocalExecutor
+from mnist_lab.execution.queue_entry import enqueue
+from mnist_lab.launch import executor_for
 from mnist_lab.runs import RunStore
 from tests.test_runs import wait_for
 

@@ -17,8 +17,9 @@ import pytest
 
 from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
-from mnist_lab.execution.local import MAX_PARALLEL_ENV, LocalExecutor
+from mnist_lab.execution.local import LocalExecutor
 from mnist_lab.execution.processes import process_alive
+from mnist_lab.execution.slots import MAX_PARALLEL_ENV
 from mnist_lab.execution.worker import describe_failure
 from mnist_lab.runs import CHECKPOINT_FILE, MODEL_FILE, RUNS_DIR_ENV, RunStore
 from tests.browser.driver import VIEWPORT, launch_training, open_app

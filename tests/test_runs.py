@@ -13,6 +13,7 @@ from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.evaluation import write_evaluation
 from mnist_lab.execution.local import LocalExecutor
 from mnist_lab.execution.processes import process_start_time
+from mnist_lab.execution.slots import training_slot
 from mnist_lab.execution.worker import run_worker
 from mnist_lab.runs import CONFIG_FILE, EVALUATION_FILE, LOG_FILE, DamagedRunError, RunStore
 
@@ -52,7 +53,7 @@ def test_a_run_stopped_while_queued_never_trains(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_LAB_MAX_PARALLEL", "1")
     store = RunStore(tmp_path)
     run = store.create({"engine": "keras"})
-    with LocalExecutor(store).training_slot() as held:
+    with training_slot(store) as held:
         assert held
         run.request_stop()
         assert run_worker(run.path) == "stopped"

@@ -6,7 +6,7 @@ import argparse
 
 from mnist_lab.cli.settings_flags import add_settings_flags, requested_values
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines
-from mnist_lab.execution.executor import CLUSTER_ENV, executor_for
+from mnist_lab.launch import CLUSTER_ENV, executor_for
 from mnist_lab.runs import RunStore
 from mnist_lab.settings import METADATA_KEYS
 from mnist_lab.sweeps.driver import run_sweep

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from mnist_lab import records
 from mnist_lab.cli.settings_flags import add_settings_flags, requested_values
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, Engine, all_engines
-from mnist_lab.execution.executor import CLUSTER_ENV, executor_for
+from mnist_lab.launch import CLUSTER_ENV, launch
 from mnist_lab.runs import LIVE_STATES, Run, RunStore
 from mnist_lab.settings import Settings
 
@@ -82,7 +82,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     or was stopped on request, 1 otherwise.
     """
     request = launch_request(args)
-    run, reused = _launch(request, args.cluster, force=args.force)
+    launched = launch(
+        RunStore(),
+        request.settings.to_dict(),
+        name=request.name,
+        force=args.force,
+        cluster=args.cluster,
+    )
+    run, reused = launched.run, launched.reused
     if reused:
         print(f"Answered from stored run {run.id} with the same settings (--force retrains).")
         print(run.status().get("message", ""))
@@ -98,21 +105,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"Test accuracy: {accuracy:.4f} (loss {loss:.4f})")
     print(f"Run directory: {run.path}")
     return 0 if state in ("finished", "stopped") else 1
-
-
-def _launch(request: LaunchRequest, cluster: str | None, force: bool) -> tuple[Run, bool]:
-    """The run that answers ``request``: a finished identical one (True), or a new launch."""
-    config = request.settings.to_dict()
-    store = RunStore()
-    if request.engine.reuses_finished_runs and not force:
-        stored = store.find_finished(config)
-        if stored is not None:
-            return stored, True
-    # Connect first: an unreachable cluster is a message, and leaves no run behind.
-    executor = executor_for(store, cluster)
-    run = store.create(config, name=request.name)
-    executor.launch(run)
-    return run, False
 
 
 def progress_bar(status: dict, width: int = 20) -> str:

@@ -1,15 +1,16 @@
 """The local queue: one dispatcher process starts each queued run's worker when a slot frees.
 
-No process waits per queued run. `LocalExecutor.launch` writes ``dispatch.json`` into the run
-directory and makes sure a dispatcher runs (``python -m mnist_lab dispatch``); the dispatcher
-starts the next waiting run's worker (`mnist_lab.execution.fair_queue` decides which) whenever
-fewer runs train than that run allows, and exits once nothing waits and its workers have ended.
-The queue is the run directories themselves, so it survives a restart of the server (the
-dispatcher is detached, and a new one takes over the same files). Runs for a Ray cluster
-wait in the same files, marked ``"executor": "ray"``: the launching process admits them
+No process waits per queued run. `LocalExecutor.launch` puts the run in the queue
+(`mnist_lab.execution.queue_entry`) and makes sure a dispatcher runs
+(``python -m mnist_lab dispatch``); the dispatcher starts the next waiting run's worker
+(`mnist_lab.execution.fair_queue` decides which) whenever fewer runs train than that run
+allows, and exits once nothing waits and its workers have ended. The queue is the run
+directories themselves, so it survives a restart of the server (the dispatcher is detached,
+and a new one takes over the same files). Runs for a Ray cluster wait in the same files,
+marked ``"executor": "ray"``: the launching process admits them
 (`mnist_lab.execution.ray_cluster`) with the same policy, `admit`::
 
-    runs/<id>/dispatch.json   {"parallel": K, "executor": "local"}, then with "worker": PID
+    runs/<id>/dispatch.json   the run's queue entry (`mnist_lab.execution.queue_entry`)
     runs/.dispatcher.lock     flock held by the one dispatcher of this run store
     runs/.queue_order.json    the teacher's order of waiting runs (`fair_queue.teacher_order`)
 """
@@ -29,59 +30,27 @@ from mnist_lab.execution.fair_queue import (
     teacher_order,
 )
 from mnist_lab.execution.processes import process_alive, process_start_time, start_detached
-from mnist_lab.runs import (
-    LIVE_STATES,
-    LOG_FILE,
-    RUNS_DIR_ENV,
-    DamagedRunError,
-    Run,
-    RunStore,
-    atomic_write_json,
-    now_iso,
-    read_json,
-)
+from mnist_lab.execution.queue_entry import EXECUTORS, LOCAL, mark_started, queue_entry
+from mnist_lab.execution.slots import MAX_PARALLEL_ENV
+from mnist_lab.runs import LIVE_STATES, LOG_FILE, RUNS_DIR_ENV, Run, RunStore, now_iso
 from mnist_lab.timing import expected_for_config
 
-DISPATCH_FILE = "dispatch.json"
-# Who starts a queued run: the local dispatcher, or the launching process for a Ray cluster.
-LOCAL, RAY = "local", "ray"
-EXECUTORS = (LOCAL, RAY)
 LOCK_FILE = ".dispatcher.lock"
 DISPATCHER_LOG = ".dispatcher.log"
-
-
-def enqueue(run: Run, parallel: int, executor: str = LOCAL) -> None:
-    """Put ``run`` in ``executor``'s queue: it may start while fewer than ``parallel`` train."""
-    atomic_write_json(
-        run.file(DISPATCH_FILE), {"parallel": parallel, "queued": now_iso(), "executor": executor}
-    )
-
-
-def _dispatch(run: Run) -> dict | None:
-    try:
-        return read_json(run.file(DISPATCH_FILE))
-    except DamagedRunError:
-        return None
-
-
-def waits_for_dispatcher(run: Run) -> bool:
-    """Whether ``run`` is in the dispatcher's queue and its worker was not started yet."""
-    dispatch = _dispatch(run)
-    return dispatch is not None and "worker" not in dispatch
 
 
 def _queues(store: RunStore) -> dict[str, tuple[list[tuple[Run, int]], list[Run]]]:
     """`queue_state` of every executor, from one pass over the runs."""
     queues: dict[str, tuple[list, list]] = {executor: ([], []) for executor in EXECUTORS}
     for run in reversed(store.list()):
-        dispatch = _dispatch(run)
-        if dispatch is None or run.status()["state"] not in LIVE_STATES:
+        entry = queue_entry(run)
+        if entry is None or run.status()["state"] not in LIVE_STATES:
             continue
-        waiting, training = queues.get(dispatch.get("executor", LOCAL), ([], []))
-        if "worker" in dispatch:
+        waiting, training = queues.get(entry.get("executor", LOCAL), ([], []))
+        if "worker" in entry:
             training.append(run)
         else:
-            waiting.append((run, int(dispatch["parallel"])))
+            waiting.append((run, int(entry["parallel"])))
     return queues
 
 
@@ -158,13 +127,9 @@ def ensure_dispatcher(store: RunStore) -> int | None:
 
 def start_worker(run: Run, parallel: int) -> int:
     """Start ``run``'s worker and record it in ``dispatch.json``; return the worker's pid."""
-    from mnist_lab.execution.local import MAX_PARALLEL_ENV
-
     env = {RUNS_DIR_ENV: str(run.path.parent), MAX_PARALLEL_ENV: str(parallel)}
     pid = start_detached(["worker", "--run-dir", str(run.path)], run.file(LOG_FILE), env)
-    atomic_write_json(
-        run.file(DISPATCH_FILE), {"parallel": parallel, "worker": pid, "executor": LOCAL}
-    )
+    mark_started(run, parallel, pid, LOCAL)
     return pid
 
 

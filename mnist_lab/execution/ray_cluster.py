@@ -23,9 +23,10 @@ import time
 from pathlib import Path
 
 from mnist_lab.datasets import dataset_files
-from mnist_lab.execution.dispatcher import DISPATCH_FILE, RAY, admit, enqueue
+from mnist_lab.execution.dispatcher import admit
 from mnist_lab.execution.executor import Executor
 from mnist_lab.execution.processes import process_start_time
+from mnist_lab.execution.queue_entry import RAY, enqueue, mark_started
 from mnist_lab.runs import (
     CONFIG_FILE,
     LIVE_STATES,
@@ -35,7 +36,6 @@ from mnist_lab.runs import (
     Run,
     RunStore,
     atomic_write_bytes,
-    atomic_write_json,
     now_iso,
 )
 
@@ -228,7 +228,7 @@ class RayExecutor(Executor):
     def launch(self, run: Run) -> None:
         """Queue ``run`` for the cluster; this process submits it when the fair policy says.
 
-        The queue is the local one's (`mnist_lab.execution.dispatcher`), marked for Ray: a
+        The queue is the local one's (`mnist_lab.execution.queue_entry`), marked for Ray: a
         student's second run waits while classmates' first runs take the cluster's CPUs,
         and the teacher's order and cancels apply. A daemon thread of this process admits
         the runs, so the run reads as interrupted if this process ends before it does.
@@ -266,9 +266,7 @@ class RayExecutor(Executor):
 
     def _submit(self, run: Run, parallel: int) -> None:
         """Send ``run`` to the cluster and mirror it here from a daemon thread."""
-        atomic_write_json(
-            run.file(DISPATCH_FILE), {"parallel": parallel, "worker": os.getpid(), "executor": RAY}
-        )
+        mark_started(run, parallel, os.getpid(), RAY)
         # MNIST travels with the package; a user's dataset goes along with the run.
         stream = self.task.options(num_returns="streaming").remote(
             run.config(), run.id, self.board, dataset_files(run)

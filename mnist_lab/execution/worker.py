@@ -1,7 +1,7 @@
 """The worker process: waits for a training slot, then runs one run directory's engine.
 
-Started detached by `LocalExecutor.launch` (``python -m mnist_lab worker --run-dir DIR``), so the
-dashboard and the CLI train through exactly the same code path.
+Started detached by the local dispatcher (``python -m mnist_lab worker --run-dir DIR``), or in a
+thread of a Ray task, so every launcher trains through exactly the same code path.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import traceback
 from pathlib import Path
 
 from mnist_lab.engines import engine_of
-from mnist_lab.execution.local import LocalExecutor
 from mnist_lab.execution.processes import process_start_time
+from mnist_lab.execution.slots import first_in_queue, training_slot
 from mnist_lab.hints import hint_text, run_hints
 from mnist_lab.runs import DamagedRunError, Run, RunOutcome, RunStore, now_iso
 
@@ -63,11 +63,11 @@ def run_worker(run_dir: str | Path) -> str:
         with contextlib.suppress(OSError):
             Path("/proc/self/autogroup").write_text(str(WORKER_NICENESS))
     run = Run(run_dir)
-    executor = LocalExecutor(RunStore(run.path.parent))
+    store = RunStore(run.path.parent)
     pid = os.getpid()
     run.update_status(state="queued", pid=pid, pid_start=process_start_time(pid))
-    with executor.training_slot(
-        should_give_up=run.stop_requested, may_start=lambda: executor.first_in_queue(run)
+    with training_slot(
+        store, should_give_up=run.stop_requested, may_start=lambda: first_in_queue(store, run)
     ) as has_slot:
         if not has_slot:
             outcome = RunOutcome("stopped", "Stopped while waiting in the queue.")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from mnist_lab.execution.local import LocalExecutor
-from mnist_lab.lessons.catalogue import Lesson
+from mnist_lab.launch import executor_for, launch
+from mnist_lab.lessons.catalogue import Lesson, LessonRun
 from mnist_lab.lessons.results import Explanation, RunResult
 from mnist_lab.runs import LIVE_STATES, DamagedRunError, Run, RunStore, read_json
 
@@ -39,30 +39,46 @@ def create_lesson_runs(store: RunStore, lesson: Lesson, owner: str | None = None
         Queued runs, not launched yet (`start_lesson` launches them).
     """
     runs = []
-    for lesson_run in lesson.runs:
-        run = store.create(lesson_run.config, name=lesson_run.name, owner=owner)
-        run.write_json(LESSON_FILE, {"lesson": lesson.id, "step": lesson_run.step})
+    for step in lesson.runs:
+        run = store.create(step.config, name=step.name, owner=owner)
+        _tag(run, lesson, step)
         runs.append(run)
     return runs
 
 
 def start_lesson(store: RunStore, lesson: Lesson, owner: str | None = None) -> list[Run]:
-    """Create and launch the runs of ``lesson`` for ``owner``; they queue for the training slots.
+    """Launch the runs of ``lesson`` for ``owner``, in order, through `mnist_lab.launch`.
+
+    They wait in the fair queue of the executor the lab is configured for: this machine,
+    or the Ray cluster that ``$MNIST_LAB_CLUSTER`` names.
 
     Returns
     -------
     list of Run
+
+    Raises
+    ------
+    ValueError
+        If the cluster cannot be reached (nothing is launched then).
     """
-    runs = create_lesson_runs(store, lesson, owner)
-    _launch(store, runs)
-    return runs
+    # Connect once for all the steps; every step is trained anew, so each has its own tag.
+    executor = executor_for(store)
+    return [
+        launch(
+            store,
+            step.config,
+            name=step.name,
+            owner=owner,
+            force=True,
+            executor=executor,
+            prepare=lambda run, step=step: _tag(run, lesson, step),
+        ).run
+        for step in lesson.runs
+    ]
 
 
-def _launch(store: RunStore, runs: list[Run]) -> None:
-    """Hand the lesson's created runs to this machine's queue, in order."""
-    executor = LocalExecutor(store)
-    for run in runs:
-        executor.launch(run)
+def _tag(run: Run, lesson: Lesson, step: LessonRun) -> None:
+    run.write_json(LESSON_FILE, {"lesson": lesson.id, "step": step.step})
 
 
 def lesson_runs(store: RunStore, lesson: Lesson) -> dict[str, Run]:

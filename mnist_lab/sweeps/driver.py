@@ -1,4 +1,4 @@
-"""Drives a sweep: launches its trials through an executor, watches them, stops hopeless ones.
+"""Drives a sweep: launches its trials (`mnist_lab.launch`), watches them, stops hopeless ones.
 
 One driver process per sweep (the CLI's ``sweep`` in the foreground, or a detached
 ``python -m mnist_lab sweep-driver ID`` started by the Sweeps page), never one per waiting
@@ -15,8 +15,9 @@ from collections import deque
 from collections.abc import Callable
 
 from mnist_lab import records
-from mnist_lab.execution.executor import Executor, executor_for
+from mnist_lab.execution.executor import Executor
 from mnist_lab.execution.processes import process_start_time, start_detached
+from mnist_lab.launch import executor_for, launch
 from mnist_lab.runs import LIVE_STATES, RUNS_DIR_ENV, DamagedRunError, Run, now_iso
 from mnist_lab.sweeps.store import DRIVER_LOG, Sweep, Trial
 
@@ -137,9 +138,19 @@ def run_sweep(
                     end_point_run(number, None)
                     continue
                 name = trial_name(sweep, number, params, repeat, definition.repeats)
-                run = store.create(config, name=name, owner=definition.owner)
-                sweep.add_trial(Trial(run.id, number, repeat, params))
-                executor.launch(run)
+                # Every trial trains: a sweep measures its points, it never reuses a run.
+                run = launch(
+                    store,
+                    config,
+                    name=name,
+                    owner=definition.owner,
+                    force=True,
+                    executor=executor,
+                    # Recorded before it is queued, so the sweep never misses a trial that trains.
+                    prepare=lambda run, point=(number, repeat, params): sweep.add_trial(
+                        Trial(run.id, *point)
+                    ),
+                ).run
                 live[run.id] = (run, number)
                 report(f"Launched {name} ({run.id})")
             for run_id, (run, number) in list(live.items()):

@@ -12,7 +12,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from mnist_lab.execution.dispatcher import enqueue
+from mnist_lab.execution.queue_entry import enqueue
 from mnist_lab.ownership import TEACHER_KEY_ENV
 from mnist_lab.runs import RunStore
 from tests.browser.driver import VIEWPORT, choose, exceptions, go_to, open_app, wait_for_run

@@ -21,8 +21,8 @@ from dashboard.ui.sweeps.figures import (
 )
 from dashboard.ui.train.figures.curves import learning_curves_figure
 from mnist_lab.engines import Engine
-from mnist_lab.execution.executor import CLUSTER_ENV
 from mnist_lab.execution.ray_cluster import check_reachable
+from mnist_lab.launch import CLUSTER_ENV
 from mnist_lab.runs import LIVE_STATES, RunStore
 from mnist_lab.settings import Setting
 from mnist_lab.sweeps.driver import start_sweep_driver

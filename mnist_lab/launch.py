@@ -1,0 +1,148 @@
+"""One launch for every launcher: validate, record the owner, reuse, hand to the executor.
+
+The Train page, the CLI's ``train`` and ``baseline``, the Playground's one-click model, lessons
+and sweeps all call `launch`, so the lab's policies (the cluster, the fair queue, ownership)
+hold for every run at once. `executor_for` chooses where runs train: on a Ray cluster when one
+is named or ``$MNIST_LAB_CLUSTER`` is set, else on this machine; on either, runs wait in the
+fair queue (`mnist_lab.execution.fair_queue`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mnist_lab.engines import get_engine
+from mnist_lab.execution.executor import Executor
+from mnist_lab.execution.local import LocalExecutor
+from mnist_lab.execution.ray_cluster import RayExecutor
+from mnist_lab.runs import Run, RunStore, validate_owner_name, validate_run_name
+
+CLUSTER_ENV = "MNIST_LAB_CLUSTER"
+# What a launch records itself: a copied run's name, owner and date are not the new run's.
+LAUNCH_KEYS = ("created", "name", "owner")
+
+
+@dataclass(frozen=True)
+class Launched:
+    """What `launch` did.
+
+    Attributes
+    ----------
+    run : Run
+        The run that answers the request: a new queued run, or a finished one reused.
+    reused : bool
+        True if ``run`` is a finished run with the same settings, trained before.
+    """
+
+    run: Run
+    reused: bool
+
+
+def executor_for(
+    store: RunStore, cluster: str | None = None, parallel: int | None = None
+) -> Executor:
+    """The executor for ``cluster`` (or ``$MNIST_LAB_CLUSTER``): Ray there, else this machine.
+
+    Parameters
+    ----------
+    store : RunStore
+        Where the run directories live (on this machine, whichever executor trains them).
+    cluster : str, optional
+        A Ray cluster's address (``HOST:PORT`` of ``ray start --head``).
+    parallel : int, optional
+        Runs training at once on this machine (the local executor only).
+
+    Raises
+    ------
+    ValueError
+        If the cluster cannot be reached, saying what to check, or
+        ``$MNIST_LAB_RUNS_PER_STUDENT`` is not a whole number >= 0.
+    """
+    cluster = cluster or os.environ.get(CLUSTER_ENV) or None
+    if cluster is None:
+        return LocalExecutor(store, parallel=parallel)
+    return RayExecutor(store, cluster)
+
+
+def launch(
+    store: RunStore,
+    config: dict,
+    *,
+    name: str | None = None,
+    owner: str | None = None,
+    force: bool = False,
+    cluster: str | None = None,
+    parallel: int | None = None,
+    executor: Executor | None = None,
+    prepare: Callable[[Run], None] | None = None,
+) -> Launched:
+    """Launch a run of ``config``, or answer it from a finished run with the same settings.
+
+    Everything is checked before anything is written: a refused launch leaves no run behind.
+    The new run waits in the fair queue of the executor that trains it.
+
+    Parameters
+    ----------
+    store : RunStore
+        Where the run directory is made.
+    config : dict
+        The settings, as ``Settings.to_dict`` gives them (a partial one gets the engine's
+        defaults); it must name its ``engine``. Tags such as a sweep's are kept.
+    name : str, optional
+        The run's display name; its id when omitted.
+    owner : str, optional
+        Who launches it, recorded as the run's ``owner`` (the fair queue's student).
+    force : bool, default False
+        Train even if the engine `reuses_finished_runs` and a finished run has the same
+        settings.
+    cluster : str, optional
+        A Ray cluster's ``HOST:PORT``; by default ``$MNIST_LAB_CLUSTER``, and without it
+        this machine (see `executor_for`).
+    parallel : int, optional
+        Runs training at once on this machine (the local executor only).
+    executor : Executor, optional
+        Train through this executor instead of choosing one (``cluster`` and ``parallel``
+        are then ignored): a caller launching many runs (a sweep, a lesson) connects once.
+    prepare : callable, optional
+        Called with the new run before it is queued, to add what its launcher records
+        beside it (a lesson's tag, the expected training time); not called on reuse.
+
+    Returns
+    -------
+    Launched
+        The run and whether it was reused.
+
+    Raises
+    ------
+    ValueError
+        If the engine is unknown, a setting is invalid (naming it and its allowed values),
+        the name or owner is refused, or the cluster cannot be reached.
+
+    Examples
+    --------
+    >>> launch(RunStore("runs"), {"engine": "sklearn", "C": -1.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: C must be a number in [0.0001, 10000], got -1.0
+    """
+    if not isinstance(config, dict):
+        raise ValueError("a training config must be a JSON object")
+    engine = get_engine(config.get("engine"))
+    settings = engine.settings_class.from_dict(config)
+    name = None if name is None else validate_run_name(name)
+    owner = None if owner is None else validate_owner_name(owner)
+    tags = {key: value for key, value in config.items() if key not in LAUNCH_KEYS}
+    config = {**tags, **settings.to_dict()}
+    if engine.reuses_finished_runs and not force:
+        stored = store.find_finished(config)
+        if stored is not None:
+            return Launched(stored, reused=True)
+    # Connect first: an unreachable cluster is a message, and leaves no run behind.
+    executor = executor or executor_for(store, cluster, parallel)
+    run = store.create(config, name=name, owner=owner)
+    if prepare is not None:
+        prepare(run)
+    executor.launch(run)
+    return Launched(run, reused=False)

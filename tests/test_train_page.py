@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.ui.train.layer_builder import STARTER_LAYERS
 from mnist_lab.engines.keras_net.models import PRESETS, count_params, preset_layers
+from mnist_lab.engines.keras_net.settings import ARCHITECTURE
 from mnist_lab.execution.processes import process_start_time
 from mnist_lab.ownership import TEACHER_KEY_ENV
 from mnist_lab.runs import RunStore
@@ -62,7 +62,7 @@ def test_custom_layers_are_summarized_and_checked(runs_dir):
     app = open_train_page()
     app.selectbox(key="train_keras_preset").set_value("custom").run()
     assert not app.exception
-    starter = [dict(layer) for layer in STARTER_LAYERS]
+    starter = [dict(layer) for layer in ARCHITECTURE.starter_layers]
     assert architecture_summary(app).startswith(f"{count_params(starter):,} parameters")
 
 

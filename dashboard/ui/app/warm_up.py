@@ -16,23 +16,24 @@ from dashboard.ui.app.dataset_cache import (
     get_dataset,
 )
 from dashboard.ui.app.run_cache import model_of
-from mnist_lab.engines import engine_of
+from mnist_lab.engines import all_engines, engine_of
 from mnist_lab.runs import RunStore
 
 
 # Without a spinner, so that the statistics it computes inside run nested, with none either.
 @st.cache_resource(show_spinner=False)
 def _warmed_statistics() -> bool:
-    """Compute what first visits need (statistics, Keras, the newest model), once per server."""
+    """Compute what first visits need (statistics, engines, the newest model), once per server."""
     dataset = get_dataset()
     cached_class_counts(dataset, dataset.sha256)
     for split in ("train", "test"):
         cached_pixel_summary(dataset, dataset.sha256, split)
     cached_value_counts(dataset, dataset.sha256, "train")
     cached_pixel_statistics(dataset, dataset.sha256, "train")
-    # Keras (TensorFlow) takes seconds of CPU to import: Evaluate's first visitors should not
-    # each wait for it while thirty sessions open the page at once.
-    import keras  # noqa: F401
+    # A framework (TensorFlow) takes seconds of CPU to import: Evaluate's first visitors should
+    # not each wait for it while thirty sessions open the page at once.
+    for engine in all_engines():
+        engine.warm_up()
     import scipy.ndimage  # noqa: F401  (Evaluate's robustness checks transform digits with it)
 
     # Evaluate opens on the newest finished run: its model is loaded before a class asks.

@@ -1,5 +1,9 @@
 """The custom-layer builder: one row per layer with every field visible, and buttons to add,
-remove and reorder layers, in the manner of TensorFlow Playground's +/- buttons."""
+remove and reorder layers, in the manner of TensorFlow Playground's +/- buttons.
+
+It edits any engine's `mnist_lab.architecture.Architecture`: the layer types, their fields
+and the fields' ranges all come from the engine's declaration.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +11,10 @@ import itertools
 
 import streamlit as st
 
-from mnist_lab.engines.keras_net.models import (
-    ACTIVATIONS,
-    LAYER_FIELDS,
-    MAX_FILTERS,
-    MAX_KERNEL,
-    MAX_POOL,
-    MAX_ROTATION_DEGREES,
-    MAX_SHIFT_FRACTION,
-    MAX_UNITS,
-    PADDINGS,
-)
+from dashboard.ui.train.settings_form import widget_key
+from mnist_lab.architecture import Architecture, LayerField
+from mnist_lab.engines import Engine
 
-STATE_KEY = "train_keras_custom_layers"
-# A starting point that shows the common layer types in use: a small CNN.
-STARTER_LAYERS = (
-    {"type": "Conv2D", "filters": 16, "kernel": 3, "activation": "relu", "padding": "valid"},
-    {"type": "MaxPool", "size": 2},
-    {"type": "Dense", "units": 64, "activation": "relu"},
-    {"type": "Dropout", "rate": 0.2},
-)
-# What a field takes when a layer gets a type that needs it (LAYER_FIELDS' None = required).
-FIELD_DEFAULTS = {"units": 64, "filters": 16, "rate": 0.2}
-# field -> (widget, its arguments); numbers are bounded as models.validate_layers bounds them.
-FIELD_WIDGETS = {
-    "units": ("number", {"min_value": 1, "max_value": MAX_UNITS, "step": 1}),
-    "filters": ("number", {"min_value": 1, "max_value": MAX_FILTERS, "step": 1}),
-    "kernel": ("number", {"min_value": 1, "max_value": MAX_KERNEL, "step": 1}),
-    "size": ("number", {"min_value": 2, "max_value": MAX_POOL, "step": 1}),
-    "rate": ("number", {"min_value": 0.0, "max_value": 0.95, "step": 0.05}),
-    "fraction": ("number", {"min_value": 0.01, "max_value": MAX_SHIFT_FRACTION, "step": 0.01}),
-    "degrees": ("number", {"min_value": 1, "max_value": MAX_ROTATION_DEGREES, "step": 1}),
-    "activation": ("choice", {"options": ACTIVATIONS}),
-    "padding": ("choice", {"options": PADDINGS}),
-}
 _ids = itertools.count()
 
 
@@ -49,66 +23,87 @@ def _new_row(layer: dict) -> dict:
     return {"id": next(_ids), "layer": dict(layer)}
 
 
-def _rows() -> list[dict]:
-    return st.session_state.setdefault(STATE_KEY, [_new_row(layer) for layer in STARTER_LAYERS])
+def _first_layer(architecture: Architecture) -> dict:
+    """A new layer: the first layer type, each field at its first value."""
+    kind, fields = next(iter(architecture.layer_types.items()))
+    return {"type": kind, **{field.name: field.first_value for field in fields}}
 
 
-def _move(index: int, step: int) -> None:
-    rows = _rows()
+def _rows(state_key: str, architecture: Architecture) -> list[dict]:
+    starter = architecture.starter_layers
+    return st.session_state.setdefault(state_key, [_new_row(layer) for layer in starter])
+
+
+def _move(state_key: str, index: int, step: int) -> None:
+    rows = st.session_state[state_key]
     other = index + step
     if 0 <= other < len(rows):
         rows[index], rows[other] = rows[other], rows[index]
 
 
-def _remove(index: int) -> None:
-    _rows().pop(index)
+def _remove(state_key: str, index: int) -> None:
+    st.session_state[state_key].pop(index)
 
 
-def _add() -> None:
-    _rows().append(_new_row({"type": "Dense", "units": 64, "activation": "relu"}))
+def _add(state_key: str, architecture: Architecture) -> None:
+    st.session_state[state_key].append(_new_row(_first_layer(architecture)))
 
 
-def _field_widget(field: str, key: str, where, default) -> object:
-    kind, arguments = FIELD_WIDGETS[field]
-    st.session_state.setdefault(key, default)
-    if kind == "choice":
-        return where.selectbox(field, key=key, **arguments)
-    return where.number_input(field, key=key, **arguments)
+def _field_widget(field: LayerField, key: str, where, value) -> object:
+    st.session_state.setdefault(key, value)
+    if field.choices is not None:
+        return where.selectbox(field.name, options=field.choices, key=key)
+    kind = int if field.whole else float
+    return where.number_input(
+        field.name,
+        key=key,
+        min_value=kind(field.low),
+        max_value=kind(field.high),
+        step=kind(field.step),
+    )
 
 
-def layer_builder() -> list[dict]:
+def layer_builder(engine: Engine, architecture: Architecture) -> list[dict]:
     """Draw the builder and return the hidden layers it holds, first to last.
+
+    Parameters
+    ----------
+    engine : Engine
+        The engine whose settings declare ``architecture`` (its widgets' keys name it).
+    architecture : Architecture
 
     Returns
     -------
     list of dict
-        Layer specs for `mnist_lab.engines.keras_net.models.validate_layers`.
+        Layer specs, as ``architecture.summarize`` and the engine's settings take them.
     """
-    rows = _rows()
-    widest = max(len(fields) for fields in LAYER_FIELDS.values())
+    state_key = widget_key(engine, "custom_layers")
+    rows = _rows(state_key, architecture)
+    types = architecture.layer_types
+    widest = max(len(fields) for fields in types.values())
     for index, row in enumerate(rows):
         cells = st.columns([2] + [1.4] * widest + [0.5, 0.5, 0.5], vertical_alignment="bottom")
-        prefix = f"{STATE_KEY}_{row['id']}"
+        prefix = f"{state_key}_{row['id']}"
         st.session_state.setdefault(f"{prefix}_type", row["layer"]["type"])
-        kind = cells[0].selectbox(f"layer {index + 1}", list(LAYER_FIELDS), key=f"{prefix}_type")
+        kind = cells[0].selectbox(f"layer {index + 1}", list(types), key=f"{prefix}_type")
         layer = {"type": kind}
-        for position, (field, default) in enumerate(LAYER_FIELDS[kind].items()):
-            start = row["layer"].get(field, FIELD_DEFAULTS.get(field, default))
-            value = _field_widget(field, f"{prefix}_{field}", cells[1 + position], start)
-            layer[field] = value
+        for position, field in enumerate(types[kind]):
+            start = row["layer"].get(field.name, field.first_value)
+            key = f"{prefix}_{field.name}"
+            layer[field.name] = _field_widget(field, key, cells[1 + position], start)
         row["layer"] = layer
         # Move up, move down, remove: one small icon button each, at the row's end.
         actions = (
-            ("up", ":material/arrow_upward:", "Move up", _move, (index, -1), index == 0),
+            ("up", ":material/arrow_upward:", "Move up", _move, (state_key, index, -1), index == 0),
             (
                 "down",
                 ":material/arrow_downward:",
                 "Move down",
                 _move,
-                (index, 1),
+                (state_key, index, 1),
                 index == len(rows) - 1,
             ),
-            ("remove", ":material/close:", "Remove this layer", _remove, (index,), False),
+            ("remove", ":material/close:", "Remove this layer", _remove, (state_key, index), False),
         )
         for cell, (name, icon, tip, action, arguments, disabled) in zip(
             cells[-3:], actions, strict=True
@@ -122,5 +117,11 @@ def layer_builder() -> list[dict]:
                 args=arguments,
                 disabled=disabled,
             )
-    st.button("Add a layer", key=f"{STATE_KEY}_add", icon=":material/add:", on_click=_add)
+    st.button(
+        "Add a layer",
+        key=f"{state_key}_add",
+        icon=":material/add:",
+        on_click=_add,
+        args=(state_key, architecture),
+    )
     return [dict(row["layer"]) for row in rows]

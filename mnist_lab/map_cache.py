@@ -25,8 +25,9 @@ import pandas as pd
 from mnist_lab import stats
 from mnist_lab.data import EMBEDDED_SHA256, load_mnist
 from mnist_lab.datasets import DatasetStore
-from mnist_lab.execution.processes import process_alive, process_start_time, start_detached
-from mnist_lab.runs import atomic_write_bytes, atomic_write_json, default_runs_dir
+from mnist_lab.files import atomic_write_bytes, atomic_write_json
+from mnist_lab.processes import process_alive, process_start_time, start_detached
+from mnist_lab.runs import default_runs_dir
 
 MAPS_DIR = Path(".cache") / "maps"
 COLUMNS = ("index", "digit", "x", "y")

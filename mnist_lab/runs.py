@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from mnist_lab import datasets, evaluation, records, status
-from mnist_lab.execution.processes import process_alive
 from mnist_lab.files import (
     DamagedRunError,
     KeptByVersion,
@@ -35,6 +34,7 @@ from mnist_lab.files import (
     now_iso,
     read_json,
 )
+from mnist_lab.processes import process_alive
 from mnist_lab.status import DAMAGED, LIVE_STATES, STATUS_FILE
 
 RUNS_DIR_ENV = "MNIST_LAB_RUNS_DIR"
@@ -392,14 +392,3 @@ class RunStore:
                 if run.status()["state"] == "finished":
                     return run
         return None
-
-
-# TEMPORARY (removed once every importer names each file's owner): old names of runs.py.
-from mnist_lab.evaluation import EVALUATION_FILE, PREDICTIONS_FILE  # noqa: E402, F401
-from mnist_lab.files import atomic_write_bytes, file_version, read_arrays  # noqa: E402, F401
-from mnist_lab.records import HISTORY_FILE, METRICS_FILE  # noqa: E402, F401
-from mnist_lab.status import check as check_status  # noqa: E402, F401
-
-MODEL_FILE = "model.keras"
-WEIGHTS_FILE = "weights.npz"
-CHECKPOINT_FILE = "checkpoint.keras"

@@ -2,7 +2,7 @@
 
 Each field declares its default, its type, its range or choices, its label and help text.
 Validation, ``config.json`` (`Settings.to_dict` / `Settings.from_dict`), the CLI flags
-(`mnist_lab.cli`) and the Train page's widgets (``dashboard/ui/settings_form.py``) all read
+(`mnist_lab.cli`) and the Train page's widgets (``dashboard/ui/train/settings_form.py``) all read
 these declarations, so a default or a limit lives in exactly one place::
 
     @dataclass

@@ -16,7 +16,8 @@ from pathlib import Path
 from mnist_lab import records
 from mnist_lab.datasets import DatasetStore
 from mnist_lab.engines import get_engine
-from mnist_lab.runs import DamagedRunError, RunStore
+from mnist_lab.files import DamagedRunError
+from mnist_lab.runs import RunStore
 from mnist_lab.settings import Settings
 
 THROUGHPUT_FILE = Path(__file__).resolve().parent / "data" / "throughput.json"

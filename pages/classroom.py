@@ -16,7 +16,8 @@ from dashboard.ui.classroom.queue_view import render_queue_controls
 from dashboard.ui.runs.runs_view import TABLE_COLUMNS, runs_table, table_text
 from mnist_lab.execution.dispatcher import current_queue
 from mnist_lab.execution.fair_queue import runs_per_student
-from mnist_lab.runs import DAMAGED, RunStore
+from mnist_lab.runs import RunStore
+from mnist_lab.status import DAMAGED
 
 st.title(PAGE["classroom"].title)
 if not is_teacher():

@@ -16,7 +16,8 @@ from dashboard.ui.evaluate.model_checks_view import compare_checks
 from dashboard.ui.runs.runs_view import load_evaluated, run_labels, runs_table, show_runs_table
 from dashboard.ui.train.figures.curves import learning_curves_figure
 from mnist_lab import evaluation as ev
-from mnist_lab.runs import MAX_NAME_LENGTH, DamagedRunError, RunStore
+from mnist_lab.files import DamagedRunError
+from mnist_lab.runs import MAX_NAME_LENGTH, RunStore
 
 GALLERY_SIZE = 20
 # Widgets whose options are labelled with run names: a rename must relabel their choices.

@@ -17,8 +17,10 @@ from mnist_lab import evaluation as ev
 from mnist_lab.data import EMBEDDED_NAME
 from mnist_lab.datasets import class_names_of, recorded_dataset
 from mnist_lab.engines import engine_of, find_baseline
+from mnist_lab.evaluation import EVALUATION_FILE
+from mnist_lab.files import DamagedRunError
 from mnist_lab.predict import usable_runs
-from mnist_lab.runs import EVALUATION_FILE, DamagedRunError, RunStore
+from mnist_lab.runs import RunStore
 
 GALLERY_SIZES = (8, 16, 32)
 BASELINE_HINT = "python -m mnist_lab baseline --normalization scale"

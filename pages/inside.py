@@ -19,7 +19,9 @@ from dashboard.ui.runs.runs_view import page_run, run_picker
 from mnist_lab import inspection, records
 from mnist_lab.datasets import class_names_of
 from mnist_lab.engines import engine_of
-from mnist_lab.runs import DAMAGED, LIVE_STATES, DamagedRunError, Run, RunStore
+from mnist_lab.files import DamagedRunError
+from mnist_lab.runs import Run, RunStore
+from mnist_lab.status import DAMAGED, LIVE_STATES
 
 MAX_UNITS_SHOWN = 100
 # Conv filters are 3x3 to 9x9 pixels: enlarged so each tile is big enough to read.

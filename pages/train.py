@@ -11,7 +11,8 @@ from dashboard.ui.train.train_forms import settings_chosen_outside_the_form
 from dashboard.ui.train.training_view import format_seconds, live_run_panel
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines, get_engine
 from mnist_lab.launch import launch
-from mnist_lab.runs import LIVE_STATES, RunStore
+from mnist_lab.runs import RunStore
+from mnist_lab.status import LIVE_STATES
 from mnist_lab.timing import expected_training
 
 st.title(PAGE["train"].title)

@@ -6,13 +6,14 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from mnist_lab.engines.keras_net.files import MODEL_FILE
 from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.engines.logreg import fit
 from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.engines.numpy_net import network
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.preprocess import fit_normalizer, save_normalizer
-from mnist_lab.runs import MODEL_FILE, Run, RunStore
+from mnist_lab.runs import Run, RunStore
 
 
 def linear_run(

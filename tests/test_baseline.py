@@ -6,6 +6,7 @@ import pytest
 from mnist_lab.cli.main import main
 from mnist_lab.engines import find_baseline, get_engine
 from mnist_lab.engines.logreg.fit import (
+    WEIGHTS_FILE,
     fit_logistic,
     iterations_needed,
     largest_gradient,
@@ -15,7 +16,7 @@ from mnist_lab.engines.logreg.fit import (
 from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.evaluation import load_probabilities
 from mnist_lab.execution.worker import run_worker
-from mnist_lab.runs import WEIGHTS_FILE, RunStore
+from mnist_lab.runs import RunStore
 
 SMALL = LogregSettings(subset=2000, max_iter=100, chunk_iterations=20)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_lab import runs
+from mnist_lab import files, runs
 from mnist_lab.cli.main import main
 from mnist_lab.data import MAX_ARRAY_BYTES, load_npz, read_idx
 from mnist_lab.engines.keras_net.models import MAX_PARAMS, validate_layers
@@ -123,6 +123,6 @@ def test_a_large_photo_is_shrunk_before_it_costs_memory():
 
 def test_a_run_config_is_small_json(tmp_path):
     path = tmp_path / "big.json"
-    path.write_text(json.dumps({"name": "x" * (runs.MAX_JSON_BYTES + 1)}))
-    with pytest.raises(runs.DamagedRunError, match="larger than"):
-        runs.read_json(path)
+    path.write_text(json.dumps({"name": "x" * (files.MAX_JSON_BYTES + 1)}))
+    with pytest.raises(files.DamagedRunError, match="larger than"):
+        files.read_json(path)

@@ -12,9 +12,9 @@ from streamlit.testing.v1 import AppTest
 from test_evaluate_page import NETWORK_CONFIG, make_finished_run
 
 from dashboard.ui.app.text import plain_markdown
-from mnist_lab.execution.processes import process_start_time
 from mnist_lab.execution.queue_entry import enqueue
 from mnist_lab.ownership import TEACHER_KEY_ENV
+from mnist_lab.processes import process_start_time
 from mnist_lab.runs import CONFIG_FILE, RunStore
 
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "classroom.py"

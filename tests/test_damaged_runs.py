@@ -10,16 +10,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_lab.cli.main import main
+from mnist_lab.engines.numpy_net.network import WEIGHTS_FILE
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
+from mnist_lab.evaluation import EVALUATION_FILE, PREDICTIONS_FILE
 from mnist_lab.execution.worker import run_worker
-from mnist_lab.runs import (
-    EVALUATION_FILE,
-    METRICS_FILE,
-    PREDICTIONS_FILE,
-    STATUS_FILE,
-    WEIGHTS_FILE,
-    RunStore,
-)
+from mnist_lab.records import METRICS_FILE
+from mnist_lab.runs import RunStore
+from mnist_lab.status import STATUS_FILE
 
 HOME = Path(__file__).resolve().parents[1] / "dashboard" / "Home.py"
 PAGES = ("home.py", "train.py", "evaluate.py", "compare.py", "inside.py", "playground.py")

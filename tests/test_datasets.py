@@ -19,7 +19,8 @@ from mnist_lab.datasets import (
 from mnist_lab.engines import get_engine
 from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
-from mnist_lab.runs import DAMAGED, RunStore
+from mnist_lab.runs import RunStore
+from mnist_lab.status import DAMAGED
 from tests.shapes import CLASS_NAMES, N_TEST, N_TRAIN, idx_bytes, shapes_arrays, write_shapes_idx
 
 

@@ -9,10 +9,11 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.ui.evaluate.figures.evaluation import clicked_cell
 from mnist_lab.engines.logreg.settings import LogregSettings
-from mnist_lab.evaluation import cell_indices, write_evaluation
-from mnist_lab.execution.processes import process_start_time
+from mnist_lab.evaluation import EVALUATION_FILE, cell_indices, write_evaluation
 from mnist_lab.preprocess import fit_normalizer, save_normalizer
-from mnist_lab.runs import CONFIG_FILE, EVALUATION_FILE, STATUS_FILE, TENSORBOARD_DIR, RunStore
+from mnist_lab.processes import process_start_time
+from mnist_lab.runs import CONFIG_FILE, TENSORBOARD_DIR, RunStore
+from mnist_lab.status import STATUS_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "pages" / "evaluate.py"

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from mnist_lab.evaluation import (
+    PREDICTIONS_FILE,
     cell_indices,
     confusion_csv,
     confusion_difference,
@@ -17,7 +18,8 @@ from mnist_lab.evaluation import (
     predictions_csv,
     write_evaluation,
 )
-from mnist_lab.runs import PREDICTIONS_FILE, DamagedRunError, RunStore
+from mnist_lab.files import DamagedRunError
+from mnist_lab.runs import RunStore
 
 Y_TRUE = np.array([0, 0, 1, 1, 1, 2, 2, 2])
 Y_PRED = np.array([0, 1, 1, 2, 2, 2, 0, 2])

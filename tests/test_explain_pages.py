@@ -8,11 +8,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_lab.engines.logreg.settings import LogregSettings
+from mnist_lab.engines.numpy_net.network import WEIGHTS_FILE
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.execution.worker import run_worker
 from mnist_lab.explain.label_issues import LABEL_ISSUES_FILE
 from mnist_lab.explain.robustness import ROBUSTNESS_FILE
-from mnist_lab.runs import WEIGHTS_FILE, RunStore
+from mnist_lab.runs import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = ROOT / "dashboard" / "Home.py"

@@ -15,13 +15,14 @@ import time
 import numpy as np
 import pytest
 
+from mnist_lab.engines.keras_net.files import CHECKPOINT_FILE, MODEL_FILE
 from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.execution.local import LocalExecutor
-from mnist_lab.execution.processes import process_alive
 from mnist_lab.execution.slots import MAX_PARALLEL_ENV
 from mnist_lab.execution.worker import describe_failure
-from mnist_lab.runs import CHECKPOINT_FILE, MODEL_FILE, RUNS_DIR_ENV, RunStore
+from mnist_lab.processes import process_alive
+from mnist_lab.runs import RUNS_DIR_ENV, RunStore
 from tests.browser.driver import VIEWPORT, launch_training, open_app
 from tests.browser.server import kill_workers, start_server, stop_server
 

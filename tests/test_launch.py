@@ -10,10 +10,11 @@ from streamlit.testing.v1 import AppTest
 import mnist_lab.launch
 from mnist_lab.execution.dispatcher import queue_state
 from mnist_lab.execution.executor import Executor
+from mnist_lab.files import read_json
 from mnist_lab.launch import CLUSTER_ENV, launch
 from mnist_lab.lessons.catalogue import LESSONS
 from mnist_lab.lessons.runner import lesson_tag, start_lesson
-from mnist_lab.runs import RunStore, read_json
+from mnist_lab.runs import RunStore
 
 BASELINE = {"engine": "sklearn", "subset": 500}
 NETWORK = {"engine": "numpy", "subset": 500, "epochs": 1}

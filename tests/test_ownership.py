@@ -7,8 +7,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_evaluate_page import NETWORK_CONFIG, runs  # noqa: F401 (fixture)
 
-from mnist_lab.execution.processes import process_start_time
 from mnist_lab.ownership import TEACHER_KEY_ENV, key_matches, may_manage, refusal
+from mnist_lab.processes import process_start_time
 from mnist_lab.runs import CONFIG_FILE, RunStore
 
 COMPARE = Path(__file__).resolve().parents[1] / "pages" / "compare.py"

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_lab.runs import LIVE_STATES, RunStore
+from mnist_lab.runs import RunStore
+from mnist_lab.status import LIVE_STATES
 
 HOME = Path(__file__).resolve().parents[1] / "dashboard" / "Home.py"
 TIMEOUT_S = 240

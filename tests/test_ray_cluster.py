@@ -17,7 +17,8 @@ from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.execution.dispatcher import current_queue
 from mnist_lab.execution.fair_queue import RUNS_PER_STUDENT_ENV
 from mnist_lab.launch import executor_for
-from mnist_lab.runs import LIVE_STATES, RunStore
+from mnist_lab.runs import RunStore
+from mnist_lab.status import LIVE_STATES
 from mnist_lab.sweeps.driver import run_sweep, start_sweep_driver
 from mnist_lab.sweeps.results import trial_rows
 from mnist_lab.sweeps.space import parse_parameter

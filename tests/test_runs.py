@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 
 from mnist_lab.engines.keras_net.settings import KerasSettings
-from mnist_lab.evaluation import write_evaluation
+from mnist_lab.evaluation import EVALUATION_FILE, write_evaluation
 from mnist_lab.execution.local import LocalExecutor
-from mnist_lab.execution.processes import process_start_time
 from mnist_lab.execution.slots import training_slot
 from mnist_lab.execution.worker import run_worker
-from mnist_lab.runs import CONFIG_FILE, EVALUATION_FILE, LOG_FILE, DamagedRunError, RunStore
+from mnist_lab.files import DamagedRunError
+from mnist_lab.processes import process_start_time
+from mnist_lab.runs import CONFIG_FILE, LOG_FILE, RunStore
 
 
 def wait_for(condition, timeout_s, what):

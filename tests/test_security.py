@@ -15,8 +15,9 @@ from mnist_lab import evaluation
 from mnist_lab.engines.logreg import fit as baseline
 from mnist_lab.engines.numpy_net import network
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
+from mnist_lab.evaluation import PREDICTIONS_FILE
 from mnist_lab.execution.worker import run_worker
-from mnist_lab.runs import PREDICTIONS_FILE, RUNS_DIR_ENV, Run, RunStore, validate_run_name
+from mnist_lab.runs import RUNS_DIR_ENV, Run, RunStore, validate_run_name
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 HOME = ROOT / "dashboard" / "Home.py"

@@ -9,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from mnist_lab.engines.keras_net.models import PRESETS, count_params, preset_layers
 from mnist_lab.engines.keras_net.settings import ARCHITECTURE
-from mnist_lab.execution.processes import process_start_time
 from mnist_lab.ownership import TEACHER_KEY_ENV
+from mnist_lab.processes import process_start_time
 from mnist_lab.runs import RunStore
 
 HOME = Path(__file__).resolve().parents[1] / "dashboard" / "Home.py"

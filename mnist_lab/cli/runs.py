@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from mnist_lab.runs import DAMAGED, RunStore
+from mnist_lab.runs import RunStore
+from mnist_lab.status import DAMAGED
 
 
 def add_runs_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -11,7 +11,7 @@ import json
 
 from mnist_lab.architecture import Architecture
 from mnist_lab.engines import DEFAULT_ENGINE, Engine, all_engines, get_engine
-from mnist_lab.runs import read_json
+from mnist_lab.files import read_json
 
 
 def add_settings_flags(parser: argparse.ArgumentParser, engines: list[Engine]) -> None:

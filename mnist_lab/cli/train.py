@@ -12,8 +12,9 @@ from mnist_lab import records
 from mnist_lab.cli.settings_flags import add_settings_flags, requested_values
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, Engine, all_engines
 from mnist_lab.launch import CLUSTER_ENV, launch
-from mnist_lab.runs import LIVE_STATES, Run, RunStore
+from mnist_lab.runs import Run, RunStore
 from mnist_lab.settings import Settings
+from mnist_lab.status import LIVE_STATES
 
 
 def add_train_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -29,10 +29,12 @@ from mnist_lab.execution.fair_queue import (
     runs_to_start,
     teacher_order,
 )
-from mnist_lab.execution.processes import process_alive, process_start_time, start_detached
 from mnist_lab.execution.queue_entry import EXECUTORS, LOCAL, mark_started, queue_entry
 from mnist_lab.execution.slots import MAX_PARALLEL_ENV
-from mnist_lab.runs import LIVE_STATES, LOG_FILE, RUNS_DIR_ENV, Run, RunStore, now_iso
+from mnist_lab.files import now_iso
+from mnist_lab.processes import process_alive, process_start_time, start_detached
+from mnist_lab.runs import LOG_FILE, RUNS_DIR_ENV, Run, RunStore
+from mnist_lab.status import LIVE_STATES
 from mnist_lab.timing import expected_for_config
 
 LOCK_FILE = ".dispatcher.lock"

@@ -18,7 +18,8 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 
-from mnist_lab.runs import DamagedRunError, Run, RunStore, atomic_write_json, read_json
+from mnist_lab.files import DamagedRunError, atomic_write_json, read_json
+from mnist_lab.runs import Run, RunStore
 
 RUNS_PER_STUDENT_ENV = "MNIST_LAB_RUNS_PER_STUDENT"
 ORDER_FILE = ".queue_order.json"

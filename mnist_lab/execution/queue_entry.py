@@ -13,7 +13,8 @@
 
 from __future__ import annotations
 
-from mnist_lab.runs import DamagedRunError, Run, atomic_write_json, now_iso, read_json
+from mnist_lab.files import DamagedRunError, atomic_write_json, now_iso, read_json
+from mnist_lab.runs import Run
 
 DISPATCH_FILE = "dispatch.json"
 # Who starts a queued run: the local dispatcher, or the launching process for a Ray cluster.

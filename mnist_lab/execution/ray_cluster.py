@@ -25,19 +25,12 @@ from pathlib import Path
 from mnist_lab.datasets import dataset_files
 from mnist_lab.execution.dispatcher import admit
 from mnist_lab.execution.executor import Executor
-from mnist_lab.execution.processes import process_start_time
 from mnist_lab.execution.queue_entry import RAY, enqueue, mark_started
-from mnist_lab.runs import (
-    CONFIG_FILE,
-    LIVE_STATES,
-    METRICS_FILE,
-    STATUS_FILE,
-    DamagedRunError,
-    Run,
-    RunStore,
-    atomic_write_bytes,
-    now_iso,
-)
+from mnist_lab.files import DamagedRunError, atomic_write_bytes, now_iso
+from mnist_lab.processes import process_start_time
+from mnist_lab.records import METRICS_FILE
+from mnist_lab.runs import CONFIG_FILE, Run, RunStore
+from mnist_lab.status import LIVE_STATES, STATUS_FILE
 
 STREAM_S = 0.5
 # How long the mirror waits for a trial's next batch before it asks whether the trial's node

@@ -13,10 +13,11 @@ import traceback
 from pathlib import Path
 
 from mnist_lab.engines import engine_of
-from mnist_lab.execution.processes import process_start_time
 from mnist_lab.execution.slots import first_in_queue, training_slot
+from mnist_lab.files import DamagedRunError, now_iso
 from mnist_lab.hints import hint_text, run_hints
-from mnist_lab.runs import DamagedRunError, Run, RunOutcome, RunStore, now_iso
+from mnist_lab.processes import process_start_time
+from mnist_lab.runs import Run, RunOutcome, RunStore
 
 # The worker's CPU priority (0 normal, 19 lowest): the pages of a class come before training.
 WORKER_NICENESS = 10

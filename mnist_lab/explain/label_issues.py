@@ -26,8 +26,9 @@ from threadpoolctl import threadpool_limits
 
 from mnist_lab.data import MnistDataset, random_subset
 from mnist_lab.engines import engine_of, get_engine
+from mnist_lab.files import DamagedRunError, read_json
 from mnist_lab.preprocess import fit_normalizer
-from mnist_lab.runs import DamagedRunError, Run, read_json
+from mnist_lab.runs import Run
 from mnist_lab.settings import Settings
 
 LABEL_ISSUES_FILE = "label_issues.json"

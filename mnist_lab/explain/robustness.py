@@ -19,7 +19,8 @@ from scipy import ndimage
 
 from mnist_lab.data import MnistDataset, random_subset
 from mnist_lab.engines import engine_of
-from mnist_lab.runs import DamagedRunError, Run, read_json
+from mnist_lab.files import DamagedRunError, read_json
+from mnist_lab.runs import Run
 
 ROBUSTNESS_FILE = "robustness.json"
 # Bumped when the corruptions change, so old curves are measured again.

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mnist_lab import records
+from mnist_lab.files import DamagedRunError
 from mnist_lab.inspection import gradient_flow_reading, gradient_flow_table, gradient_ratios
-from mnist_lab.runs import DamagedRunError, Run
+from mnist_lab.runs import Run
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
+from mnist_lab.files import DamagedRunError, read_json
 from mnist_lab.launch import executor_for, launch
 from mnist_lab.lessons.catalogue import Lesson, LessonRun
 from mnist_lab.lessons.results import Explanation, RunResult
-from mnist_lab.runs import LIVE_STATES, DamagedRunError, Run, RunStore, read_json
+from mnist_lab.runs import Run, RunStore
+from mnist_lab.status import LIVE_STATES
 
 LESSON_FILE = "lesson.json"
 

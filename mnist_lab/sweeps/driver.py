@@ -16,9 +16,11 @@ from collections.abc import Callable
 
 from mnist_lab import records
 from mnist_lab.execution.executor import Executor
-from mnist_lab.execution.processes import process_start_time, start_detached
+from mnist_lab.files import DamagedRunError, now_iso
 from mnist_lab.launch import executor_for, launch
-from mnist_lab.runs import LIVE_STATES, RUNS_DIR_ENV, DamagedRunError, Run, now_iso
+from mnist_lab.processes import process_start_time, start_detached
+from mnist_lab.runs import RUNS_DIR_ENV, Run
+from mnist_lab.status import LIVE_STATES
 from mnist_lab.sweeps.store import DRIVER_LOG, Sweep, Trial
 
 # The median rule waits for this many other trials at the same epoch before it judges one.

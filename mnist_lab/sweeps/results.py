@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mnist_lab.runs import DamagedRunError
+from mnist_lab.files import DamagedRunError
 from mnist_lab.sweeps.driver import test_accuracy
 from mnist_lab.sweeps.space import Parameter, distributions
 from mnist_lab.sweeps.store import Sweep

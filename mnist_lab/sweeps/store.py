@@ -22,18 +22,9 @@ from typing import Any
 
 from mnist_lab.data import EMBEDDED_NAME as MNIST
 from mnist_lab.engines import get_engine
-from mnist_lab.execution.processes import process_alive
-from mnist_lab.runs import (
-    DamagedRunError,
-    Run,
-    RunStore,
-    atomic_write_json,
-    now_iso,
-    read_json,
-    validate_owner_name,
-    validate_run_id,
-    validate_run_name,
-)
+from mnist_lab.files import DamagedRunError, atomic_write_json, now_iso, read_json
+from mnist_lab.processes import process_alive
+from mnist_lab.runs import Run, RunStore, validate_owner_name, validate_run_id, validate_run_name
 from mnist_lab.sweeps.space import METHODS, Parameter, PointSampler, check_trial_count
 
 FORMAT_VERSION = 1

@@ -15,8 +15,10 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnist_lab.execution.processes import process_alive
-from mnist_lab.runs import LIVE_STATES, RUNS_DIR_ENV, DamagedRunError, RunStore
+from mnist_lab.files import DamagedRunError
+from mnist_lab.processes import process_alive
+from mnist_lab.runs import RUNS_DIR_ENV, RunStore
+from mnist_lab.status import LIVE_STATES
 
 ROOT = Path(__file__).resolve().parents[2]
 STREAMLIT = ROOT / ".venv" / "bin" / "streamlit"

@@ -1,7 +1,7 @@
 """What pages read of each run, cached once per server for every session.
 
 Each cache is keyed by the version of the file it reads (its modification time, or
-`mnist_lab.runs.file_version`), so a new epoch, evaluation or checkpoint is read afresh: a
+`mnist_lab.files.file_version`), so a new epoch, evaluation or checkpoint is read afresh: a
 run's test scores, its records, its predictions and its loaded model.
 """
 
@@ -12,7 +12,10 @@ import streamlit as st
 
 from mnist_lab import evaluation as ev
 from mnist_lab.engines import engine_of
-from mnist_lab.runs import EVALUATION_FILE, METRICS_FILE, Run, file_version
+from mnist_lab.evaluation import EVALUATION_FILE
+from mnist_lab.files import file_version
+from mnist_lab.records import METRICS_FILE
+from mnist_lab.runs import Run
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -6,7 +6,8 @@ import pandas as pd
 
 from dashboard.ui.train.training_view import format_seconds
 from mnist_lab.execution.fair_queue import QueuePlace
-from mnist_lab.runs import LIVE_STATES, RunStore
+from mnist_lab.runs import RunStore
+from mnist_lab.status import LIVE_STATES
 
 NO_NAME = "(no name)"
 # Columns of the class's CSV, in order: who, which run, how it was set, how it did.

@@ -17,7 +17,8 @@ import streamlit as st
 from dashboard.ui.app.text import plain_markdown
 from mnist_lab.data import EMBEDDED_NAME
 from mnist_lab.datasets import MAX_UPLOAD_BYTES, DatasetInfo, DatasetStore, recorded_dataset
-from mnist_lab.runs import DamagedRunError, Run, RunStore
+from mnist_lab.files import DamagedRunError
+from mnist_lab.runs import Run, RunStore
 
 DATASET_PARAM = "dataset"
 DATASET_HELP = (

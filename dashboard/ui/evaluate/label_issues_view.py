@@ -24,7 +24,8 @@ from mnist_lab.explain.label_issues import (
     label_issues_of_training_set,
     read_training_set_label_issues,
 )
-from mnist_lab.runs import DamagedRunError, Run, RunStore
+from mnist_lab.files import DamagedRunError
+from mnist_lab.runs import Run, RunStore
 
 SPLITS = {"test": "Test digits", "train": "Training digits"}
 GALLERY_SIZES = (20, 40, 80)

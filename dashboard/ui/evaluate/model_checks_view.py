@@ -25,7 +25,8 @@ from mnist_lab.explain.robustness import (
     measure_robustness,
     read_robustness,
 )
-from mnist_lab.runs import DamagedRunError, Run
+from mnist_lab.files import DamagedRunError
+from mnist_lab.runs import Run
 
 CALIBRATION_HELP = (
     "Each point is one band of confidence: how often the run was right when it was that "

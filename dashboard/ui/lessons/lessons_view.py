@@ -10,7 +10,8 @@ from dashboard.ui.train.training_view import REFRESH_SECONDS, progress_text, ren
 from mnist_lab.lessons.catalogue import Lesson, get_lesson
 from mnist_lab.lessons.results import RunResult
 from mnist_lab.lessons.runner import lesson_results
-from mnist_lab.runs import DAMAGED, LIVE_STATES, Run
+from mnist_lab.runs import Run
+from mnist_lab.status import DAMAGED, LIVE_STATES
 
 
 def lesson_runs_panel(lesson: Lesson, runs: dict[str, Run]) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mnist_lab.evaluation import EVALUATION_FILE
 from mnist_lab.export import EXPORT_FORMATS, export_run
+from mnist_lab.files import file_version
 from mnist_lab.preprocess import NORMALIZER_FILE
-from mnist_lab.runs import CONFIG_FILE, EVALUATION_FILE, Run, file_version
+from mnist_lab.runs import CONFIG_FILE, Run
 
 # format -> (button label, MIME type)
 FORMAT_BUTTONS = {

@@ -20,7 +20,9 @@ from dashboard.ui.app.run_cache import cached_predictions, scores_of
 from dashboard.ui.app.text import plain_markdown
 from mnist_lab import evaluation as ev
 from mnist_lab.engines import get_engine
-from mnist_lab.runs import DAMAGED, LIVE_STATES, DamagedRunError, Run, RunStore
+from mnist_lab.files import DamagedRunError
+from mnist_lab.runs import Run, RunStore
+from mnist_lab.status import DAMAGED, LIVE_STATES
 
 # What a reader scans for comes first (which run, how it ended, how good it is), so that a
 # window too narrow for every column scrolls away the settings, not the results.

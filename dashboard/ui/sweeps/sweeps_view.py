@@ -23,8 +23,9 @@ from dashboard.ui.train.figures.curves import learning_curves_figure
 from mnist_lab.engines import Engine
 from mnist_lab.execution.ray_cluster import check_reachable
 from mnist_lab.launch import CLUSTER_ENV
-from mnist_lab.runs import LIVE_STATES, RunStore
+from mnist_lab.runs import RunStore
 from mnist_lab.settings import Setting
+from mnist_lab.status import LIVE_STATES
 from mnist_lab.sweeps.driver import start_sweep_driver
 from mnist_lab.sweeps.results import best_first, parameter_importance, trial_rows
 from mnist_lab.sweeps.space import MAX_TRIALS, METHODS, parse_parameter, sweepable

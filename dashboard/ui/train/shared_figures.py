@@ -36,7 +36,7 @@ def cached_curve_figure(
     run_dir : str
         The run's directory.
     version : tuple of int or None
-        Its metrics file's `mnist_lab.runs.file_version`: only the cache key.
+        Its metrics file's `mnist_lab.files.file_version`: only the cache key.
     x : {"epoch", "step", "iterations"}
     metric : {"loss", "accuracy"}
     smoothing : float

@@ -17,7 +17,8 @@ from mnist_lab import records
 from mnist_lab.execution.fair_queue import QueuePlace
 from mnist_lab.hints import run_hints
 from mnist_lab.ownership import refusal
-from mnist_lab.runs import DAMAGED, LIVE_STATES, Run
+from mnist_lab.runs import Run
+from mnist_lab.status import DAMAGED, LIVE_STATES
 
 REFRESH_SECONDS = 1.0
 # Thirty sessions redrawing a classmate's run every second would ask the shared server for

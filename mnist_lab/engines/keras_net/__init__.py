@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from mnist_lab.engines.base import Engine, LayerOutput, Schedule
+from mnist_lab.engines.keras_net.files import CHECKPOINT_FILE, MODEL_FILE
 from mnist_lab.engines.keras_net.settings import KerasSettings
-from mnist_lab.runs import CHECKPOINT_FILE, MODEL_FILE, Run, RunOutcome
+from mnist_lab.runs import Run, RunOutcome
 
 
 class KerasNetEngine(Engine):

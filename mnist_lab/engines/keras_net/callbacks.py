@@ -19,8 +19,9 @@ import keras
 import numpy as np
 
 from mnist_lab import records
+from mnist_lab.files import atomic_write_bytes
 from mnist_lab.reporter import TrainingReporter, loss_is_diverging
-from mnist_lab.runs import Run, atomic_write_bytes
+from mnist_lab.runs import Run
 
 
 def current_lr(model) -> float:

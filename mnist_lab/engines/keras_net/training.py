@@ -29,21 +29,16 @@ from mnist_lab.engines.keras_net.callbacks import (
     TensorBoardScalars,
     save_model_atomically,
 )
+from mnist_lab.engines.keras_net.files import CHECKPOINT_FILE, MODEL_FILE
 from mnist_lab.engines.keras_net.models import INPUT_SHAPE, build_model, has_convolutions
 from mnist_lab.engines.keras_net.schedules import keras_one_cycle
 from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.evaluation import write_evaluation
+from mnist_lab.files import DamagedRunError
 from mnist_lab.preprocess import Normalizer, fit_normalizer, load_normalizer, save_normalizer
+from mnist_lab.records import HISTORY_FILE
 from mnist_lab.reporter import TrainingReporter, learning_rate_remedy
-from mnist_lab.runs import (
-    CHECKPOINT_FILE,
-    HISTORY_FILE,
-    MODEL_FILE,
-    TENSORBOARD_DIR,
-    DamagedRunError,
-    Run,
-    RunOutcome,
-)
+from mnist_lab.runs import TENSORBOARD_DIR, Run, RunOutcome
 
 # Optimizer steps per call into TensorFlow: callbacks fire this often, Python overhead is paid once.
 STEPS_PER_EXECUTION = 64

@@ -13,9 +13,10 @@ import numpy as np
 
 from mnist_lab.data import IMAGE_SHAPE
 from mnist_lab.engines.base import Engine, LayerOutput
+from mnist_lab.engines.logreg.fit import WEIGHTS_FILE
 from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.engines.scores import class_indices, logit_seed
-from mnist_lab.runs import WEIGHTS_FILE, Run, RunOutcome
+from mnist_lab.runs import Run, RunOutcome
 
 
 class LogregEngine(Engine):

@@ -23,6 +23,7 @@ from mnist_lab.data import random_subset
 from mnist_lab.datasets import dataset_of
 from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.evaluation import cross_entropy, write_evaluation
+from mnist_lab.files import atomic_write_bytes, read_arrays
 from mnist_lab.preprocess import (
     Normalizer,
     fit_normalizer,
@@ -30,7 +31,10 @@ from mnist_lab.preprocess import (
     save_normalizer,
 )
 from mnist_lab.reporter import TrainingReporter
-from mnist_lab.runs import WEIGHTS_FILE, Run, RunOutcome, atomic_write_bytes, read_arrays
+from mnist_lab.runs import Run, RunOutcome
+
+# The fitted coefficients: plain arrays, never pickled.
+WEIGHTS_FILE = "weights.npz"
 
 if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression

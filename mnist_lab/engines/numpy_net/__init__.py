@@ -13,11 +13,12 @@ import numpy as np
 from mnist_lab.data import IMAGE_SHAPE
 from mnist_lab.engines.base import Engine, LayerOutput
 from mnist_lab.engines.numpy_net import network
+from mnist_lab.engines.numpy_net.network import WEIGHTS_FILE
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.engines.scores import class_indices, logit_seed
 from mnist_lab.inspection import weight_images
 from mnist_lab.preprocess import load_normalizer
-from mnist_lab.runs import WEIGHTS_FILE, Run, RunOutcome
+from mnist_lab.runs import Run, RunOutcome
 
 
 class NumpyNetEngine(Engine):

@@ -21,7 +21,11 @@ import io
 import numpy as np
 
 from mnist_lab.data import IMAGE_SHAPE, N_CLASSES
-from mnist_lab.runs import WEIGHTS_FILE, Run, atomic_write_bytes, read_arrays
+from mnist_lab.files import atomic_write_bytes, read_arrays
+from mnist_lab.runs import Run
+
+# The network's weights: plain arrays, never pickled.
+WEIGHTS_FILE = "weights.npz"
 
 N_INPUTS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
 LAYER_NAMES = ("hidden", "output")

@@ -20,9 +20,11 @@ from mnist_lab.engines.numpy_net.network import (
 )
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.evaluation import write_evaluation
+from mnist_lab.files import atomic_write_bytes
 from mnist_lab.preprocess import fit_normalizer, save_normalizer
+from mnist_lab.records import HISTORY_FILE
 from mnist_lab.reporter import TrainingReporter, learning_rate_remedy
-from mnist_lab.runs import HISTORY_FILE, Run, RunOutcome, atomic_write_bytes
+from mnist_lab.runs import Run, RunOutcome
 
 # Logging cadence: a report (a batch record, a gradient sample, the stop request and
 # divergence looked at) every this many steps, and at each epoch's end, keeps

@@ -34,7 +34,7 @@ from mnist_lab.execution.slots import MAX_PARALLEL_ENV
 from mnist_lab.files import now_iso
 from mnist_lab.processes import process_alive, process_start_time, start_detached
 from mnist_lab.runs import LOG_FILE, RUNS_DIR_ENV, Run, RunStore
-from mnist_lab.status import LIVE_STATES
+from mnist_lab.status import LIVE_STATES, QUEUED
 from mnist_lab.timing import expected_for_config
 
 LOCK_FILE = ".dispatcher.lock"
@@ -161,8 +161,12 @@ def admit(
     ordered = []
     for run in fair_order([run for run, _ in waiting], teacher_order(store), owners):
         if run.stop_requested():
+            # Only while it still waits: a worker that started meanwhile stops it itself.
             run.update_status(
-                state="stopped", message="Stopped while waiting in the queue.", ended=now_iso()
+                when={QUEUED},
+                state="stopped",
+                message="Stopped while waiting in the queue.",
+                ended=now_iso(),
             )
         else:
             ordered.append(run)
@@ -191,7 +195,8 @@ def run_dispatcher(store: RunStore, poll_s: float = 0.3) -> int:
             workers.append(start_worker(run, parallel))
         for run in left:
             if run.raw_status().get("pid") != pid:
-                run.update_status(**me)
+                # A worker that started meanwhile has written its own pid: leave it.
+                run.update_status(when={QUEUED}, **me)
         # It outlives its workers, so they are reaped by it, never left <defunct>.
         if not starts and not left and not any(map(process_alive, workers)):
             lock.close()

@@ -290,7 +290,9 @@ class RayExecutor(Executor):
                 raise RuntimeError("the task ended without reporting an outcome")
             run.update_status(**final)
         except Exception as error:
+            # A run that has already ended keeps its end.
             run.update_status(
+                when=LIVE_STATES,
                 state="interrupted",
                 message=f"The cluster lost this run ({type(error).__name__}: "
                 f"{str(error).splitlines()[0] if str(error) else 'no detail'}). Metrics up to "

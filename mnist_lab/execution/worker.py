@@ -18,6 +18,7 @@ from mnist_lab.files import DamagedRunError, now_iso
 from mnist_lab.hints import hint_text, run_hints
 from mnist_lab.processes import process_start_time
 from mnist_lab.runs import Run, RunOutcome, RunStore
+from mnist_lab.status import QUEUED
 
 # The worker's CPU priority (0 normal, 19 lowest): the pages of a class come before training.
 WORKER_NICENESS = 10
@@ -66,7 +67,12 @@ def run_worker(run_dir: str | Path) -> str:
     run = Run(run_dir)
     store = RunStore(run.path.parent)
     pid = os.getpid()
-    run.update_status(state="queued", pid=pid, pid_start=process_start_time(pid))
+    waiting = run.update_status(
+        when={QUEUED}, state=QUEUED, pid=pid, pid_start=process_start_time(pid)
+    )
+    if waiting is None:
+        # It left the queue before this worker started (stopped while it waited).
+        return run.raw_status()["state"]
     with training_slot(
         store, should_give_up=run.stop_requested, may_start=lambda: first_in_queue(store, run)
     ) as has_slot:

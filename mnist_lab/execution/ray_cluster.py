@@ -30,7 +30,7 @@ from mnist_lab.files import DamagedRunError, atomic_write_bytes, now_iso
 from mnist_lab.processes import process_start_time
 from mnist_lab.records import METRICS_FILE
 from mnist_lab.runs import CONFIG_FILE, Run, RunStore
-from mnist_lab.status import LIVE_STATES, STATUS_FILE
+from mnist_lab.status import LIVE_STATES, QUEUED, STATUS_FILE
 
 STREAM_S = 0.5
 # How long the mirror waits for a trial's next batch before it asks whether the trial's node
@@ -89,6 +89,8 @@ def train_on_node(config: dict, run_id: str, board, datasets: dict[str, bytes] |
             (Path(temp) / relative).parent.mkdir(parents=True, exist_ok=True)
             (Path(temp) / relative).write_bytes(data)
         run.write_json(CONFIG_FILE, config)
+        # As `RunStore.create` leaves a run: the worker starts only a run that still waits.
+        run.update_status(state=QUEUED, message="Starting on this node.")
         worker = threading.Thread(target=run_worker, args=(run.path,), daemon=True)
         worker.start()
         sent = 0

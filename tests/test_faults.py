@@ -198,7 +198,7 @@ def test_a_full_disk_fails_the_run_clearly_and_spares_earlier_runs(tiny_disk, mo
     # With not a byte left, even status.json cannot be rewritten: the old one stays readable.
     fill_disk(tiny_disk / "filler-2", keep=0)
     with pytest.raises(OSError) as error:
-        run.update_status(state="interrupted", message="not written")
+        run.update_status(message="not written")
     assert error.value.errno == errno.ENOSPC
     assert run.status() == status
     after = {path: path.read_bytes() for path in earlier.path.rglob("*") if path.is_file()}

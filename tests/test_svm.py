@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -168,3 +169,9 @@ def test_the_exported_script_reproduces_the_runs_test_accuracy(trained, tmp_path
     assert result.returncode == 0, result.stderr[-3000:]
     printed = re.findall(re.escape(ACCURACY_PREFIX) + r"(\d\.\d{4})", result.stdout)
     assert abs(float(printed[-1]) - trained.evaluation()["test_accuracy"]) <= 0.002
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is not None:
+        options = ["--isolated", "--line-length", "100", "--no-cache", str(script)]
+        lint = [ruff, "check", "--select", "E,F,W,I,B,UP,NPY", *options]
+        assert subprocess.run(lint, capture_output=True).returncode == 0
+        assert subprocess.run([ruff, "format", "--check", *options]).returncode == 0

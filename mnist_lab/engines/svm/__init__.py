@@ -6,10 +6,12 @@ scikit-learn script.
 
 How it finishes on all 60,000 digits in minutes on two cores: the digits are projected on
 their first 50 principal components before the kernel. The SVM itself is exact (the machine
-``SVC`` builds), so the only approximation is the projection. Measured on the same 10,000
-training digits (scaled pixels, C=10, this 2-core machine): ``SVC`` on all 784 pixels and on
-50 components err about alike on the 10,000 test digits, and the components fit several
-times faster (figures in the engine's report, issue 24).
+``SVC`` builds), so the only approximation is the projection, and on MNIST it costs nothing:
+on the same 10,000 training digits (scaled pixels, C=10), ``SVC`` on all 784 pixels erred on
+2.85% / 2.70% of the test digits (gamma 0.02 / 0.03) in 18 s / 33 s of fitting, on 50
+components 2.75% / 2.45% in 2 s (a shared 2-core machine). On all 60,000 digits with the
+default settings: 1.34% test error (the published kernel SVM: 1.4%) after 79 s of fitting,
+3.6 s to predict the 10,000 test digits, 10,616 support vectors, a 2.3 MB ``model.npz``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class SvmEngine(Engine):
     )
     settings_class = SvmSettings
     model_files = (MODEL_FILE,)
+    reuses_finished_runs = True
     differentiable = True
 
     def train(self, run: Run) -> RunOutcome:

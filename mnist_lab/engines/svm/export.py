@@ -13,7 +13,7 @@ from mnist_lab.engines.svm.model import PAIR_SCALE
 from mnist_lab.engines.svm.settings import SvmSettings
 from mnist_lab.runs import Run
 
-EXPORTED_SETTINGS = {"C", "gamma", "pca_dims", "normalization", "subset", "seed"}
+EXPORTED_SETTINGS = {"C", "gamma", "pca_dims", "max_iter", "normalization", "subset", "seed"}
 
 
 def export_steps(run: Run) -> list[CodeStep]:
@@ -26,7 +26,12 @@ def export_steps(run: Run) -> list[CodeStep]:
         normalization yet.
     """
     settings, normalizer = exportable(run, SvmSettings, EXPORTED_SETTINGS)
-    constants = {"C": settings.C, "GAMMA": settings.gamma, "PAIR_SCALE": PAIR_SCALE}
+    constants = {
+        "C": settings.C,
+        "GAMMA": settings.gamma,
+        "MAX_ITER": settings.max_iter,
+        "PAIR_SCALE": PAIR_SCALE,
+    }
     if settings.pca_dims is not None:
         constants["PCA_DIMS"] = settings.pca_dims
     steps = [
@@ -54,7 +59,13 @@ def export_steps(run: Run) -> list[CodeStep]:
             "Fit the Gaussian-kernel SVM: libsvm fits one binary SVM per pair of digits "
             "(45 of them). MNIST Lab fitted the same pairs one at a time to report progress "
             "after each; they are the same machines.",
-            'model = SVC(C=C, gamma=GAMMA, cache_size=500, decision_function_shape="ovo")\n'
+            "model = SVC(\n"
+            "    C=C,\n"
+            "    gamma=GAMMA,\n"
+            "    max_iter=MAX_ITER,\n"
+            "    cache_size=500,\n"
+            '    decision_function_shape="ovo",\n'
+            ")\n"
             "model.fit(x_train, y_train)\n"
             'print(f"support vectors: {model.n_support_.sum()}")',
         ),

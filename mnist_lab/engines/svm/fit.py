@@ -31,8 +31,6 @@ from mnist_lab.runs import Run, RunOutcome
 REMEDY = "the inputs are too large for the kernel; normalize them or lower gamma"
 # libsvm's kernel cache per pair, in MB: rows of the kernel matrix it need not recompute.
 CACHE_MB = 500
-# Bounds the time an untrusted C or gamma can take; libsvm's pairs need far fewer on MNIST.
-MAX_ITER_PER_PAIR = 2_000_000
 
 
 def fit_projection(x: np.ndarray, dims: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +64,7 @@ def fit_pair(z: np.ndarray, positive: np.ndarray, settings: SvmSettings):
     iterations : int
         libsvm's iterations.
     converged : bool
-        False if it stopped at `MAX_ITER_PER_PAIR`.
+        False if it stopped at ``settings.max_iter``.
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import SVC
@@ -75,7 +73,7 @@ def fit_pair(z: np.ndarray, positive: np.ndarray, settings: SvmSettings):
         C=settings.C,
         gamma=settings.gamma,
         cache_size=CACHE_MB,
-        max_iter=MAX_ITER_PER_PAIR,
+        max_iter=settings.max_iter,
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
@@ -184,8 +182,8 @@ def fit_run(run: Run) -> RunOutcome:
     if unconverged:
         return RunOutcome(
             "finished",
-            f"Did NOT converge within {MAX_ITER_PER_PAIR:,} iterations for "
-            f"{', '.join(unconverged)}; {summary}. Lower C or change gamma.",
+            f"Did NOT converge within {settings.max_iter:,} iterations for "
+            f"{', '.join(unconverged)}; {summary}. Raise max_iter, lower C or change gamma.",
         )
     return RunOutcome("finished", f"Fitted every pair of classes: {summary}.")
 

@@ -8,9 +8,10 @@ intercept. ``model.npz`` holds them; nothing is pickled.
 A pair's decision is ``f(z) = sum_i coef_i exp(-gamma |z - sv_i|^2) + b``, positive for the
 pair's first class. libsvm's own prediction counts votes; the probabilities here are a
 smooth vote: class k's score is ``sum_j log sigmoid(PAIR_SCALE * f_kj(z))``, the log of the
-chance that k beats every rival, and the softmax of the scores is the prediction. With
-`PAIR_SCALE` = 5 its winner agrees with the vote (measured: the same 2.52% test error on
-10,000 digits) and its log loss on held-out digits was lowest (about 0.10).
+chance that k beats every rival, and the softmax of the scores is the prediction.
+`PAIR_SCALE` = 5 was chosen on 5,000 held-out training digits (a fit on 10,000 others): its
+error there matched libsvm's vote (2.20% against 2.22%) and its log loss was lowest (0.084;
+0.101 at 8, 0.135 at 12).
 """
 
 from __future__ import annotations

@@ -66,6 +66,16 @@ class SvmSettings(Settings):
         help="Project the digits on their first principal components before the kernel: "
         "50 keep the shapes and make every kernel value about 15x cheaper.",
     )
+    max_iter: int = setting(
+        1_000_000,
+        int,
+        low=1,
+        high=10_000_000,
+        advanced=True,
+        label="Max iterations per pair",
+        help="libsvm's iterations for one pair of classes at most: bounds the time an unlucky "
+        "C or gamma can take (a pair of MNIST digits needs a few thousand).",
+    )
     normalization: str = normalization_setting()
     subset: int | None = subset_setting()
     seed: int = seed_setting()

@@ -32,6 +32,7 @@ def model_of(points, labels, k=2, p=2, weights="uniform") -> NeighbourModel:
     points = np.asarray(points, np.float32)
     return NeighbourModel(
         points=points,
+        squared_norms=(points**2).sum(axis=1),
         labels=np.asarray(labels),
         n_classes=3,
         normalizer=Normalizer("raw"),
@@ -131,6 +132,11 @@ def test_the_finished_run_opens_on_every_page(page, runs_dir, monkeypatch):
     app.run()
     app.switch_page(f"../pages/{page}").run()
     assert not app.exception, app.exception
+    if page == "playground.py":
+        app.segmented_control(key="playground_source").set_value("test").run()
+        app.button(key="playground_random").click().run()
+        assert not app.exception, app.exception
+        assert app.dataframe[0].value["Model"].str.startswith("knn").any()
 
 
 def test_a_stop_request_ends_the_predictions_between_batches(tmp_path, monkeypatch):

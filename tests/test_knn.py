@@ -139,6 +139,18 @@ def test_the_finished_run_opens_on_every_page(page, runs_dir, monkeypatch):
         assert app.dataframe[0].value["Model"].str.startswith("knn").any()
 
 
+def test_the_train_page_offers_its_settings(monkeypatch, tmp_path):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
+    app = AppTest.from_file(str(HOME), default_timeout=60).run()
+    app.switch_page("../pages/train.py").run()
+    app.segmented_control(key="train_engine").set_value("knn").run()
+    assert app.select_slider(key="train_knn_k").value == 3
+    app.select_slider(key="train_knn_k").set_value(4)
+    app.selectbox(key="train_knn_distance").set_value("L3")
+    app.number_input(key="train_knn_pca").set_value(40).run()
+    assert not app.exception and not app.error, app.error
+
+
 def test_a_stop_request_ends_the_predictions_between_batches(tmp_path, monkeypatch):
     # 100 test digits per batch, so the stop comes after the first of 100 batches.
     monkeypatch.setattr(neighbours, "L2_BATCH_FLOATS", 100 * 500)

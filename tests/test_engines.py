@@ -38,9 +38,14 @@ def test_engine_of_a_run_comes_from_its_config(tmp_path):
 
 @pytest.mark.parametrize("name", list(ENGINES))
 def test_fractional_epochs_are_refused_by_every_engine(name):
+    declared = get_engine(name).settings_class.declared()
     settings_class = get_engine(name).settings_class
-    field = "epochs" if "epochs" in settings_class.declared() else "max_iter"
-    declaration = settings_class.declared()[field]
+    # Training length where an engine has one, else its first whole number counted from 1.
+    field = next(
+        (n for n in ("epochs", "max_iter") if n in declared),
+        next((n for n, d in declared.items() if d.kind is int and d.low == 1), None),
+    )
+    declaration = declared[field]
     with pytest.raises(ValueError, match=rf"{field} must be a whole number in \[1, "):
         settings_class.from_dict({field: 2.5})
     assert f"{declaration.high:g}]" in declaration.allowed()

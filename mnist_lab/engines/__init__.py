@@ -21,6 +21,7 @@ ENGINES = {
     "numpy": "mnist_lab.engines.numpy_net",
     "sklearn": "mnist_lab.engines.logreg",
     "svm": "mnist_lab.engines.svm",
+    "knn": "mnist_lab.engines.knn",
 }
 DEFAULT_ENGINE = "keras"
 

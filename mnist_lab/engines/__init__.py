@@ -20,6 +20,7 @@ ENGINES = {
     "keras": "mnist_lab.engines.keras_net",
     "numpy": "mnist_lab.engines.numpy_net",
     "sklearn": "mnist_lab.engines.logreg",
+    "trees": "mnist_lab.engines.trees",
 }
 DEFAULT_ENGINE = "keras"
 

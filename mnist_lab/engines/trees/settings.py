@@ -52,7 +52,6 @@ class TreesSettings(Settings):
         int,
         low=1,
         high=1000,
-        flag="--stages",
         label="Stages (boosting rounds, or trees of a forest)",
         help="Each stage is one point of the learning curve: a boosting round adds one tree "
         "per digit, a forest stage one tree.",
@@ -89,7 +88,6 @@ class TreesSettings(Settings):
         low_open=True,
         options=(0.01, 0.03, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0),
         log=True,
-        flag="--lr",
         label="Learning rate (boosting)",
         help="Shrinks each boosting round's trees: smaller needs more rounds, overfits less.",
     )

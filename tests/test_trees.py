@@ -239,7 +239,7 @@ def test_a_boosted_run_draws_its_curve_stage_by_stage(runs, mnist):
     assert epochs[-1]["loss"] < epochs[0]["loss"]
     evaluation = run.evaluation()
     assert evaluation["test_accuracy"] > 0.8
-    assert "Grew 12 stages, 120 trees" in run.status()["message"]
+    assert "Grew 12 of 12 stages (120 trees, " in run.status()["message"]
     assert run.file("history.csv").read_text().count("\n") == BOOSTED["epochs"] + 1
     engine = get_engine("trees")
     probabilities = engine.predict_proba(run, mnist.x_test[:50], engine.load_model(run))
@@ -262,7 +262,7 @@ def test_a_stop_request_keeps_and_evaluates_the_stages_so_far(settings, tmp_path
     run = RunStore(tmp_path).create(TreesSettings(**settings).to_dict())
     run.request_stop()
     assert run_worker(run.path) == "stopped"
-    assert "Stopped after 1 stages" in run.status()["message"]
+    assert "Stopped after 1 of 12 stages" in run.status()["message"]
     assert [record["epoch"] for record in run.metrics() if record["kind"] == "epoch"] == [1]
     trees_per_stage = 10 if "method" not in settings else 1
     assert load_model(run).trees.n_trees == trees_per_stage

@@ -94,8 +94,8 @@ def train_run(run: Run) -> RunOutcome:
         class_names=dataset.class_names,
     )
     grown = (
-        f"{len(curve.history)} stages, {model.trees.n_trees:,} trees, "
-        f"{model.trees.n_leaves:,} leaves"
+        f"{len(curve.history)} of {settings.epochs} stages ({model.trees.n_trees:,} trees, "
+        f"{model.trees.n_leaves:,} leaves)"
     )
     summary = f"{grown}: test accuracy {evaluation['test_accuracy']:.2%}"
     if reporter.stopped_at is not None:

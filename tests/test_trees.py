@@ -76,7 +76,7 @@ def test_settings_round_trip_and_name_what_they_grow():
     settings = TreesSettings(method="forest", epochs=50, max_leaves=1023, max_depth=20)
     assert TreesSettings.from_dict(settings.to_dict()) == settings
     assert settings.label == "forest-50x1023" and settings.model_leaves == 50 * 1023
-    assert TreesSettings().model_leaves == 200 * 10 * 31
+    assert TreesSettings().model_leaves == 100 * 10 * 31
     speed = {name for name, d in TreesSettings.declared().items() if d.decides_speed}
     assert speed == {"method", "max_leaves", "max_depth"}
 

@@ -1,7 +1,9 @@
 """`TreesSettings`: what a run of boosted trees or a random forest takes, declared once.
 
 The defaults are the route to the MNIST table's target (at most 3.0% test error within five
-minutes on two cores): 200 rounds of histogram gradient boosting with 31 leaves per tree.
+minutes on two cores): 100 rounds of histogram gradient boosting with 31 leaves per tree.
+Measured on all 60,000 digits on the shared 2-core machine: a round takes about 2.2 s, and
+the test error is 3.0% after 31 rounds, 1.85% after 100, 1.64% after 200.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ class TreesSettings(Settings):
     )
     # Named epochs: a stage is the lab's epoch (one record, one point of the learning curve).
     epochs: int = setting(
-        200,
+        100,
         int,
         low=1,
         high=1000,

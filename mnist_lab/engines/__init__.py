@@ -22,6 +22,7 @@ ENGINES = {
     "sklearn": "mnist_lab.engines.logreg",
     "svm": "mnist_lab.engines.svm",
     "knn": "mnist_lab.engines.knn",
+    "trees": "mnist_lab.engines.trees",
 }
 DEFAULT_ENGINE = "keras"
 

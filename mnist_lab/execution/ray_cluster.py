@@ -91,7 +91,6 @@ def train_on_node(config: dict, run_id: str, board, datasets: dict[str, bytes] |
         run.write_json(CONFIG_FILE, config)
         # As `RunStore.create` leaves a run: the worker starts only a run that still waits.
         run.update_status(state=QUEUED, message="Starting on this node.")
-        stop_question = StopQuestion(board, run_id)
         worker = threading.Thread(target=run_worker, args=(run.path,), daemon=True)
         worker.start()
         sent = 0
@@ -108,7 +107,7 @@ def train_on_node(config: dict, run_id: str, board, datasets: dict[str, bytes] |
             sent = end
             if not alive:
                 break
-            if not run.stop_requested() and stop_question.asked():
+            if not run.stop_requested() and _asked_to_stop(board, run_id):
                 run.request_stop()
             time.sleep(STREAM_S)
         files = {
@@ -119,38 +118,15 @@ def train_on_node(config: dict, run_id: str, board, datasets: dict[str, bytes] |
         yield {"files": files}
 
 
-class StopQuestion:
-    """Asks the stop board whether a run should stop, without ever blocking the trial's task.
+def _asked_to_stop(board, run_id: str) -> bool:
+    """Whether the stop board lists ``run_id``; a board being restarted lists nothing yet."""
+    import ray
 
-    A task that waits in ``ray.get`` or ``ray.wait`` for an answer not yet there lends its CPU
-    to the node, which may then start a second trial beside it on one CPU. The answer comes
-    through a future that Ray fulfils by callback instead, and is read once it is there.
-
-    Parameters
-    ----------
-    board : ray.actor.ActorHandle
-        The launcher's stop board.
-    run_id : str
-    """
-
-    def __init__(self, board, run_id: str):
-        self.board, self.run_id, self.pending = board, run_id, None
-
-    def asked(self) -> bool:
-        """Whether the last answer in says stop; asks again once it is in."""
-        import ray
-
-        if self.pending is None:
-            self.pending = self.board.is_set.remote(self.run_id).future()
-            return False
-        if not self.pending.done():
-            return False
-        answer, self.pending = self.pending, None
-        try:
-            return bool(answer.result())
-        except ray.exceptions.RayError:
-            # The launcher asks again with every batch it receives, so a restarted board learns.
-            return False
+    try:
+        return ray.get(board.is_set.remote(run_id))
+    except ray.exceptions.RayError:
+        # The launcher asks again with every batch it receives, so a restarted board learns.
+        return False
 
 
 def check_reachable(cluster: str, timeout_s: float = 5.0) -> None:

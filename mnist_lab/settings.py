@@ -253,6 +253,9 @@ class Settings:
     engine: ClassVar[str] = ""
     packages: ClassVar[tuple[str, ...]] = ("numpy",)
     architecture: ClassVar[Architecture | None] = None
+    # The setting that chooses (an optimizer, a method), and each setting only some of its
+    # choices use with those choices: what `without_unused` resets.
+    used_only_with: ClassVar[tuple[str, dict[str, tuple]] | None] = None
 
     @classmethod
     def declared(cls) -> dict[str, Setting]:
@@ -293,9 +296,18 @@ class Settings:
         """``values`` with the settings the other choices ignore put back to their defaults.
 
         A form shows every setting at once; one the chosen optimizer ignores is reset rather
-        than refused, as a notebook would simply not pass it.
+        than refused, as a notebook would simply not pass it. Which settings only some
+        choices use is declared once, in `used_only_with`.
         """
-        return values
+        if cls.used_only_with is None:
+            return values
+        chooser, users = cls.used_only_with
+        declared = cls.declared()
+        chosen = values.get(chooser, declared[chooser].default)
+        return {
+            name: declared[name].default if chosen not in users.get(name, (chosen,)) else value
+            for name, value in values.items()
+        }
 
     def recorded(self) -> dict:
         """The settings as ``config.json`` records them (subclasses resolve derived values)."""

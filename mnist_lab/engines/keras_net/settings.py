@@ -89,6 +89,7 @@ class KerasSettings(Settings):
     """
 
     engine: ClassVar[str] = "keras"
+    used_only_with: ClassVar[tuple[str, dict[str, tuple]]] = ("optimizer", OPTIMIZER_SETTINGS)
     packages: ClassVar[tuple[str, ...]] = ("tensorflow", "keras", "numpy")
     architecture: ClassVar[Architecture] = ARCHITECTURE
 
@@ -322,18 +323,6 @@ class KerasSettings(Settings):
             if optimizer not in optimizers:
                 chosen[name] = declared[name].default
         return chosen
-
-    @classmethod
-    def without_unused(cls, values: dict) -> dict:
-        """Reset the settings of other optimizers than the chosen one (momentum for Adam...)."""
-        declared = cls.declared()
-        optimizer = values.get("optimizer", declared["optimizer"].default)
-        return {
-            name: declared[name].default
-            if optimizer not in OPTIMIZER_SETTINGS.get(name, (optimizer,))
-            else value
-            for name, value in values.items()
-        }
 
     @classmethod
     def _read(cls, values: dict) -> dict:

@@ -36,6 +36,7 @@ class TreesSettings(Settings):
     """Settings of one run of boosted trees or a random forest (scikit-learn)."""
 
     engine: ClassVar[str] = "trees"
+    used_only_with: ClassVar[tuple[str, dict[str, tuple]]] = ("method", METHOD_SETTINGS)
     packages: ClassVar[tuple[str, ...]] = ("scikit-learn", "numpy")
 
     method: str = setting(
@@ -126,15 +127,3 @@ class TreesSettings(Settings):
                 f"{self.max_leaves} leaves make up to {self.model_leaves:,} leaves, over the "
                 f"{MAX_MODEL_LEAVES:,} a model may hold: lower the stages or the leaves"
             )
-
-    @classmethod
-    def without_unused(cls, values: dict) -> dict:
-        """Reset the settings the chosen method ignores (the learning rate of a forest)."""
-        declared = cls.declared()
-        method = values.get("method", declared["method"].default)
-        return {
-            name: declared[name].default
-            if method not in METHOD_SETTINGS.get(name, (method,))
-            else value
-            for name, value in values.items()
-        }

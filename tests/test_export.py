@@ -8,11 +8,8 @@ runs of every engine and run their script and notebook to the same test accuracy
 import ast
 import io
 import math
-import os
-import re
 import shutil
 import subprocess
-import sys
 import tokenize
 from pathlib import Path
 
@@ -33,9 +30,9 @@ from mnist_lab.execution.worker import run_worker
 from mnist_lab.export import export_run
 from mnist_lab.preprocess import NORMALIZATIONS, fit_normalizer, save_normalizer
 from mnist_lab.runs import CONFIG_FILE, RunStore
+from tests.exported import ACCURACY, run_exported_script
 
 ROOT = Path(__file__).resolve().parents[1]
-ACCURACY = re.compile(re.escape(ACCURACY_PREFIX) + r"(\d\.\d{4})")
 # A name that would end a docstring and run code if it were pasted into the program as is.
 HOSTILE_NAME = "net\"\"\"; import shutil; shutil.rmtree('/') #'"
 EVERY_LAYER_TYPE = [
@@ -355,21 +352,8 @@ def printed_accuracy(text: str) -> float:
 @pytest.mark.parametrize("engine", list(REAL_RUNS))
 def test_the_exported_script_reproduces_the_runs_test_accuracy(engine, real_runs, tmp_path):
     run = real_runs(engine)
-    script = tmp_path / f"{run.id}.py"
-    script.write_text(export_run(run, "script"))
-    # No PYTHONPATH and a foreign working directory: mnist_lab cannot be imported.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["MNIST_NPZ"] = str(EMBEDDED_PATH)
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert abs(printed_accuracy(result.stdout) - run.evaluation()["test_accuracy"]) <= 0.01
+    printed = run_exported_script(run, tmp_path).accuracy
+    assert abs(printed - run.evaluation()["test_accuracy"]) <= 0.01
 
 
 @pytest.mark.slow

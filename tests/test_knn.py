@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,17 +10,15 @@ from streamlit.testing.v1 import AppTest
 
 from mnist_lab.cli.main import build_parser
 from mnist_lab.cli.train import launch_request
-from mnist_lab.data import EMBEDDED_PATH
 from mnist_lab.engines import get_engine
-from mnist_lab.engines.code import ACCURACY_PREFIX
 from mnist_lab.engines.knn import neighbours
 from mnist_lab.engines.knn.neighbours import MODEL_FILE, NeighbourModel, nearest, vote_shares
 from mnist_lab.engines.knn.settings import KnnSettings
 from mnist_lab.execution.worker import run_worker
-from mnist_lab.export import export_run
 from mnist_lab.files import DamagedRunError
 from mnist_lab.preprocess import Normalizer
 from mnist_lab.runs import RunStore
+from tests.exported import run_exported_script
 
 HOME = Path(__file__).resolve().parents[1] / "dashboard" / "Home.py"
 
@@ -177,13 +172,5 @@ def test_the_exported_script_reproduces_the_runs_accuracy(tmp_path):
     config = KnnSettings(subset=800, pca=20, distance="L3", normalization="standardize", seed=3)
     run = RunStore(tmp_path / "runs").create(config.to_dict())
     assert run_worker(run.path) == "finished"
-    script = tmp_path / "knn.py"
-    script.write_text(export_run(run, "script"))
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["MNIST_NPZ"] = str(EMBEDDED_PATH)
-    result = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    printed = float(result.stdout.split(ACCURACY_PREFIX)[-1].split()[0])
+    printed = run_exported_script(run, tmp_path).accuracy
     assert abs(printed - run.evaluation()["test_accuracy"]) <= 0.005

@@ -4,7 +4,6 @@ CLI and the exported script."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -16,17 +15,15 @@ from streamlit.testing.v1 import AppTest
 
 from mnist_lab.cli.main import build_parser, main
 from mnist_lab.cli.train import launch_request
-from mnist_lab.data import EMBEDDED_PATH
 from mnist_lab.engines import get_engine
-from mnist_lab.engines.code import ACCURACY_PREFIX
 from mnist_lab.engines.svm import fit
 from mnist_lab.engines.svm.model import MODEL_FILE, KernelSvm, softmax
 from mnist_lab.engines.svm.settings import SvmSettings
 from mnist_lab.execution.worker import run_worker
-from mnist_lab.export import export_run
 from mnist_lab.files import DamagedRunError
 from mnist_lab.records import METRICS_FILE
 from mnist_lab.runs import RunStore
+from tests.exported import run_exported_script
 
 HOME = Path(__file__).resolve().parents[1] / "dashboard" / "Home.py"
 SMALL = {"subset": 1500, "pca_dims": 30, "seed": 3}
@@ -153,22 +150,9 @@ def test_the_cli_flags_train_it(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.slow
 def test_the_exported_script_reproduces_the_runs_test_accuracy(trained, tmp_path):
-    script = tmp_path / "svm.py"
-    script.write_text(export_run(trained, "script"))
-    # No PYTHONPATH and a foreign working directory: mnist_lab cannot be imported.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["MNIST_NPZ"] = str(EMBEDDED_PATH)
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    printed = re.findall(re.escape(ACCURACY_PREFIX) + r"(\d\.\d{4})", result.stdout)
-    assert abs(float(printed[-1]) - trained.evaluation()["test_accuracy"]) <= 0.002
+    result = run_exported_script(trained, tmp_path)
+    assert abs(result.accuracy - trained.evaluation()["test_accuracy"]) <= 0.002
+    script = result.path
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     if ruff is not None:
         options = ["--isolated", "--line-length", "100", "--no-cache", str(script)]

@@ -6,10 +6,7 @@ the CLI and the exported script.
 """
 
 import io
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from mnist_lab.cli.main import build_parser, main
 from mnist_lab.cli.train import launch_request
-from mnist_lab.data import EMBEDDED_PATH
 from mnist_lab.engines import get_engine
-from mnist_lab.engines.code import ACCURACY_PREFIX
 from mnist_lab.engines.trees.model import (
     MODEL_ARRAYS,
     MODEL_FILE,
@@ -43,6 +38,7 @@ from mnist_lab.export import export_run
 from mnist_lab.files import DamagedRunError
 from mnist_lab.reporter import TrainingReporter
 from mnist_lab.runs import RunStore
+from tests.exported import run_exported_script
 
 HOME = Path(__file__).resolve().parents[1] / "dashboard" / "Home.py"
 # Small real runs: a few seconds each on a quiet machine.
@@ -341,8 +337,6 @@ def test_the_pages_open_its_runs(page, runs, monkeypatch):
 
 # The exported script
 
-ACCURACY = re.compile(re.escape(ACCURACY_PREFIX) + r"(\d\.\d{4})")
-
 
 @pytest.mark.parametrize("name", ["boosted", "forest"])
 def test_the_exported_script_regrows_the_run(name, runs, tmp_path):
@@ -350,18 +344,10 @@ def test_the_exported_script_regrows_the_run(name, runs, tmp_path):
     run = trained[name]
     script = export_run(run, "script")
     assert "import mnist_lab" not in script and "from mnist_lab" not in script
-    path = tmp_path / "trees.py"
-    path.write_text(script)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["MNIST_NPZ"] = str(EMBEDDED_PATH)
-    result = subprocess.run(
-        [sys.executable, str(path)], cwd=tmp_path, env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    (printed,) = ACCURACY.findall(result.stdout)
+    result = run_exported_script(run, tmp_path)
     # Boosting bins the pixels by rank: the same trees. The script's "/ 255" and the lab's
     # "* (1 / 255)" differ in the last bit of some pixels, which a forest's splits can feel.
     close = 1e-4 if name == "boosted" else 0.005
-    assert float(printed) == pytest.approx(run.evaluation()["test_accuracy"], abs=close)
+    assert result.accuracy == pytest.approx(run.evaluation()["test_accuracy"], abs=close)
     curve = f"stage {run.config()['epochs']}: validation accuracy"
     assert (curve in result.stdout) == bool(run.config()["val_split"])

@@ -43,7 +43,13 @@ from mnist_lab.data import (
     load_npz,
 )
 from mnist_lab.data import EMBEDDED_NAME as MNIST
-from mnist_lab.files import DamagedRunError, atomic_write_json, now_iso, read_json
+from mnist_lab.files import (
+    DamagedRunError,
+    atomic_write_json,
+    locked_directory,
+    now_iso,
+    read_json,
+)
 
 if TYPE_CHECKING:
     from mnist_lab.runs import Run
@@ -331,13 +337,6 @@ class DatasetStore:
         """
         name = validate_dataset_name(name)
         sha256 = arrays_sha256(dataset)
-        target = self.root / sha256
-        if target.is_dir():
-            existing = self.info(sha256)
-            if existing.name != name:
-                raise ValueError(f"these images and labels are already stored as {existing.name!r}")
-            return existing
-        self._check_name_free(name)
         info = DatasetInfo(
             name=name,
             sha256=sha256,
@@ -358,7 +357,19 @@ class DatasetStore:
                 temp / INFO_FILE,
                 {"format": FORMAT_VERSION, **dataclasses.asdict(info)},
             )
-            os.rename(temp, target)
+            # The slow write happens above; the name check and the rename are one step for
+            # every session at once, so two uploads can never both take one name.
+            with locked_directory(self.root):
+                target = self.root / sha256
+                if target.is_dir():
+                    existing = self.info(sha256)
+                    if existing.name != name:
+                        raise ValueError(
+                            f"these images and labels are already stored as {existing.name!r}"
+                        )
+                    return existing
+                self._check_name_free(name)
+                os.rename(temp, target)
         finally:
             shutil.rmtree(temp, ignore_errors=True)
         return info

@@ -9,11 +9,13 @@ reason. This module imports nothing of the project: each format's owner (`runs`,
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,23 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     """Write ``obj`` as indented JSON to ``path`` atomically (see `atomic_write_bytes`)."""
     text = json.dumps(obj, indent=2, default=json_default)
     atomic_write_bytes(Path(path), text.encode())
+
+
+@contextlib.contextmanager
+def locked_directory(directory: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``directory`` itself (no lock file to leave behind).
+
+    Parameters
+    ----------
+    directory : Path
+        An existing directory; every process that locks it waits for the others.
+    """
+    handle = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
 
 
 def _version(stat: os.stat_result) -> tuple[int, int, int]:

@@ -17,15 +17,18 @@ expected time). Every write goes through `update`, which
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import math
-import os
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from mnist_lab.files import DamagedRunError, atomic_write_json, now_iso, read_json
+from mnist_lab.files import (
+    DamagedRunError,
+    atomic_write_json,
+    locked_directory,
+    now_iso,
+    read_json,
+)
 
 STATUS_FILE = "status.json"
 
@@ -108,17 +111,6 @@ def check_transition(current: str | None, new: str) -> None:
         raise TransitionError(f"a {current or 'new'} run cannot become {new}")
 
 
-@contextlib.contextmanager
-def _locked(run_dir: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on the run directory itself (no lock file to leave behind)."""
-    handle = os.open(run_dir, os.O_RDONLY)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(handle)
-
-
 def update(run_dir: Path, fields: dict, when: Collection[str] | None = None) -> dict | None:
     """Merge ``fields`` into the run's ``status.json`` atomically, under the run's lock.
 
@@ -142,7 +134,7 @@ def update(run_dir: Path, fields: dict, when: Collection[str] | None = None) -> 
         If ``fields["state"]`` may not follow the current state.
     """
     run_dir = Path(run_dir)
-    with _locked(run_dir):
+    with locked_directory(run_dir):
         try:
             status = read(run_dir)
         except DamagedRunError:

@@ -2,6 +2,7 @@
 
 import gzip
 import io
+import threading
 import zipfile
 
 import numpy as np
@@ -107,6 +108,34 @@ def test_a_taken_name_is_refused(shapes, tmp_path):
     np.savez(npz, **shapes_arrays(seed=1))
     with pytest.raises(ValueError, match="already exists"):
         DatasetStore(shapes.root).add_files([npz], "shapes")
+
+
+def test_sessions_adding_one_name_at_once_store_it_once(store, tmp_path):
+    """Four sessions upload different data under one name at the same instant: one wins."""
+    uploads = []
+    for seed in range(4):
+        npz = tmp_path / f"upload-{seed}.npz"
+        np.savez(npz, **shapes_arrays(seed=seed))
+        uploads.append(npz)
+    start = threading.Barrier(len(uploads))
+    outcomes = []
+
+    def add(npz):
+        start.wait()
+        try:
+            outcomes.append(DatasetStore(store.root).add_files([npz], "Shapes").sha256)
+        except ValueError as error:
+            outcomes.append(str(error))
+
+    threads = [threading.Thread(target=add, args=(npz,)) for npz in uploads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stored = DatasetStore(store.root).list()
+    assert [info.name for info in stored] == ["Shapes"]
+    assert outcomes.count(stored[0].sha256) == 1
+    assert sum("already exists" in outcome for outcome in outcomes) == 3
 
 
 def replace_file(paths, index, content):

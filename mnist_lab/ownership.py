@@ -8,8 +8,11 @@ person on a laptop) everyone manages everything, as before there were owners.
 
 from __future__ import annotations
 
+import collections
 import hmac
 import os
+import threading
+import time
 
 from mnist_lab.runs import Run
 
@@ -30,6 +33,49 @@ def key_matches(given: str, expected: str) -> bool:
     (True, False)
     """
     return hmac.compare_digest(given.strip().encode(), expected.encode())
+
+
+# Wrong keys the whole server accepts per minute: enough for typos, too few to guess a key;
+# counted for the server, not a session, since a new session costs a student one refresh.
+MAX_WRONG_KEYS_PER_MINUTE = 10
+_wrong_keys: collections.deque[float] = collections.deque()
+_wrong_keys_lock = threading.Lock()
+
+
+class TooManyWrongKeys(PermissionError):
+    """Refused: too many wrong teacher keys were given on this server in the last minute."""
+
+
+def try_teacher_key(given: str, expected: str, now: float | None = None) -> bool:
+    """Whether ``given`` is the teacher key, with at most `MAX_WRONG_KEYS_PER_MINUTE` misses.
+
+    Parameters
+    ----------
+    given, expected : str
+        The key typed and the key set.
+    now : float, optional
+        The time of the try (`time.monotonic`), for tests.
+
+    Raises
+    ------
+    TooManyWrongKeys
+        Before comparing, once the last minute holds that many wrong keys; it says how long
+        to wait.
+    """
+    now = time.monotonic() if now is None else now
+    with _wrong_keys_lock:
+        while _wrong_keys and _wrong_keys[0] <= now - 60:
+            _wrong_keys.popleft()
+        if len(_wrong_keys) >= MAX_WRONG_KEYS_PER_MINUTE:
+            wait_s = max(1, round(_wrong_keys[0] + 60 - now))
+            raise TooManyWrongKeys(
+                f"Too many wrong teacher keys on this server in the last minute: "
+                f"try again in {wait_s} s."
+            )
+        if key_matches(given, expected):
+            return True
+        _wrong_keys.append(now)
+        return False
 
 
 def may_manage(run: Run, person: str | None, teacher: bool) -> bool:

@@ -1,5 +1,6 @@
 """Ownership: runs record who launched them; a student manages only their own, the teacher all."""
 
+import collections
 import os
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_evaluate_page import NETWORK_CONFIG, runs  # noqa: F401 (fixture)
 
+from mnist_lab import ownership
 from mnist_lab.ownership import TEACHER_KEY_ENV, key_matches, may_manage, refusal
 from mnist_lab.processes import process_start_time
 from mnist_lab.runs import CONFIG_FILE, RunStore
@@ -133,6 +135,26 @@ def sidebar() -> None:
     from dashboard.ui.app.identity import identity_sidebar
 
     identity_sidebar()
+
+
+def test_wrong_teacher_keys_are_limited_per_minute_for_the_whole_server(monkeypatch):
+    monkeypatch.setattr(ownership, "_wrong_keys", collections.deque())
+    for second in range(ownership.MAX_WRONG_KEYS_PER_MINUTE):
+        assert not ownership.try_teacher_key("guess", TEACHER_KEY, now=100.0 + second)
+    with pytest.raises(ownership.TooManyWrongKeys, match="try again in 51 s"):
+        ownership.try_teacher_key(TEACHER_KEY, TEACHER_KEY, now=109.0)
+    assert ownership.try_teacher_key(TEACHER_KEY, TEACHER_KEY, now=160.5), "a minute later"
+
+
+def test_the_sidebar_says_when_too_many_keys_were_wrong(monkeypatch):
+    monkeypatch.setenv(TEACHER_KEY_ENV, TEACHER_KEY)
+    monkeypatch.setattr(ownership, "_wrong_keys", collections.deque())
+    app = AppTest.from_function(sidebar, default_timeout=30).run()
+    for _ in range(ownership.MAX_WRONG_KEYS_PER_MINUTE + 1):
+        app.text_input(key="identity_key_input").set_value("guess")
+        app.button(key="identity_unlock").click().run()
+    assert app.error[0].value.startswith("Too many wrong teacher keys")
+    assert "Teacher: you can manage every run." not in [c.value for c in app.sidebar.caption]
 
 
 def test_the_sidebar_takes_a_name_once_keeps_it_in_the_url_and_unlocks_the_teacher(monkeypatch):

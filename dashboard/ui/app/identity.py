@@ -96,10 +96,17 @@ def _give_name() -> None:
 
 def _unlock() -> None:
     key = teacher_key()
-    if key is not None and ownership.key_matches(st.session_state["identity_key_input"], key):
-        st.session_state[TEACHER_KEY] = True
+    try:
+        right = key is not None and ownership.try_teacher_key(
+            st.session_state["identity_key_input"], key
+        )
+    except ownership.TooManyWrongKeys as refusal:
+        st.session_state["identity_error"] = str(refusal)
     else:
-        st.session_state["identity_error"] = "That is not the teacher key."
+        if right:
+            st.session_state[TEACHER_KEY] = True
+        else:
+            st.session_state["identity_error"] = "That is not the teacher key."
     st.session_state["identity_key_input"] = ""
 
 

@@ -129,12 +129,12 @@ def chance_level(metrics: list[dict], summaries: list[dict], config: dict) -> Hi
         "chance-level",
         f"At chance level after {where}: accuracy {last['accuracy']:.1%}, loss "
         f"{last['loss']:.2f} (guessing gives 10% and ln 10 = {CHANCE_LOSS:.2f}). "
-        f"{_likely_cause(metrics, scored, config)}",
+        f"{_likely_cause(metrics, config)}",
         warning=True,
     )
 
 
-def _likely_cause(metrics: list[dict], summaries: list[dict], config: dict) -> str:
+def _likely_cause(metrics: list[dict], config: dict) -> str:
     """Why a run sits at chance level, from its inputs, gradients and loss curve."""
     if config.get("normalization") == "raw":
         return (
@@ -150,7 +150,7 @@ def _likely_cause(metrics: list[dict], summaries: list[dict], config: dict) -> s
                 "gradients vanish on their way back, so those layers stay random (see Inside, "
                 "Gradient flow). ReLU units or fewer layers let them learn."
             )
-    losses = _loss_trend(metrics, summaries)
+    losses = records.loss_trend(metrics)
     falling = all(after < before for before, after in zip(losses, losses[1:], strict=False))
     if len(losses) >= 2 and falling:
         return (
@@ -161,21 +161,6 @@ def _likely_cause(metrics: list[dict], summaries: list[dict], config: dict) -> s
         "The loss does not fall below ln 10: the learning rate is probably too large (steps "
         "jump past every valley, or switch units off for good). Try it 10x lower."
     )
-
-
-def _loss_trend(metrics: list[dict], summaries: list[dict]) -> list[float]:
-    """The loss per epoch (or chunk); within a lone first epoch, its first and last third.
-
-    Per-window losses are too noisy to read one by one: a loss that falls 0.01 an epoch
-    jumps by more than that from one window to the next.
-    """
-    if len(summaries) >= 2:
-        return [r["loss"] for r in summaries]
-    windows = [r["loss"] for r in metrics if r.get("kind") == "batch" and _finite(r.get("loss"))]
-    third = len(windows) // 3
-    if third == 0:
-        return []
-    return [sum(windows[:third]) / third, sum(windows[-third:]) / third]
 
 
 def hint_text(hints: list[Hint]) -> str:

@@ -283,6 +283,34 @@ def summary(records: list[dict]) -> Summary:
     return Summary(of_kind(records, "epoch"), "epoch", "epoch")
 
 
+def loss_trend(records: list[dict]) -> list[float]:
+    """The training loss from epoch to epoch (or chunk to chunk), as hints and lessons read it.
+
+    Per-window losses are too noisy to read one by one (a loss that falls 0.01 an epoch jumps
+    by more than that from one window to the next), so whole epochs are compared; within a
+    lone first epoch, the mean of its first and of its last third of windows.
+
+    Examples
+    --------
+    >>> loss_trend([{"kind": "epoch", "epoch": e, "loss": v} for e, v in ((1, 2.4), (2, 2.3))])
+    [2.4, 2.3]
+    """
+    complete = [
+        r["loss"] for r in summary(records).records if not is_partial(r) and _finite(r.get("loss"))
+    ]
+    if len(complete) >= 2:
+        return complete
+    windows = [r["loss"] for r in records if r.get("kind") == "batch" and _finite(r.get("loss"))]
+    third = len(windows) // 3
+    if third == 0:
+        return []
+    return [sum(windows[:third]) / third, sum(windows[-third:]) / third]
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def describe(record: dict) -> str:
     """One line for an epoch or chunk record: where training is, then its metrics.
 

@@ -66,10 +66,15 @@ def test_learning_rates_too_small_right_and_too_large(store):
     assert results["small"].test_accuracy < 0.3
     assert results["good"].test_accuracy > 0.8
     assert results["large"].diverged or results["large"].test_accuracy < 0.3
-    assert explain(get_lesson("learning-rate"), results).as_expected
+    explanation = explain(get_lesson("learning-rate"), results)
+    assert explanation.as_expected
     small = lesson_runs(store, get_lesson("learning-rate"))["small"]
     hints = " ".join(hint.text for hint in run_hints(small.metrics(), small.config()))
     assert "sigmoid" not in hints and "too large" not in hints
+    # The verdict quotes the very losses the run's records hold, as the hint reads them.
+    trend = records.loss_trend(small.metrics())
+    assert f"went from {trend[0]:.2f} to {trend[-1]:.2f}" in explanation.text
+    assert f"({trend[0]:.3f} to {trend[-1]:.3f})" in hints
 
 
 @pytest.mark.slow
@@ -160,7 +165,7 @@ GOOD = RunResult(
     val_accuracy=0.9,
     train_loss=0.3,
     val_loss=0.35,
-    first_loss=2.3,
+    loss_trend=(2.3, 0.5, 0.3),
     epochs=3,
     peak_loss=2.4,
 )
@@ -191,15 +196,47 @@ def test_normalization_explanation_follows_the_numbers():
 
 def test_learning_rate_explanation_follows_the_numbers():
     lesson = get_lesson("learning-rate")
-    slow = result(test_accuracy=0.12, train_loss=2.28, first_loss=2.36)
+    slow = result(test_accuracy=0.12, train_loss=2.28, loss_trend=(2.36, 2.31, 2.28), epochs=3)
     nan = result(state="diverged", peak_loss=float("inf"), test_accuracy=None)
     explanation = explain(lesson, {"small": slow, "good": GOOD, "large": nan})
     assert explanation.as_expected
-    assert "2.36 to 2.28 (3.4% lower)" in explanation.text and "NaN" in explanation.text
+    assert "epoch 3 the training loss went from 2.36 to 2.28 (3.4% lower)" in explanation.text
+    assert "NaN" in explanation.text
     assert not explain(lesson, {"small": GOOD, "good": GOOD, "large": nan}).as_expected
-    rose = result(test_accuracy=0.1, train_loss=2.35, first_loss=2.34)
+    rose = result(test_accuracy=0.1, train_loss=2.35, loss_trend=(2.34, 2.35), epochs=1)
     text = explain(lesson, {"small": rose, "good": GOOD, "large": nan}).text
-    assert "2.34 to 2.35 (0.4% higher)" in text and "-0%" not in text
+    assert "last third of its one epoch the training loss went from 2.34 to 2.35" in text
+    assert "(0.4% higher)" in text and "-0%" not in text
+
+
+def test_the_learning_rate_verdict_and_the_hint_read_the_same_losses(tmp_path):
+    """The case a student met: a first window at 2.34, then epochs 2.3697, 2.3619, 2.3541."""
+    run = RunStore(tmp_path).create({"engine": "keras", "learning_rate": 0.0001})
+    window = dict(window_steps=10, accuracy=0.1, lr=1e-4, samples_per_s=1.0)
+    run.append_metrics(records.batch_record(epoch=1, step=10, loss=2.34, **window))
+    for epoch, loss in enumerate((2.3697, 2.3619, 2.3541), start=1):
+        run.append_metrics(
+            records.epoch_record(
+                epoch=epoch,
+                step=94 * epoch,
+                fraction=1.0,
+                loss=loss,
+                accuracy=0.1,
+                val_loss=None,
+                val_accuracy=None,
+                lr=1e-4,
+                samples_per_s=1,
+                elapsed_s=epoch,
+            )
+        )
+    run.update_status(state="running")
+    run.update_status(state="finished")
+    small = dataclasses.replace(RunResult.from_run(run), test_accuracy=0.11)
+    nan = result(state="diverged", peak_loss=float("inf"), test_accuracy=None)
+    text = explain(get_lesson("learning-rate"), {"small": small, "good": GOOD, "large": nan}).text
+    hints = " ".join(hint.text for hint in run_hints(run.metrics(), run.config()))
+    assert "from 2.37 to 2.35 (0.7% lower)" in text
+    assert "The loss falls, but slowly (2.370 to 2.354)" in hints
 
 
 def test_a_run_that_diverged_inside_its_first_epoch_has_no_training_accuracy(tmp_path):

@@ -98,11 +98,16 @@ def explain_learning_rate(results: dict[str, RunResult]) -> Explanation:
             lines.append(f"Learning rate {rate}: {_blow_up(result)}. The steps overshoot.")
             failed[step] = True
             continue
-        if result.first_loss and result.train_loss is not None:
+        if len(result.loss_trend) >= 2:
+            first, last = result.loss_trend[0], result.loss_trend[-1]
+            span = (
+                f"from epoch 1 to epoch {len(result.loss_trend)}"
+                if result.epochs >= 2
+                else "from the first to the last third of its one epoch"
+            )
             lines.append(
-                f"Learning rate {rate}: in {result.epochs} epochs the training loss went from "
-                f"{result.first_loss:.2f} to {result.train_loss:.2f} "
-                f"({_relative_change(result.first_loss, result.train_loss)}); test accuracy "
+                f"Learning rate {rate}: {span} the training loss went from {first:.2f} to "
+                f"{last:.2f} ({_relative_change(first, last)}); test accuracy "
                 f"{_pct(result.test_accuracy)}."
             )
         else:

@@ -43,7 +43,9 @@ class RunResult:
 
     Accuracies and losses are of the last complete epoch (None where not logged, or where
     training was cut short inside its first epoch, as a diverged run is);
-    ``peak_loss`` is the largest batch loss seen (inf if it became NaN or infinite);
+    ``loss_trend`` the training loss from epoch to epoch as the hints read it
+    (`mnist_lab.records.loss_trend`); ``peak_loss`` is the largest batch loss seen (inf if
+    it became NaN or infinite);
     ``gradient_ratio`` how many times less gradient the weakest earlier layer got than the
     last layer (see `mnist_lab.inspection.gradient_ratios`), None without gradient records;
     ``measured`` what the lesson's own `Lesson.measure` found on the run's model.
@@ -56,7 +58,7 @@ class RunResult:
     val_accuracy: float | None = None
     train_loss: float | None = None
     val_loss: float | None = None
-    first_loss: float | None = None
+    loss_trend: tuple[float, ...] = ()
     best_val_loss: float | None = None
     best_val_epoch: int | None = None
     epochs: int = 0
@@ -116,7 +118,7 @@ class RunResult:
             val_accuracy=last.get("val_accuracy"),
             train_loss=last.get("loss"),
             val_loss=last.get("val_loss"),
-            first_loss=losses[0] if losses else None,
+            loss_trend=tuple(records.loss_trend(metrics)),
             best_val_loss=best[0],
             best_val_epoch=best[1],
             epochs=len(epochs),

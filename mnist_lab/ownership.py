@@ -9,8 +9,10 @@ person on a laptop) everyone manages everything, as before there were owners.
 from __future__ import annotations
 
 import collections
+import hashlib
 import hmac
 import os
+import secrets
 import threading
 import time
 
@@ -76,6 +78,52 @@ def try_teacher_key(given: str, expected: str, now: float | None = None) -> bool
             return True
         _wrong_keys.append(now)
         return False
+
+
+# How long an unlocked browser stays the teacher's without typing the key again.
+TEACHER_SESSION_S = 12 * 3600
+
+
+class TeacherSessions:
+    """Browsers that gave the teacher key, by a random token each keeps (never the key).
+
+    Only a hash of each token is kept, with its expiry and the key it was given for, so
+    changing the key ends every session. Kept in the server's memory: a restart asks again.
+    """
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _digest(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def open(self, key: str, now: float | None = None) -> str:
+        """A new token for a browser that just gave ``key``, valid `TEACHER_SESSION_S`."""
+        token = secrets.token_urlsafe(32)
+        now = time.time() if now is None else now
+        with self._lock:
+            self._tokens = {t: kept for t, kept in self._tokens.items() if kept[0] > now}
+            self._tokens[self._digest(token)] = (now + TEACHER_SESSION_S, self._digest(key))
+        return token
+
+    def valid(self, token: str, key: str, now: float | None = None) -> bool:
+        """Whether ``token`` was opened for ``key`` and has not expired or been closed."""
+        now = time.time() if now is None else now
+        with self._lock:
+            kept = self._tokens.get(self._digest(token))
+        return (
+            kept is not None and kept[0] > now and hmac.compare_digest(kept[1], self._digest(key))
+        )
+
+    def close(self, token: str) -> None:
+        """End the session of ``token`` (the teacher locked the browser again)."""
+        with self._lock:
+            self._tokens.pop(self._digest(token), None)
+
+
+teacher_sessions = TeacherSessions()
 
 
 def may_manage(run: Run, person: str | None, teacher: bool) -> bool:

@@ -146,6 +146,18 @@ def test_wrong_teacher_keys_are_limited_per_minute_for_the_whole_server(monkeypa
     assert ownership.try_teacher_key(TEACHER_KEY, TEACHER_KEY, now=160.5), "a minute later"
 
 
+def test_a_teacher_session_is_a_token_for_one_key_until_it_expires_or_is_closed():
+    sessions = ownership.TeacherSessions()
+    token = sessions.open(TEACHER_KEY, now=0.0)
+    assert TEACHER_KEY not in token and len(token) >= 40
+    assert sessions.valid(token, TEACHER_KEY, now=60.0)
+    assert not sessions.valid(token, "another key", now=60.0), "a new key ends every session"
+    assert not sessions.valid(token, TEACHER_KEY, now=ownership.TEACHER_SESSION_S + 1.0)
+    assert not sessions.valid("guessed", TEACHER_KEY, now=60.0)
+    sessions.close(token)
+    assert not sessions.valid(token, TEACHER_KEY, now=60.0)
+
+
 def test_the_sidebar_says_when_too_many_keys_were_wrong(monkeypatch):
     monkeypatch.setenv(TEACHER_KEY_ENV, TEACHER_KEY)
     monkeypatch.setattr(ownership, "_wrong_keys", collections.deque())

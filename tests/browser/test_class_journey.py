@@ -78,4 +78,17 @@ def test_the_teacher_reorders_the_queue_and_the_student_sees_it(browser, class_s
         student.get_by_text("3rd of 3 in the queue: expected to start in about 1m 00s.")
     ).to_be_visible(timeout=15_000)
     student.context.close()
+
+    # A refresh keeps the teacher's unlock (a token in a cookie, not the key in the address),
+    # until the teacher locks the browser again.
+    teacher.reload()
+    wait_for_run(teacher)
+    assert TEACHER_KEY not in teacher.url
+    expect(teacher.get_by_text("Teacher: you can manage every run.")).to_be_visible()
+    teacher.get_by_role("button", name="Lock").click()
+    wait_for_run(teacher)
+    teacher.reload()
+    wait_for_run(teacher)
+    expect(teacher.get_by_role("textbox", name="Your name")).to_have_count(0)
+    expect(teacher.get_by_text("Teacher: you can manage every run.")).to_have_count(0)
     teacher.context.close()

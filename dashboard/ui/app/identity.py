@@ -16,6 +16,11 @@ TEACHER_KEY = "identity_teacher"
 NAME_PARAM = "student"
 SECRET_NAME = "teacher_key"
 SECRETS_READ_EVERY_S = 30
+# The browser keeps a random token of the teacher's session (never the key), so a refresh
+# stays unlocked; the token's cookie is set by a script, as Streamlit sets no cookies itself.
+TEACHER_COOKIE = "mnist_lab_teacher"
+TOKEN_KEY = "identity_teacher_token"
+COOKIE_TO_WRITE = "identity_cookie_to_write"
 
 
 # Without a secrets file Streamlit looks for one (and raises inside) on every access; the
@@ -104,16 +109,46 @@ def _unlock() -> None:
         st.session_state["identity_error"] = str(refusal)
     else:
         if right:
+            token = ownership.teacher_sessions.open(key)
             st.session_state[TEACHER_KEY] = True
+            st.session_state[TOKEN_KEY] = token
+            st.session_state[COOKIE_TO_WRITE] = (token, ownership.TEACHER_SESSION_S)
         else:
             st.session_state["identity_error"] = "That is not the teacher key."
     st.session_state["identity_key_input"] = ""
+
+
+def _lock() -> None:
+    ownership.teacher_sessions.close(st.session_state.pop(TOKEN_KEY, ""))
+    st.session_state[TEACHER_KEY] = False
+    st.session_state[COOKIE_TO_WRITE] = ("", 0)
+
+
+def _unlock_from_cookie() -> None:
+    """Unlock a fresh session (a refresh) whose browser kept a valid teacher token."""
+    key = teacher_key()
+    token = str(st.context.cookies.get(TEACHER_COOKIE) or "")
+    if key is not None and token and ownership.teacher_sessions.valid(token, key):
+        st.session_state[TEACHER_KEY] = True
+        st.session_state[TOKEN_KEY] = token
+
+
+def _write_cookie() -> None:
+    """Set (or clear, with max-age 0) the teacher cookie in this browser."""
+    token, max_age = st.session_state.pop(COOKIE_TO_WRITE)
+    st.html(
+        f'<script>document.cookie = "{TEACHER_COOKIE}={token}; path=/; '
+        f'max-age={max_age}; SameSite=Strict";</script>',
+        unsafe_allow_javascript=True,
+    )
 
 
 def identity_sidebar() -> None:
     """The sidebar's name box (once per session) and the teacher's unlock, or who this is."""
     remember_name()
     classroom = classroom_mode()
+    if classroom and TEACHER_KEY not in st.session_state:
+        _unlock_from_cookie()
     with st.sidebar:
         name = current_owner()
         if name is None:
@@ -133,9 +168,12 @@ def identity_sidebar() -> None:
             st.caption(f"Signed in as **{plain_markdown(name)}**")
         if classroom and st.session_state.get(TEACHER_KEY):
             st.caption("Teacher: you can manage every run.")
+            st.button("Lock", key="identity_lock", on_click=_lock, help="Give up the rights.")
         elif classroom:
             with st.expander("Teacher"):
                 st.text_input("Teacher key", type="password", key="identity_key_input")
                 st.button("Unlock", key="identity_unlock", on_click=_unlock)
         if error := st.session_state.pop("identity_error", None):
             st.error(error)
+        if COOKIE_TO_WRITE in st.session_state:
+            _write_cookie()

@@ -187,6 +187,12 @@ def test_the_sidebar_takes_a_name_once_keeps_it_in_the_url_and_unlocks_the_teach
     assert app.session_state["identity_teacher"] and not app.error
     assert app.sidebar.caption[1].value == "Teacher: you can manage every run."
 
+    app.button(key="identity_change_name").click().run()
+    assert "identity_name" not in app.session_state and "student" not in app.query_params
+    app.text_input(key="identity_name_input").set_value("Ada L.")
+    app.button[0].click().run()
+    assert app.session_state["identity_name"] == "Ada L." == app.query_params["student"]
+
     refreshed = AppTest.from_function(sidebar, default_timeout=30)
     refreshed.query_params["student"] = "Ada"
     refreshed.run()

@@ -99,6 +99,11 @@ def _give_name() -> None:
     st.query_params[NAME_PARAM] = st.session_state[NAME_KEY]
 
 
+def _forget_name() -> None:
+    st.session_state.pop(NAME_KEY, None)
+    st.query_params.pop(NAME_PARAM, None)
+
+
 def _unlock() -> None:
     key = teacher_key()
     try:
@@ -166,6 +171,12 @@ def identity_sidebar() -> None:
                 st.form_submit_button("That's me", on_click=_give_name)
         else:
             st.caption(f"Signed in as **{plain_markdown(name)}**")
+            st.button(
+                "Change name",
+                key="identity_change_name",
+                on_click=_forget_name,
+                help="Runs already launched keep the name they were launched under.",
+            )
         if classroom and st.session_state.get(TEACHER_KEY):
             st.caption("Teacher: you can manage every run.")
             st.button("Lock", key="identity_lock", on_click=_lock, help="Give up the rights.")

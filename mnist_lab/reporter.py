@@ -64,11 +64,13 @@ def divergence_message(loss: float, where: str, remedy: str) -> str:
 
     Examples
     --------
+    >>> divergence_message(22530426880.0, "step 3", "lower it")[:40]
+    'The loss exploded to 22,530,426,880.0 at'
     >>> divergence_message(float("inf"), "epoch 1, step 3", "lower it")
     'The loss became infinite at epoch 1, step 3: lower it.'
     """
     if math.isfinite(loss):
-        what = f"The loss exploded to {loss:.1f} at {where} (chance level is {CHANCE_LOSS:.2f})"
+        what = f"The loss exploded to {loss:,.1f} at {where} (chance level is {CHANCE_LOSS:.2f})"
     else:
         what = f"The loss became {'NaN' if math.isnan(loss) else 'infinite'} at {where}"
     return f"{what}: {remedy}."

@@ -42,6 +42,8 @@ MOMENT_CAPTIONS = {
 }
 PROJECTION_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 GALLERY_SIZE = 40
+# Shares within a point of each other read as balanced, not as a most common and a rarest class.
+BALANCED_WITHIN = 0.01
 MAP_SAMPLE_SIZES = (500, 1000, 2000, 5000)
 # A selectbox shows None as "Choose an option", so "all digits" needs a value of its own.
 ALL_DIGITS = "all"
@@ -110,11 +112,17 @@ if tabs["Classes"].open:
         most, rarest = (
             plain_markdown(dataset.class_names[d]) for d in train_shares.agg(["idxmax", "idxmin"])
         )
-        st.caption(
-            f"Most common in train: {most} ({train_shares.max():.1%}); "
-            f"rarest: {rarest} ({train_shares.min():.1%}). "
-            "When the classes are close to balanced, accuracy is a fair first measure."
-        )
+        if train_shares.max() - train_shares.min() < BALANCED_WITHIN:
+            st.caption(
+                f"Every class holds about {train_shares.mean():.1%} of train: the classes are "
+                "balanced, so accuracy is a fair first measure."
+            )
+        else:
+            st.caption(
+                f"Most common in train: {most} ({train_shares.max():.1%}); "
+                f"rarest: {rarest} ({train_shares.min():.1%}). "
+                "When the classes are close to balanced, accuracy is a fair first measure."
+            )
 
 if tabs["Pixel values"].open:
     with tabs["Pixel values"]:

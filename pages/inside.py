@@ -39,7 +39,7 @@ def without_layer_records(run: Run, what: str) -> str:
     if baseline:
         return (
             f"The baseline is a single layer of weights fitted by L-BFGS, with no hidden "
-            f"layers: there is no {what} to show. Its weights are the digit templates on the "
+            f"layers, so it has no {what} to show. Its weights are the digit templates on the "
             "Weights tab; pick a network to see its layers."
         )
     if run.status()["state"] in LIVE_STATES:
@@ -177,7 +177,13 @@ with gradients_tab:
     )
     # The newest other run that has gradients to compare with, not merely the newest run.
     others = (r.id for r in store.list() if r != run and has_gradient_records(r))
-    other = run_picker(store, "inside_compare", label="Compare with", default_id=next(others, None))
+    first_other = next(others, None)
+    if first_other is None:
+        # The baseline and runs without the setting have none: nothing to pick from.
+        st.caption("No other run recorded its gradient flow, so there is none to compare with.")
+        other = None
+    else:
+        other = run_picker(store, "inside_compare", label="Compare with", default_id=first_other)
     left, right = st.columns(2)
     left.markdown(f"**{plain_markdown(run.name)}**")
     show_gradient_flow(run, left)

@@ -11,6 +11,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mnist_lab.datasets import DatasetStore
+from mnist_lab.runs import RunStore
+from tests.shapes import write_shapes_idx
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "pages" / "explore.py"
 
@@ -46,6 +50,15 @@ def test_opens_on_the_class_distribution(app):
     [spec] = chart_specs(app)
     assert [trace["name"] for trace in spec["data"]] == ["train", "test"]
     assert "Most common in train: 1 (11.2%); rarest: 5 (9.0%)" in app.caption[-1].value
+
+
+def test_a_balanced_dataset_is_called_balanced_not_given_a_rarest_class(tmp_path):
+    DatasetStore(RunStore().root).add_files(write_shapes_idx(tmp_path), "Shapes")
+    app = AppTest.from_file(str(PAGE), default_timeout=60)
+    app.query_params["dataset"] = "Shapes"
+    app.run()
+    assert not app.exception
+    assert app.caption[-1].value.startswith("Every class holds about 33.3% of train: the classes are")
 
 
 def test_class_distribution_switches_to_shares(app):

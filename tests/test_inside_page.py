@@ -132,6 +132,8 @@ def test_keras_cnn_shows_filters_and_feature_maps(monkeypatch, tmp_path):
     assert [h.value for h in app.subheader] == ["First convolution: 4 filters"]
     assert "conv: 4 feature maps" in [m.value.replace("**", "") for m in app.markdown]
     assert "recorded no gradient flow" in app.info[0].value
+    assert "No other run recorded its gradient flow" in " ".join(c.value for c in app.caption)
+    assert not [box for box in app.selectbox if box.key == "inside_compare"]
 
 
 def test_the_baseline_says_why_it_has_no_layers_to_inspect(monkeypatch, tmp_path):
@@ -146,7 +148,8 @@ def test_the_baseline_says_why_it_has_no_layers_to_inspect(monkeypatch, tmp_path
     app = open_page(monkeypatch, tmp_path, baseline.id)
     assert not app.exception
     said = " ".join(box.value for box in app.info)
-    assert "no gradient flow to show" in said and "no weight and activation histograms" in said
+    assert "so it has no gradient flow to show" in said
+    assert "so it has no weight and activation histograms" in said
     assert "convolutional" not in said and "yet" not in said
     # The run to compare gradients with has gradients: not the newer CNN that has none.
     assert app.selectbox(key="inside_compare").value == numpy_run.id

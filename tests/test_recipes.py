@@ -147,6 +147,9 @@ def test_picking_a_preset_fills_the_form_with_its_recipe(tmp_path, monkeypatch):
     assert app.number_input(key="train_keras_epochs").value == 3, "a recipe stays editable"
     chart = app.get("plotly_chart")[0].proto.spec
     assert "Learning rate over training (one-cycle schedule)" in chart
+    app.selectbox(key="train_keras_lr_schedule").set_value("none").run()
+    chart = app.get("plotly_chart")[0].proto.spec
+    assert "Learning rate over training" in chart and "schedule)" not in chart
 
 
 def test_each_engine_keeps_its_form_while_another_is_shown(tmp_path, monkeypatch):

@@ -29,6 +29,7 @@ from mnist_lab.runs import Run, RunStore
 
 SPLITS = {"test": "Test digits", "train": "Training digits"}
 GALLERY_SIZES = (20, 40, 80)
+SURE_COLUMN = "Confidently another digit"
 HOW_TO_READ = (
     "Each tile: its position in the set, then given label → what the models believe. Ranked "
     "by how little probability the models leave for the given label. Some are real labelling "
@@ -76,7 +77,13 @@ def show_label_issues(store: RunStore, runs: dict[str, Run], key: str) -> None:
     st.caption(HOW_TO_READ)
     st.dataframe(
         _votes_table(shown),
-        column_config={"Probability of the label": st.column_config.NumberColumn(format="percent")},
+        column_config={
+            "Probability of the label": st.column_config.NumberColumn(format="percent"),
+            SURE_COLUMN: st.column_config.TextColumn(
+                help="Yes when the models are as sure of the digit they believe as they usually "
+                "are of that digit when it is labelled so (the confident-learning threshold)."
+            ),
+        },
         hide_index=True,
         key=f"{key}_votes",
     )
@@ -153,7 +160,7 @@ def _votes_table(issues: LabelIssues) -> list[dict]:
             "Given label": int(given),
             "Models believe": int(believed),
             "Probability of the label": float(self_confidence),
-            "Confident": "yes" if confident else "no",
+            SURE_COLUMN: "yes" if confident else "no",
         }
         | {judge: int(votes[row]) for judge, votes in issues.votes.items()}
         for row, (index, given, believed, self_confidence, confident) in enumerate(

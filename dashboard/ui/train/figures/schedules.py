@@ -31,7 +31,8 @@ def schedule_figure(schedule: Schedule, height: int = 220) -> go.Figure:
         )
     )
     figure.update_layout(
-        title=f"Learning rate over training ({schedule.name} schedule)",
+        title="Learning rate over training"
+        + ("" if schedule.name == "none" else f" ({schedule.name} schedule)"),
         height=height,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         xaxis={"title": "epoch", "range": [0, schedule.epochs[-1]]},

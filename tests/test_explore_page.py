@@ -58,7 +58,7 @@ def test_a_balanced_dataset_is_called_balanced_not_given_a_rarest_class(tmp_path
     app.query_params["dataset"] = "Shapes"
     app.run()
     assert not app.exception
-    assert app.caption[-1].value.startswith("Every class holds about 33.3% of train: the classes are")
+    assert app.caption[-1].value.startswith("Every class holds about 33.3% of train: the classes")
 
 
 def test_class_distribution_switches_to_shares(app):

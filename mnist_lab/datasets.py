@@ -52,7 +52,7 @@ from mnist_lab.files import (
 )
 
 if TYPE_CHECKING:
-    from mnist_lab.runs import Run
+    from mnist_lab.runs import Run, RunStore
 
 DATASETS_DIR = ".datasets"
 DATA_FILE = "data.npz"
@@ -94,6 +94,8 @@ class DatasetInfo:
         When it was added (ISO 8601, UTC).
     source : str
         The files it was read from.
+    owner : str, optional
+        Who added it: they and the teacher may rename, relabel or delete it.
     """
 
     name: str
@@ -103,6 +105,7 @@ class DatasetInfo:
     n_test: int
     created: str
     source: str
+    owner: str | None = None
 
     @property
     def n_classes(self) -> int:
@@ -299,6 +302,7 @@ class DatasetStore:
         paths: Sequence[str | Path],
         name: str,
         class_names: str | Sequence[str] | None = None,
+        owner: str | None = None,
     ) -> DatasetInfo:
         """Read, check and store a dataset from one ``.npz`` or four IDX files.
 
@@ -310,12 +314,14 @@ class DatasetStore:
             Its name (see `validate_dataset_name`); not ``"MNIST"`` nor another's.
         class_names : str or sequence of str, optional
             Comma-separated text or a list (see `parse_class_names`); the labels by default.
+        owner : str, optional
+            Who adds it (recorded; see `DatasetInfo.owner`).
 
         Returns
         -------
         DatasetInfo
             The stored dataset's description (the existing one if these very arrays are
-            already stored under the same name).
+            already stored under the same name, with the same class names).
 
         Raises
         ------
@@ -325,15 +331,16 @@ class DatasetStore:
         name = validate_dataset_name(name)
         names = parse_class_names(class_names)
         dataset = with_class_names(read_dataset_files(paths), names)
-        return self.add(dataset, name)
+        return self.add(dataset, name, owner)
 
-    def add(self, dataset: MnistDataset, name: str) -> DatasetInfo:
+    def add(self, dataset: MnistDataset, name: str, owner: str | None = None) -> DatasetInfo:
         """Store a checked dataset under ``name``: written to a temporary folder, then renamed.
 
         Raises
         ------
         ValueError
-            If the name is taken, or the same arrays are stored under another name.
+            If the name is taken, or the same arrays are stored under another name or with
+            other class names (`set_class_names` changes those).
         """
         name = validate_dataset_name(name)
         sha256 = arrays_sha256(dataset)
@@ -345,6 +352,7 @@ class DatasetStore:
             n_test=dataset.n_test,
             created=now_iso(),
             source=dataset.source,
+            owner=owner,
         )
         self.root.mkdir(parents=True, exist_ok=True)
         # A dot-named folder is never listed, so a crash mid-write leaves no half dataset.
@@ -367,6 +375,12 @@ class DatasetStore:
                         raise ValueError(
                             f"these images and labels are already stored as {existing.name!r}"
                         )
+                    if existing.class_names != info.class_names:
+                        raise ValueError(
+                            f"{existing.name!r} already holds these images, with the classes "
+                            f"{', '.join(existing.class_names)}: change its class names "
+                            "under Change a dataset instead"
+                        )
                     return existing
                 self._check_name_free(name)
                 os.rename(temp, target)
@@ -374,10 +388,81 @@ class DatasetStore:
             shutil.rmtree(temp, ignore_errors=True)
         return info
 
-    def _check_name_free(self, name: str) -> None:
+    def rename(self, sha256: str, name: str) -> DatasetInfo:
+        """Give the dataset stored as ``sha256`` a new ``name`` (runs find it by its hash).
+
+        Raises
+        ------
+        ValueError
+            If the name is not valid or taken by another dataset.
+        KeyError
+            If no dataset has that hash.
+        """
+        name = validate_dataset_name(name)
+        with locked_directory(self.root):
+            self._check_name_free(name, sha256)
+            return self._rewrite(dataclasses.replace(self.info(sha256), name=name))
+
+    def set_class_names(self, sha256: str, class_names: str | Sequence[str]) -> DatasetInfo:
+        """Name the classes of the dataset stored as ``sha256``, one name per class.
+
+        Raises
+        ------
+        ValueError
+            If the names are not valid or not one per class.
+        """
+        names = parse_class_names(class_names)
+        with locked_directory(self.root):
+            info = self.info(sha256)
+            if names is None or len(names) != info.n_classes:
+                raise ValueError(
+                    f"{info.name!r} has {info.n_classes} classes: give {info.n_classes} names, "
+                    "separated by commas"
+                )
+            return self._rewrite(dataclasses.replace(info, class_names=names))
+
+    def delete(self, sha256: str, runs: RunStore) -> None:
+        """Remove the dataset stored as ``sha256``, unless a run of ``runs`` trained on it.
+
+        Parameters
+        ----------
+        sha256 : str
+        runs : RunStore
+            The runs beside this store.
+
+        Raises
+        ------
+        ValueError
+            If runs use it: they would read as damaged without it.
+        KeyError
+            If no dataset has that hash.
+        """
+        with locked_directory(self.root):
+            info = self.info(sha256)
+            if used := runs_using(runs, sha256):
+                raise ValueError(
+                    f"{len(used)} run(s) trained on {info.name!r} and need it to be evaluated; "
+                    "delete those runs first"
+                )
+            # Out of the listing in one step, then removed at leisure.
+            doomed = self.root / f".deleting-{sha256}"
+            os.rename(self._folder(sha256), doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+
+    def _rewrite(self, info: DatasetInfo) -> DatasetInfo:
+        atomic_write_json(
+            self._folder(info.sha256) / INFO_FILE,
+            {"format": FORMAT_VERSION, **dataclasses.asdict(info)},
+        )
+        return info
+
+    def _check_name_free(self, name: str, sha256: str | None = None) -> None:
         if name.casefold() == MNIST.casefold():
             raise ValueError(f"{MNIST!r} is the embedded dataset's name: choose another")
-        taken = next((i for i in self.list() if i.name.casefold() == name.casefold()), None)
+        taken = next(
+            (i for i in self.list() if i.name.casefold() == name.casefold() and i.sha256 != sha256),
+            None,
+        )
         if taken is not None:
             raise ValueError(f"a dataset named {taken.name!r} already exists: choose another name")
 
@@ -419,6 +504,7 @@ class DatasetStore:
                 n_test=int(data["n_test"]),
                 created=str(data["created"]),
                 source=str(data.get("source", "")),
+                owner=_recorded_owner(data.get("owner")),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise DamagedRunError(
@@ -524,6 +610,32 @@ class DatasetStore:
         if not folder.is_dir():
             raise KeyError(f"no dataset {sha256[:12]}... in {self.root}")
         return folder
+
+
+def runs_using(runs: RunStore, sha256: str) -> list[Run]:
+    """The runs of ``runs`` that trained on the dataset stored as ``sha256``."""
+    using = []
+    for run in runs.list():
+        try:
+            config = run.config()
+        except DamagedRunError:
+            continue
+        if recorded_dataset(config)["sha256"] == sha256:
+            using.append(run)
+    return using
+
+
+def _recorded_owner(value: object) -> str | None:
+    """The ``owner`` of a ``dataset.json``: short printable text, or None."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, str)
+        or not value.isprintable()
+        or not 0 < len(value) <= MAX_NAME_LENGTH
+    ):
+        raise ValueError(f"owner must be a short printable name, got {value!r}")
+    return value
 
 
 def recorded_dataset(config: dict) -> dict:

@@ -142,7 +142,18 @@ def may_manage(run: Run, person: str | None, teacher: bool) -> bool:
     bool
         True for the teacher, and for the person the run records as its owner.
     """
-    return teacher or (person is not None and run.owner == person)
+    return may_manage_owned(run.owner, person, teacher)
+
+
+def may_manage_owned(owner: str | None, person: str | None, teacher: bool) -> bool:
+    """Whether ``person`` may change what ``owner`` made (a run, a dataset): theirs, or a teacher.
+
+    Examples
+    --------
+    >>> may_manage_owned("Ada", "Ada", False), may_manage_owned("Ada", "Bob", False)
+    (True, False)
+    """
+    return teacher or (person is not None and owner == person)
 
 
 def refusal(run: Run, action: str) -> str:

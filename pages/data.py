@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from dashboard.ui.app.identity import current_owner, is_teacher
 from dashboard.ui.app.pages import PAGE, page_link
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import (
@@ -9,7 +10,10 @@ from dashboard.ui.data.datasets_view import (
     add_uploaded_dataset,
     dataset_store,
     datasets_table,
+    render_dataset_changes,
+    show_change_outcome,
 )
+from mnist_lab import ownership
 from mnist_lab.datasets import MAX_CLASSES, MAX_NAME_LENGTH, MAX_UPLOAD_BYTES
 
 st.title(PAGE["data"].title)
@@ -30,7 +34,8 @@ with st.container(border=True):
         "`t10k-images-idx3-ubyte.gz`, `t10k-labels-idx1-ubyte.gz`. Labels are whole numbers "
         "from 0; images white ink on black, like MNIST."
     )
-    with st.form("data_add", clear_on_submit=True):
+    # Enter in a text box must not add the dataset before the class names are typed.
+    with st.form("data_add", clear_on_submit=True, enter_to_submit=False):
         files = st.file_uploader(
             "Your files: one .npz, or the four IDX files",
             accept_multiple_files=True,
@@ -55,7 +60,7 @@ with st.container(border=True):
     if submitted:
         try:
             with st.spinner("Checking the files..."):
-                info = add_uploaded_dataset(files or [], name, classes)
+                info = add_uploaded_dataset(files or [], name, classes, current_owner())
         except ValueError as error:
             st.error(
                 f"Not added: {plain_markdown(error)}. Nothing was stored.", icon=":material/error:"
@@ -68,16 +73,33 @@ with st.container(border=True):
             )
 
 st.subheader("Datasets")
+show_change_outcome()
 infos = dataset_store().list()
 if not infos:
     st.info("Only MNIST so far: add a dataset above.")
     st.stop()
 st.dataframe(datasets_table(infos), hide_index=True, key="data_table")
 st.caption("MNIST is always there as well. A dataset is kept under its SHA-256 beside the runs.")
-chosen = st.selectbox(
-    "Look at one", [info.name for info in infos], index=len(infos) - 1, key="data_chosen"
+by_hash = {info.sha256: info for info in infos}
+# Picked by hash, so a renamed dataset stays picked.
+chosen = by_hash.get(
+    st.selectbox(
+        "Look at one",
+        list(by_hash),
+        index=len(infos) - 1,
+        format_func=lambda sha256: by_hash[sha256].name,
+        key="data_chosen",
+    ),
+    infos[-1],
 )
 page_link(
-    "explore", label="Explore it", query_params={DATASET_PARAM: chosen}, icon=":material/search:"
+    "explore",
+    label="Explore it",
+    query_params={DATASET_PARAM: chosen.name},
+    icon=":material/search:",
 )
+with st.expander("Change a dataset"):
+    render_dataset_changes(
+        chosen, ownership.may_manage_owned(chosen.owner, current_owner(), is_teacher())
+    )
 page_link("train", label="Train on it (choose it under Dataset)", icon=":material/model_training:")

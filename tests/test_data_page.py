@@ -12,6 +12,7 @@ from mnist_lab.datasets import DatasetStore
 from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.execution.worker import run_worker
+from mnist_lab.ownership import TEACHER_KEY_ENV
 from mnist_lab.runs import RunStore
 from tests.shapes import CLASS_NAMES, write_shapes_idx
 
@@ -76,7 +77,37 @@ def test_the_data_page_explains_itself_and_lists_the_datasets(tmp_path):
     table = app.dataframe[0].value
     assert table["Name"].tolist() == ["Shapes"]
     assert table["Classes"].tolist() == [f"square, cross, {SNEAKY}"]
-    assert app.selectbox(key="data_chosen").value == "Shapes"
+    chosen = app.selectbox(key="data_chosen")
+    assert chosen.format_func(chosen.value) == "Shapes"
+
+
+def test_the_one_who_added_a_dataset_renames_and_relabels_it_others_cannot(tmp_path, monkeypatch):
+    monkeypatch.setenv(TEACHER_KEY_ENV, "owl-42")
+    add_uploaded_dataset(uploads(tmp_path), "Shapes", "", owner="Ada")
+    app = open_page("data.py")
+    app.session_state["identity_name"] = "Bob"
+    app.run()
+    captions = " ".join(caption.value for caption in app.main.caption)
+    assert "Only Ada, who added it, or the teacher can change" in captions
+    app.session_state["identity_name"] = "Ada"
+    app.run()
+    [info] = DatasetStore(RunStore().root).list()
+    key = f"data_change_{info.sha256[:12]}"
+    app.text_input(key=f"{key}_name").set_value("Shapes 2").run()
+    app.button(key=f"{key}_rename").click().run()
+    app.text_input(key=f"{key}_classes").set_value("square, cross").run()
+    app.button(key=f"{key}_save_classes").click().run()
+    assert not app.exception
+    assert "give 3 names" in app.error[0].value
+    app.text_input(key=f"{key}_classes").set_value("square, cross, circle").run()
+    app.button(key=f"{key}_save_classes").click().run()
+    [info] = DatasetStore(RunStore().root).list()
+    assert (info.name, info.class_names) == ("Shapes 2", CLASS_NAMES)
+    assert app.dataframe[0].value["Added by"].tolist() == ["Ada"]
+    app.checkbox(key=f"{key}_sure").check().run()
+    app.button(key=f"{key}_delete").click().run()
+    assert not app.exception and DatasetStore(RunStore().root).list() == []
+    assert app.info[0].value == "Only MNIST so far: add a dataset above."
 
 
 def test_the_data_page_shows_why_an_upload_is_refused():

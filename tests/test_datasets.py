@@ -2,6 +2,7 @@
 
 import gzip
 import io
+import shutil
 import threading
 import zipfile
 
@@ -136,6 +137,34 @@ def test_sessions_adding_one_name_at_once_store_it_once(store, tmp_path):
     assert [info.name for info in stored] == ["Shapes"]
     assert outcomes.count(stored[0].sha256) == 1
     assert sum("already exists" in outcome for outcome in outcomes) == 3
+
+
+def test_a_dataset_is_renamed_relabelled_and_deleted_unless_a_run_needs_it(shapes):
+    datasets = DatasetStore(shapes.root)
+    info = datasets.by_name("Shapes")
+    datasets.rename(info.sha256, "Figures")
+    assert datasets.names() == ["MNIST", "Figures"]
+    with pytest.raises(ValueError, match="embedded dataset's name"):
+        datasets.rename(info.sha256, "mnist")
+    datasets.set_class_names(info.sha256, "a, b, c")
+    assert datasets.info(info.sha256).class_names == ("a", "b", "c")
+    with pytest.raises(ValueError, match="give 3 names"):
+        datasets.set_class_names(info.sha256, "a, b")
+    run = shapes.create(NumpyNetSettings(dataset="Figures").to_dict())
+    with pytest.raises(ValueError, match="1 run\\(s\\) trained on 'Figures'"):
+        datasets.delete(info.sha256, shapes)
+    shutil.rmtree(run.path)
+    datasets.delete(info.sha256, shapes)
+    assert datasets.list() == [] and stored_files(shapes) == []
+
+
+def test_adding_the_same_data_again_with_other_class_names_says_where_to_change_them(
+    shapes, shapes_files
+):
+    with pytest.raises(ValueError, match="already holds these images, with the classes"):
+        DatasetStore(shapes.root).add_files(shapes_files, "Shapes", "a, b, c")
+    same = DatasetStore(shapes.root).add_files(shapes_files, "Shapes", ", ".join(CLASS_NAMES))
+    assert same.class_names == CLASS_NAMES
 
 
 def replace_file(paths, index, content):

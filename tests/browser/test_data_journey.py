@@ -39,6 +39,11 @@ def test_upload_the_idx_files_see_the_dataset_and_explore_it(page, server, scree
         page.wait_for_timeout(100)
     wait_for_run(page)
     page.get_by_role("textbox", name="Dataset name", exact=True).fill("Shapes")
+    # Enter in the name box adds nothing yet: the class names are still to be typed.
+    page.get_by_role("textbox", name="Dataset name", exact=True).press("Enter")
+    page.wait_for_timeout(1000)
+    wait_for_run(page)
+    assert DatasetStore(server.runs_dir).list() == []
     page.get_by_role("textbox", name="Class names (optional)").fill("square, cross, circle")
     page.get_by_role("button", name="Check and add").click()
     wait_for_run(page)

@@ -71,7 +71,9 @@ def dataset_picker(key: str, label: str = "Dataset", where=st, from_url: bool = 
     return where.selectbox(label, names, key=key, help=DATASET_HELP)
 
 
-def add_uploaded_dataset(files: Sequence[UploadedFile], name: str, class_names: str) -> DatasetInfo:
+def add_uploaded_dataset(
+    files: Sequence[UploadedFile], name: str, class_names: str, owner: str | None = None
+) -> DatasetInfo:
     """Check and store a dataset from uploaded files (written to a temporary folder first).
 
     Parameters
@@ -82,6 +84,8 @@ def add_uploaded_dataset(files: Sequence[UploadedFile], name: str, class_names: 
         The dataset's name.
     class_names : str
         Comma-separated class names, or empty for the labels.
+    owner : str, optional
+        Who adds it (they and the teacher may change it later).
 
     Returns
     -------
@@ -107,7 +111,74 @@ def add_uploaded_dataset(files: Sequence[UploadedFile], name: str, class_names: 
             path = Path(folder) / (Path(file.name).name or "upload")
             path.write_bytes(file.getvalue())
             paths.append(path)
-        return dataset_store().add_files(paths, name, class_names or None)
+        return dataset_store().add_files(paths, name, class_names or None, owner)
+
+
+CHANGE_MESSAGE = "data_change_message"
+
+
+def _change(action, *args) -> None:
+    """Run a change of the chosen dataset from a button, keeping its outcome for the rerun."""
+    try:
+        action(*args)
+    except (ValueError, KeyError) as error:
+        st.session_state[CHANGE_MESSAGE] = ("error", f"Not changed: {error}.")
+    else:
+        st.session_state[CHANGE_MESSAGE] = ("success", "Changed.")
+
+
+def show_change_outcome() -> None:
+    """Say how the last change of a dataset went (once, on the rerun after its button)."""
+    if outcome := st.session_state.pop(CHANGE_MESSAGE, None):
+        kind, text = outcome
+        getattr(st, kind)(plain_markdown(text))
+
+
+def render_dataset_changes(info: DatasetInfo, may_change: bool) -> None:
+    """Rename, name the classes of, or delete the stored dataset ``info`` describes.
+
+    Parameters
+    ----------
+    info : DatasetInfo
+    may_change : bool
+        Whether this session added it or is the teacher (`mnist_lab.ownership`); others
+        see who may.
+    """
+    store = dataset_store()
+    if not may_change:
+        who = f"{plain_markdown(info.owner)}, who added it," if info.owner else "whoever added it"
+        st.caption(f"Only {who} or the teacher can change this dataset.")
+        return
+    key = f"data_change_{info.sha256[:12]}"
+    left, right = st.columns(2)
+    name = left.text_input("New name", value=info.name, key=f"{key}_name")
+    left.button(
+        "Rename",
+        key=f"{key}_rename",
+        on_click=_change,
+        args=(store.rename, info.sha256, name),
+        disabled=name == info.name,
+    )
+    classes = right.text_input(
+        "Class names", value=", ".join(info.class_names), key=f"{key}_classes"
+    )
+    right.button(
+        "Save class names",
+        key=f"{key}_save_classes",
+        on_click=_change,
+        args=(store.set_class_names, info.sha256, classes),
+    )
+    sure = st.checkbox(
+        "Delete it for good (refused while runs trained on it need it)", key=f"{key}_sure"
+    )
+    st.button(
+        "Delete",
+        key=f"{key}_delete",
+        icon=":material/delete:",
+        disabled=not sure,
+        on_click=_change,
+        args=(store.delete, info.sha256, RunStore(store.root.parent)),
+    )
 
 
 def warn_if_different_datasets(runs: Sequence[Run]) -> bool:
@@ -141,6 +212,7 @@ def datasets_table(infos: Sequence[DatasetInfo]) -> pd.DataFrame:
             "Classes": [", ".join(info.class_names) for info in infos],
             "Training images": [info.n_train for info in infos],
             "Test images": [info.n_test for info in infos],
+            "Added by": [info.owner or "" for info in infos],
             "SHA-256": [info.sha256[:12] for info in infos],
             "Added": [info.created.replace("T", " ")[:16] for info in infos],
         }

@@ -294,6 +294,7 @@ class RunStore:
             raise ValueError("a run config must name its engine")
         config = self.with_dataset_hash(config)
         # Checked before the directory exists, so a refused name leaves nothing behind.
+        name = None if name is None else validate_run_name(name)
         owner = None if owner is None else validate_owner_name(owner)
         self.root.mkdir(parents=True, exist_ok=True)
         label = re.sub(r"[^A-Za-z0-9]+", "-", str(config.get("label", config["engine"])))
@@ -304,7 +305,7 @@ class RunStore:
         run.path.mkdir()
         config = dict(config, created=now_iso())
         if name is not None:
-            config["name"] = validate_run_name(name)
+            config["name"] = name
         if owner is not None:
             config["owner"] = owner
         try:

@@ -52,6 +52,9 @@ CONFIG_FILE = "config.json"
 STOP_FILE = "stop-requested"
 LOG_FILE = "worker.log"
 TENSORBOARD_DIR = "tb"
+# A status.json field: the run waits in a queue of files no process holds (the local one, see
+# `mnist_lab.execution.queue_entry`), so having no pid does not mean its worker died.
+WAITS_IN_QUEUE = "waits_in_queue"
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,8 @@ class Run:
     def _worker_alive(self, status: dict) -> bool:
         """Whether the process recorded in ``status`` still runs (a fresh queued run has none)."""
         if status.get("pid") is None:
+            if status.get(WAITS_IN_QUEUE) is True:
+                return True
             # Created but not yet picked up: give the worker a moment to start.
             created = self.file(STATUS_FILE).stat().st_mtime
             return time.time() - created < 30
@@ -294,6 +299,7 @@ class RunStore:
             raise ValueError("a run config must name its engine")
         config = self.with_dataset_hash(config)
         # Checked before the directory exists, so a refused name leaves nothing behind.
+        name = None if name is None else validate_run_name(name)
         owner = None if owner is None else validate_owner_name(owner)
         self.root.mkdir(parents=True, exist_ok=True)
         label = re.sub(r"[^A-Za-z0-9]+", "-", str(config.get("label", config["engine"])))
@@ -304,7 +310,7 @@ class RunStore:
         run.path.mkdir()
         config = dict(config, created=now_iso())
         if name is not None:
-            config["name"] = validate_run_name(name)
+            config["name"] = name
         if owner is not None:
             config["owner"] = owner
         try:

@@ -98,6 +98,8 @@ def test_with_a_teacher_key_only_the_teacher_sees_the_class(class_runs, monkeypa
 
 def test_the_teacher_sees_the_queue_and_reorders_and_cancels_it(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
+    # No dispatcher: showing the queue would start one, and it would train the runs.
+    monkeypatch.setattr("mnist_lab.execution.dispatcher.ensure_dispatcher", lambda store: None)
     store = RunStore(tmp_path)
     waiting = {}
     for owner, name in (("Ada", "first"), ("Ada", "second"), ("Bob", "bob's")):

@@ -1,12 +1,13 @@
 """The fair queue: round robin by student, a limit per student, the teacher's order, ETAs."""
 
+import os
 import time
 
 import pytest
 
 from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
-from mnist_lab.execution.dispatcher import current_queue, queue_state
+from mnist_lab.execution.dispatcher import admit, current_queue, queue_state
 from mnist_lab.execution.fair_queue import (
     RUNS_PER_STUDENT_ENV,
     fair_order,
@@ -17,10 +18,21 @@ from mnist_lab.execution.fair_queue import (
     teacher_order,
 )
 from mnist_lab.execution.local import LocalExecutor
-from mnist_lab.execution.queue_entry import enqueue
+from mnist_lab.execution.queue_entry import LOCAL, enqueue, mark_started
+from mnist_lab.execution.slots import MAX_PARALLEL_ENV
 from mnist_lab.launch import executor_for
 from mnist_lab.runs import RunStore
 from tests.test_runs import wait_for
+
+
+@pytest.fixture(autouse=True)
+def no_dispatcher(monkeypatch):
+    """Showing the queue starts a dispatcher for waiting runs: here it would train them."""
+    started = []
+    monkeypatch.setattr(
+        "mnist_lab.execution.dispatcher.ensure_dispatcher", lambda store: started.append(store)
+    )
+    return started
 
 
 def queued(store: RunStore, *owners, parallel: int = 1):
@@ -171,3 +183,37 @@ def test_runs_of_one_model_on_different_subsets_expect_their_own_times(tmp_path)
     # The shipped throughput of the fast CNN: twice the digits take twice as long.
     assert starts[0] == 0.0 and starts[1] > 0
     assert starts[2] == pytest.approx(3 * starts[1])
+
+
+def start_one_at_a_time(store: RunStore, n: int) -> tuple[list, list]:
+    """Play the dispatcher on one slot ``n`` times: what the page showed next, what started.
+
+    Each started run is marked as started by a live process (this one) and ends before the
+    next round, as a one-slot dispatcher sees them.
+    """
+    shown, started = [], []
+    for _ in range(n):
+        shown.append(current_queue(store)[0].run)
+        (run, parallel), *_ = admit(store, LOCAL)[0]
+        mark_started(run, parallel, os.getpid(), LOCAL)
+        run.update_status(state="running", pid=os.getpid())
+        run.update_status(state="finished")
+        started.append(run)
+    return shown, started
+
+
+def test_round_robin_holds_on_one_slot(tmp_path, monkeypatch):
+    """A student's many runs do not go first: a classmate's run queued after them starts 2nd."""
+    monkeypatch.setenv(MAX_PARALLEL_ENV, "1")
+    store = RunStore(tmp_path)
+    ada = queued(store, *["Ada"] * 6)
+    (bob,) = queued(store, "Bob")
+    places = current_queue(store)
+    assert [place.run for place in places][:3] == [ada[0], bob, ada[1]]
+    shown, started = start_one_at_a_time(store, 3)
+    assert started == [ada[0], bob, ada[1]], "the page and the dispatcher disagree"
+    assert shown == started
+    # Bob comes back: Ada was served since his last run, so his next run goes before hers.
+    (bob2,) = queued(store, "Bob")
+    shown, started = start_one_at_a_time(store, 3)
+    assert started == shown == [bob2, ada[2], ada[3]]

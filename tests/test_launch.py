@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import mnist_lab.launch
+from mnist_lab.cli.main import main
 from mnist_lab.execution.dispatcher import queue_state
 from mnist_lab.execution.executor import Executor
 from mnist_lab.files import read_json
@@ -219,3 +220,23 @@ def test_the_one_click_model_follows_the_cluster_too(tmp_path, made, monkeypatch
     ((run, _),) = executor.launched
     assert made["local"] == [] and run.config()["preset"] == "fast-cnn"
     assert run.owner == "Ada"
+
+
+@pytest.mark.parametrize(
+    "name", ["x" * 81, "tab\there", "bell\x07", "escape\x1b[31m", "line\nbreak"]
+)
+def test_an_invalid_name_on_the_command_line_leaves_no_run_directory(
+    tmp_path, monkeypatch, capsys, name
+):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path / "runs"))
+    code = main(["train", "--engine", "numpy", "--subset", "500", "--epochs", "1", "--name", name])
+    error = capsys.readouterr().err
+    assert code == 2 and error.startswith("error: a run name") and error.count("\n") == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_run_store_refuses_a_bad_name_before_making_the_directory(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    with pytest.raises(ValueError, match="at most 80 characters"):
+        store.create(NETWORK, name="x" * 81)
+    assert not store.root.exists()

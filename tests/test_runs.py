@@ -16,7 +16,7 @@ from mnist_lab.execution.slots import training_slot
 from mnist_lab.execution.worker import run_worker
 from mnist_lab.files import DamagedRunError
 from mnist_lab.processes import process_start_time
-from mnist_lab.runs import CONFIG_FILE, LOG_FILE, RunStore
+from mnist_lab.runs import CONFIG_FILE, LOG_FILE, WAITS_IN_QUEUE, RunStore
 
 
 def wait_for(condition, timeout_s, what):
@@ -71,8 +71,8 @@ def test_a_second_launch_queues_and_a_killed_worker_reads_as_interrupted(tmp_pat
     wait_for(lambda: first.file("checkpoint.keras").exists(), 180, "the first checkpoint")
     first_pid = first.raw_status()["pid"]
     LocalExecutor(store).launch(second)
-    # No process waits for the second run: the dispatcher holds it and names itself.
-    wait_for(lambda: second.raw_status().get("pid"), 60, "the dispatcher to take it")
+    # No process waits for the second run: it waits in the queue's files, held by nobody.
+    assert second.raw_status()[WAITS_IN_QUEUE] and "pid" not in second.raw_status()
     assert second.status()["state"] == "queued" and first.status()["state"] == "running"
     assert not second.file(LOG_FILE).exists(), "a worker was started for a queued run"
 

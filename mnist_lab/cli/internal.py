@@ -17,7 +17,7 @@ def add_worker_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Run the worker; exit 0 unless the run failed."""
+    """Run the worker; exit 0 unless the run failed (2 if another worker holds it)."""
     from mnist_lab.execution.worker import run_worker
 
     return 1 if run_worker(args.run_dir) == "failed" else 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from mnist_lab.execution.dispatcher import resume_queue
 from mnist_lab.runs import RunStore
 from mnist_lab.status import DAMAGED
 
@@ -15,8 +16,12 @@ def add_runs_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    """Print one line per run: id, state, engine/label, test accuracy; why, if damaged."""
+    """Print one line per run: id, state, engine/label, test accuracy; why, if damaged.
+
+    Runs waiting in the local queue are started again if no dispatcher runs (one was killed).
+    """
     store = RunStore()
+    resume_queue(store)
     runs = store.list()
     if not runs:
         print(f"No runs yet in {store.root}.")

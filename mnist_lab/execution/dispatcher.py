@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from dataclasses import dataclass, field
 
 from mnist_lab.execution.fair_queue import (
     QueuePlace,
@@ -29,58 +30,125 @@ from mnist_lab.execution.fair_queue import (
     runs_to_start,
     teacher_order,
 )
-from mnist_lab.execution.queue_entry import EXECUTORS, LOCAL, mark_started, queue_entry
+from mnist_lab.execution.queue_entry import (
+    EXECUTORS,
+    LOCAL,
+    mark_started,
+    queue_entry,
+    worker_alive,
+)
 from mnist_lab.execution.slots import MAX_PARALLEL_ENV
-from mnist_lab.files import now_iso
+from mnist_lab.files import DamagedRunError, now_iso
 from mnist_lab.processes import process_alive, process_start_time, start_detached
 from mnist_lab.runs import LOG_FILE, RUNS_DIR_ENV, Run, RunStore
-from mnist_lab.status import LIVE_STATES, QUEUED
+from mnist_lab.status import DAMAGED, LIVE_STATES, QUEUED
+from mnist_lab.status import check as check_status
 from mnist_lab.timing import expected_for_config
 
 LOCK_FILE = ".dispatcher.lock"
 DISPATCHER_LOG = ".dispatcher.log"
 
 
-def _queues(store: RunStore) -> dict[str, tuple[list[tuple[Run, int]], list[Run]]]:
-    """`queue_state` of every executor, from one pass over the runs."""
-    queues: dict[str, tuple[list, list]] = {executor: ([], []) for executor in EXECUTORS}
+@dataclass(frozen=True)
+class ExecutorQueue:
+    """One executor's queue as its files say now.
+
+    Attributes
+    ----------
+    waiting : list of (Run, int)
+        Live runs waiting for a worker, oldest first, each with its ``parallel``: never
+        started, or started by a worker that died before it began to train.
+    training : list of Run
+        Runs whose worker lives and has not ended them.
+    last_served : dict
+        Each owner's latest start of a run (ISO time): the fair queue's round robin.
+    """
+
+    waiting: list[tuple[Run, int]] = field(default_factory=list)
+    training: list[Run] = field(default_factory=list)
+    last_served: dict[str, str] = field(default_factory=dict)
+
+    def start_order(self, store: RunStore) -> list[Run]:
+        """The waiting runs in the order they start: `fair_queue.fair_order`, for every caller."""
+        return fair_order(
+            [run for run, _ in self.waiting],
+            teacher_order(store),
+            [run.owner for run in self.training],
+            self.last_served,
+        )
+
+
+def _queues(store: RunStore) -> dict[str, ExecutorQueue]:
+    """The queue of every executor, from one pass over the runs.
+
+    A queued run's state is read as written, not through its recorded pid: a waiting run is
+    held by no process, so no death of a dispatcher can end it.
+    """
+    queues = {executor: ExecutorQueue() for executor in EXECUTORS}
     for run in reversed(store.list()):
         entry = queue_entry(run)
-        if entry is None or run.status()["state"] not in LIVE_STATES:
+        if entry is None:
             continue
-        waiting, training = queues.get(entry.get("executor", LOCAL), ([], []))
-        if "worker" in entry:
-            training.append(run)
-        else:
-            waiting.append((run, int(entry["parallel"])))
+        queue = queues[entry.get("executor", LOCAL)]
+        state = _state(run, entry.get("executor", LOCAL))
+        if state in LIVE_STATES and (
+            "worker" not in entry or (state == QUEUED and not worker_alive(entry))
+        ):
+            # A worker killed before it began to train leaves its run waiting, untouched.
+            queue.waiting.append((run, entry["parallel"]))
+            continue
+        if state in LIVE_STATES and worker_alive(entry):
+            queue.training.append(run)
+        owner = run.owner
+        if "started" in entry and owner is not None:
+            queue.last_served[owner] = max(queue.last_served.get(owner, ""), entry["started"])
     return queues
+
+
+def _state(run: Run, executor: str) -> str:
+    """``run``'s state as its queue sees it (`DAMAGED` if its status cannot be read).
+
+    A local run's is read as written: no process holds it while it waits, so no dead
+    dispatcher ends it. A Ray run's launching process holds it: dead, the run is interrupted.
+    """
+    if executor != LOCAL:
+        return run.status()["state"]
+    try:
+        return check_status(run.raw_status())["state"]
+    except DamagedRunError:
+        return DAMAGED
 
 
 def queue_state(store: RunStore, executor: str = LOCAL) -> tuple[list[tuple[Run, int]], list[Run]]:
     """``executor``'s waiting runs, oldest first, each with its ``parallel``; and its runs training.
 
-    A run counts as training once its worker was started and until its status says it ended
-    (or its worker died); a waiting run is a live queued run whose worker was not started.
+    A run counts as training while the worker started for it lives and its status is live;
+    a waiting run is a live queued run whose worker was not started, or died before training.
     """
-    return _queues(store)[executor]
+    queue = _queues(store)[executor]
+    return queue.waiting, queue.training
 
 
 def current_queue(store: RunStore) -> list[QueuePlace]:
     """Every waiting run with its position and expected start, next to start first.
 
-    A lab trains either here or on a Ray cluster: the queue shown is the one with waiting
-    runs, the local one first. Expected durations come from each run's status (the Train
-    page records one at launch) or, failing that, from `timing.expected_for_config`.
+    The positions are the order `admit` starts them in (`ExecutorQueue.start_order`). A lab
+    trains either here or on a Ray cluster: the queue shown is the one with waiting runs, the
+    local one first. Expected durations come from each run's status (the Train page records
+    one at launch) or, failing that, from `timing.expected_for_config`. The pages read the
+    queue through this, so a page visit also restarts a dispatcher that was killed while local
+    runs wait (`resume_queue`).
     """
     queues = _queues(store)
+    if queues[LOCAL].waiting:
+        # Reading the queue keeps it moving: a killed dispatcher's runs still wait.
+        ensure_dispatcher(store)
     for executor in EXECUTORS:
-        waiting, training = queues[executor]
-        if waiting:
+        queue = queues[executor]
+        if queue.waiting:
             break
     else:
         return []
-    owners = [run.owner for run in training]
-    ordered = fair_order([run for run, _ in waiting], teacher_order(store), owners)
     throughputs: dict = {}
 
     def duration(run: Run) -> float | None:
@@ -90,14 +158,16 @@ def current_queue(store: RunStore) -> list[QueuePlace]:
         estimate = expected_for_config(store, run.config(), throughputs)
         return None if estimate is None else estimate.seconds
 
-    slots = max(parallel for _, parallel in waiting)
-    return queue_places(ordered, training, slots, runs_per_student(), duration)
+    slots = max(parallel for _, parallel in queue.waiting)
+    return queue_places(
+        queue.start_order(store), queue.training, slots, runs_per_student(), duration
+    )
 
 
 def _try_lock(store: RunStore):
     """The dispatcher lock's open handle if this process got it, else None."""
     store.root.mkdir(parents=True, exist_ok=True)
-    handle = open(store.root / LOCK_FILE, "a")
+    handle = open(store.root / LOCK_FILE, "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -115,6 +185,15 @@ def dispatcher_running(store: RunStore) -> bool:
     return False
 
 
+def dispatcher_pid(store: RunStore) -> int | None:
+    """The pid of the dispatcher that holds this store's lock; None if none does."""
+    if not dispatcher_running(store):
+        return None
+    words = (store.root / LOCK_FILE).read_text().split()
+    pid = int(words[0]) if len(words) == 2 and words[0].isdigit() else None
+    return pid if process_alive(pid, words[1]) else None
+
+
 def ensure_dispatcher(store: RunStore) -> int | None:
     """Start a detached dispatcher unless one runs; return its pid (None if one ran).
 
@@ -125,6 +204,15 @@ def ensure_dispatcher(store: RunStore) -> int | None:
         return None
     env = {RUNS_DIR_ENV: str(store.root)}
     return start_detached(["dispatch"], store.root / DISPATCHER_LOG, env)
+
+
+def resume_queue(store: RunStore) -> int | None:
+    """Start a dispatcher if local runs wait and none runs (one was killed); return its pid.
+
+    The runs wait in their files whatever happened to a dispatcher: a launch, a page that
+    shows the queue (`current_queue`) or ``python -m mnist_lab runs`` starts them again.
+    """
+    return ensure_dispatcher(store) if queue_state(store)[0] else None
 
 
 def start_worker(run: Run, parallel: int) -> int:
@@ -155,11 +243,17 @@ def admit(
         The runs to start now, each with its ``parallel``, in order; and the runs left
         waiting.
     """
-    waiting, training = queue_state(store, executor)
-    parallel_of = {run.id: slots or parallel for run, parallel in waiting}
-    owners = [run.owner for run in training]
+    return _admit(store, _queues(store)[executor], slots)
+
+
+def _admit(
+    store: RunStore, queue: ExecutorQueue, slots: int | None
+) -> tuple[list[tuple[Run, int]], list[Run]]:
+    """`admit` over a queue already read."""
+    parallel_of = {run.id: slots or parallel for run, parallel in queue.waiting}
+    owners = [run.owner for run in queue.training]
     ordered = []
-    for run in fair_order([run for run, _ in waiting], teacher_order(store), owners):
+    for run in queue.start_order(store):
         if run.stop_requested():
             # Only while it still waits: a worker that started meanwhile stops it itself.
             run.update_status(
@@ -175,32 +269,39 @@ def admit(
     return [(run, parallel_of[run.id]) for run in starts], left
 
 
+def _hold_lock(store: RunStore):
+    """`_try_lock`, writing this process into the lock file (for `dispatcher_pid`)."""
+    lock = _try_lock(store)
+    if lock is not None:
+        pid = os.getpid()
+        lock.truncate(0)
+        lock.write(f"{pid} {process_start_time(pid)}\n")
+        lock.flush()
+    return lock
+
+
 def run_dispatcher(store: RunStore, poll_s: float = 0.3) -> int:
     """Start queued runs' workers in `fair_order` as slots free up; return how many.
 
     Exits at once if another dispatcher holds the lock, and once nothing waits and the
-    workers it started have ended. While a run waits, its ``status.json`` names this
-    process, so it reads as queued (not interrupted) for as long as the dispatcher lives; a
-    run stopped while it waits is marked stopped without ever starting.
+    local runs training have ended. It writes nothing into a waiting run's status: killed at
+    any moment, it leaves the queue as it was, and the next dispatcher takes it over.
     """
-    lock = _try_lock(store)
+    lock = _hold_lock(store)
     if lock is None:
         return 0
-    pid = os.getpid()
-    me = {"pid": pid, "pid_start": process_start_time(pid)}
-    workers: list[int] = []
+    started = 0
     while True:
-        starts, left = admit(store, LOCAL)
+        queue = _queues(store)[LOCAL]
+        starts, left = _admit(store, queue, None)
         for run, parallel in starts:
-            workers.append(start_worker(run, parallel))
-        for run in left:
-            if run.raw_status().get("pid") != pid:
-                # A worker that started meanwhile has written its own pid: leave it.
-                run.update_status(when={QUEUED}, **me)
-        # It outlives its workers, so they are reaped by it, never left <defunct>.
-        if not starts and not left and not any(map(process_alive, workers)):
+            start_worker(run, parallel)
+        started += len(starts)
+        # It stays while any local run trains (a worker killed before training puts its run
+        # back in the queue), and outlives its own workers, so they never linger <defunct>.
+        if not starts and not left and not queue.training:
             lock.close()
             # A launch may have enqueued a run while it saw the lock still held.
-            if not queue_state(store)[0] or (lock := _try_lock(store)) is None:
-                return len(workers)
+            if not queue_state(store)[0] or (lock := _hold_lock(store)) is None:
+                return started
         time.sleep(poll_s)

@@ -5,8 +5,10 @@ A policy of the local dispatcher (`mnist_lab.execution.dispatcher`), not a secon
 - a student trains at most `runs_per_student` runs at once (``$MNIST_LAB_RUNS_PER_STUDENT``,
   default 1, 0 for no limit); their other runs wait while other students' runs start;
 - waiting runs start in the order the teacher set (``<runs>/.queue_order.json``,
-  ``{"order": [run ids]}``), then round robin by student: everyone's next run before anyone's
-  run after it (a run training now counts as a student's turn), each student's in launch order.
+  ``{"order": [run ids]}``), then round robin by student: the next run is the next one of the
+  student served least recently (a run training now counts as being served now; the last start
+  of each student's runs is in their ``dispatch.json``), each student's in launch order.
+  `fair_order` decides this order for the dispatcher and for the pages that show the queue.
 
 Runs that record no owner (one person on a laptop, no teacher key) are never limited, and
 without a teacher's order they start first in, first out as before.
@@ -14,6 +16,7 @@ without a teacher's order they start first in, first out as before.
 
 from __future__ import annotations
 
+import heapq
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -53,8 +56,14 @@ def teacher_order(store: RunStore) -> list[str]:
     return [run_id for run_id in order[:MAX_ORDERED] if isinstance(run_id, str)]
 
 
-def fair_order(waiting: list[Run], ordered: list[str], training_owners: list = ()) -> list[Run]:
-    """``waiting`` (oldest first) in the order they should start.
+def fair_order(
+    waiting: list[Run],
+    ordered: list[str],
+    training_owners: list = (),
+    last_served: dict[str, str] | None = None,
+) -> list[Run]:
+    """``waiting`` (oldest first) in the order they start: the one order the dispatcher follows
+    and the pages show.
 
     Parameters
     ----------
@@ -63,26 +72,42 @@ def fair_order(waiting: list[Run], ordered: list[str], training_owners: list = (
     ordered : list of str
         `teacher_order`: these go first, in this order.
     training_owners : list, optional
-        The owner of each run training now: each counts as that owner's turn.
+        The owner of each run training now: each of them is being served now.
+    last_served : dict, optional
+        When each owner's latest run started (ISO time), training or ended.
 
     Returns
     -------
     list of Run
-        The teacher's runs, then the others round robin by owner: each owner's n-th run
-        (counting those training) after every owner's (n-1)-th, ties in launch order.
+        The teacher's runs, then the others round robin by owner: the next run is always
+        the next one of the owner served least recently (never served first, then by when
+        their last run started, then those training now), each owner's in launch order,
+        ties in launch order. So a student's thirtieth run waits behind a classmate's first
+        on one slot as on many.
     """
     rank = {run_id: index for index, run_id in enumerate(ordered)}
-    seen = Counter(owner for owner in training_owners if owner is not None)
-    turns = {}
+    order = sorted((run for run in waiting if run.id in rank), key=lambda run: rank[run.id])
+    served = {owner: (1, time) for owner, time in (last_served or {}).items()}
+    served.update({owner: (2, "") for owner in training_owners if owner is not None})
+    for picks, run in enumerate(order):
+        if run.owner is not None:
+            served[run.owner] = (3, picks)
+    # An ownerless run is its own student, never served: ownerless runs keep first in, first out.
+    runs_of: dict[str, list[tuple[int, Run]]] = {}
     for index, run in enumerate(waiting):
-        # An ownerless run is its own student: ownerless runs keep first in, first out.
-        owner = run.owner or f"\0{index}"
-        turns[run.id] = (seen[owner], index)
-        seen[owner] += 1
-    return sorted(
-        waiting,
-        key=lambda run: (0, rank[run.id], 0) if run.id in rank else (1, *turns[run.id]),
-    )
+        if run.id not in rank:
+            runs_of.setdefault(run.owner or f"\0{index}", []).append((index, run))
+    turns = [(served.get(owner, (0, "")), runs[0][0], owner) for owner, runs in runs_of.items()]
+    heapq.heapify(turns)
+    taken = dict.fromkeys(runs_of, 0)
+    while turns:
+        _, _, owner = heapq.heappop(turns)
+        order.append(runs_of[owner][taken[owner]][1])
+        taken[owner] += 1
+        if taken[owner] < len(runs_of[owner]):
+            key = (3, len(order))
+            heapq.heappush(turns, (key, runs_of[owner][taken[owner]][0], owner))
+    return order
 
 
 def runs_to_start(

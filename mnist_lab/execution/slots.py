@@ -14,8 +14,10 @@ import os
 import time
 from collections.abc import Callable, Iterator
 
-from mnist_lab.execution.queue_entry import waits_for_dispatcher
+from mnist_lab.execution.queue_entry import queue_entry, worker_alive
+from mnist_lab.files import DamagedRunError
 from mnist_lab.runs import Run, RunStore
+from mnist_lab.status import QUEUED
 
 MAX_PARALLEL_ENV = "MNIST_LAB_MAX_PARALLEL"
 SLOTS_DIR = ".slots"
@@ -39,15 +41,21 @@ def first_in_queue(store: RunStore, run: Run) -> bool:
     """Whether no older started worker still waits for a slot, so ``run`` may take the next.
 
     Workers wait for a slot in the order their runs were created; runs still in the
-    dispatcher's queue are its business (`fair_queue`), and a queued run whose worker
-    died reads as interrupted and no longer holds the line.
+    dispatcher's queue are its business (`fair_queue`), and a worker that died no longer
+    holds the line (its run waits in the dispatcher's queue again).
     """
-    return not any(
-        other.id < run.id
-        and other.status()["state"] == "queued"
-        and not waits_for_dispatcher(other)
-        for other in store.list()
-    )
+    return not any(other.id < run.id and _waits_for_slot(other) for other in store.list())
+
+
+def _waits_for_slot(run: Run) -> bool:
+    """Whether ``run``'s started worker lives and has not begun to train."""
+    entry = queue_entry(run)
+    if entry is None or "worker" not in entry or not worker_alive(entry):
+        return False
+    try:
+        return run.raw_status().get("state") == QUEUED
+    except DamagedRunError:
+        return False
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from mnist_lab.execution.dispatcher import dispatcher_pid
 from mnist_lab.files import DamagedRunError
 from mnist_lab.processes import process_alive
 from mnist_lab.runs import RUNS_DIR_ENV, RunStore
@@ -120,7 +121,13 @@ def stop_server(server: Server, grace_s: float = 10.0) -> None:
 
 
 def kill_workers(runs_dir: Path) -> None:
-    """SIGKILL the worker of every live run under ``runs_dir`` (workers outlive the server)."""
+    """SIGKILL the dispatcher, then the worker of every live run under ``runs_dir``.
+
+    Both outlive the server; the dispatcher goes first, or it would start the next run.
+    """
+    dispatcher = dispatcher_pid(RunStore(runs_dir))
+    if dispatcher is not None:
+        os.kill(dispatcher, signal.SIGKILL)
     for run in RunStore(runs_dir).list():
         try:
             status = run.raw_status()

@@ -1,17 +1,20 @@
 """A class on one server, in the browser: a student sees their run's place in the queue, the
 teacher reorders the queue on the Class page, and the student's page follows.
 
-The server of this module has a teacher key; its runs wait in the queue without a dispatcher
-(none is started), so the queue holds still while the two sessions look at it.
+The server of this module has a teacher key; its runs wait in the queue while the test holds the
+dispatcher's lock (as a live dispatcher does), so no dispatcher starts them and the queue holds
+still while the two sessions look at it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import time
 
 import pytest
 from playwright.sync_api import expect
 
+from mnist_lab.execution.dispatcher import LOCK_FILE
 from mnist_lab.execution.queue_entry import enqueue
 from mnist_lab.ownership import TEACHER_KEY_ENV
 from mnist_lab.runs import RunStore
@@ -34,9 +37,11 @@ def class_server(tmp_path_factory):
         enqueue(run, 1)
         run.update_status(expected_training_s=30.0)
         time.sleep(0.002)  # ids are stamped to the millisecond: keep launch order
-    server = start_server(store.root, base / "server.log", {TEACHER_KEY_ENV: TEACHER_KEY})
-    yield server
-    stop_server(server)
+    with open(store.root / LOCK_FILE, "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        server = start_server(store.root, base / "server.log", {TEACHER_KEY_ENV: TEACHER_KEY})
+        yield server
+        stop_server(server)
 
 
 def sign_in(page, name: str) -> None:

@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard.ui.app.identity import NAME_FIRST, current_owner, may_manage, name_missing
 from dashboard.ui.app.pages import PAGE
+from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import dataset_store
 from dashboard.ui.train.settings_form import keep_form_state, settings_form
 from dashboard.ui.train.shared_figures import shared_schedule_figure
@@ -14,7 +15,7 @@ from mnist_lab.launch import launch
 from mnist_lab.run_summary import summaries
 from mnist_lab.runs import RunStore
 from mnist_lab.status import LIVE_STATES
-from mnist_lab.timing import expected_training
+from mnist_lab.timing import cost_refusal, expected_training
 
 st.title(PAGE["train"].title)
 st.caption(
@@ -69,6 +70,10 @@ with st.expander("Settings for a new run", expanded=not busy, icon=":material/tu
             f"Expected training time on this machine: about {format_seconds(estimate.seconds)} "
             f"({estimate.samples_per_s:,.0f} samples/s, measured by {estimate.source})."
         )
+    # Refused before launch, as the launch itself would refuse it.
+    too_long = cost_refusal(store, settings) if settings is not None else None
+    if too_long is not None:
+        st.error(plain_markdown(f"Cannot launch: {too_long}."))
     if settings is not None:
         n_train = dataset_store().n_train(settings.dataset)
         schedule = shared_schedule_figure(engine, settings, n_train)
@@ -82,7 +87,7 @@ with st.expander("Settings for a new run", expanded=not busy, icon=":material/tu
     launched = st.button(
         "Launch training",
         type="primary",
-        disabled=busy or nameless or settings is None,
+        disabled=busy or nameless or settings is None or too_long is not None,
         icon=":material/rocket_launch:",
         key=f"train_{engine.name}_launch",
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from mnist_lab.engines import engine_of
+from mnist_lab.engines import engine_of, get_engine
 from mnist_lab.run_summary import summary
 from mnist_lab.runs import Run, RunStore
 
@@ -64,7 +64,8 @@ def usable_runs(store: RunStore) -> list[Run]:
     for run in store.list():
         try:
             # A damaged evaluation makes the summary's state "damaged": such a run is not offered.
-            if summary(run)["state"] in USABLE_STATES and engine_of(run).has_model(run):
+            row = summary(run)
+            if row["state"] in USABLE_STATES and get_engine(row["engine"]).has_model(run):
                 runs.append(run)
         except ValueError:
             # Damaged (DamagedRunError is a ValueError) or trained by an unknown engine.

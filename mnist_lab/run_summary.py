@@ -9,6 +9,7 @@ per version of those three files (`mnist_lab.files.file_version`): a rerun then 
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 from mnist_lab import datasets
@@ -41,10 +42,10 @@ def summary(run: Run) -> dict:
         engine is the yardstick networks are measured against). Kept and shared by every
         caller: copy it before changing it.
     """
-    key = (
-        str(run.path),
-        *(file_version(run.file(name)) for name in (CONFIG_FILE, STATUS_FILE, ev.EVALUATION_FILE)),
-    )
+    directory = str(run.path)
+    # Plain strings, not paths: this runs for every run of a class on every rerun.
+    files = (CONFIG_FILE, STATUS_FILE, ev.EVALUATION_FILE)
+    key = (directory, *(file_version(os.path.join(directory, name)) for name in files))
     kept = _SUMMARIES.get(key)
     if kept is not None:
         return kept

@@ -103,7 +103,7 @@ def file_version(path: Path) -> tuple[int, int, int] | None:
     what is derived from a file is kept under it.
     """
     try:
-        return _version(Path(path).stat())
+        return _version(os.stat(path))
     except FileNotFoundError:
         return None
 

@@ -18,6 +18,7 @@ from mnist_lab.execution.executor import Executor
 from mnist_lab.execution.local import LocalExecutor
 from mnist_lab.execution.ray_cluster import RayExecutor
 from mnist_lab.runs import Run, RunStore, validate_owner_name, validate_run_name
+from mnist_lab.timing import cost_refusal
 
 CLUSTER_ENV = "MNIST_LAB_CLUSTER"
 # What a launch records itself: a copied run's name, owner and date are not the new run's.
@@ -118,7 +119,8 @@ def launch(
     ------
     ValueError
         If the engine is unknown, a setting is invalid (naming it and its allowed values),
-        the name or owner is refused, or the cluster cannot be reached.
+        the run would take longer than the lab's limit (`timing.cost_refusal`), the name or
+        owner is refused, or the cluster cannot be reached.
 
     Examples
     --------
@@ -139,6 +141,10 @@ def launch(
         stored = store.find_finished(config)
         if stored is not None:
             return Launched(stored, reused=True)
+    # A run that would hold a training slot for hours is refused, saying the limit.
+    refusal = cost_refusal(store, settings)
+    if refusal is not None:
+        raise ValueError(refusal)
     # Connect first: an unreachable cluster is a message, and leaves no run behind.
     executor = executor or executor_for(store, cluster, parallel)
     run = store.create(config, name=name, owner=owner)

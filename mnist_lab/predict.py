@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from mnist_lab.engines import engine_of
+from mnist_lab.engines import engine_of, get_engine
+from mnist_lab.run_summary import summary
 from mnist_lab.runs import Run, RunStore
 
 # Runs that ended with a model worth asking: a stopped run keeps (and evaluates) its model.
@@ -62,9 +63,9 @@ def usable_runs(store: RunStore) -> list[Run]:
     runs = []
     for run in store.list():
         try:
-            usable = run.status()["state"] in USABLE_STATES and engine_of(run).has_model(run)
-            # Reading the evaluation raises if it is damaged: such a run is not offered.
-            if usable and (run.evaluation() or True):
+            # A damaged evaluation makes the summary's state "damaged": such a run is not offered.
+            row = summary(run)
+            if row["state"] in USABLE_STATES and get_engine(row["engine"]).has_model(run):
                 runs.append(run)
         except ValueError:
             # Damaged (DamagedRunError is a ValueError) or trained by an unknown engine.

@@ -286,6 +286,11 @@ class Settings:
     def check_combination(self) -> None:
         """Raise ``ValueError`` for settings that are valid alone but contradict each other."""
 
+    def multiply_adds_per_image(self) -> int | None:
+        """Multiply-adds of one image's forward pass, for a model whose cost grows with its
+        layers (`mnist_lab.timing` bounds a run's cost with it); None when it does not."""
+        return None
+
     @classmethod
     def recommended(cls, values: dict) -> dict:
         """Settings recommended for the chosen ``values`` (a preset's recipe); given ones win."""

@@ -13,7 +13,7 @@ from dashboard.ui.classroom.class_view import (
 )
 from dashboard.ui.classroom.figures import class_sweep_figure
 from dashboard.ui.classroom.queue_view import render_queue_controls
-from dashboard.ui.runs.runs_view import TABLE_COLUMNS, runs_table, table_text
+from dashboard.ui.runs.runs_view import TABLE_COLUMNS, runs_page, runs_table, table_text
 from mnist_lab.execution.dispatcher import current_queue
 from mnist_lab.execution.fair_queue import runs_per_student
 from mnist_lab.runs import RunStore
@@ -97,13 +97,14 @@ st.caption(
 st.plotly_chart(class_sweep_figure(table), key="classroom_sweep")
 
 st.subheader("Every run")
+page = runs_page(table, key="classroom_runs")
 shown = {"student": "Student"} | TABLE_COLUMNS
 st.dataframe(
-    table_text(table[list(shown)]).rename(columns=shown),
+    table_text(page[list(shown)]).rename(columns=shown),
     hide_index=True,
     key="classroom_runs",
 )
-for row in table[table["state"] == DAMAGED].to_dict("records"):
+for row in page[page["state"] == DAMAGED].to_dict("records"):
     st.warning(f"`{row['id']}`: {row['message']}")
 st.download_button(
     "Download results (CSV)",

@@ -13,7 +13,13 @@ from dashboard.ui.data.datasets_view import warn_if_different_datasets
 from dashboard.ui.evaluate.figures.evaluation import difference_figure, per_digit_accuracy_figure
 from dashboard.ui.evaluate.label_issues_view import show_label_issues
 from dashboard.ui.evaluate.model_checks_view import compare_checks
-from dashboard.ui.runs.runs_view import load_evaluated, run_labels, runs_table, show_runs_table
+from dashboard.ui.runs.runs_view import (
+    load_evaluated,
+    run_labels,
+    runs_page,
+    runs_table,
+    show_runs_table,
+)
 from dashboard.ui.train.figures.curves import learning_curves_figure
 from mnist_lab import evaluation as ev
 from mnist_lab.files import DamagedRunError
@@ -77,8 +83,9 @@ if table.empty:
     st.stop()
 rows = {row["id"]: row for row in table.to_dict("records")}
 labels = run_labels(list(rows.values()))
-show_runs_table(table, key="compare_table")
-for row in rows.values():
+shown = runs_page(table, key="compare_table")
+show_runs_table(shown, key="compare_table")
+for row in shown.to_dict("records"):
     if row["state"] == "damaged":
         st.warning(f"`{row['id']}`: {row['message']}")
 

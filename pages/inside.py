@@ -1,5 +1,7 @@
 """Inside the network: weights as images, every layer's output, gradient flow, histograms."""
 
+import itertools
+
 import numpy as np
 import streamlit as st
 
@@ -26,6 +28,8 @@ from mnist_lab.status import DAMAGED, LIVE_STATES
 MAX_UNITS_SHOWN = 100
 # Conv filters are 3x3 to 9x9 pixels: enlarged so each tile is big enough to read.
 FILTER_ZOOM = 6
+# How many of the newest runs are searched for one with gradients to compare with.
+GRADIENT_SEARCH = 30
 
 st.session_state.setdefault("inside_digit", 0)
 
@@ -175,12 +179,15 @@ with gradients_tab:
         "How strongly the loss pulls on each layer's weights as training goes on. If the "
         "first layers get far smaller gradients than the last, they barely learn."
     )
-    # The newest other run that has gradients to compare with, not merely the newest run.
-    others = (r.id for r in store.list() if r != run and has_gradient_records(r))
-    first_other = next(others, None)
+    # The newest other run that has gradients to compare with, not merely the newest run;
+    # looked for among the newest few only, as each costs reading its records.
+    newest = itertools.islice(store.list(), GRADIENT_SEARCH)
+    first_other = next((r.id for r in newest if r != run and has_gradient_records(r)), None)
     if first_other is None:
         # The baseline and runs without the setting have none: nothing to pick from.
-        st.caption("No other run recorded its gradient flow, so there is none to compare with.")
+        st.caption(
+            "No other recent run recorded its gradient flow, so there is none to compare with."
+        )
         other = None
     else:
         other = run_picker(store, "inside_compare", label="Compare with", default_id=first_other)

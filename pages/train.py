@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard.ui.app.identity import NAME_FIRST, current_owner, may_manage, name_missing
 from dashboard.ui.app.pages import PAGE
+from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import dataset_store
 from dashboard.ui.train.settings_form import keep_form_state, settings_form
 from dashboard.ui.train.shared_figures import shared_schedule_figure
@@ -11,9 +12,10 @@ from dashboard.ui.train.train_forms import settings_chosen_outside_the_form
 from dashboard.ui.train.training_view import format_seconds, live_run_panel
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines, get_engine
 from mnist_lab.launch import launch
+from mnist_lab.run_summary import summaries
 from mnist_lab.runs import RunStore
 from mnist_lab.status import LIVE_STATES
-from mnist_lab.timing import expected_training
+from mnist_lab.timing import cost_refusal, expected_training
 
 st.title(PAGE["train"].title)
 st.caption(
@@ -21,14 +23,15 @@ st.caption(
     "and this page finds it again."
 )
 store = RunStore()
-runs = store.list()
+# Summaries, not whole runs: a class makes hundreds of runs.
+runs = summaries(store)
 st.session_state.setdefault("train_run_id", None)
 watched_id = st.session_state["train_run_id"]
-if watched_id not in {run.id for run in runs}:
+if watched_id not in {run["id"] for run in runs}:
     # Reopening the page: this person's live run if there is one, else their newest run.
-    mine = [run for run in runs if current_owner() is None or run.owner == current_owner()]
-    live = [run for run in mine if run.status()["state"] in LIVE_STATES]
-    watched_id = (live or mine or runs)[0].id if runs else None
+    mine = [run for run in runs if current_owner() is None or run["owner"] == current_owner()]
+    live = [run for run in mine if run["state"] in LIVE_STATES]
+    watched_id = (live or mine or runs)[0]["id"] if runs else None
 watched = store.get(watched_id) if watched_id else None
 # Watching a classmate's live run does not stop anyone launching their own.
 busy = watched is not None and watched.status()["state"] in LIVE_STATES and may_manage(watched)
@@ -37,7 +40,7 @@ busy = watched is not None and watched.status()["state"] in LIVE_STATES and may_
 if watched is not None:
     if len(runs) > 1:
         # Names only: a state in the label would go stale while the live panel refreshes.
-        labels = {run.id: run.name for run in runs}
+        labels = {run["id"]: run["name"] for run in runs}
         # The picker follows the run this page watches, including one just launched.
         st.session_state["train_watch"] = watched.id
         st.selectbox(
@@ -67,6 +70,10 @@ with st.expander("Settings for a new run", expanded=not busy, icon=":material/tu
             f"Expected training time on this machine: about {format_seconds(estimate.seconds)} "
             f"({estimate.samples_per_s:,.0f} samples/s, measured by {estimate.source})."
         )
+    # Refused before launch, as the launch itself would refuse it.
+    too_long = cost_refusal(store, settings) if settings is not None else None
+    if too_long is not None:
+        st.error(plain_markdown(f"Cannot launch: {too_long}."))
     if settings is not None:
         n_train = dataset_store().n_train(settings.dataset)
         schedule = shared_schedule_figure(engine, settings, n_train)
@@ -80,7 +87,7 @@ with st.expander("Settings for a new run", expanded=not busy, icon=":material/tu
     launched = st.button(
         "Launch training",
         type="primary",
-        disabled=busy or nameless or settings is None,
+        disabled=busy or nameless or settings is None or too_long is not None,
         icon=":material/rocket_launch:",
         key=f"train_{engine.name}_launch",
     )

@@ -132,7 +132,9 @@ def test_keras_cnn_shows_filters_and_feature_maps(monkeypatch, tmp_path):
     assert [h.value for h in app.subheader] == ["First convolution: 4 filters"]
     assert "conv: 4 feature maps" in [m.value.replace("**", "") for m in app.markdown]
     assert "recorded no gradient flow" in app.info[0].value
-    assert "No other run recorded its gradient flow" in " ".join(c.value for c in app.caption)
+    assert "No other recent run recorded its gradient flow" in " ".join(
+        c.value for c in app.caption
+    )
     assert not [box for box in app.selectbox if box.key == "inside_compare"]
 
 

@@ -103,20 +103,26 @@ def find_baseline(store: RunStore, sha256: str = EMBEDDED_SHA256) -> Run | None:
     sha256 : str, default the embedded MNIST's
         The dataset the baseline must have been trained on (see `recorded_dataset`).
     """
-    candidates = []
+    subset_fit = None
     for run in store.list():
         try:
             config = run.config()
-            usable = (
+            candidate = (
                 recorded_dataset(config)["sha256"] == sha256
                 and get_engine(config.get("engine")).is_baseline
                 and run.status()["state"] == "finished"
-                and run.evaluation() is not None
             )
+            full_data = config.get("subset") is None
+            # Evaluations are large: read only those of runs that could be the answer.
+            if not candidate or (not full_data and subset_fit is not None):
+                continue
+            if run.evaluation() is None:
+                continue
         except ValueError:
             # Damaged (DamagedRunError is a ValueError) or trained by an unknown engine.
             continue
-        if usable:
-            candidates.append((config.get("subset") is not None, run))
-    # min() keeps the newest among equals, since store.list() is newest first.
-    return min(candidates, key=lambda pair: pair[0])[1] if candidates else None
+        if full_data:
+            return run
+        subset_fit = run
+    # Newest first (`store.list()`): the newest full-data fit, else the newest on a subset.
+    return subset_fit

@@ -2,7 +2,8 @@
 
 Each cache is keyed by the version of the file it reads (its modification time, or
 `mnist_lab.files.file_version`), so a new epoch, evaluation or checkpoint is read afresh: a
-run's test scores, its records, its predictions and its loaded model.
+run's records, its predictions and its loaded model. What run lists read of each run is
+`mnist_lab.run_summary`'s.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import streamlit as st
 
 from mnist_lab import evaluation as ev
 from mnist_lab.engines import engine_of
-from mnist_lab.evaluation import EVALUATION_FILE
 from mnist_lab.files import file_version
 from mnist_lab.records import METRICS_FILE
 from mnist_lab.runs import Run
@@ -35,41 +35,6 @@ def cached_predictions(run_dir: str, mtime: float) -> tuple[np.ndarray, np.ndarr
         As :func:`mnist_lab.evaluation.load_predictions` returns them.
     """
     return ev.load_predictions(Run(run_dir))
-
-
-# Enough for every run of a class: each entry is two numbers.
-@st.cache_data(max_entries=2000, show_spinner=False)
-def cached_scores(run_dir: str, mtime: float) -> dict:
-    """A run's test accuracy and loss from its ``evaluation.json``, read once for all sessions.
-
-    Parameters
-    ----------
-    run_dir : str
-        The run's directory.
-    mtime : float
-        The evaluation file's modification time: only the cache key, so a rewrite rereads.
-
-    Returns
-    -------
-    dict
-        ``test_accuracy`` and ``test_loss``; empty when the run has no evaluation.
-
-    Raises
-    ------
-    DamagedRunError
-        If the file is malformed (not cached: it is read again on the next call).
-    """
-    evaluation = Run(run_dir).evaluation() or {}
-    return {key: evaluation[key] for key in ("test_accuracy", "test_loss") if key in evaluation}
-
-
-def scores_of(run: Run) -> dict:
-    """`cached_scores` of ``run``, keyed by its evaluation file's modification time."""
-    try:
-        mtime = run.file(EVALUATION_FILE).stat().st_mtime
-    except FileNotFoundError:
-        return {}
-    return cached_scores(str(run.path), mtime)
 
 
 # A live run's records change every second: a few versions of a few runs are plenty.

@@ -90,19 +90,18 @@ def show_label_issues(store: RunStore, runs: dict[str, Run], key: str) -> None:
 
 
 def _test_issues(runs: dict[str, Run], key: str) -> tuple[LabelIssues, MnistDataset] | None:
-    """Judged by the chosen runs' saved test probabilities (all tested on the same digits)."""
-    evaluated = {label: load_evaluated(run) for label, run in runs.items()}
-    evaluated = {
-        label: result for label, result in evaluated.items() if not isinstance(result, str)
-    }
-    if not evaluated:
+    """Judged by the chosen runs' saved test probabilities (all tested on the same digits).
+
+    Only the chosen runs' predictions are read: ``runs`` may hold every run of a class.
+    """
+    if not runs:
         st.info("No evaluated run yet: the test digits are judged by the runs' predictions.")
         return None
-    judges = list(
-        choose_runs("Judges", {label: runs[label] for label in evaluated}, 5, f"{key}_judges")
-    )
+    chosen = choose_runs("Judges", runs, 5, f"{key}_judges")
+    evaluated = {label: load_evaluated(run) for label, run in chosen.items()}
+    judges = [label for label, result in evaluated.items() if not isinstance(result, str)]
     if not judges:
-        st.info("Choose at least one run to judge the test digits.")
+        st.info("Choose at least one evaluated run to judge the test digits.")
         return None
     if warn_if_different_datasets([runs[label] for label in judges]):
         return None

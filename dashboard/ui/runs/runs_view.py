@@ -8,19 +8,17 @@ shown as plain text (dataframes, select options) or HTML-escaped inside plotly f
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard.ui.app.run_cache import cached_predictions, scores_of
+from dashboard.ui.app.run_cache import cached_predictions
 from dashboard.ui.app.text import plain_markdown
 from mnist_lab import evaluation as ev
-from mnist_lab.engines import get_engine
 from mnist_lab.files import DamagedRunError
+from mnist_lab.run_summary import summaries, summary
 from mnist_lab.runs import Run, RunStore
 from mnist_lab.status import DAMAGED, LIVE_STATES
 
@@ -48,46 +46,23 @@ TABLE_FORMATS = {
     "epochs": ("{:.0f}", True),
 }
 MISSING = "—"
+# Rows of a run table per page: a class makes hundreds of runs in an afternoon.
+PAGE_SIZE = 50
+# What the filter box looks in.
+FILTERED_COLUMNS = ("name", "owner", "state", "engine", "label", "id")
 
 
 def run_row(run: Run) -> dict:
-    """One run as a flat dict for tables and pickers; a damaged run gets state "damaged".
+    """One run as a flat dict for tables and pickers (`mnist_lab.run_summary.summary`).
 
     Returns
     -------
     dict
         The keys of `TABLE_COLUMNS` plus ``message``, ``test_loss``, ``baseline`` (whether
-        its engine is the yardstick the networks are measured against) and ``owner``.
+        its engine is the yardstick the networks are measured against) and ``owner``; the
+        caller's own copy.
     """
-    row = dict.fromkeys(TABLE_COLUMNS) | {"id": run.id, "name": run.name, "test_loss": None}
-    row["owner"] = run.owner
-    row["baseline"] = False
-    status = run.status()
-    row["state"], row["message"] = status["state"], status.get("message", "")
-    try:
-        config = run.config()
-        evaluation = scores_of(run)
-    except DamagedRunError as error:
-        return row | {"state": DAMAGED, "message": f"This run is damaged: {error}."}
-    for key in ("engine", "label", "optimizer", "learning_rate", "normalization", "epochs"):
-        row[key] = config.get(key)
-    with contextlib.suppress(ValueError):
-        row["baseline"] = get_engine(config.get("engine")).is_baseline
-    row["test_accuracy"] = evaluation.get("test_accuracy")
-    row["test_loss"] = evaluation.get("test_loss")
-    row["training_s"] = training_seconds(status)
-    return row
-
-
-def training_seconds(status: dict) -> float | None:
-    """Seconds from ``started`` to ``ended`` (or to now while live); None if unknown."""
-    live = status.get("state") in LIVE_STATES
-    try:
-        started = datetime.fromisoformat(status["started"])
-        ended = datetime.now(UTC) if live else datetime.fromisoformat(status["ended"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    return round((ended - started).total_seconds(), 1)
+    return dict(summary(run))
 
 
 def runs_table(store: RunStore) -> pd.DataFrame:
@@ -103,7 +78,7 @@ def runs_table(store: RunStore) -> pd.DataFrame:
         Columns: the keys of `TABLE_COLUMNS`, ``message``, ``test_loss``, ``baseline`` and
         ``owner``.
     """
-    rows = [run_row(run) for run in store.list()]
+    rows = summaries(store)
     table = pd.DataFrame(
         rows, columns=[*TABLE_COLUMNS, "message", "test_loss", "baseline", "owner"]
     )
@@ -150,6 +125,61 @@ def show_runs_table(table: pd.DataFrame, key: str) -> None:
             if right
         },
     )
+
+
+def filter_runs(table: pd.DataFrame, text: str) -> pd.DataFrame:
+    """The rows of ``table`` with ``text`` in one of `FILTERED_COLUMNS`, any case; all if empty.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"name": ["mlp", "cnn"], "owner": ["Ada", None]})
+    >>> filter_runs(table, "ADA")["name"].tolist(), len(filter_runs(table, " "))
+    (['mlp'], 2)
+    """
+    text = text.strip().casefold()
+    if not text:
+        return table
+    found = pd.Series(False, index=table.index)
+    for column in FILTERED_COLUMNS:
+        if column in table:
+            cells = table[column].astype("string").str.casefold()
+            found |= cells.str.contains(text, regex=False).fillna(False).astype(bool)
+    return table[found]
+
+
+def runs_page(table: pd.DataFrame, key: str) -> pd.DataFrame:
+    """A filter box and a page picker over ``table``: the rows of the page chosen.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        `runs_table` (or a table with its columns).
+    key : str
+        Widget key prefix (``<key>_filter``, ``<key>_page``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        At most `PAGE_SIZE` rows of the runs that match the filter, in ``table``'s order.
+    """
+    left, right = st.columns([3, 1])
+    text = left.text_input(
+        "Filter runs",
+        key=f"{key}_filter",
+        placeholder="Name, student, status, engine or architecture",
+    )
+    found = filter_runs(table, text)
+    pages = max(1, -(-len(found) // PAGE_SIZE))
+    page_key = f"{key}_page"
+    if st.session_state.get(page_key, 1) > pages:
+        # A narrower filter has fewer pages: show its last one.
+        st.session_state[page_key] = pages
+    page = right.number_input("Page", 1, pages, key=page_key, disabled=pages == 1)
+    shown = found.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    of_all = f" (filtered from {len(table):,})" if len(found) < len(table) else ""
+    first = (page - 1) * PAGE_SIZE + 1 if len(shown) else 0
+    st.caption(f"Runs {first:,}-{first + len(shown) - 1:,} of {len(found):,}{of_all}.")
+    return shown
 
 
 def run_label(row: dict) -> str:
@@ -207,8 +237,11 @@ def run_picker(
     Run or None
         None when there is no run to pick.
     """
-    rows = [run_row(run) for run in store.list()]
-    rows = [r for r in rows if states is None or r["state"] in states or r["state"] == DAMAGED]
+    rows = [
+        r
+        for r in summaries(store)
+        if states is None or r["state"] in states or r["state"] == DAMAGED
+    ]
     if not rows:
         return None
     ids = [r["id"] for r in rows]

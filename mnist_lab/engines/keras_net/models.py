@@ -331,8 +331,9 @@ def _trace(layers: list, n_classes: int = N_CLASSES) -> list[dict]:
     """Validate ``layers`` and return the full spec, ``n_classes`` outputs, shapes and counts.
 
     Each returned dict has ``spec`` (the complete layer, Flatten and output included),
-    ``name`` (the Keras layer name), ``output_shape`` (without the batch axis), ``params``
-    and ``automatic`` (True for the inserted Flatten and the output layer).
+    ``name`` (the Keras layer name), ``output_shape`` (without the batch axis), ``params``,
+    ``multiply_adds`` (per image, forward) and ``automatic`` (True for the inserted Flatten
+    and the output layer).
     """
     if not isinstance(layers, list):
         raise ValueError(f"layers must be a list of layer dicts, got {type(layers).__name__}")
@@ -343,7 +344,13 @@ def _trace(layers: list, n_classes: int = N_CLASSES) -> list[dict]:
     counts: dict[str, int] = {}
     traced = []
 
-    def add(spec: dict, out_shape: tuple[int, ...], params: int = 0, automatic: bool = False):
+    def add(
+        spec: dict,
+        out_shape: tuple[int, ...],
+        params: int = 0,
+        automatic: bool = False,
+        multiply_adds: int = 0,
+    ):
         counts[spec["type"]] = counts.get(spec["type"], 0) + 1
         name = "output" if spec is output else f"{spec['type'].lower()}_{counts[spec['type']]}"
         traced.append(
@@ -352,6 +359,7 @@ def _trace(layers: list, n_classes: int = N_CLASSES) -> list[dict]:
                 "name": name,
                 "output_shape": out_shape,
                 "params": params,
+                "multiply_adds": multiply_adds,
                 "automatic": automatic or spec is output,
             }
         )
@@ -372,8 +380,9 @@ def _trace(layers: list, n_classes: int = N_CLASSES) -> list[dict]:
             shape = (math.prod(shape),)
         if kind == "Dense":
             params = (shape[0] + 1) * spec["units"]
+            multiply_adds = shape[0] * spec["units"]
             shape = (spec["units"],)
-            add(spec, shape, params)
+            add(spec, shape, params, multiply_adds=multiply_adds)
         elif kind == "Conv2D":
             height, width, channels = shape
             if spec["padding"] == "valid":
@@ -384,8 +393,9 @@ def _trace(layers: list, n_classes: int = N_CLASSES) -> list[dict]:
                     f"{shape[0]}x{shape[1]} input; use a smaller kernel or padding 'same'"
                 )
             params = (spec["kernel"] ** 2 * channels + 1) * spec["filters"]
+            multiply_adds = spec["kernel"] ** 2 * channels * spec["filters"] * height * width
             shape = (height, width, spec["filters"])
-            add(spec, shape, params)
+            add(spec, shape, params, multiply_adds=multiply_adds)
         elif kind == "MaxPool":
             if shape[0] < spec["size"] or shape[1] < spec["size"]:
                 raise ValueError(
@@ -492,6 +502,19 @@ def count_params(layers: list) -> int:
     7850
     """
     return sum(item["params"] for item in _trace(layers))
+
+
+def count_multiply_adds(layers: list) -> int:
+    """Multiply-adds of one image's forward pass through the model ``layers`` builds.
+
+    Dense and convolution layers only: the others cost little beside them.
+
+    Examples
+    --------
+    >>> count_multiply_adds(preset_layers("softmax"))
+    7840
+    """
+    return sum(item["multiply_adds"] for item in _trace(layers))
 
 
 def has_convolutions(layers: list) -> bool:

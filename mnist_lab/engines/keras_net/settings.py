@@ -13,6 +13,7 @@ from mnist_lab.architecture import Architecture, Preset
 from mnist_lab.engines.keras_net.models import (
     LAYER_TYPES,
     PRESETS,
+    count_multiply_adds,
     has_convolutions,
     preset_layers,
     summarize_model,
@@ -258,6 +259,10 @@ class KerasSettings(Settings):
     def label(self) -> str:
         """Short description for run lists and ids: the preset name or ``custom``."""
         return self.preset
+
+    def multiply_adds_per_image(self) -> int:
+        """Multiply-adds of one image's forward pass (`models.count_multiply_adds`)."""
+        return count_multiply_adds(self.model_layers())
 
     @property
     def gradients_recorded(self) -> bool:

@@ -1,0 +1,112 @@
+"""A run in a few fields, for the tables and pickers that list every run.
+
+A class makes hundreds of runs in an afternoon, and a page that lists them reruns on every
+click. Listing a run reads only its ``config.json``, ``status.json`` and the scores of its
+``evaluation.json``, never its records or predictions, and a run that has ended is read once
+per version of those three files (`mnist_lab.files.file_version`): a rerun then costs three
+``stat`` calls per run. A live run, or one whose dataset could be deleted, is read afresh.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+from mnist_lab import datasets
+from mnist_lab import evaluation as ev
+from mnist_lab.engines import get_engine
+from mnist_lab.files import DamagedRunError, KeptByVersion, file_version
+from mnist_lab.runs import CONFIG_FILE, Run, RunStore
+from mnist_lab.status import DAMAGED, FINAL_STATES, LIVE_STATES, STATUS_FILE
+
+# Settings a summary carries from config.json, as they were written.
+CONFIG_FIELDS = ("engine", "label", "optimizer", "learning_rate", "normalization", "epochs")
+# Summaries are about 1 kB each: every run of several classes, a few MB.
+MAX_KEPT_SUMMARIES = 10_000
+_SUMMARIES = KeptByVersion(MAX_KEPT_SUMMARIES)
+
+
+def summary(run: Run) -> dict:
+    """``run`` as a flat dict for tables and pickers; a damaged run gets state "damaged".
+
+    Parameters
+    ----------
+    run : Run
+
+    Returns
+    -------
+    dict
+        ``id``, ``name``, ``owner``, ``state``, ``message``, the settings of
+        `CONFIG_FIELDS` (None when not set), ``test_accuracy`` and ``test_loss`` (None without
+        an evaluation), ``training_s`` (see `training_seconds`) and ``baseline`` (whether its
+        engine is the yardstick networks are measured against). Kept and shared by every
+        caller: copy it before changing it.
+    """
+    directory = str(run.path)
+    # Plain strings, not paths: this runs for every run of a class on every rerun.
+    files = (CONFIG_FILE, STATUS_FILE, ev.EVALUATION_FILE)
+    key = (directory, *(file_version(os.path.join(directory, name)) for name in files))
+    kept = _SUMMARIES.get(key)
+    if kept is not None:
+        return kept
+    fresh, stays = _read_summary(run)
+    if stays:
+        _SUMMARIES.put(key, fresh)
+    return fresh
+
+
+def summaries(store: RunStore) -> list[dict]:
+    """The `summary` of every run of ``store``, newest first."""
+    return [summary(run) for run in store.list()]
+
+
+def _read_summary(run: Run) -> tuple[dict, bool]:
+    """The summary of ``run`` and whether it stays true while its three files are unchanged."""
+    row = {"id": run.id, "name": run.name, "owner": run.owner, "baseline": False}
+    row |= dict.fromkeys((*CONFIG_FIELDS, "test_accuracy", "test_loss", "training_s"))
+    status = run.status()
+    row["state"], row["message"] = status["state"], status.get("message", "")
+    if row["state"] == DAMAGED:
+        return row, False
+    try:
+        config = run.config()
+        evaluation = _scores(run)
+        # A run whose dataset is stored apart reads as damaged once that dataset is deleted.
+        ended = run.raw_status().get("state") in FINAL_STATES
+        stays = ended and datasets.stored_sha256(run) is None
+    except DamagedRunError as error:
+        return row | {"state": DAMAGED, "message": f"This run is damaged: {error}."}, False
+    row |= {key: config.get(key) for key in CONFIG_FIELDS} | evaluation
+    try:
+        row["baseline"] = get_engine(config.get("engine")).is_baseline
+    except ValueError:
+        row["baseline"] = False
+    row["training_s"] = training_seconds(status)
+    return row, stays
+
+
+def _scores(run: Run) -> dict:
+    """Test accuracy and loss of a checked ``evaluation.json``; empty without one."""
+    path = run.file(ev.EVALUATION_FILE)
+    if file_version(path) is None:
+        return {}
+    evaluation = ev.read_checked(path)
+    return {key: evaluation[key] for key in ("test_accuracy", "test_loss")}
+
+
+def training_seconds(status: dict) -> float | None:
+    """Seconds from ``started`` to ``ended`` (or to now while live); None if unknown.
+
+    Examples
+    --------
+    >>> training_seconds({"state": "finished", "started": "2026-01-01T10:00:00+00:00",
+    ...                   "ended": "2026-01-01T10:01:30+00:00"})
+    90.0
+    """
+    live = status.get("state") in LIVE_STATES
+    try:
+        started = datetime.fromisoformat(status["started"])
+        ended = datetime.now(UTC) if live else datetime.fromisoformat(status["ended"])
+        return round((ended - started).total_seconds(), 1)
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -99,7 +99,10 @@ def histogram_figure(histogram: pd.DataFrame, log_y: bool = False, height: int =
         bargap=0,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"title": "pixel value (0 = background, 255 = full ink)", "range": [-1, 256]},
-        yaxis={"title": "pixels", **(log_axis(histogram["count"]) if log_y else {})},
+        yaxis={
+            "title": "pixels",
+            **(log_axis(histogram["count"]) if log_y else {"type": "linear"}),
+        },
     )
     return figure
 

@@ -25,8 +25,8 @@ from dashboard.ui.evaluate.figures.inside import (
 from dashboard.ui.lessons.figures import lesson_curves_figure
 from dashboard.ui.sweeps.figures import accuracy_by_parameter_figure, parallel_coordinates_figure
 from dashboard.ui.train.figures.curves import learning_curve_figure, learning_curves_figure
-from mnist_lab import records
 from mnist_lab.sweeps.space import Parameter
+from tests.test_curves import epoch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,21 +50,6 @@ def log_labels_inside(axis, low, high):
         for value, text in zip(axis.tickvals, axis.ticktext, strict=True)
         if low <= value <= high
     ]
-
-
-def epoch(number, loss, accuracy=0.9, fraction=1.0):
-    return records.epoch_record(
-        epoch=number,
-        step=number * 10,
-        fraction=fraction,
-        loss=loss,
-        accuracy=accuracy,
-        val_loss=None,
-        val_accuracy=None,
-        lr=0.1,
-        samples_per_s=1,
-        elapsed_s=1,
-    )
 
 
 CLASS = pd.DataFrame(
@@ -118,7 +103,7 @@ def test_the_epoch_colour_bar_has_whole_epochs_only():
 
 
 def test_a_log_loss_axis_writes_0_5_and_0_2_in_full_without_a_crowd():
-    frame = pd.DataFrame([epoch(n, loss) for n, loss in enumerate((2.1, 0.9, 0.45, 0.16), 1)])
+    frame = pd.DataFrame([epoch(n, 0.9, loss=v) for n, v in enumerate((2.1, 0.9, 0.45, 0.16), 1)])
     axis = learning_curve_figure(frame, "loss", "epoch", "Loss", log_y=True).layout.yaxis
     assert axis.type == "log"
     assert log_labels_inside(axis, 0.16, 2.1) == ["0.2", "0.5", "1", "2"]
@@ -137,7 +122,10 @@ def test_a_log_axis_within_one_decade_still_gets_several_labels():
 
 
 def test_every_log_axis_has_readable_ticks():
-    losses = {"calm": [epoch(1, 0.9), epoch(2, 0.3)], "diverged": [epoch(1, 40.0), epoch(2, 4e3)]}
+    losses = {
+        "calm": [epoch(1, 0.9, loss=0.9), epoch(2, 0.9, loss=0.3)],
+        "diverged": [epoch(1, 0.1, loss=40.0), epoch(2, 0.1, loss=4e3)],
+    }
     calibration = type(
         "Calibration",
         (),
@@ -182,7 +170,7 @@ def test_sweep_accuracy_axes_follow_the_spread_of_the_trials():
 
 
 def test_compare_axes_follow_the_spread_too():
-    curves = learning_curves_figure({"a": [epoch(1, 0.3, 0.981), epoch(2, 0.2, 0.983)]})
+    curves = learning_curves_figure({"a": [epoch(1, 0.981), epoch(2, 0.983)]})
     assert curves.layout.yaxis2.tickformat == ".2%" and curves.layout.yaxis2.nticks
     evaluated = type("Evaluated", (), {"matrix": np.diag([98, 99, 97, 99, 98, 97, 99, 98, 97, 96])})
     bars = per_digit_accuracy_figure({"a": evaluated})

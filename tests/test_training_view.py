@@ -13,6 +13,7 @@ from dashboard.ui.train.training_view import (
 from mnist_lab import records
 from mnist_lab.execution.fair_queue import QueuePlace
 from mnist_lab.runs import RunStore
+from tests.test_curves import epoch
 
 
 def test_a_network_run_counts_epochs_with_eta_and_throughput():
@@ -78,20 +79,7 @@ def test_the_open_curve_tab_stays_open_when_the_first_epoch_ends(tmp_path):
     app = AppTest.from_function(curve_panel, args=(str(run.path),), default_timeout=60).run()
     assert not app.exception and open_curves(app) == {"step"}, "windows first, until an epoch"
     # The first epoch ends (and with it come the hints): the student's tab stays open.
-    run.append_metrics(
-        records.epoch_record(
-            epoch=1,
-            step=20,
-            fraction=1.0,
-            loss=2.3,
-            accuracy=0.1,
-            val_loss=None,
-            val_accuracy=None,
-            lr=0.1,
-            samples_per_s=1.0,
-            elapsed_s=1.0,
-        )
-    )
+    run.append_metrics(epoch(1, 0.1, loss=2.3))
     app.run()
     assert not app.exception and open_curves(app) == {"step"}
     assert app.session_state["train_curve_tabs"] == WINDOW_TAB

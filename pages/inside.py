@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard.ui.app.dataset_cache import run_dataset
 from dashboard.ui.app.figures.images import digit_grid_figure, image_figure
-from dashboard.ui.app.figures.style import class_labels
+from dashboard.ui.app.figures.style import class_labels, signed_words
 from dashboard.ui.app.pages import PAGE
 from dashboard.ui.app.run_cache import model_of
 from dashboard.ui.app.text import plain_markdown
@@ -114,8 +114,8 @@ with weights_tab:
             shown = first[:MAX_UNITS_SHOWN]
             st.subheader(f"First-layer weights ({len(shown)} of {len(first)} units)")
             st.caption(
-                "Each tile is one hidden unit's 784 weights: blue pixels excite it, red "
-                "ones inhibit it. Trained units look like strokes; the border stays noise."
+                f"Each tile is one hidden unit's 784 weights: {signed_words('its activation')}. "
+                "Trained units look like strokes; the border stays noise."
             )
             st.plotly_chart(weights_grid(shown, [f"{i}" for i in range(len(shown))]))
         if filters is not None:
@@ -125,9 +125,9 @@ with weights_tab:
         if templates is not None:
             st.subheader("Digit templates")
             st.caption(
-                "Each digit's score is a weighted sum of the pixels: blue pixels raise it, "
-                "red ones lower it (for the NumPy network: W1 @ W2, what it would use if its "
-                "hidden units were linear)."
+                f"Each digit's score is a weighted sum of the pixels: {signed_words('it')} "
+                "(for the NumPy network: W1 @ W2, what it would use if its hidden units were "
+                "linear)."
             )
             st.plotly_chart(weights_grid(templates, class_labels(class_names)[: len(templates)]))
 

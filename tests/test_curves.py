@@ -6,10 +6,10 @@ import importlib
 import pandas as pd
 import pytest
 
+from dashboard.ui.app.figures.style import percent_tickformat
 from dashboard.ui.train.figures.curves import (
     learning_curve_figure,
     learning_curves_figure,
-    percent_tickformat,
     smooth,
 )
 from mnist_lab import records
@@ -66,7 +66,21 @@ def test_a_short_run_gets_whole_epoch_ticks_and_a_cut_short_epoch_an_open_marker
     (train,) = figure.data
     assert list(train.x) == [1.0, 2.0, 2.4]
     assert list(train.marker.symbol) == ["circle", "circle", "circle-open"]
-    assert figure.layout.xaxis.dtick == 1 and list(figure.layout.xaxis.range) == [0.5, 2.9]
+    assert list(figure.layout.xaxis.tickvals) == [1, 2]
+    assert list(figure.layout.xaxis.range) == [0.5, 2.9]
+    assert list(train.customdata) == ["epoch 1", "epoch 2", "epoch 3, 40% done"]
+
+
+def test_a_run_stopped_in_its_first_epoch_sits_before_tick_1_never_on_a_tick_0():
+    frame = pd.DataFrame([epoch(1, 0.3, fraction=0.4)])
+    for figure in (
+        learning_curve_figure(frame, "loss", "epoch", "Loss"),
+        learning_curves_figure({"stopped": frame.to_dict("records")}),
+    ):
+        axis = figure.layout.xaxis
+        assert figure.data[0].x[0] == 0.4
+        assert list(axis.tickvals) == [1] and axis.range[0] < 0.4 < 1 < axis.range[1]
+        assert "epoch 1, 40% done" in list(figure.data[0].customdata)
 
 
 def test_per_window_curves_are_smoothed_over_a_faint_raw_curve_and_loss_can_be_log():
@@ -108,6 +122,7 @@ def test_overlaid_runs_put_the_baseline_on_its_own_axis_and_shorten_long_names()
     [
         "dashboard.ui.train.figures.curves",
         "dashboard.ui.app.figures.style",
+        "dashboard.ui.evaluate.figures.inside",
         "dashboard.ui.app.text",
         "dashboard.ui.runs.runs_view",
     ],

@@ -79,6 +79,10 @@ def test_numpy_run_shows_weights_activations_gradients_histograms(monkeypatch, r
         "Digit templates",
     ]
     assert "hidden: 20 unit activations" in [m.value.replace("**", "") for m in app.markdown]
+    # The colours mean what they mean on Evaluate's saliency maps: red raises, blue lowers.
+    captions = " ".join(caption.value for caption in app.caption)
+    assert "red pixels raise its activation, blue ones lower it" in captions
+    assert "red pixels raise it, blue ones lower it" in captions
     assert any("flow well" in box.value for box in app.success)
     assert app.selectbox(key="inside_hist_layer").options == ["hidden", "output"]
     app.number_input(key="inside_digit").set_value(7).run()

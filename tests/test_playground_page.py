@@ -103,3 +103,33 @@ def test_upload_a_digit_and_a_broken_file(runs_dir, mnist):
     assert not app.exception
     assert "could not be read as an image" in app.error[0].value
     assert "playground_digit" not in app.session_state
+
+
+def explain_box(app: AppTest):
+    (box,) = [box for box in app.selectbox if box.label == "Explain the score of"]
+    return box
+
+
+def test_explain_the_score_of_follows_the_digit_and_its_prediction(runs_dir):
+    app = open_page("playground.py")
+    app.segmented_control(key="playground_source").set_value("test").run()
+    shown = []
+    for index in range(12):
+        app.number_input(key="playground_index").set_value(index).run()
+        assert not app.exception
+        # The explained model is the first chosen: the table's first row.
+        row = app.dataframe[0].value.iloc[0]
+        box = explain_box(app)
+        # Never the empty choice ("Choose an option"), never the last digit's text.
+        assert box.value is not None
+        assert box.options[0] == f"its prediction, {row['Prediction']} ({row['Probability']:.1%})"
+        if shown and row["Prediction"] != shown[0]:
+            break
+        if not shown:
+            shown.append(row["Prediction"])
+            # A class chosen for this digit is not carried to the next one.
+            box.select_index(4).run()
+            assert "of the score of **3**" in " ".join(m.value for m in app.markdown)
+    else:
+        pytest.fail("no two of the first test digits got different predictions")
+    assert explain_box(app).index == 0

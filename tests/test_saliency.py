@@ -128,3 +128,15 @@ def test_bad_arguments_are_refused_with_a_message(store):
         sal.saliency(run, DIGIT, 12, "gradient-x-input")
     with pytest.raises(ValueError, match="score must be one of"):
         get_engine("sklearn").input_gradient(run, DIGIT, 3, score="margin")
+
+
+def test_readings_say_red_raises_and_speak_of_what_the_page_shows():
+    # The page draws ink dark on white paper: "black patches" and "a black image" read as
+    # ink added, the opposite of what the models see (no ink is 0).
+    for method in sal.METHODS.values():
+        reading = method.reading.format(digit=7, patch=4)
+        assert "black" not in reading.lower(), reading
+        assert reading.index("Red") < reading.index("blue")
+    assert "erasing the ink in a 4x4 square" in sal.METHODS["occlusion"].reading.format(
+        digit=7, patch=4
+    )

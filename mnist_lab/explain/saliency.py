@@ -62,15 +62,15 @@ METHODS = {
         "Integrated gradients",
         True,
         "Red pixels raised the score of {digit}, blue ones lowered it, measured along the "
-        "way from a black image to this digit: the colours add up to how much higher the "
-        "score is for the digit than for a black image.",
+        "way from a blank image (no ink at all) to this digit: the colours add up to how much "
+        "higher the score is for the digit than for a blank image.",
     ),
     "occlusion": SaliencyMethod(
         "Occlusion",
         False,
-        "Red is where painting a {patch}x{patch} patch black made {digit} less likely (the "
-        "model relied on that ink), blue where it made {digit} more likely; black areas "
-        "have nothing to hide and stay white.",
+        "Red is where erasing the ink in a {patch}x{patch} square made {digit} less likely "
+        "(the model relied on that ink), blue where erasing it made {digit} more likely; "
+        "blank paper has no ink to erase and stays white.",
     ),
 }
 

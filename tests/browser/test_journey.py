@@ -379,7 +379,7 @@ def test_playground_explains_the_drawn_digit(page, screenshots):
     expect(page.get_by_text("Red pixels pushed the score of")).to_be_visible()
     page.get_by_text("Occlusion", exact=True).click()
     wait_for_run(page)
-    expect(page.get_by_text("painting a 4x4 patch black")).to_be_visible()
+    expect(page.get_by_text("erasing the ink in a 4x4 square")).to_be_visible()
     assert any(a != 0 for row in saliency_map(page)[0] for a in row)
     check_page(page, "playground-why", screenshots)
 

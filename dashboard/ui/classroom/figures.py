@@ -5,11 +5,21 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.ui.app.figures.style import RUN_COLORS, plain, short
+from dashboard.ui.app.figures.style import (
+    RUN_COLORS,
+    RUN_SYMBOLS,
+    log_axis,
+    percent_axis,
+    plain,
+    short,
+)
 
 
 def class_sweep_figure(table: pd.DataFrame, height: int = 380) -> go.Figure:
-    """Test accuracy against learning rate (log axis), one colour per student.
+    """Test accuracy against learning rate (log axis), one colour and symbol per student.
+
+    Students often try the same learning rates and reach nearly the same accuracy: the dots
+    are see-through, outlined and of a shape per student, so one never hides another.
 
     Parameters
     ----------
@@ -31,7 +41,13 @@ def class_sweep_figure(table: pd.DataFrame, height: int = 380) -> go.Figure:
                 y=runs["test_accuracy"],
                 mode="markers",
                 name=plain(short(student)),
-                marker={"size": 11, "color": RUN_COLORS[position % len(RUN_COLORS)]},
+                marker={
+                    "size": 12,
+                    "color": RUN_COLORS[position % len(RUN_COLORS)],
+                    "symbol": RUN_SYMBOLS[position % len(RUN_SYMBOLS)],
+                    "opacity": 0.7,
+                    "line": {"width": 1.5, "color": "white"},
+                },
                 text=[plain(name) for name in runs["name"]],
                 hovertemplate="%{text}<br>learning rate %{x:g}<br>test accuracy %{y:.2%}"
                 "<extra>%{fullData.name}</extra>",
@@ -40,9 +56,8 @@ def class_sweep_figure(table: pd.DataFrame, height: int = 380) -> go.Figure:
     figure.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        # One tick per power of ten, written out (0.001), not in SI units (1m).
-        xaxis={"title": "Learning rate", "type": "log", "dtick": 1, "tickformat": "~g"},
-        yaxis={"title": "Test accuracy", "tickformat": ".0%"},
+        xaxis={"title": "Learning rate", **log_axis(drawn["learning_rate"])},
+        yaxis={"title": "Test accuracy", **percent_axis(drawn["test_accuracy"])},
         legend={"title": "Student"},
     )
     return figure

@@ -7,7 +7,13 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.ui.app.figures.style import DIGIT_COLORS, SPLIT_COLORS, class_word, plain
+from dashboard.ui.app.figures.style import (
+    DIGIT_COLORS,
+    SPLIT_COLORS,
+    class_word,
+    log_axis,
+    plain,
+)
 
 MEASURES = ("count", "share")
 
@@ -93,7 +99,10 @@ def histogram_figure(histogram: pd.DataFrame, log_y: bool = False, height: int =
         bargap=0,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"title": "pixel value (0 = background, 255 = full ink)", "range": [-1, 256]},
-        yaxis={"title": "pixels", "type": "log" if log_y else "linear"},
+        yaxis={
+            "title": "pixels",
+            **(log_axis(histogram["count"]) if log_y else {"type": "linear"}),
+        },
     )
     return figure
 

@@ -8,12 +8,14 @@ in select boxes and dataframes (plain text) or escaped in figures.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import numpy as np
 import streamlit as st
 
 from dashboard.ui.app.dataset_cache import run_dataset
+from dashboard.ui.app.figures.style import signed_words
 from dashboard.ui.app.run_cache import model_of
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.evaluate.figures.explain import adversarial_figure
@@ -26,6 +28,8 @@ from mnist_lab.runs import Run
 
 # Other models an adversarial digit is shown to: each may load a Keras model.
 MAX_TRANSFER_RUNS = 6
+# The choice "whatever the model predicts": a number, since a select box shows None as empty.
+FOLLOW_MODEL = -1
 
 
 def has_saved_model(run: Run) -> bool:
@@ -62,6 +66,17 @@ def cached_attack(
 ) -> adversarial.Attack:
     """`mnist_lab.explain.adversarial.smallest_attack`, cached per run, model, digit, target."""
     return adversarial.smallest_attack(Run(run_dir), digit, target, model=_model)
+
+
+def input_key(key: str, run: Run, saved_at: float, digit: np.ndarray) -> str:
+    """``key`` made unique to one model and one digit.
+
+    The choices below name the digit's prediction and probabilities: a select box kept across
+    digits would show the last digit's text, or an empty choice, so each digit gets its own.
+    """
+    digest = hashlib.sha1(np.ascontiguousarray(digit).tobytes())
+    digest.update(f"{run.id}:{saved_at}".encode())
+    return f"{key}_{digest.hexdigest()[:12]}"
 
 
 def choose_run(runs: Sequence[Run], key: str) -> Run:
@@ -122,19 +137,19 @@ def explain_digit(digit: np.ndarray, run: Run, others: Sequence[Run], key: str) 
     names = class_names_of(run)
     probabilities = cached_probabilities(str(run.path), model_saved_at(run), digit, model)
     predicted = int(probabilities.argmax())
+    this_input = input_key(key, run, model_saved_at(run), digit)
     left, right = st.columns(2)
-    # None follows the prediction, so the default stays right when the digit changes.
     chosen = left.selectbox(
         "Explain the score of",
-        [None, *range(len(probabilities))],
+        [FOLLOW_MODEL, *range(len(probabilities))],
         format_func=lambda d: (
             f"its prediction, {names[predicted]} ({probabilities[predicted]:.1%})"
-            if d is None
+            if d == FOLLOW_MODEL
             else f"{names[d]} ({probabilities[d]:.1%})"
         ),
-        key=f"{key}_class",
+        key=f"{this_input}_class",
     )
-    class_index = predicted if chosen is None else int(chosen)
+    class_index = predicted if chosen == FOLLOW_MODEL else int(chosen)
     methods = available_methods(engine)
     method = (
         right.segmented_control(
@@ -159,11 +174,11 @@ def explain_digit(digit: np.ndarray, run: Run, others: Sequence[Run], key: str) 
     right.markdown(f"**{METHODS[method].title}** of the score of **{shown}**")
     right.write(result.reading)
     right.caption(
-        f"The model gives {shown} a probability of {result.probability:.1%}. The black "
-        "line outlines the digit's ink."
+        f"The model gives {shown} a probability of {result.probability:.1%}: "
+        f"{signed_words(f'the score of {shown}')}. The black line outlines the digit's ink."
     )
     if engine.differentiable:
-        _adversarial_part(digit, run, probabilities, others, key, names)
+        _adversarial_part(digit, run, probabilities, others, key, this_input, names)
 
 
 def _adversarial_part(
@@ -172,6 +187,7 @@ def _adversarial_part(
     probabilities: np.ndarray,
     others: Sequence[Run],
     key: str,
+    this_input: str,
     names: Sequence[str],
 ) -> None:
     """The adversarial digit, made on request for a chosen target, and its transfer."""
@@ -186,11 +202,13 @@ def _adversarial_part(
     runner_up = int(np.argsort(probabilities)[-2])
     chosen = st.selectbox(
         "Make it read as",
-        [None, *(d for d in range(len(probabilities)) if d != predicted)],
-        format_func=lambda d: f"its second guess, {names[runner_up]}" if d is None else names[d],
-        key=f"{key}_target",
+        [FOLLOW_MODEL, *(d for d in range(len(probabilities)) if d != predicted)],
+        format_func=lambda d: (
+            f"its second guess, {names[runner_up]}" if d == FOLLOW_MODEL else names[d]
+        ),
+        key=f"{this_input}_target",
     )
-    target = runner_up if chosen is None else int(chosen)
+    target = runner_up if chosen == FOLLOW_MODEL else int(chosen)
     target_name = plain_markdown(names[target])
     with st.spinner(f"Searching for the smallest change that reads as {target_name}..."):
         attack = cached_attack(str(run.path), model_saved_at(run), digit, target, model_of(run))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 
-from dashboard.ui.app.figures.style import RUN_COLORS
+from dashboard.ui.app.figures.style import RUN_COLORS, log_axis
 from dashboard.ui.train.figures.curves import learning_curves_figure
 
 if TYPE_CHECKING:
@@ -96,7 +96,8 @@ def lesson_curves_figure(curves: dict[str, list[dict]]) -> go.Figure:
     """
     figure = learning_curves_figure(curves)
     # A diverged run's loss runs into the thousands: a log axis keeps the others visible.
-    figure.update_yaxes(type="log", row=1, col=1)
+    losses = [y for trace in figure.data if trace.yaxis == "y" for y in trace.y]
+    figure.update_yaxes(**log_axis(losses), row=1, col=1)
     # Both panels list every run; one legend entry per line (the loss panel's) is enough.
     figure.for_each_trace(lambda trace: trace.update(showlegend=trace.yaxis == "y"))
     return figure

@@ -8,7 +8,15 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.ui.app.figures.style import RUN_COLORS, plain
+from dashboard.ui.app.figures.style import (
+    COLORBAR_PLACE,
+    RUN_COLORS,
+    log_axis,
+    percent_axis,
+    percent_tickformat,
+    plain,
+    readable_number,
+)
 from mnist_lab.sweeps.space import Parameter
 
 ACCURACY_COLORSCALE = "Viridis"
@@ -43,7 +51,7 @@ def _dimension(parameter: Parameter, rows: list[dict]) -> dict:
             "label": f"{parameter.name} (log)",
             "values": exponents,
             "tickvals": ticks,
-            "ticktext": [f"{10.0**tick:g}" for tick in ticks],
+            "ticktext": [readable_number(10.0**tick) for tick in ticks],
         }
     return {"label": parameter.name, "values": values}
 
@@ -66,14 +74,17 @@ def parallel_coordinates_figure(
     """
     accuracies = [row["test_accuracy"] for row in rows]
     dimensions = [_dimension(parameter, rows) for parameter in parameters]
-    dimensions.append({"label": "test accuracy", "values": accuracies, "tickformat": ".1%"})
+    accuracy_format = percent_tickformat(accuracies)
+    dimensions.append(
+        {"label": "test accuracy", "values": accuracies, "tickformat": accuracy_format}
+    )
     figure = go.Figure(
         go.Parcoords(
             line={
                 "color": accuracies,
                 "colorscale": ACCURACY_COLORSCALE,
                 "showscale": True,
-                "colorbar": {"title": "test acc.", "tickformat": ".0%"},
+                "colorbar": {"title": "test acc.", "tickformat": accuracy_format, **COLORBAR_PLACE},
             },
             dimensions=dimensions,
         )
@@ -109,11 +120,12 @@ def accuracy_by_parameter_figure(
             col=col,
         )
         if numeric and _is_log(parameter, rows):
-            # One tick per power of ten, written out (0.001), not in SI units (1m).
-            figure.update_xaxes(type="log", dtick=1, exponentformat="none", row=1, col=col)
+            values = [row[parameter.name] for row in rows]
+            figure.update_xaxes(**log_axis(values), row=1, col=col)
         elif not numeric:
             figure.update_xaxes(type="category", row=1, col=col)
-    figure.update_yaxes(tickformat=".0%", row=1, col=1, title="test accuracy")
+    accuracies = [row["test_accuracy"] for row in rows]
+    figure.update_yaxes(**percent_axis(accuracies), row=1, col=1, title="test accuracy")
     figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return figure
 

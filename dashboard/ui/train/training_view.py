@@ -131,12 +131,12 @@ def render_curves(run: Run) -> None:
         key="train_smoothing",
         help="As in TensorBoard: an exponential moving average; the raw curve stays faint.",
     )
-    # Until an epoch ends, its windows are all there is to see: show them first.
     # Stateful tabs run only the open tab: half the figures to send on every redraw. Their
-    # labels stay fixed, so the open tab stays open as records arrive.
+    # labels and default (part of their identity) stay fixed for the run, so the tab a student
+    # opened stays open as records arrive, the first epoch ends and hints appear.
     per_epoch, per_window = st.tabs(
         ["Per epoch", WINDOW_TAB],
-        default=WINDOW_TAB if epochs.empty else "Per epoch",
+        default=first_tab(run, epochs.empty),
         key="train_curve_tabs",
         on_change="rerun",
     )
@@ -152,6 +152,15 @@ def render_curves(run: Run) -> None:
                 explain_partial_epochs(summary.records)
             else:
                 st.caption(f"Each point: {window_label(frame)}.")
+
+
+def first_tab(run: Run, no_epoch_yet: bool) -> str:
+    """The curve tab first open for ``run`` in this session, chosen once and then kept.
+
+    Until an epoch ends its windows are all there is to see, so they come first then.
+    """
+    defaults = st.session_state.setdefault("train_curve_first_tab", {})
+    return defaults.setdefault(run.id, WINDOW_TAB if no_epoch_yet else "Per epoch")
 
 
 def render_curve_pair(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from dashboard.ui.app.figures.style import INK_COLORSCALE
+from dashboard.ui.app.figures.style import COLORBAR_PLACE, INK_COLORSCALE
 
 # Height in image rows reserved above each grid tile for its title.
 TITLE_ROWS = 9
@@ -59,6 +59,7 @@ def image_figure(
             zmin=zmin,
             zmax=zmax,
             showscale=show_colorbar,
+            colorbar=COLORBAR_PLACE,
             hovertemplate="row %{y}, column %{x}: %{z:.3g}<extra></extra>",
         )
     )

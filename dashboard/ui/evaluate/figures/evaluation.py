@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.ui.app.figures.style import (
+    COLORBAR_PLACE,
     DIGITS,
     INK_COLORSCALE,
     OTHER_COLOR,
@@ -19,6 +20,7 @@ from dashboard.ui.app.figures.style import (
     class_axis,
     class_labels,
     class_word,
+    percent_axis,
     plain,
 )
 from mnist_lab import evaluation as ev
@@ -230,13 +232,14 @@ def per_digit_accuracy_figure(results: dict[str, Evaluated], height: int = 340) 
             hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
         )
     lowest = min(float(ev.per_digit_accuracy(e.matrix).min()) for e in results.values())
+    bottom = max(0.0, lowest - 0.05)
     figure.update_layout(
         barmode="group",
         height=height,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"title": "digit", "dtick": 1},
         # Start below the weakest digit so differences of a few points stay visible.
-        yaxis={"title": "accuracy", "tickformat": ".0%", "range": [max(0.0, lowest - 0.05), 1]},
+        yaxis={"title": "accuracy", "range": [bottom, 1], **percent_axis([bottom, 1])},
         legend={"orientation": "h", "y": 1.12, "x": 0},
     )
     return figure
@@ -264,6 +267,7 @@ def difference_figure(difference: np.ndarray, height: int = 460) -> go.Figure:
             zmin=-limit,
             zmax=limit,
             colorscale="RdBu",
+            colorbar=COLORBAR_PLACE,
             texttemplate="%{z:+d}",
             hovertemplate="true %{y}, predicted %{x}: %{z:+d}<extra></extra>",
         )

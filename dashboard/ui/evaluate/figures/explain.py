@@ -9,14 +9,19 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.ui.app.figures.style import INK_COLORSCALE, RUN_COLORS, plain
+from dashboard.ui.app.figures.style import (
+    COLORBAR_PLACE,
+    INK_COLORSCALE,
+    RUN_COLORS,
+    SIGNED_COLORSCALE,
+    log_axis,
+    plain,
+)
 
 if TYPE_CHECKING:
     from mnist_lab.explain.adversarial import Attack
     from mnist_lab.explain.calibration import Calibration
 
-# Red raises the score, blue lowers it, white (zero) leaves it alone.
-SALIENCY_COLORSCALE = "RdBu_r"
 # The digit's outline drawn over a saliency map: where its ink reaches half strength.
 OUTLINE_LEVEL = 128
 
@@ -52,10 +57,17 @@ def saliency_figure(image: np.ndarray, attribution: np.ndarray, height: int = 32
     figure = go.Figure(
         go.Heatmap(
             z=np.asarray(attribution, dtype=np.float32),
-            colorscale=SALIENCY_COLORSCALE,
+            colorscale=SIGNED_COLORSCALE,
             zmin=-limit,
             zmax=limit,
-            colorbar={"thickness": 12, "title": {"text": "effect", "side": "right"}},
+            # The ends say what the colours mean; the numbers are on hover.
+            colorbar={
+                "thickness": 12,
+                "tickmode": "array",
+                "tickvals": [-limit, 0, limit],
+                "ticktext": ["lowers", "0", "raises"],
+                **COLORBAR_PLACE,
+            },
             hovertemplate="row %{y}, column %{x}: %{z:.3g}<extra></extra>",
         )
     )
@@ -93,7 +105,7 @@ def adversarial_figure(attack: Attack, height: int = 280) -> go.Figure:
     limit = _symmetric_range(attack.change)
     panels = (
         (attack.original, INK_COLORSCALE, 0.0, 255.0),
-        (attack.change, SALIENCY_COLORSCALE, -limit, limit),
+        (attack.change, SIGNED_COLORSCALE, -limit, limit),
         (attack.adversarial, INK_COLORSCALE, 0.0, 255.0),
     )
     for column, (values, colorscale, low, high) in enumerate(panels, start=1):
@@ -175,7 +187,8 @@ def reliability_figure(calibrations: dict[str, Calibration], height: int = 520) 
     figure.update_xaxes(range=[0, 1], tickformat=".0%", row=1, col=1)
     figure.update_xaxes(range=[0, 1], tickformat=".0%", title="confidence", row=2, col=1)
     figure.update_yaxes(range=[0, 1.02], tickformat=".0%", title="accuracy", row=1, col=1)
-    figure.update_yaxes(type="log", title="digits", row=2, col=1)
+    counts = [count for result in calibrations.values() for count in result.counts]
+    figure.update_yaxes(**log_axis(counts), title="digits", row=2, col=1)
     figure.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.express as px
@@ -9,13 +11,15 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
 from dashboard.ui.app.figures.images import digit_grid_figure
+from dashboard.ui.app.figures.style import COLORBAR_PLACE, SIGNED_COLORSCALE, log_axis
 
 # Epoch 0 (before training) dark, the last epoch bright.
 EPOCH_COLORSCALE = "Viridis"
+MAX_EPOCH_TICKS = 7
 
 
 def weights_grid(images: np.ndarray, titles: list[str]) -> go.Figure:
-    """Weight images on a diverging scale centred on 0: blue excites, red inhibits.
+    """Weight images on the signed scale centred on 0: red raises what they feed, blue lowers it.
 
     Parameters
     ----------
@@ -31,7 +35,7 @@ def weights_grid(images: np.ndarray, titles: list[str]) -> go.Figure:
     """
     limit = float(np.abs(images).max()) or 1.0
     return digit_grid_figure(
-        images, titles, colorscale="RdBu", zmin=-limit, zmax=limit, tile_height=100
+        images, titles, colorscale=SIGNED_COLORSCALE, zmin=-limit, zmax=limit, tile_height=100
     )
 
 
@@ -48,7 +52,8 @@ def gradient_flow_figure(table: pd.DataFrame) -> go.Figure:
     -------
     plotly.graph_objects.Figure
     """
-    figure = px.line(table, x="step", y="grad_rms", color="layer", log_y=True, height=360)
+    figure = px.line(table, x="step", y="grad_rms", color="layer", height=360)
+    figure.update_yaxes(**log_axis(table["grad_rms"]))
     figure.update_layout(yaxis_title="gradient per weight, RMS (log scale)", margin={"t": 10})
     return figure
 
@@ -75,6 +80,21 @@ def activation_figure(values: np.ndarray, is_softmax: bool) -> go.Figure:
     )
     figure.update_layout(margin={"t": 10, "b": 10}, xaxis_type="category")
     return figure
+
+
+def epoch_ticks(epochs: list[int]) -> dict:
+    """Colour-bar ticks at whole epochs only, at most about eight of them.
+
+    Examples
+    --------
+    >>> epoch_ticks([0, 1, 2])
+    {'tickmode': 'array', 'tickvals': [0, 1, 2]}
+    >>> epoch_ticks(list(range(26)))["tickvals"]
+    [0, 4, 8, 12, 16, 20, 24]
+    """
+    first, last = int(min(epochs)), int(max(epochs))
+    step = max(1, math.ceil((last - first) / MAX_EPOCH_TICKS))
+    return {"tickmode": "array", "tickvals": list(range(first, last + 1, step))}
 
 
 def histogram_lines_figure(series: pd.DataFrame, quantity: str) -> go.Figure:
@@ -123,7 +143,12 @@ def histogram_lines_figure(series: pd.DataFrame, quantity: str) -> go.Figure:
             "cmax": last if last > first else first + 1,
             "color": [first],
             "showscale": True,
-            "colorbar": {"title": {"text": "epoch"}, "tickformat": "d", "thickness": 14},
+            "colorbar": {
+                "title": {"text": "epoch"},
+                "thickness": 14,
+                **epoch_ticks(epochs),
+                **COLORBAR_PLACE,
+            },
         },
     )
     figure.update_layout(

@@ -10,13 +10,18 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.ui.app.figures.style import RUN_COLORS, SERIES_STYLE, plain, short
+from dashboard.ui.app.figures.style import (
+    RUN_COLORS,
+    SERIES_STYLE,
+    log_axis,
+    percent_axis,
+    plain,
+    short,
+)
 from mnist_lab import records
 
 # TensorBoard's default: smooth enough to see the trend, close enough to follow it.
 DEFAULT_SMOOTHING = 0.6
-# Plotly puts about this many ticks on the y axis of a 300-400 px chart.
-TICKS_PER_AXIS = 8
 PARTIAL_SYMBOL, FULL_SYMBOL = "circle-open", "circle"
 WINDOW_TRACE_OPACITY = 0.3
 
@@ -51,41 +56,43 @@ def smooth(values: Iterable[float], weight: float) -> np.ndarray:
     return np.asarray(smoothed, dtype=float)
 
 
-def percent_tickformat(values: Iterable[float | None]) -> str:
-    """A tick format for accuracies with enough decimals that no two ticks read the same.
-
-    Examples
-    --------
-    >>> percent_tickformat([0.2, 0.9]), percent_tickformat([0.921, 0.932])
-    ('.0%', '.1%')
-    >>> percent_tickformat([0.1124, 0.1135])
-    '.2%'
-    """
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    span = max(finite) - min(finite) if finite else 0.0
-    if span == 0:
-        return ".1%"
-    step_in_points = span * 100 / TICKS_PER_AXIS
-    return f".{min(max(math.ceil(-math.log10(step_in_points)), 0), 3)}%"
-
-
 def epoch_axis(positions: Iterable[float]) -> dict:
-    """Whole-number ticks for an epoch axis, half an epoch of room on each side.
+    """Ticks at whole epochs from 1, half an epoch of room on each side.
 
-    No tick at 0.5 or 1.5 for a short run, and a lone first epoch sits in the middle.
+    A tick marks the end of an epoch: an epoch cut short sits before its tick, at the
+    fraction it reached (epoch 1 stopped at 40% at 0.4), never on a tick "0". No tick at 0.5
+    or 1.5 for a short run, and a lone first epoch sits in the middle.
 
     Examples
     --------
     >>> epoch_axis([1.0])
-    {'tick0': 0, 'dtick': 1, 'range': [0.5, 1.5]}
+    {'tickmode': 'array', 'tickvals': [1], 'range': [0.5, 1.5]}
+    >>> epoch_axis([0.4])
+    {'tickmode': 'array', 'tickvals': [1], 'range': [-0.1, 1.5]}
     """
     positions = list(positions) or [1.0]
     low, high = min(positions), max(positions)
+    step = max(1, math.ceil((high - low) / 10))
     return {
-        "tick0": 0,
-        "dtick": max(1, math.ceil((high - low) / 10)),
-        "range": [low - 0.5, high + 0.5],
+        "tickmode": "array",
+        "tickvals": list(range(1, max(math.floor(high), 1) + 1, step)),
+        "range": [round(min(low, 1.0) - 0.5, 6), max(high, 1.0) + 0.5],
     }
+
+
+def epoch_names(frame: pd.DataFrame) -> list[str]:
+    """Each epoch record's name for hovers: "epoch 2", or "epoch 1, 40% done" if cut short.
+
+    Examples
+    --------
+    >>> epoch_names(pd.DataFrame({"epoch": [1, 2], "fraction": [1.0, 0.4]}))
+    ['epoch 1', 'epoch 2, 40% done']
+    """
+    return [
+        f"epoch {row['epoch']}"
+        + (f", {row.get('fraction', 1.0):.0%} done" if records.is_partial(row) else "")
+        for row in _rows(frame)
+    ]
 
 
 def _epoch_positions(frame: pd.DataFrame) -> pd.Series:
@@ -157,6 +164,7 @@ def learning_curve_figure(
     figure = go.Figure()
     positions = _epoch_positions(frame) if x == "epoch" else frame[x]
     shown_values = []
+    value_format = ".2%" if metric == "accuracy" else ".4g"
     for series, column in (("train", metric), ("validation", f"val_{metric}")):
         if column not in frame or not frame[column].notna().any():
             continue
@@ -183,6 +191,8 @@ def learning_curve_figure(
             mode="lines" if x == "step" and len(frame) > 1 else "lines+markers",
             line=line,
             marker=_partial_markers(frame) if x == "epoch" else None,
+            customdata=epoch_names(frame) if x == "epoch" else None,
+            hovertemplate=f"%{{customdata}}: %{{y:{value_format}}}" if x == "epoch" else None,
         )
     figure.update_layout(
         title=title,
@@ -195,9 +205,9 @@ def learning_curve_figure(
     if x == "epoch":
         figure.update_xaxes(**epoch_axis(positions))
     if log_y:
-        figure.update_yaxes(type="log")
+        figure.update_yaxes(**log_axis(shown_values))
     if metric == "accuracy":
-        figure.update_yaxes(tickformat=percent_tickformat(shown_values))
+        figure.update_yaxes(**percent_axis(shown_values))
     if len(frame) == 1 and not log_y and shown_values:
         # Around one point plotly spreads the axis far and wide (accuracy up to 150%).
         low, high = min(shown_values), max(shown_values)
@@ -255,7 +265,9 @@ def learning_curves_figure(curves: dict[str, list[dict]], height: int = 380) -> 
                     showlegend=col == 1,
                     line={"color": color, "dash": dash},
                     marker=_partial_markers(frame) if summary.x == "epoch" else None,
-                    hovertemplate=f"{plain(name)} ({split})<br>%{{x}}: %{{y:.4g}}<extra></extra>",
+                    customdata=epoch_names(frame) if summary.x == "epoch" else xs,
+                    hovertemplate=f"{plain(name)} ({split})<br>%{{customdata}}: "
+                    f"%{{y:{'.2%' if metric == 'accuracy' else '.4g'}}}<extra></extra>",
                 )
                 if summary.x != "epoch" and top:
                     figure.add_trace(
@@ -282,7 +294,7 @@ def learning_curves_figure(curves: dict[str, list[dict]], height: int = 380) -> 
             }
         )
     figure.update_yaxes(title="loss", row=1, col=1)
-    figure.update_yaxes(title="accuracy", tickformat=percent_tickformat(accuracies), row=1, col=2)
+    figure.update_yaxes(title="accuracy", **percent_axis(accuracies), row=1, col=2)
     figure.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 50 if top else 30, "b": 10},

@@ -205,6 +205,7 @@ def write_evaluation(
     probabilities: np.ndarray,
     test_loss: float | None = None,
     class_names: tuple[str, ...] | None = None,
+    predict_seconds: float | None = None,
 ) -> dict:
     """Save ``evaluation.json`` and ``predictions.npz`` (all probabilities) into ``run``.
 
@@ -219,6 +220,9 @@ def write_evaluation(
         The model's own test loss (see `summarize`).
     class_names : tuple of str, optional
         The dataset's class names, recorded as ``class_names`` for readers without the data.
+    predict_seconds : float, optional
+        How long the model took to predict these test digits, recorded as
+        ``predict_seconds`` (optional: runs trained before it was recorded lack it).
 
     Returns
     -------
@@ -228,6 +232,8 @@ def write_evaluation(
     evaluation = summarize(y_true, probabilities, test_loss)
     if class_names is not None:
         evaluation["class_names"] = list(class_names)
+    if predict_seconds is not None:
+        evaluation["predict_seconds"] = round(float(predict_seconds), 4)
     buffer = io.BytesIO()
     np.savez_compressed(
         buffer,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -280,8 +281,15 @@ def train_run(run: Run) -> RunOutcome:
 
     save_model_atomically(model, run.file(MODEL_FILE))
     run.update_status(message=f"Evaluating on the {len(data.x_test):,} test images.")
+    predicting = time.perf_counter()
     probabilities = model.predict(data.x_test, batch_size=PREDICT_BATCH_SIZE, verbose=0)
-    evaluation = write_evaluation(run, data.y_test, probabilities, class_names=dataset.class_names)
+    evaluation = write_evaluation(
+        run,
+        data.y_test,
+        probabilities,
+        class_names=dataset.class_names,
+        predict_seconds=time.perf_counter() - predicting,
+    )
     result = (
         f"test accuracy {evaluation['test_accuracy']:.2%}, test loss {evaluation['test_loss']:.4f}"
     )

@@ -12,6 +12,7 @@ pickled: the model is ``weights.npz`` (coefficients, intercepts) plus ``normaliz
 from __future__ import annotations
 
 import io
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -264,8 +265,14 @@ def fit_run(run: Run) -> RunOutcome:
     save_weights(run, result.model)
     save_normalizer(run, normalizer)
     x_test = normalizer.transform(dataset.x_test).reshape(len(dataset.x_test), -1)
+    predicting = time.perf_counter()
+    probabilities = result.model.predict_proba(x_test)
     evaluation = write_evaluation(
-        run, dataset.y_test, result.model.predict_proba(x_test), class_names=dataset.class_names
+        run,
+        dataset.y_test,
+        probabilities,
+        class_names=dataset.class_names,
+        predict_seconds=time.perf_counter() - predicting,
     )
     reporter.finish(
         iterations=result.iterations,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from threadpoolctl import threadpool_limits
 
@@ -118,11 +120,14 @@ def _train(run: Run, config: NumpyNetSettings) -> RunOutcome:
         return RunOutcome("diverged", reporter.divergence)
     save_weights(run, weights)
     atomic_write_bytes(run.file(HISTORY_FILE), records.history_csv(history).encode())
+    predicting = time.perf_counter()
+    probabilities = forward(weights, normalizer.transform(dataset.x_test))[1]
     evaluation = write_evaluation(
         run,
         dataset.y_test,
-        forward(weights, normalizer.transform(dataset.x_test))[1],
+        probabilities,
         class_names=dataset.class_names,
+        predict_seconds=time.perf_counter() - predicting,
     )
     if reporter.stopped_at is not None:
         return RunOutcome(

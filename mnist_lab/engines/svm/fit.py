@@ -171,8 +171,14 @@ def fit_run(run: Run) -> RunOutcome:
     save_model(run, model)
     save_normalizer(run, normalizer)
     x_test = normalizer.transform(dataset.x_test).reshape(len(dataset.x_test), -1)
+    predicting = time.perf_counter()
+    probabilities = model.predict_proba(x_test)
     evaluation = write_evaluation(
-        run, dataset.y_test, model.predict_proba(x_test), class_names=dataset.class_names
+        run,
+        dataset.y_test,
+        probabilities,
+        class_names=dataset.class_names,
+        predict_seconds=time.perf_counter() - predicting,
     )
     reporter.finish(iterations=iterations, position=f"{len(pairs)} pairs of classes")
     summary = (

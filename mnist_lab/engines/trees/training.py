@@ -16,6 +16,7 @@ which ends the fit there (``n_iter_no_change=1``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,11 +88,14 @@ def train_run(run: Run) -> RunOutcome:
     model = curve.model()
     save_model(run, model)
     atomic_write_bytes(run.file(HISTORY_FILE), records.history_csv(curve.history).encode())
+    predicting = time.perf_counter()
+    probabilities = model.predict_proba(flat(normalizer, dataset.x_test))
     evaluation = write_evaluation(
         run,
         dataset.y_test,
-        model.predict_proba(flat(normalizer, dataset.x_test)),
+        probabilities,
         class_names=dataset.class_names,
+        predict_seconds=time.perf_counter() - predicting,
     )
     grown = (
         f"{len(curve.history)} of {settings.epochs} stages ({model.trees.n_trees:,} trees, "

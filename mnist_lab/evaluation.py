@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import math
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -243,6 +245,36 @@ def write_evaluation(
     atomic_write_bytes(run.file(PREDICTIONS_FILE), buffer.getvalue())
     run.write_json(EVALUATION_FILE, evaluation)
     return evaluation
+
+
+def write_timed_evaluation(
+    run: Run,
+    y_true: np.ndarray,
+    predict: Callable[[], np.ndarray],
+    class_names: tuple[str, ...] | None = None,
+) -> dict:
+    """`write_evaluation` of what ``predict()`` returns, recording how long it took.
+
+    Parameters
+    ----------
+    run : Run
+    y_true : numpy.ndarray
+        True labels, shape ``(n,)``.
+    predict : callable
+        Returns the predicted class probabilities of the test digits, ``(n, n_classes)``.
+    class_names : tuple of str, optional
+
+    Returns
+    -------
+    dict
+        The evaluation written, with ``predict_seconds``.
+    """
+    started = time.perf_counter()
+    probabilities = predict()
+    seconds = time.perf_counter() - started
+    return write_evaluation(
+        run, y_true, probabilities, class_names=class_names, predict_seconds=seconds
+    )
 
 
 def load_probabilities(run: Run) -> np.ndarray:

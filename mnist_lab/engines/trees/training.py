@@ -16,7 +16,6 @@ which ends the fit there (``n_iter_no_change=1``).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +35,7 @@ from mnist_lab.engines.trees.model import (
     tree_table,
 )
 from mnist_lab.engines.trees.settings import TreesSettings
-from mnist_lab.evaluation import cross_entropy, write_evaluation
+from mnist_lab.evaluation import cross_entropy, write_timed_evaluation
 from mnist_lab.files import atomic_write_bytes
 from mnist_lab.preprocess import Normalizer, fit_normalizer, save_normalizer
 from mnist_lab.records import HISTORY_FILE
@@ -88,14 +87,11 @@ def train_run(run: Run) -> RunOutcome:
     model = curve.model()
     save_model(run, model)
     atomic_write_bytes(run.file(HISTORY_FILE), records.history_csv(curve.history).encode())
-    predicting = time.perf_counter()
-    probabilities = model.predict_proba(flat(normalizer, dataset.x_test))
-    evaluation = write_evaluation(
+    evaluation = write_timed_evaluation(
         run,
         dataset.y_test,
-        probabilities,
+        lambda: model.predict_proba(flat(normalizer, dataset.x_test)),
         class_names=dataset.class_names,
-        predict_seconds=time.perf_counter() - predicting,
     )
     grown = (
         f"{len(curve.history)} of {settings.epochs} stages ({model.trees.n_trees:,} trees, "

@@ -255,19 +255,9 @@ def write_timed_evaluation(
 ) -> dict:
     """`write_evaluation` of what ``predict()`` returns, recording how long it took.
 
-    Parameters
-    ----------
-    run : Run
-    y_true : numpy.ndarray
-        True labels, shape ``(n,)``.
-    predict : callable
-        Returns the predicted class probabilities of the test digits, ``(n, n_classes)``.
-    class_names : tuple of str, optional
-
-    Returns
-    -------
-    dict
-        The evaluation written, with ``predict_seconds``.
+    ``predict`` returns the class probabilities of the test digits whose labels are
+    ``y_true``; ``run`` and ``class_names`` are as `write_evaluation` takes them. Returns
+    the evaluation written, with its ``predict_seconds``.
     """
     started = time.perf_counter()
     probabilities = predict()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from mnist_lab.data import EMBEDDED_SHA256, N_CLASSES
 from mnist_lab.engines import get_engine
@@ -317,14 +318,13 @@ def reproduction_of(run: Run) -> Reproduction | None:
     predict_s = _positive(evaluation.get("predict_seconds"))
     wall_s = _seconds_between(status.get("started"), status.get("ended"))
     training_s = None if wall_s is None else max(wall_s - (predict_s or 0.0), 0.0)
-    model_file = engine.model_file(run)
     return Reproduction(
         run=run,
         test_error=1.0 - evaluation["test_accuracy"],
         n_test=evaluation["n_test"],
         training_s=training_s,
         predict_s_per_1000=None if predict_s is None else predict_s * 1000 / evaluation["n_test"],
-        model_bytes=None if model_file is None else model_file.stat().st_size,
+        model_bytes=_size(engine.model_file(run)),
         parameters=network_parameters(config),
     )
 
@@ -543,6 +543,14 @@ def _positive(value) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return float(value) if value > 0 else None
     return None
+
+
+def _size(path: Path | None) -> int | None:
+    """Bytes of a file; None if there is none (or it just vanished)."""
+    try:
+        return None if path is None else path.stat().st_size
+    except OSError:
+        return None
 
 
 def _seconds_between(started, ended) -> float | None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import math
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -205,6 +207,7 @@ def write_evaluation(
     probabilities: np.ndarray,
     test_loss: float | None = None,
     class_names: tuple[str, ...] | None = None,
+    predict_seconds: float | None = None,
 ) -> dict:
     """Save ``evaluation.json`` and ``predictions.npz`` (all probabilities) into ``run``.
 
@@ -219,6 +222,9 @@ def write_evaluation(
         The model's own test loss (see `summarize`).
     class_names : tuple of str, optional
         The dataset's class names, recorded as ``class_names`` for readers without the data.
+    predict_seconds : float, optional
+        How long the model took to predict these test digits, recorded as
+        ``predict_seconds`` (optional: runs trained before it was recorded lack it).
 
     Returns
     -------
@@ -228,6 +234,8 @@ def write_evaluation(
     evaluation = summarize(y_true, probabilities, test_loss)
     if class_names is not None:
         evaluation["class_names"] = list(class_names)
+    if predict_seconds is not None:
+        evaluation["predict_seconds"] = round(float(predict_seconds), 4)
     buffer = io.BytesIO()
     np.savez_compressed(
         buffer,
@@ -237,6 +245,26 @@ def write_evaluation(
     atomic_write_bytes(run.file(PREDICTIONS_FILE), buffer.getvalue())
     run.write_json(EVALUATION_FILE, evaluation)
     return evaluation
+
+
+def write_timed_evaluation(
+    run: Run,
+    y_true: np.ndarray,
+    predict: Callable[[], np.ndarray],
+    class_names: tuple[str, ...] | None = None,
+) -> dict:
+    """`write_evaluation` of what ``predict()`` returns, recording how long it took.
+
+    ``predict`` returns the class probabilities of the test digits whose labels are
+    ``y_true``; ``run`` and ``class_names`` are as `write_evaluation` takes them. Returns
+    the evaluation written, with its ``predict_seconds``.
+    """
+    started = time.perf_counter()
+    probabilities = predict()
+    seconds = time.perf_counter() - started
+    return write_evaluation(
+        run, y_true, probabilities, class_names=class_names, predict_seconds=seconds
+    )
 
 
 def load_probabilities(run: Run) -> np.ndarray:

@@ -16,6 +16,7 @@ LINK_LABELS = [
     "Train",
     "Evaluate",
     "Compare runs",
+    "The MNIST table",
     "Sweeps",
     "Inside the network",
     "Class",

@@ -2,9 +2,12 @@
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from mnist_lab import records
+from mnist_lab.engines import ENGINES, get_engine
+from mnist_lab.evaluation import write_evaluation
 from mnist_lab.execution.worker import run_worker
 from mnist_lab.hints import run_hints
 from mnist_lab.lessons.catalogue import LESSONS, get_lesson
@@ -16,6 +19,7 @@ from mnist_lab.lessons.runner import (
     lesson_runs,
     lesson_state,
 )
+from mnist_lab.mnist_table import network_parameters
 from mnist_lab.runs import RunStore
 
 
@@ -131,7 +135,7 @@ def test_every_lesson_has_valid_named_runs():
         assert lesson.title and lesson.question and lesson.expect
         assert len(set(lesson.steps)) == len(lesson.runs) >= 2
         for lesson_run in lesson.runs:
-            assert lesson_run.config["engine"] in ("keras", "sklearn")
+            assert lesson_run.config["engine"] in ENGINES
             assert lesson_run.name.startswith("Lesson ")
             assert lesson_run.config.get("subset", 60_000) <= 3000
 
@@ -346,3 +350,49 @@ def test_robustness_explanation_compares_the_shift_curves():
     assert explanation.as_expected
     assert "the CNN keeps 95% of its accuracy (92.0%), the MLP 66% (59.0%)" in explanation.verdict
     assert not explain(lesson, {"mlp": cnn, "cnn": mlp}).as_expected
+
+
+@pytest.mark.slow
+def test_the_cnn_beats_knn_and_logistic_regression_at_a_cost(store):
+    results = run_lesson(store, "deep-learning")
+    mistakes = {step: result.mistakes for step, result in results.items()}
+    assert mistakes["cnn"] < mistakes["knn"] < mistakes["logreg"]
+    assert results["cnn"].measured["parameters"] > 10_000
+    assert explain(get_lesson("deep-learning"), results).as_expected
+
+
+def finish_with_costs(run, accuracy: float, seconds: int, predict_s: float) -> None:
+    """A finished run: an evaluation of exactly ``accuracy``, its times, a model file."""
+    labels = np.arange(10_000) % 10
+    wrong = np.arange(10_000) < round((1 - accuracy) * 10_000)
+    probabilities = np.eye(10)[np.where(wrong, (labels + 1) % 10, labels)]
+    write_evaluation(run, labels, probabilities, predict_seconds=predict_s)
+    run.file(get_engine(run.config()["engine"]).model_files[0]).write_bytes(b"0" * 50_000)
+    run.update_status(state="running", started="2026-01-01T10:00:00+00:00")
+    run.update_status(state="finished", ended=f"2026-01-01T10:00:{seconds:02d}+00:00")
+
+
+def test_deep_learning_verdict_is_read_from_the_runs_records(tmp_path):
+    lesson = get_lesson("deep-learning")
+    store = RunStore(tmp_path)
+    runs = dict(zip(lesson.steps, create_lesson_runs(store, lesson), strict=True))
+    finish_with_costs(runs["knn"], 0.93, seconds=3, predict_s=1.0)
+    finish_with_costs(runs["logreg"], 0.88, seconds=5, predict_s=0.1)
+    finish_with_costs(runs["cnn"], 0.965, seconds=42, predict_s=2.0)
+    explanation = explain(lesson, lesson_runs(store, lesson))
+    assert explanation.as_expected
+    parameters = network_parameters(runs["cnn"].config())
+    assert explanation.verdict == (
+        "The CNN makes 350 fewer mistakes than k-NN (50% fewer), for 40.0 s of training "
+        f"against 2.0 s and {parameters:,} parameters to learn."
+    )
+    assert explanation.details[0] == (
+        "k-NN: 700 mistakes on 10,000 test digits (93.0%), trained in "
+        "2.0 s, a model of 50 kB, predicting 1,000 digits in 0.10 s."
+    )
+    # The same records with a CNN that learned less: the verdict says so.
+    finish_with_costs(store.create(runs["cnn"].config()), 0.5, seconds=42, predict_s=2.0)
+    newer = store.list()[0]
+    explanation = explain(lesson, {**lesson_runs(store, lesson), "cnn": newer})
+    assert not explanation.as_expected
+    assert explanation.verdict.startswith("On these digits the CNN does not beat k-NN: 5000")

@@ -1,6 +1,7 @@
 """AppTest of the Lessons page: start a lesson, watch its runs, read a finished one's verdict."""
 
 import numpy as np
+from test_lessons import finish_with_costs
 from test_playground_page import open_page
 
 from mnist_lab.evaluation import write_evaluation
@@ -64,3 +65,16 @@ def test_a_finished_lesson_shows_its_explanation_and_chart(tmp_path, monkeypatch
     assert any("200 fewer mistakes" in markdown.value for markdown in app.markdown)
     assert app.button(key="lessons_start").label == "Run it again"
     assert len(app.get("plotly_chart")) == 2, "learning curves and the comparison"
+
+
+def test_the_deep_learning_lesson_shows_its_costs(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
+    lesson = get_lesson("deep-learning")
+    runs = create_lesson_runs(RunStore(tmp_path), lesson, owner="Ada")
+    for run, accuracy, seconds in zip(runs, (0.93, 0.88, 0.965), (3, 5, 42), strict=True):
+        finish_with_costs(run, accuracy, seconds=seconds, predict_s=1.0)
+    app = open_page("lessons.py")
+    app.selectbox(key="lessons_pick").set_value("deep-learning").run()
+    assert not app.exception
+    assert app.success[-1].value.startswith("The CNN makes 350 fewer mistakes than k-NN")
+    assert any("trained in 41.0 s" in markdown.value for markdown in app.markdown)

@@ -14,6 +14,7 @@ from mnist_lab.cli.internal import (
 )
 from mnist_lab.cli.runs import add_runs_parser
 from mnist_lab.cli.sweep import add_sweep_parser
+from mnist_lab.cli.table import add_table_parser
 from mnist_lab.cli.train import add_baseline_parser, add_train_parser
 
 
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_dataset_parser,
         add_sweep_parser,
         add_sweep_driver_parser,
+        add_table_parser,
     ):
         add_parser(subparsers)
     return parser

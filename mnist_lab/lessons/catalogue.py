@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from mnist_lab.engines import get_engine
+from mnist_lab.lessons.deep_learning import LABELS, STEPS, explain_deep_learning, measure_costs
 from mnist_lab.lessons.explanations import (
     MODEL_LABELS,
     explain_adversarial,
@@ -18,6 +19,7 @@ from mnist_lab.lessons.explanations import (
 )
 from mnist_lab.lessons.measures import measure_attacks, measure_corruptions
 from mnist_lab.lessons.results import Explanation, RunResult
+from mnist_lab.mnist_table import ROW
 from mnist_lab.runs import Run
 
 SUBSET = 3000
@@ -263,6 +265,21 @@ def _build_lessons() -> dict[str, Lesson]:
             _three_models(7, ("mlp", "cnn")),
             explain_robustness,
             measure_corruptions,
+        ),
+        Lesson(
+            "deep-learning",
+            "Do we need deep learning?",
+            "Three rows of the MNIST table on the same 3,000 training digits: k-nearest "
+            "neighbours, logistic regression and the convolutional network LeNet-5. How much "
+            "better is the CNN, and what does it cost in training time and parameters?",
+            "LeNet-5 makes the fewest mistakes, k-NN comes second without learning anything, "
+            "logistic regression last; the CNN pays for it in training time and parameters.",
+            tuple(
+                LessonRun(step, f"Lesson 8: {LABELS[step]}", ROW[key].config(SUBSET))
+                for step, key in STEPS.items()
+            ),
+            explain_deep_learning,
+            measure_costs,
         ),
     ]
     return {lesson.id: lesson for lesson in lessons}

@@ -93,6 +93,13 @@ PAGES = (
         "Models",
     ),
     PageInfo(
+        "table",
+        "The MNIST table",
+        ":material/table_chart:",
+        "Classic methods' published errors beside your own runs of them.",
+        "Models",
+    ),
+    PageInfo(
         "sweeps",
         "Sweeps",
         ":material/tune:",

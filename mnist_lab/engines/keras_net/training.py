@@ -33,7 +33,7 @@ from mnist_lab.engines.keras_net.files import CHECKPOINT_FILE, MODEL_FILE
 from mnist_lab.engines.keras_net.models import INPUT_SHAPE, build_model, has_convolutions
 from mnist_lab.engines.keras_net.schedules import keras_one_cycle
 from mnist_lab.engines.keras_net.settings import KerasSettings
-from mnist_lab.evaluation import write_evaluation
+from mnist_lab.evaluation import write_timed_evaluation
 from mnist_lab.files import DamagedRunError
 from mnist_lab.preprocess import Normalizer, fit_normalizer, load_normalizer, save_normalizer
 from mnist_lab.records import HISTORY_FILE
@@ -280,8 +280,12 @@ def train_run(run: Run) -> RunOutcome:
 
     save_model_atomically(model, run.file(MODEL_FILE))
     run.update_status(message=f"Evaluating on the {len(data.x_test):,} test images.")
-    probabilities = model.predict(data.x_test, batch_size=PREDICT_BATCH_SIZE, verbose=0)
-    evaluation = write_evaluation(run, data.y_test, probabilities, class_names=dataset.class_names)
+    evaluation = write_timed_evaluation(
+        run,
+        data.y_test,
+        lambda: model.predict(data.x_test, batch_size=PREDICT_BATCH_SIZE, verbose=0),
+        class_names=dataset.class_names,
+    )
     result = (
         f"test accuracy {evaluation['test_accuracy']:.2%}, test loss {evaluation['test_loss']:.4f}"
     )

@@ -316,10 +316,14 @@ def fit_run(run: Run) -> RunOutcome:
             f"Stopped on request after predicting {done:,} of {len(x_test):,} test digits "
             f"(accuracy so far {correct / done:.2%}); the stored digits are kept.",
         )
-    evaluation = write_evaluation(
-        run, y_test, np.concatenate(predicted), class_names=dataset.class_names
-    )
     predict_s = time.perf_counter() - started - stored_s
+    evaluation = write_evaluation(
+        run,
+        y_test,
+        np.concatenate(predicted),
+        class_names=dataset.class_names,
+        predict_seconds=predict_s,
+    )
     reporter.finish(position=f"{len(x_test):,} test digits predicted")
     return RunOutcome(
         "finished",

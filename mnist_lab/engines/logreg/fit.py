@@ -22,7 +22,7 @@ import numpy as np
 from mnist_lab.data import random_subset
 from mnist_lab.datasets import dataset_of
 from mnist_lab.engines.logreg.settings import LogregSettings
-from mnist_lab.evaluation import cross_entropy, write_evaluation
+from mnist_lab.evaluation import cross_entropy, write_timed_evaluation
 from mnist_lab.files import atomic_write_bytes, read_arrays
 from mnist_lab.preprocess import (
     Normalizer,
@@ -264,8 +264,11 @@ def fit_run(run: Run) -> RunOutcome:
     save_weights(run, result.model)
     save_normalizer(run, normalizer)
     x_test = normalizer.transform(dataset.x_test).reshape(len(dataset.x_test), -1)
-    evaluation = write_evaluation(
-        run, dataset.y_test, result.model.predict_proba(x_test), class_names=dataset.class_names
+    evaluation = write_timed_evaluation(
+        run,
+        dataset.y_test,
+        lambda: result.model.predict_proba(x_test),
+        class_names=dataset.class_names,
     )
     reporter.finish(
         iterations=result.iterations,

@@ -19,7 +19,7 @@ from mnist_lab.engines.numpy_net.network import (
     sgd_step,
 )
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
-from mnist_lab.evaluation import write_evaluation
+from mnist_lab.evaluation import write_timed_evaluation
 from mnist_lab.files import atomic_write_bytes
 from mnist_lab.preprocess import fit_normalizer, save_normalizer
 from mnist_lab.records import HISTORY_FILE
@@ -118,10 +118,10 @@ def _train(run: Run, config: NumpyNetSettings) -> RunOutcome:
         return RunOutcome("diverged", reporter.divergence)
     save_weights(run, weights)
     atomic_write_bytes(run.file(HISTORY_FILE), records.history_csv(history).encode())
-    evaluation = write_evaluation(
+    evaluation = write_timed_evaluation(
         run,
         dataset.y_test,
-        forward(weights, normalizer.transform(dataset.x_test))[1],
+        lambda: forward(weights, normalizer.transform(dataset.x_test))[1],
         class_names=dataset.class_names,
     )
     if reporter.stopped_at is not None:

@@ -22,7 +22,7 @@ from mnist_lab.data import random_subset
 from mnist_lab.datasets import dataset_of
 from mnist_lab.engines.svm.model import KernelSvm, rbf_kernel, save_model
 from mnist_lab.engines.svm.settings import SvmSettings
-from mnist_lab.evaluation import write_evaluation
+from mnist_lab.evaluation import write_timed_evaluation
 from mnist_lab.preprocess import fit_normalizer, save_normalizer
 from mnist_lab.reporter import TrainingReporter, format_duration
 from mnist_lab.runs import Run, RunOutcome
@@ -171,8 +171,8 @@ def fit_run(run: Run) -> RunOutcome:
     save_model(run, model)
     save_normalizer(run, normalizer)
     x_test = normalizer.transform(dataset.x_test).reshape(len(dataset.x_test), -1)
-    evaluation = write_evaluation(
-        run, dataset.y_test, model.predict_proba(x_test), class_names=dataset.class_names
+    evaluation = write_timed_evaluation(
+        run, dataset.y_test, lambda: model.predict_proba(x_test), class_names=dataset.class_names
     )
     reporter.finish(iterations=iterations, position=f"{len(pairs)} pairs of classes")
     summary = (

@@ -35,7 +35,7 @@ from mnist_lab.engines.trees.model import (
     tree_table,
 )
 from mnist_lab.engines.trees.settings import TreesSettings
-from mnist_lab.evaluation import cross_entropy, write_evaluation
+from mnist_lab.evaluation import cross_entropy, write_timed_evaluation
 from mnist_lab.files import atomic_write_bytes
 from mnist_lab.preprocess import Normalizer, fit_normalizer, save_normalizer
 from mnist_lab.records import HISTORY_FILE
@@ -87,10 +87,10 @@ def train_run(run: Run) -> RunOutcome:
     model = curve.model()
     save_model(run, model)
     atomic_write_bytes(run.file(HISTORY_FILE), records.history_csv(curve.history).encode())
-    evaluation = write_evaluation(
+    evaluation = write_timed_evaluation(
         run,
         dataset.y_test,
-        model.predict_proba(flat(normalizer, dataset.x_test)),
+        lambda: model.predict_proba(flat(normalizer, dataset.x_test)),
         class_names=dataset.class_names,
     )
     grown = (

@@ -1,0 +1,1 @@
+"""The MNIST table page's views and figures."""

@@ -1,0 +1,78 @@
+"""The MNIST table on its page: the rows as text, and the buttons that queue them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.ui.app.identity import NAME_FIRST, current_owner, name_missing
+from dashboard.ui.app.text import plain_markdown
+from mnist_lab import mnist_table
+from mnist_lab.runs import RunStore
+
+# Where a queue button leaves what it did, shown once on the next rerun.
+FLASH_KEY = "table_flash"
+
+
+def table_frame(entries: list[mnist_table.TableEntry]) -> pd.DataFrame:
+    """The table as text cells (`mnist_table.entry_cells`): run names stay plain text."""
+    frame = pd.DataFrame([mnist_table.entry_cells(entry) for entry in entries])
+    return frame.rename(columns=str.capitalize)
+
+
+def show_flash() -> None:
+    """What the last queue button did (run names escaped: they are shown as typed)."""
+    flash = st.session_state.pop(FLASH_KEY, None)
+    if flash is not None:
+        kind, text = flash
+        (st.success if kind == "success" else st.error)(plain_markdown(text))
+
+
+def queue_controls(
+    store: RunStore, entries: list[mnist_table.TableEntry], subset: int | None
+) -> None:
+    """One button per reproducible row, and one for every row without a run yet."""
+    if name_missing():
+        st.caption(NAME_FIRST)
+    missing = [e for e in entries if e.config is not None and e.best is None and e.live is None]
+    if st.button(
+        f"Queue every row without a run ({len(missing)})",
+        icon=":material/playlist_add:",
+        type="primary",
+        disabled=not missing or name_missing(),
+        key="table_queue_all",
+    ):
+        _queue(lambda: mnist_table.queue_missing(store, subset, owner=current_owner()))
+    for entry in entries:
+        if entry.config is None:
+            continue
+        method, button = st.columns([4, 1], vertical_alignment="center")
+        method.text(entry.row.title)
+        if button.button(
+            "Train again" if entry.best is not None else "Queue",
+            icon=":material/play_arrow:",
+            disabled=entry.live is not None or name_missing(),
+            help="A run of this row is queued or training." if entry.live else None,
+            key=f"table_queue_{entry.row.key}",
+        ):
+            _queue(
+                lambda entry=entry: [
+                    mnist_table.queue_row(store, entry.row, subset, owner=current_owner())
+                ]
+            )
+
+
+def _queue(launch_rows) -> None:
+    """Queue through ``launch_rows()``, remember what happened, rerun to show the new state."""
+    try:
+        launched = launch_rows()
+    except ValueError as error:
+        st.session_state[FLASH_KEY] = ("error", f"Cannot queue: {error}")
+    else:
+        queued = [item.run.name for item in launched if not item.reused]
+        reused = [item.run.name for item in launched if item.reused]
+        text = f"Queued {len(queued)} run(s): {', '.join(queued)}." if queued else ""
+        if reused:
+            text += f" Already finished with the same settings: {', '.join(reused)}."
+        st.session_state[FLASH_KEY] = ("success", text.strip())
+    st.rerun()

@@ -27,6 +27,8 @@ MAX_ARRAYS_BYTES = 512 * 2**20
 # Small JSON files (settings, status) by version, as read: 1-2 kB each, 32 MB at the very most.
 MAX_KEPT_FILE_BYTES = 16 * 2**10
 MAX_KEPT_FILES = 2048
+# The longest whole number read as one (Python's own limit is 4,300 digits).
+MAX_DIGITS = 4000
 
 
 class DamagedRunError(ValueError):
@@ -232,6 +234,15 @@ def _file_bytes(path: Path, limit: int, follow_links: bool) -> bytes:
     return data
 
 
+def _whole(digits: str) -> int | float:
+    """A JSON whole number; one too long for Python's `int` reads as an infinite float.
+
+    Python refuses to parse more than 4,300 digits (``sys.int_info.str_digits_check_threshold``):
+    read so, the field that holds it is refused as not finite, by name.
+    """
+    return int(digits) if len(digits.lstrip("-")) <= MAX_DIGITS else float(digits)
+
+
 def read_json(path: Path, limit: int = MAX_JSON_BYTES, follow_links: bool = False) -> dict:
     """Read a JSON object from the regular file ``path``.
 
@@ -253,18 +264,13 @@ def read_json(path: Path, limit: int = MAX_JSON_BYTES, follow_links: bool = Fals
     """
     path = Path(path)
     try:
-        value = json.loads(_file_bytes(path, limit, follow_links).decode())
+        value = json.loads(_file_bytes(path, limit, follow_links).decode(), parse_int=_whole)
     except FileNotFoundError:
         raise DamagedRunError(f"{path.name} is missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise DamagedRunError(f"{path.name} is not valid JSON ({error})") from None
     except RecursionError:
         raise DamagedRunError(f"{path.name} is nested too deeply to be settings") from None
-    except ValueError as error:
-        if isinstance(error, DamagedRunError):
-            raise
-        # Python refuses integers of more than 4,300 digits (int_max_str_digits).
-        raise DamagedRunError(f"{path.name} holds a number too long to read") from None
     if not isinstance(value, dict):
         raise DamagedRunError(f"{path.name} does not hold a JSON object")
     return value

@@ -265,7 +265,7 @@ _REQUIRED = {
     "batch": ("epoch",),
     "epoch": ("epoch",),
     "chunk": ("chunk", "iterations"),
-    "gradients": ("epoch", "layers"),
+    "gradients": ("epoch", "step", "layers"),
     "histograms": ("epoch", "layers"),
 }
 # Larger whole numbers would overflow the floats the pages compute with.
@@ -283,10 +283,16 @@ def _is_count(value: Any) -> bool:
 
 
 def _is_histogram(value: Any) -> bool:
+    """Whether ``value`` is ``{"counts", "edges"}`` with one edge more than counts."""
+    if not isinstance(value, dict):
+        return False
+    counts, edges = value.get("counts"), value.get("edges")
     return (
-        isinstance(value, dict)
-        and all(isinstance(value.get(key), list) for key in ("counts", "edges"))
-        and all(_is_number(x) for key in ("counts", "edges") for x in value[key])
+        isinstance(counts, list)
+        and isinstance(edges, list)
+        and len(edges) == len(counts) + 1
+        and all(_is_count(count) for count in counts)
+        and all(_is_number(edge) and math.isfinite(edge) for edge in edges)
     )
 
 

@@ -95,7 +95,9 @@ def validate_run_name(name: str) -> str:
 
     Names are shown as plain text, never as HTML; they only need to be printable and short.
     """
-    name = str(name).strip()
+    if not isinstance(name, str):
+        raise ValueError(f"a run name must be text, not {type(name).__name__}")
+    name = name.strip()
     if not name:
         raise ValueError("a run name cannot be empty")
     if len(name) > MAX_NAME_LENGTH:
@@ -115,7 +117,9 @@ def validate_owner_name(name: str) -> str:
     >>> validate_owner_name("  Ada ")
     'Ada'
     """
-    name = str(name).strip()
+    if not isinstance(name, str):
+        raise ValueError(f"a name must be text, not {type(name).__name__}")
+    name = name.strip()
     if not name:
         raise ValueError("a name cannot be empty")
     if len(name) > MAX_OWNER_LENGTH:
@@ -304,9 +308,8 @@ def check_config(config: dict) -> dict:
 def _check_recorded_fields(config: dict) -> None:
     if not isinstance(config.get("engine"), str) or not config["engine"]:
         raise ValueError("engine is not the name of an engine")
-    for key in ("label", "name", "owner"):
-        if key in config and not isinstance(config[key], str):
-            raise ValueError(f"{key} is not text")
+    if "label" in config and not isinstance(config["label"], str):
+        raise ValueError("label is not text")
     if "name" in config:
         validate_run_name(config["name"])
     if "owner" in config:

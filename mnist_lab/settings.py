@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import importlib.metadata
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -41,6 +42,9 @@ MAX_LIST_LENGTH = 1000
 MAX_DEPTH = 3
 # Larger whole numbers would overflow the floats that ranges are compared in.
 LARGEST_NUMBER = 2**53
+# Numbers as a person types them on the command line, in ASCII digits only.
+ASCII_WHOLE = re.compile(r"[+-]?[0-9]{1,18}")
+ASCII_NUMBER = re.compile(r"[+-]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})([eE][+-]?[0-9]{1,3})?")
 _KIND_WORDS = {
     int: "a whole number",
     float: "a number",
@@ -126,6 +130,35 @@ class Setting:
         if self.optional:
             words += f", or left empty ({self.none_means or 'none'})"
         return words
+
+    def parse(self, text: str) -> Any:
+        """The value that ``text`` (a command-line flag's) writes, of this setting's kind.
+
+        Numbers must be written in the digits 0-9, as `int` and `float` would also read
+        other scripts' digits ("３", "٣").
+
+        Raises
+        ------
+        ValueError
+            If ``text`` is not a number of the setting's kind.
+
+        Examples
+        --------
+        >>> Setting(5, int, name="epochs").parse("３")
+        Traceback (most recent call last):
+        ...
+        ValueError: epochs must be a whole number written in the digits 0-9, got '３'
+        """
+        if self.kind is int and ASCII_WHOLE.fullmatch(text):
+            return int(text)
+        if self.kind is float and ASCII_NUMBER.fullmatch(text):
+            return float(text)
+        if self.kind in (int, float):
+            raise ValueError(
+                f"{self.name} must be {_KIND_WORDS[self.kind]} written in the digits 0-9, "
+                f"got {text!r}"
+            )
+        return self.kind(text)
 
     def check(self, value: Any) -> None:
         """Raise ``ValueError`` naming the setting and its allowed values unless ``value`` fits."""

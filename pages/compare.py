@@ -80,7 +80,7 @@ labels = run_labels(list(rows.values()))
 show_runs_table(table, key="compare_table")
 for row in rows.values():
     if row["state"] == "damaged":
-        st.warning(f"`{row['id']}`: {row['message']}")
+        st.warning(f"`{row['id']}`: {plain_markdown(row['message'])}")
 
 st.subheader("Learning curves")
 with_curves = [run_id for run_id in rows if rows[run_id]["state"] != "damaged"]
@@ -123,7 +123,7 @@ else:
         load_evaluated(store.get(baseline_id)),
     )
     if isinstance(network, str) or isinstance(baseline, str):
-        st.warning(network if isinstance(network, str) else baseline)
+        st.warning(plain_markdown(network if isinstance(network, str) else baseline))
     elif warn_if_different_datasets([store.get(network_id), store.get(baseline_id)]):
         pass
     elif not np.array_equal(network.y_true, baseline.y_true):

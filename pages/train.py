@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard.ui.app.identity import NAME_FIRST, current_owner, may_manage, name_missing
 from dashboard.ui.app.pages import PAGE
+from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import dataset_store
 from dashboard.ui.train.settings_form import keep_form_state, settings_form
 from dashboard.ui.train.shared_figures import shared_schedule_figure
@@ -63,9 +64,10 @@ with st.expander("Settings for a new run", expanded=not busy, icon=":material/tu
     settings, name = settings_form(engine, settings_chosen_outside_the_form(engine))
     estimate = expected_training(store, settings) if settings is not None else None
     if estimate is not None:
+        source = plain_markdown(estimate.source)
         st.caption(
             f"Expected training time on this machine: about {format_seconds(estimate.seconds)} "
-            f"({estimate.samples_per_s:,.0f} samples/s, measured by {estimate.source})."
+            f"({estimate.samples_per_s:,.0f} samples/s, measured by {source})."
         )
     if settings is not None:
         n_train = dataset_store().n_train(settings.dataset)

@@ -15,7 +15,7 @@ import stat as file_modes
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -155,6 +155,8 @@ class KeptByVersion:
 
 
 _FILE_BYTES = KeptByVersion(MAX_KEPT_FILES)
+# The contents that passed their format's check: a verdict per (check, bytes).
+_CHECKED = KeptByVersion(MAX_KEPT_FILES)
 
 
 def _size_words(limit: int) -> str:
@@ -243,7 +245,12 @@ def _whole(digits: str) -> int | float:
     return int(digits) if len(digits.lstrip("-")) <= MAX_DIGITS else float(digits)
 
 
-def read_json(path: Path, limit: int = MAX_JSON_BYTES, follow_links: bool = False) -> dict:
+def read_json(
+    path: Path,
+    limit: int = MAX_JSON_BYTES,
+    follow_links: bool = False,
+    check: Callable[[dict], bool] | None = None,
+) -> dict:
     """Read a JSON object from the regular file ``path``.
 
     Parameters
@@ -254,17 +261,21 @@ def read_json(path: Path, limit: int = MAX_JSON_BYTES, follow_links: bool = Fals
         The most bytes the format may take.
     follow_links : bool, default False
         Whether a link is followed (a user's own file given on the command line).
+    check : callable, optional
+        The format's check of the object: raises `DamagedRunError` unless every field is
+        well formed, and returns whether that verdict is final. A final verdict is kept
+        with the file's bytes, so the same content is not checked again.
 
     Raises
     ------
     DamagedRunError
         If the file is missing, empty, truncated, not JSON, nested too deeply, larger than
-        ``limit``, a link, a FIFO or device, holds a number Python cannot read, or is not
-        a JSON object.
+        ``limit``, a link, a FIFO or device, or is not a JSON object; or as ``check``.
     """
     path = Path(path)
     try:
-        value = json.loads(_file_bytes(path, limit, follow_links).decode(), parse_int=_whole)
+        data = _file_bytes(path, limit, follow_links)
+        value = json.loads(data.decode(), parse_int=_whole)
     except FileNotFoundError:
         raise DamagedRunError(f"{path.name} is missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -273,6 +284,9 @@ def read_json(path: Path, limit: int = MAX_JSON_BYTES, follow_links: bool = Fals
         raise DamagedRunError(f"{path.name} is nested too deeply to be settings") from None
     if not isinstance(value, dict):
         raise DamagedRunError(f"{path.name} does not hold a JSON object")
+    if check is not None and _CHECKED.get((check, data)) is None and check(value):
+        if len(data) <= MAX_KEPT_FILE_BYTES:
+            _CHECKED.put((check, data), True)
     return value
 
 

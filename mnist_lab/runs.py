@@ -169,7 +169,7 @@ class Run:
         DamagedRunError
             If it is unreadable or a field has the wrong type or form, naming the field.
         """
-        return check_config(read_json(self.file(CONFIG_FILE), MAX_CONFIG_BYTES))
+        return read_json(self.file(CONFIG_FILE), MAX_CONFIG_BYTES, check=check_config)
 
     @property
     def name(self) -> str:
@@ -284,11 +284,17 @@ class Run:
         return self.file(STOP_FILE).exists()
 
 
-def check_config(config: dict) -> dict:
-    """Return ``config`` (as read from ``config.json``) if every field has its type and form.
+def check_config(config: dict) -> bool:
+    """Check every field of ``config`` (as read from ``config.json``) for its type and form.
 
     The fields the lab records beside the settings (engine, label, name, owner, created,
     dataset, versions, sweep) are checked here; the settings by `check_recorded`.
+
+    Returns
+    -------
+    bool
+        Whether the settings were checked against their engine's declarations (see
+        `check_recorded`): the verdict is then final for this content.
 
     Raises
     ------
@@ -297,12 +303,11 @@ def check_config(config: dict) -> dict:
     """
     try:
         _check_recorded_fields(config)
-        check_recorded(config)
+        return check_recorded(config)
     except DamagedRunError:
         raise
     except ValueError as error:
         raise DamagedRunError(f"{CONFIG_FILE}: {error}") from None
-    return config
 
 
 def _check_recorded_fields(config: dict) -> None:
@@ -316,26 +321,32 @@ def _check_recorded_fields(config: dict) -> None:
         validate_owner_name(config["owner"])
     if "created" in config and not is_aware_time(config["created"]):
         raise ValueError("created is not a time with a time zone")
-    record = config.get("dataset", {"name": "", "sha256": "0" * 64})
-    if not (
-        isinstance(record, dict)
-        and isinstance(record.get("name"), str)
-        and isinstance(record.get("sha256"), str)
-        and SHA256_PATTERN.fullmatch(record["sha256"])
-    ):
+    if "dataset" in config and not _is_dataset_record(config["dataset"]):
         raise ValueError("dataset is not a dataset's name and SHA-256")
     versions = config.get("versions", {})
     if not isinstance(versions, dict) or not all(
         isinstance(version, str | None) for version in versions.values()
     ):
         raise ValueError("versions is not a table of package versions")
-    sweep = config.get("sweep", {"id": "", "point": 0, "repeat": 0})
-    if not (
-        isinstance(sweep, dict)
-        and isinstance(sweep.get("id"), str)
-        and all(_is_count(sweep.get(key)) for key in ("point", "repeat"))
-    ):
+    if "sweep" in config and not _is_sweep_tag(config["sweep"]):
         raise ValueError("sweep is not a sweep's id, point and repeat")
+
+
+def _is_dataset_record(record: Any) -> bool:
+    return (
+        isinstance(record, dict)
+        and isinstance(record.get("name"), str)
+        and isinstance(record.get("sha256"), str)
+        and SHA256_PATTERN.fullmatch(record["sha256"]) is not None
+    )
+
+
+def _is_sweep_tag(tag: Any) -> bool:
+    return (
+        isinstance(tag, dict)
+        and isinstance(tag.get("id"), str)
+        and all(_is_count(tag.get(key)) for key in ("point", "repeat"))
+    )
 
 
 def _is_count(value: Any) -> bool:

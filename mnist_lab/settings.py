@@ -322,12 +322,18 @@ def check_plain(name: str, value: Any, depth: int = 0) -> None:
 _BY_ENGINE: dict[str, type[Settings]] = {}
 
 
-def check_recorded(config: dict) -> dict:
-    """Return a run's recorded ``config`` if its settings are what its engine declares.
+def check_recorded(config: dict) -> bool:
+    """Check a run's recorded ``config``'s settings; return whether against its engine's.
 
     Every setting must be plain JSON (`check_plain`); once the engine's settings class is
     defined (the registry imports it on first use), the config must also read back through
     its `Settings.from_dict`: each value of its kind and in its range.
+
+    Returns
+    -------
+    bool
+        True when the engine's declarations were checked too, False when they are not
+        known yet.
 
     Raises
     ------
@@ -341,7 +347,7 @@ def check_recorded(config: dict) -> dict:
     declared = _BY_ENGINE.get(engine) if isinstance(engine, str) else None
     if declared is not None:
         declared.from_dict(config)
-    return config
+    return declared is not None
 
 
 @dataclass

@@ -237,12 +237,23 @@ def _file_bytes(path: Path, limit: int, follow_links: bool) -> bytes:
 
 
 def _whole(digits: str) -> int | float:
-    """A JSON whole number; one too long for Python's `int` reads as an infinite float.
-
-    Python refuses to parse more than 4,300 digits (``sys.int_info.str_digits_check_threshold``):
-    read so, the field that holds it is refused as not finite, by name.
-    """
+    """A JSON whole number; one too long for Python's `int` reads as an infinite float."""
     return int(digits) if len(digits.lstrip("-")) <= MAX_DIGITS else float(digits)
+
+
+def _parsed(text: str) -> Any:
+    """``text`` as JSON; a number of more than 4,300 digits reads as an infinite float.
+
+    Python refuses to parse such a number (``sys.int_info.str_digits_check_threshold``):
+    read so, the field that holds it is refused as not finite, by its name. Only such a file
+    pays for the slower parsing.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:
+        return json.loads(text, parse_int=_whole)
 
 
 def read_json(
@@ -275,7 +286,7 @@ def read_json(
     path = Path(path)
     try:
         data = _file_bytes(path, limit, follow_links)
-        value = json.loads(data.decode(), parse_int=_whole)
+        value = _parsed(data.decode())
     except FileNotFoundError:
         raise DamagedRunError(f"{path.name} is missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:

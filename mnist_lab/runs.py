@@ -315,10 +315,12 @@ def _check_recorded_fields(config: dict) -> None:
         raise ValueError("engine is not the name of an engine")
     if "label" in config and not isinstance(config["label"], str):
         raise ValueError("label is not text")
-    if "name" in config:
-        validate_run_name(config["name"])
-    if "owner" in config:
-        validate_owner_name(config["owner"])
+    for key, validate in (("name", validate_run_name), ("owner", validate_owner_name)):
+        try:
+            if key in config:
+                validate(config[key])
+        except ValueError as error:
+            raise ValueError(f"{key}: {error}") from None
     if "created" in config and not is_aware_time(config["created"]):
         raise ValueError("created is not a time with a time zone")
     if "dataset" in config and not _is_dataset_record(config["dataset"]):

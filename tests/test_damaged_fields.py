@@ -4,7 +4,6 @@ list runs show the run damaged and keep working."""
 
 import json
 import os
-import shutil
 import threading
 from pathlib import Path
 
@@ -18,12 +17,12 @@ from mnist_lab.engines import engine_of
 from mnist_lab.engines.numpy_net.network import WEIGHTS_FILE
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.evaluation import EVALUATION_FILE, PREDICTIONS_FILE, load_predictions
-from mnist_lab.execution.worker import run_worker
 from mnist_lab.files import DamagedRunError
 from mnist_lab.preprocess import NORMALIZER_FILE, load_normalizer
 from mnist_lab.records import METRICS_FILE
 from mnist_lab.runs import CONFIG_FILE, RunStore
 from mnist_lab.status import STATUS_FILE
+from tests.test_damaged_runs import copy_run, healthy_run
 
 HOME = Path(__file__).resolve().parents[1] / "dashboard" / "Home.py"
 
@@ -109,17 +108,13 @@ def runs_dir(tmp_path_factory):
     """One healthy NumPy run and, beside it, one copy per damaged field and per special file."""
     root = tmp_path_factory.mktemp("runs")
     store = RunStore(root)
-    good = store.create(NumpyNetSettings(epochs=1, subset=500).to_dict(), name="healthy")
-    assert run_worker(good.path) == "finished"
+    good = healthy_run(store)
     # A finished run's status lacks some fields; damaging one must still be noticed.
     good.update_status(position="done", node="here", expected_training_s=3.0)
     copies = [f"{file} {field} {way}" for file, field, way in CASES]
     copies += [f"{name} {kind}" for name in RUN_FILES for kind in SPECIALS]
     for label in copies:
-        copy = store.create(good.config(), name=label)
-        shutil.copytree(
-            good.path, copy.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns(CONFIG_FILE)
-        )
+        copy = copy_run(store, good, label)
         file, what, *way = label.split(" ")
         if way:
             copy.file(file).write_text(with_field(copy.file(file).read_text(), what, way[0]))

@@ -98,19 +98,30 @@ RECORDS_MISSING_FIELDS = (
 READ_AROUND = ("metrics-bytes", "records-missing-fields")
 
 
+def healthy_run(store: RunStore):
+    """A finished tiny NumPy run, named "healthy"."""
+    good = store.create(NumpyNetSettings(epochs=1, subset=500).to_dict(), name="healthy")
+    assert run_worker(good.path) == "finished"
+    return good
+
+
+def copy_run(store: RunStore, good, name: str):
+    """A new run holding every file of ``good`` but its own config (named ``name``)."""
+    copy = store.create(good.config(), name=name)
+    shutil.copytree(
+        good.path, copy.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns(CONFIG_FILE)
+    )
+    return copy
+
+
 @pytest.fixture(scope="module")
 def runs_dir(tmp_path_factory):
     """One healthy NumPy run, one damaged copy of it per kind, and a symlinked run."""
     root = tmp_path_factory.mktemp("runs")
     store = RunStore(root)
-    good = store.create(NumpyNetSettings(epochs=1, subset=500).to_dict(), name="healthy")
-    assert run_worker(good.path) == "finished"
+    good = healthy_run(store)
     for kind in KINDS:
-        copy = store.create(good.config(), name=f"damaged {kind}")
-        shutil.copytree(
-            good.path, copy.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns(CONFIG_FILE)
-        )
-        damage(copy, kind)
+        damage(copy_run(store, good, f"damaged {kind}"), kind)
     outside = tmp_path_factory.mktemp("elsewhere") / "target"
     shutil.copytree(good.path, outside)
     (root / "20990101-000000-000-linked-0000").symlink_to(outside, target_is_directory=True)

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 EVALUATION_FILE = "evaluation.json"
 PREDICTIONS_FILE = "predictions.npz"
+# The fields of a class's entry in ``per_class`` that are shares in [0, 1].
+PER_CLASS_SHARES = ("precision", "recall", "f1")
 
 N_CLASSES = 10
 # What guessing scores on ten classes: a cross-entropy of ln 10 (and 10% accuracy).
@@ -183,7 +185,33 @@ def check_evaluation(data: dict) -> dict:
     for key in ("predictions", "confidence"):
         if key in data and (not isinstance(data[key], list) or len(data[key]) != n_test):
             fail(f"{key} is not a list of n_test = {n_test} values")
+    n_classes = len(matrix)
+    if any(not _is_class(label, n_classes) for label in data.get("predictions", ())):
+        fail(f"predictions holds something else than classes 0-{n_classes - 1}")
+    if any(not _is_number(p) or not 0 <= p <= 1 for p in data.get("confidence", ())):
+        fail("confidence holds something else than probabilities")
+    per_class = data.get("per_class", [])
+    if not isinstance(per_class, list) or not all(_is_class_row(row) for row in per_class):
+        fail("per_class is not a list of each class's precision, recall, F1 and support")
+    names = data.get("class_names", [str(n) for n in range(n_classes)])
+    if not isinstance(names, list) or len(names) != n_classes:
+        fail(f"class_names is not a list of {n_classes} names")
+    if not all(isinstance(name, str) for name in names):
+        fail("class_names holds something else than names")
     return data
+
+
+def _is_class(label, n_classes: int) -> bool:
+    return isinstance(label, int) and not isinstance(label, bool) and 0 <= label < n_classes
+
+
+def _is_class_row(row) -> bool:
+    """Whether ``row`` is one class's entry of ``per_class`` (see `per_class_metrics`)."""
+    if not isinstance(row, dict) or not _is_class(row.get("digit"), 2**31):
+        return False
+    if not _is_class(row.get("support"), 2**53):
+        return False
+    return all(_is_number(row.get(key)) and 0 <= row[key] <= 1 for key in PER_CLASS_SHARES)
 
 
 def read_checked(path: Path) -> dict:

@@ -12,19 +12,24 @@ import contextlib
 import fcntl
 import json
 import os
+import stat as file_modes
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 # The largest JSON file read: a run's evaluation of 10,000 digits takes about half a megabyte.
 MAX_JSON_BYTES = 16 * 2**20
+# The largest .npz read from a run: k-nearest neighbours store up to 60,000 digits (47 MB).
+MAX_ARRAYS_BYTES = 512 * 2**20
 # Small JSON files (settings, status) by version, as read: 1-2 kB each, 32 MB at the very most.
 MAX_KEPT_FILE_BYTES = 16 * 2**10
 MAX_KEPT_FILES = 2048
+# The longest whole number read as one (Python's own limit is 4,300 digits).
+MAX_DIGITS = 4000
 
 
 class DamagedRunError(ValueError):
@@ -34,6 +39,22 @@ class DamagedRunError(ValueError):
 def now_iso() -> str:
     """Return the current UTC time as an ISO 8601 string with seconds."""
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def is_aware_time(value: Any) -> bool:
+    """Whether ``value`` is an ISO 8601 time with a time zone, as `now_iso` writes.
+
+    Examples
+    --------
+    >>> is_aware_time("2026-01-02T03:04:05+00:00"), is_aware_time("2026-01-02T03:04:05")
+    (True, False)
+    """
+    if not isinstance(value, str):
+        return False
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def json_default(value: Any) -> Any:
@@ -152,42 +173,138 @@ class KeptByVersion:
 
 
 _FILE_BYTES = KeptByVersion(MAX_KEPT_FILES)
+# The contents that passed their format's check: a verdict per (check, bytes).
+_CHECKED = KeptByVersion(MAX_KEPT_FILES)
 
 
-def _file_bytes(path: Path, stat: os.stat_result) -> bytes:
-    """The bytes of ``path`` (``stat`` is its stat): small files are kept per version.
+def _size_words(limit: int) -> str:
+    return f"{limit // 2**20} MB" if limit >= 2**20 else f"{limit // 2**10} kB"
+
+
+@contextlib.contextmanager
+def open_regular(path: Path, limit: int, follow_links: bool = False) -> Iterator[BinaryIO]:
+    """Open ``path`` for reading only if it is a regular file of at most ``limit`` bytes.
+
+    A FIFO would block the reader forever and a device (``/dev/zero``) never ends, so
+    neither is opened for reading; a link is refused unless ``follow_links`` (the lab never
+    writes one into a run, and one could point anywhere).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    DamagedRunError
+        If it is a link, not a regular file, or larger than ``limit``.
+    """
+    path = Path(path)
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow_links else os.O_NOFOLLOW)
+    try:
+        handle = os.open(path, flags)
+    except OSError as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        if not follow_links and path.is_symlink():
+            raise DamagedRunError(f"{path.name} is a link, which the lab does not follow") from None
+        raise DamagedRunError(f"{path.name} cannot be opened ({error.strerror})") from None
+    with os.fdopen(handle, "rb") as opened:
+        found = os.fstat(handle)
+        if not file_modes.S_ISREG(found.st_mode):
+            raise DamagedRunError(f"{path.name} is not a regular file")
+        if found.st_size > limit:
+            raise DamagedRunError(f"{path.name} is larger than {_size_words(limit)}")
+        yield opened
+
+
+def read_bytes(path: Path, limit: int, follow_links: bool = False) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them (see `open_regular`).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    DamagedRunError
+        If it is a link, not a regular file, or larger than ``limit`` (also while it grows).
+    """
+    with open_regular(path, limit, follow_links) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise DamagedRunError(f"{Path(path).name} is larger than {_size_words(limit)}")
+    return data
+
+
+def _file_bytes(path: Path, limit: int, follow_links: bool) -> bytes:
+    """The bytes of ``path``: small files are kept per version.
 
     Pages read each run's settings and status several times per rerun; under a class each
     file read hands the interpreter to another session, so a stat is all a known version
     costs. A version is stored under the stat of the opened file itself, so it always
     matches what was read, even when the file was replaced in between.
     """
-    kept = _FILE_BYTES.get((str(path), *_version(stat)))
-    if kept is not None:
+    found = os.stat(path, follow_symlinks=follow_links)
+    kept = _FILE_BYTES.get((str(path), *_version(found)))
+    if kept is not None and file_modes.S_ISREG(found.st_mode):
         return kept
-    with open(path, "rb") as handle:
+    with open_regular(path, limit, follow_links) as handle:
         read_stat = os.fstat(handle.fileno())
-        data = handle.read()
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise DamagedRunError(f"{Path(path).name} is larger than {_size_words(limit)}")
     if read_stat.st_size <= MAX_KEPT_FILE_BYTES and len(data) == read_stat.st_size:
         _FILE_BYTES.put((str(path), *_version(read_stat)), data)
     return data
 
 
-def read_json(path: Path) -> dict:
-    """Read a JSON object from ``path``.
+def _whole(digits: str) -> int | float:
+    """A JSON whole number; one too long for Python's `int` reads as an infinite float."""
+    return int(digits) if len(digits.lstrip("-")) <= MAX_DIGITS else float(digits)
+
+
+def _parsed(text: str) -> Any:
+    """``text`` as JSON; a number of more than 4,300 digits reads as an infinite float.
+
+    Python refuses to parse such a number (``sys.int_info.str_digits_check_threshold``):
+    read so, the field that holds it is refused as not finite, by its name. Only such a file
+    pays for the slower parsing.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:
+        return json.loads(text, parse_int=_whole)
+
+
+def read_json(
+    path: Path,
+    limit: int = MAX_JSON_BYTES,
+    follow_links: bool = False,
+    check: Callable[[dict], bool] | None = None,
+) -> dict:
+    """Read a JSON object from the regular file ``path``.
+
+    Parameters
+    ----------
+    path : Path
+        The file; a link is refused unless ``follow_links``.
+    limit : int, default `MAX_JSON_BYTES`
+        The most bytes the format may take.
+    follow_links : bool, default False
+        Whether a link is followed (a user's own file given on the command line).
+    check : callable, optional
+        The format's check of the object: raises `DamagedRunError` unless every field is
+        well formed, and returns whether that verdict is final. A final verdict is kept
+        with the file's bytes, so the same content is not checked again.
 
     Raises
     ------
     DamagedRunError
         If the file is missing, empty, truncated, not JSON, nested too deeply, larger than
-        `MAX_JSON_BYTES`, or not a JSON object.
+        ``limit``, a link, a FIFO or device, or is not a JSON object; or as ``check``.
     """
     path = Path(path)
     try:
-        stat = path.stat()
-        if stat.st_size > MAX_JSON_BYTES:
-            raise DamagedRunError(f"{path.name} is larger than {MAX_JSON_BYTES // 2**20} MB")
-        value = json.loads(_file_bytes(path, stat).decode())
+        data = _file_bytes(path, limit, follow_links)
+        value = _parsed(data.decode())
     except FileNotFoundError:
         raise DamagedRunError(f"{path.name} is missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -196,18 +313,33 @@ def read_json(path: Path) -> dict:
         raise DamagedRunError(f"{path.name} is nested too deeply to be settings") from None
     if not isinstance(value, dict):
         raise DamagedRunError(f"{path.name} does not hold a JSON object")
+    if check is not None and _CHECKED.get((check, data)) is None and check(value):
+        if len(data) <= MAX_KEPT_FILE_BYTES:
+            _CHECKED.put((check, data), True)
     return value
 
 
-def read_arrays(path: Path, names: tuple[str, ...] | list[str]) -> dict:
+def read_arrays(
+    path: Path, names: tuple[str, ...] | list[str], limit: int = MAX_ARRAYS_BYTES
+) -> dict:
     """The named arrays of an ``.npz`` file, read without ever unpickling.
+
+    Parameters
+    ----------
+    path : Path
+        The regular file (links, FIFOs and devices are refused).
+    names : sequence of str
+        The arrays to read.
+    limit : int, default `MAX_ARRAYS_BYTES`
+        The most bytes the file may take.
 
     Raises
     ------
     FileNotFoundError
         If the file does not exist.
     DamagedRunError
-        If it is not a readable ``.npz``, holds pickled objects, or lacks one of ``names``.
+        If it is not a readable ``.npz``, holds pickled objects, lacks one of ``names``, is
+        larger than ``limit`` or is not a regular file.
     """
     import zipfile
 
@@ -215,9 +347,9 @@ def read_arrays(path: Path, names: tuple[str, ...] | list[str]) -> dict:
 
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        with open_regular(path, limit) as handle, np.load(handle, allow_pickle=False) as archive:
             return {name: archive[name] for name in names}
-    except FileNotFoundError:
+    except (FileNotFoundError, DamagedRunError):
         raise
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise DamagedRunError(f"{path.name} is unreadable ({error})") from None

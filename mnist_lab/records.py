@@ -45,6 +45,8 @@ from mnist_lab.files import json_default
 
 VERSION = 1
 METRICS_FILE = "metrics.jsonl"
+# The most metrics.jsonl read: a long run's batch records take a few megabytes.
+MAX_METRICS_BYTES = 64 * 2**20
 HISTORY_FILE = "history.csv"
 KINDS = ("batch", "epoch", "chunk", "gradients", "histograms")
 HISTOGRAM_BINS = 30
@@ -226,22 +228,111 @@ def parse(data: bytes) -> list[dict]:
     """The complete records of ``metrics.jsonl`` content, in order.
 
     A half-written last line, a line that is not JSON or not UTF-8, and records of an
-    unknown kind are skipped, so one damaged line never hides the rest of a run.
+    unknown kind or with a field of the wrong type or form (`fits`) are skipped, so one
+    damaged line never hides the rest of a run.
 
     Examples
     --------
-    >>> parse(b'{"kind": "epoch", "epoch": 1}\\n\\xff\\n{"kind": "bat')
+    >>> parse(b'{"kind": "epoch", "epoch": 1}\\n\\xff\\n{"kind": "epoch", "epoch": "x"}')
     [{'kind': 'epoch', 'epoch': 1}]
     """
     records = []
     for line in data.splitlines():
         try:
             record = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            # ValueError also covers a number too long for Python to read.
             continue
-        if isinstance(record, dict) and record.get("kind") in KINDS:
+        if fits(record):
             records.append(record)
     return records
+
+
+# Each kind's fields: "count" a whole number >= 0, "share" a number in [0, 1], "number" any
+# JSON number (a diverged loss is NaN) or null, "layers" the per-layer entries. Only the
+# `_REQUIRED` ones must be present.
+_METRICS = ("loss", "accuracy", "samples_per_s", "elapsed_s", "time")
+_FIELDS = {
+    "batch": {"epoch": "count", "step": "count", "window_steps": "count"}
+    | dict.fromkeys((*_METRICS, "lr"), "number"),
+    "epoch": {"epoch": "count", "step": "count", "fraction": "share"}
+    | dict.fromkeys((*_METRICS, "val_loss", "val_accuracy", "lr"), "number"),
+    "chunk": {"chunk": "count", "iterations": "count"} | dict.fromkeys(_METRICS, "number"),
+    "gradients": {"epoch": "count", "step": "count", "layers": "layers"},
+    "histograms": {"epoch": "count", "layers": "layers"},
+}
+_REQUIRED = {
+    "batch": ("epoch",),
+    "epoch": ("epoch",),
+    "chunk": ("chunk", "iterations"),
+    "gradients": ("epoch", "step", "layers"),
+    "histograms": ("epoch", "layers"),
+}
+# Larger whole numbers would overflow the floats the pages compute with.
+_LARGEST = 2**53
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, float) or abs(value) <= _LARGEST
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _LARGEST
+
+
+def _is_histogram(value: Any) -> bool:
+    """Whether ``value`` is ``{"counts", "edges"}`` with one edge more than counts."""
+    if not isinstance(value, dict):
+        return False
+    counts, edges = value.get("counts"), value.get("edges")
+    return (
+        isinstance(counts, list)
+        and isinstance(edges, list)
+        and len(edges) == len(counts) + 1
+        and all(_is_count(count) for count in counts)
+        and all(_is_number(edge) and math.isfinite(edge) for edge in edges)
+    )
+
+
+def _layer_fits(kind: str, layer: Any) -> bool:
+    if not isinstance(layer, dict) or not isinstance(layer.get("name"), str):
+        return False
+    if kind == "histograms":
+        return _is_histogram(layer.get("weights")) and _is_histogram(layer.get("activations"))
+    return all(
+        key in layer and (layer[key] is None or _is_number(layer[key]))
+        for key in ("grad_norm", "grad_rms", "activation_mean_abs")
+    )
+
+
+def fits(record: Any) -> bool:
+    """Whether ``record`` is a record of a known kind whose fields have the right types.
+
+    Examples
+    --------
+    >>> fits({"kind": "chunk", "chunk": 1, "iterations": 25}), fits({"kind": "chunk"})
+    (True, False)
+    """
+    if not isinstance(record, dict) or record.get("kind") not in _FIELDS:
+        return False
+    kind = record["kind"]
+    if any(key not in record for key in _REQUIRED[kind]):
+        return False
+    return all(
+        _field_fits(kind, form, record[key]) for key, form in _FIELDS[kind].items() if key in record
+    )
+
+
+def _field_fits(kind: str, form: str, value: Any) -> bool:
+    if form == "layers":
+        return isinstance(value, list) and all(_layer_fits(kind, x) for x in value)
+    if form == "count":
+        return _is_count(value)
+    if form == "share":
+        return _is_number(value) and 0 <= value <= 1
+    return value is None or _is_number(value)
 
 
 def of_kind(records: list[dict], kind: str) -> list[dict]:

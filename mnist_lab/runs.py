@@ -31,10 +31,13 @@ from mnist_lab.files import (
     DamagedRunError,
     KeptByVersion,
     atomic_write_json,
+    is_aware_time,
     now_iso,
+    read_bytes,
     read_json,
 )
 from mnist_lab.processes import process_alive
+from mnist_lab.settings import check_recorded
 from mnist_lab.status import DAMAGED, LIVE_STATES, STATUS_FILE
 
 RUNS_DIR_ENV = "MNIST_LAB_RUNS_DIR"
@@ -49,6 +52,9 @@ MAX_KEPT_EVALUATIONS = 32
 _EVALUATIONS = KeptByVersion(MAX_KEPT_EVALUATIONS)
 
 CONFIG_FILE = "config.json"
+# A config holds settings and a few layers: a few kilobytes.
+MAX_CONFIG_BYTES = 256 * 2**10
+SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 STOP_FILE = "stop-requested"
 LOG_FILE = "worker.log"
 TENSORBOARD_DIR = "tb"
@@ -92,7 +98,9 @@ def validate_run_name(name: str) -> str:
 
     Names are shown as plain text, never as HTML; they only need to be printable and short.
     """
-    name = str(name).strip()
+    if not isinstance(name, str):
+        raise ValueError(f"a run name must be text, not {type(name).__name__}")
+    name = name.strip()
     if not name:
         raise ValueError("a run name cannot be empty")
     if len(name) > MAX_NAME_LENGTH:
@@ -112,7 +120,9 @@ def validate_owner_name(name: str) -> str:
     >>> validate_owner_name("  Ada ")
     'Ada'
     """
-    name = str(name).strip()
+    if not isinstance(name, str):
+        raise ValueError(f"a name must be text, not {type(name).__name__}")
+    name = name.strip()
     if not name:
         raise ValueError("a name cannot be empty")
     if len(name) > MAX_OWNER_LENGTH:
@@ -155,8 +165,14 @@ class Run:
         return self.path / name
 
     def config(self) -> dict:
-        """The run's configuration (``config.json``); raises `DamagedRunError` if unreadable."""
-        return read_json(self.file(CONFIG_FILE))
+        """The run's configuration (``config.json``), every field checked (`check_config`).
+
+        Raises
+        ------
+        DamagedRunError
+            If it is unreadable or a field has the wrong type or form, naming the field.
+        """
+        return read_json(self.file(CONFIG_FILE), MAX_CONFIG_BYTES, check=check_config)
 
     @property
     def name(self) -> str:
@@ -196,6 +212,7 @@ class Run:
                 )
             self.config()
             current = status.check(self.raw_status())
+            _check_special_files(self.path)
             reason = datasets.missing_dataset(self)
             if reason is not None:
                 raise DamagedRunError(reason)
@@ -240,11 +257,16 @@ class Run:
             handle.flush()
 
     def metrics(self) -> list[dict]:
-        """All readable records of ``metrics.jsonl`` in order (see `records.parse`)."""
+        """All readable records of ``metrics.jsonl`` in order (see `records.parse`).
+
+        None when the file is missing, a link, a FIFO, a device or too large: `status`
+        names such a file damaged.
+        """
         try:
-            return records.parse(self.file(records.METRICS_FILE).read_bytes())
-        except FileNotFoundError:
+            data = read_bytes(self.file(records.METRICS_FILE), records.MAX_METRICS_BYTES)
+        except (FileNotFoundError, DamagedRunError):
             return []
+        return records.parse(data)
 
     def evaluation(self) -> dict | None:
         """``evaluation.json`` if the run has one, else None; `DamagedRunError` if it is broken.
@@ -265,6 +287,89 @@ class Run:
     def stop_requested(self) -> bool:
         """Whether somebody asked this run to stop."""
         return self.file(STOP_FILE).exists()
+
+
+def check_config(config: dict) -> bool:
+    """Check every field of ``config`` (as read from ``config.json``) for its type and form.
+
+    The fields the lab records beside the settings (engine, label, name, owner, created,
+    dataset, versions, sweep) are checked here; the settings by `check_recorded`.
+
+    Returns
+    -------
+    bool
+        Whether the settings were checked against their engine's declarations (see
+        `check_recorded`): the verdict is then final for this content.
+
+    Raises
+    ------
+    DamagedRunError
+        Naming the field that is wrong.
+    """
+    try:
+        _check_recorded_fields(config)
+        return check_recorded(config)
+    except DamagedRunError:
+        raise
+    except ValueError as error:
+        raise DamagedRunError(f"{CONFIG_FILE}: {error}") from None
+
+
+def _check_recorded_fields(config: dict) -> None:
+    if not isinstance(config.get("engine"), str) or not config["engine"]:
+        raise ValueError("engine is not the name of an engine")
+    if "label" in config and not isinstance(config["label"], str):
+        raise ValueError("label is not text")
+    for key, validate in (("name", validate_run_name), ("owner", validate_owner_name)):
+        try:
+            if key in config:
+                validate(config[key])
+        except ValueError as error:
+            raise ValueError(f"{key}: {error}") from None
+    if "created" in config and not is_aware_time(config["created"]):
+        raise ValueError("created is not a time with a time zone")
+    if "dataset" in config and not _is_dataset_record(config["dataset"]):
+        raise ValueError("dataset is not a dataset's name and SHA-256")
+    versions = config.get("versions", {})
+    if not isinstance(versions, dict) or not all(
+        isinstance(version, str | None) for version in versions.values()
+    ):
+        raise ValueError("versions is not a table of package versions")
+    if "sweep" in config and not _is_sweep_tag(config["sweep"]):
+        raise ValueError("sweep is not a sweep's id, point and repeat")
+
+
+def _is_dataset_record(record: Any) -> bool:
+    return (
+        isinstance(record, dict)
+        and isinstance(record.get("name"), str)
+        and isinstance(record.get("sha256"), str)
+        and SHA256_PATTERN.fullmatch(record["sha256"]) is not None
+    )
+
+
+def _is_sweep_tag(tag: Any) -> bool:
+    return (
+        isinstance(tag, dict)
+        and isinstance(tag.get("id"), str)
+        and all(_is_count(tag.get(key)) for key in ("point", "repeat"))
+    )
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31
+
+
+def _check_special_files(run_dir: Path) -> None:
+    """Raise `DamagedRunError` for a link, FIFO, device or socket among the run's files.
+
+    Reading one would follow it elsewhere, block or never end; every reader refuses it, and
+    this names it at once.
+    """
+    with os.scandir(run_dir) as entries:
+        for entry in entries:
+            if not (entry.is_file(follow_symlinks=False) or entry.is_dir(follow_symlinks=False)):
+                raise DamagedRunError(f"{entry.name} is a link or a special file, not a file")
 
 
 class RunStore:

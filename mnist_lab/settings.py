@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import importlib.metadata
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -34,6 +35,16 @@ MIN_SUBSET = 100
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
 KINDS = (int, float, bool, str, list)
+# A recorded setting is plain JSON of modest size: a number, a text, a flag, or a list (of
+# layers) of those and of objects, never nested deeper than a layer's fields.
+MAX_TEXT_LENGTH = 1000
+MAX_LIST_LENGTH = 1000
+MAX_DEPTH = 3
+# Larger whole numbers would overflow the floats that ranges are compared in.
+LARGEST_NUMBER = 2**53
+# Numbers as a person types them on the command line, in ASCII digits only.
+ASCII_WHOLE = re.compile(r"[+-]?[0-9]{1,18}")
+ASCII_NUMBER = re.compile(r"[+-]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})([eE][+-]?[0-9]{1,3})?")
 _KIND_WORDS = {
     int: "a whole number",
     float: "a number",
@@ -120,6 +131,35 @@ class Setting:
             words += f", or left empty ({self.none_means or 'none'})"
         return words
 
+    def parse(self, text: str) -> Any:
+        """The value that ``text`` (a command-line flag's) writes, of this setting's kind.
+
+        Numbers must be written in the digits 0-9, as `int` and `float` would also read
+        other scripts' digits ("３", "٣").
+
+        Raises
+        ------
+        ValueError
+            If ``text`` is not a number of the setting's kind.
+
+        Examples
+        --------
+        >>> Setting(5, int, name="epochs").parse("３")
+        Traceback (most recent call last):
+        ...
+        ValueError: epochs must be a whole number written in the digits 0-9, got '３'
+        """
+        if self.kind is int and ASCII_WHOLE.fullmatch(text):
+            return int(text)
+        if self.kind is float and ASCII_NUMBER.fullmatch(text):
+            return float(text)
+        if self.kind in (int, float):
+            raise ValueError(
+                f"{self.name} must be {_KIND_WORDS[self.kind]} written in the digits 0-9, "
+                f"got {text!r}"
+            )
+        return self.kind(text)
+
     def check(self, value: Any) -> None:
         """Raise ``ValueError`` naming the setting and its allowed values unless ``value`` fits."""
         if value is None and self.optional:
@@ -128,6 +168,8 @@ class Setting:
             raise ValueError(f"{self.name} must be {self.allowed()}, got {value!r}")
 
     def _fits(self, value: Any) -> bool:
+        if isinstance(value, int) and abs(value) > LARGEST_NUMBER:
+            return False
         if self.kind is bool:
             return isinstance(value, bool)
         if self.kind is str:
@@ -240,6 +282,74 @@ def _package_version(name: str) -> str | None:
         return None
 
 
+def check_plain(name: str, value: Any, depth: int = 0) -> None:
+    """Raise ``ValueError`` unless ``value``, recorded as setting ``name``, is plain JSON.
+
+    Plain: null, a flag, a finite number no larger than `LARGEST_NUMBER`, a text of at most
+    `MAX_TEXT_LENGTH` characters, or a list or object of such values at most `MAX_DEPTH`
+    deep and `MAX_LIST_LENGTH` long. Whatever engine recorded it, no page can then fail on
+    its form.
+
+    Examples
+    --------
+    >>> check_plain("epochs", float("nan"))
+    Traceback (most recent call last):
+    ...
+    ValueError: epochs is not a finite number (nan)
+    """
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        if isinstance(value, int) and abs(value) > LARGEST_NUMBER:
+            raise ValueError(f"{name} is a number too large ({len(str(abs(value)))} digits)")
+        if not math.isfinite(value):
+            raise ValueError(f"{name} is not a finite number ({value!r})")
+        return
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT_LENGTH:
+            raise ValueError(f"{name} is a text longer than {MAX_TEXT_LENGTH} characters")
+        return
+    if not isinstance(value, list | dict) or depth >= MAX_DEPTH:
+        raise ValueError(f"{name} is nested too deeply or is not a setting's value")
+    if len(value) > MAX_LIST_LENGTH:
+        raise ValueError(f"{name} has more than {MAX_LIST_LENGTH} entries")
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        check_plain(f"{name}[{key!r}]", item, depth + 1)
+
+
+# Each engine's settings class, by engine name, as its module defines it.
+_BY_ENGINE: dict[str, type[Settings]] = {}
+
+
+def check_recorded(config: dict) -> bool:
+    """Check a run's recorded ``config``'s settings; return whether against its engine's.
+
+    Every setting must be plain JSON (`check_plain`); once the engine's settings class is
+    defined (the registry imports it on first use), the config must also read back through
+    its `Settings.from_dict`: each value of its kind and in its range.
+
+    Returns
+    -------
+    bool
+        True when the engine's declarations were checked too, False when they are not
+        known yet.
+
+    Raises
+    ------
+    ValueError
+        Naming the first setting that is wrong.
+    """
+    for name, value in config.items():
+        if name not in METADATA_KEYS:
+            check_plain(name, value)
+    engine = config.get("engine")
+    declared = _BY_ENGINE.get(engine) if isinstance(engine, str) else None
+    if declared is not None:
+        declared.from_dict(config)
+    return declared is not None
+
+
 @dataclass
 class Settings:
     """Base of every engine's settings: validation and ``config.json`` from the declarations.
@@ -256,6 +366,11 @@ class Settings:
     # The setting that chooses (an optimizer, a method), and each setting only some of its
     # choices use with those choices: what `without_unused` resets.
     used_only_with: ClassVar[tuple[str, dict[str, tuple]] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The first class naming an engine is its settings (the engine's own module).
+        _BY_ENGINE.setdefault(cls.engine, cls)
 
     @classmethod
     def declared(cls) -> dict[str, Setting]:

@@ -25,12 +25,15 @@ from typing import Any
 from mnist_lab.files import (
     DamagedRunError,
     atomic_write_json,
+    is_aware_time,
     locked_directory,
     now_iso,
     read_json,
 )
 
 STATUS_FILE = "status.json"
+# A status holds a state, a message and progress: a few hundred bytes.
+MAX_STATUS_BYTES = 64 * 2**10
 
 QUEUED, RUNNING, STOPPING = "queued", "running", "stopping"
 FINAL_STATES = frozenset({"finished", "stopped", "diverged", "failed", "interrupted"})
@@ -49,8 +52,21 @@ TRANSITIONS: dict[str | None, frozenset[str]] = {
     **{state: frozenset({state}) for state in FINAL_STATES},
 }
 
-# Fields that pages do arithmetic with.
-NUMERIC_FIELDS = ("progress", "eta_s", "samples_per_s", "epoch", "epochs", "step")
+# Fields that pages do arithmetic with (null when not known yet).
+NUMERIC_FIELDS = (
+    "progress",
+    "eta_s",
+    "samples_per_s",
+    "epoch",
+    "epochs",
+    "step",
+    "expected_training_s",
+)
+# Fields shown as text, and the times (ISO 8601 with a time zone) pages compute with.
+TEXT_FIELDS = ("message", "position", "hint", "node", "pid_start")
+TIME_FIELDS = ("updated", "started", "ended")
+# Linux's largest pid (PID_MAX_LIMIT).
+MAX_PID = 2**22
 
 
 class TransitionError(ValueError):
@@ -58,40 +74,64 @@ class TransitionError(ValueError):
 
 
 def check(status: dict) -> dict:
-    """Return ``status`` (as read from ``status.json``) if its fields have the right types.
+    """Return ``status`` (as read from ``status.json``) if every field has its type and form.
 
     Raises
     ------
     DamagedRunError
-        For an unknown state, a message that is not text, or progress fields that are not
-        numbers (``progress`` must lie in [0, 1]).
+        Naming the field: an unknown state, text fields that are not text, progress fields
+        that are not finite numbers (``progress`` must lie in [0, 1]), a ``pid`` that is not
+        a process number, or a time that is not ISO 8601 with a time zone.
     """
     if status.get("state") not in STATES:
-        raise DamagedRunError(f"{STATUS_FILE} names an unknown state {status.get('state')!r}")
-    if not isinstance(status.get("message", ""), str):
-        raise DamagedRunError(f"{STATUS_FILE}'s message is not text")
+        raise DamagedRunError(f"{STATUS_FILE} names an unknown state {_shown(status.get('state'))}")
+    for key in TEXT_FIELDS:
+        if status.get(key) is not None and not isinstance(status[key], str):
+            raise DamagedRunError(f"{STATUS_FILE}'s {key} is not text")
     for key in NUMERIC_FIELDS:
         value = status.get(key)
         if value is not None and not _is_finite_number(value):
-            raise DamagedRunError(f"{STATUS_FILE}'s {key} is not a number ({value!r})")
-    if not 0 <= status.get("progress", 0) <= 1:
+            raise DamagedRunError(f"{STATUS_FILE}'s {key} is not a number ({_shown(value)})")
+    if not 0 <= (status.get("progress") or 0) <= 1:
         raise DamagedRunError(f"{STATUS_FILE}'s progress {status['progress']!r} is not in [0, 1]")
+    pid = status.get("pid")
+    if pid is not None and not (
+        isinstance(pid, int) and not isinstance(pid, bool) and 0 < pid <= MAX_PID
+    ):
+        raise DamagedRunError(f"{STATUS_FILE}'s pid is not a process number ({_shown(pid)})")
+    for key in TIME_FIELDS:
+        if status.get(key) is not None and not is_aware_time(status[key]):
+            raise DamagedRunError(
+                f"{STATUS_FILE}'s {key} is not a time with a time zone ({_shown(status[key])})"
+            )
     return status
 
 
+def _shown(value: Any) -> str:
+    """A field's value for a message, cut short (a damaged file may hold anything)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _is_finite_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and (isinstance(value, float) or abs(value) <= 2**53)
+        and math.isfinite(value)
+    )
 
 
 def read(run_dir: Path) -> dict:
-    """``status.json`` of the run in ``run_dir`` exactly as last written.
+    """``status.json`` of the run in ``run_dir`` exactly as last written (see `check`).
 
     Raises
     ------
     DamagedRunError
-        If it is missing or not a JSON object.
+        If it is missing, not a regular file, larger than `MAX_STATUS_BYTES` or not a JSON
+        object.
     """
-    return read_json(Path(run_dir) / STATUS_FILE)
+    return read_json(Path(run_dir) / STATUS_FILE, MAX_STATUS_BYTES)
 
 
 def check_transition(current: str | None, new: str) -> None:

@@ -87,7 +87,7 @@ shown = runs_page(table, key="compare_table")
 show_runs_table(shown, key="compare_table")
 for row in shown.to_dict("records"):
     if row["state"] == "damaged":
-        st.warning(f"`{row['id']}`: {row['message']}")
+        st.warning(f"`{row['id']}`: {plain_markdown(row['message'])}")
 
 st.subheader("Learning curves")
 with_curves = [run_id for run_id in rows if rows[run_id]["state"] != "damaged"]
@@ -130,7 +130,7 @@ else:
         load_evaluated(store.get(baseline_id)),
     )
     if isinstance(network, str) or isinstance(baseline, str):
-        st.warning(network if isinstance(network, str) else baseline)
+        st.warning(plain_markdown(network if isinstance(network, str) else baseline))
     elif warn_if_different_datasets([store.get(network_id), store.get(baseline_id)]):
         pass
     elif not np.array_equal(network.y_true, baseline.y_true):

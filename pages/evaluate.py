@@ -130,7 +130,7 @@ st.subheader("Why did it say that?")
 try:
     explain_test_digit(run, usable_runs(store), shown[0] if len(shown) else 0, key="evaluate_why")
 except DamagedRunError as error:
-    st.warning(f"Why it answered so cannot be shown: this run is damaged: {error}.")
+    st.warning(f"Why it answered so cannot be shown: this run is damaged: {plain_markdown(error)}.")
 
 st.subheader("Per class")
 per_class = pd.DataFrame(result.evaluation["per_class"])

@@ -99,7 +99,7 @@ try:
         # One prediction reads every file a view needs: a damaged one shows here, once.
         engine.predict_proba(run, np.zeros((1, 28, 28), np.uint8), model=model)
 except DamagedRunError as error:
-    st.warning(f"This run is damaged: {error}. Its records below still show.")
+    st.warning(f"This run is damaged: {plain_markdown(error)}. Its records below still show.")
     has_model = False
 weights_tab, activations_tab, gradients_tab, histograms_tab = st.tabs(
     ["Weights", "Activations", "Gradient flow", "Histograms"]

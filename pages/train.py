@@ -66,9 +66,10 @@ with st.expander("Settings for a new run", expanded=not busy, icon=":material/tu
     settings, name = settings_form(engine, settings_chosen_outside_the_form(engine))
     estimate = expected_training(store, settings) if settings is not None else None
     if estimate is not None:
+        source = plain_markdown(estimate.source)
         st.caption(
             f"Expected training time on this machine: about {format_seconds(estimate.seconds)} "
-            f"({estimate.samples_per_s:,.0f} samples/s, measured by {estimate.source})."
+            f"({estimate.samples_per_s:,.0f} samples/s, measured by {source})."
         )
     # Refused before launch, as the launch itself would refuse it.
     too_long = cost_refusal(store, settings) if settings is not None else None

@@ -81,7 +81,8 @@ def test_malformed_flags_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "--epochs", "many"])
     assert exit_info.value.code == 2
-    assert "invalid int value: 'many'" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "epochs must be a whole number written in the digits 0-9, got 'many'" in error
 
 
 @pytest.mark.slow

@@ -1,7 +1,12 @@
-"""KerasSettings: validation messages name the allowed values; config.json round trips."""
+"""Settings: validation messages name the allowed values; config.json round trips; the command
+line refuses what is not a setting's value in one line."""
+
+import json
+import os
 
 import pytest
 
+from mnist_lab.cli.main import main
 from mnist_lab.engines.keras_net.settings import KerasSettings
 
 
@@ -64,3 +69,48 @@ def test_from_dict_rejects_unknown_keys_and_other_engines():
         KerasSettings.from_dict({"lr": 0.1})
     with pytest.raises(ValueError, match="engine 'sklearn'"):
         KerasSettings.from_dict({"engine": "sklearn"})
+
+
+@pytest.mark.parametrize("epochs", ["３", "٣", "१", "1_0", "1.5", "nan"])
+def test_numbers_in_other_scripts_digits_are_refused_on_the_command_line(
+    epochs, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path))
+    with pytest.raises(SystemExit) as exited:
+        main(["train", "--engine", "numpy", "--epochs", epochs])
+    assert exited.value.code == 2
+    assert "digits 0-9" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir()), "a refused number left a run behind"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--layers", "[" * 100_000], "--layers is nested too deeply"),
+        (["--layers", "[" * 900 + "]" * 900], "nested too deeply"),
+        (["--config", "/dev/zero"], "--config /dev/zero: zero is not a regular file"),
+        (["--config", "FIFO"], "is not a regular file"),
+        (["--config", "LIST_NAME"], "a run name must be text, not list"),
+        (["--config", "HUGE"], "epochs must be a whole number"),
+    ],
+)
+def test_bad_command_lines_end_with_one_line_and_no_run(
+    arguments, message, tmp_path, monkeypatch, capsys
+):
+    """Each used to end in a traceback, or to read forever, or to train a run named "['a']"."""
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(runs))
+    files = {
+        "FIFO": tmp_path / "fifo",
+        "LIST_NAME": tmp_path / "list.json",
+        "HUGE": tmp_path / "huge.json",
+    }
+    os.mkfifo(files["FIFO"])  # nobody ever writes it: opening it to read would block
+    files["LIST_NAME"].write_text(json.dumps({"engine": "numpy", "name": ["a"], "epochs": 1}))
+    files["HUGE"].write_text('{"engine": "numpy", "epochs": ' + "9" * 5000 + "}")
+    arguments = [str(files.get(argument, argument)) for argument in arguments]
+    engine = [] if "--config" in arguments else ["--engine", "keras"]
+    assert main(["train", *engine, *arguments]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.splitlines()) == 1
+    assert not runs.exists() or not list(runs.iterdir())

@@ -167,3 +167,43 @@ def test_a_markdown_run_name_is_shown_as_typed_never_rendered(tmp_path, monkeypa
     assert headings, "the run's name is not on the Train page"
     # Every markdown character escaped: Streamlit shows the name as typed, fetches nothing.
     assert all("\\!\\[x\\]" in text and "\\*\\*bold\\*\\*" in text for text in headings)
+
+
+def shown_with(app: AppTest, needle: str) -> list[str]:
+    """Every text element and option on the page that holds ``needle``."""
+    kinds = ("markdown", "caption", "info", "warning", "error", "success", "subheader")
+    return [str(e.value) for kind in kinds for e in app.get(kind) if needle in str(e.value)]
+
+
+def test_markdown_dataset_and_run_names_in_damaged_messages_and_captions_show_as_typed(
+    tmp_path, monkeypatch
+):
+    """A dataset name in a "damaged" message and a run name in the expected-time caption."""
+    monkeypatch.setenv(RUNS_DIR_ENV, str(tmp_path / "runs"))
+    store = RunStore()
+    measured = store.create(NumpyNetSettings(subset=500, epochs=1).to_dict(), name=MARKDOWN_NAME)
+    assert run_worker(measured.path) == "finished"
+    # A run whose dataset (named in markdown) is no longer stored reads as damaged, by name.
+    gone = store.create(measured.config(), name="its data is gone")
+    config = dict(measured.config(), name="its data is gone")
+    config["dataset"] = {"name": MARKDOWN_NAME, "sha256": "ab" * 32}
+    gone.write_json("config.json", config)
+    assert MARKDOWN_NAME in gone.status()["error"]
+
+    for page, setup in (
+        ("compare.py", lambda app: None),
+        ("train.py", lambda app: app.session_state.__setitem__("train_engine", "numpy")),
+    ):
+        app = AppTest.from_file(str(HOME), default_timeout=90)
+        app.query_params["run"] = gone.id
+        app.run()
+        setup(app)
+        app.switch_page(f"../pages/{page}").run()
+        assert not app.exception, app.exception
+        if page == "train.py":
+            app.selectbox(key="train_watch").set_value(gone.id).run()
+            captions = [str(c.value) for c in app.caption if "measured by" in str(c.value)]
+            assert captions and all("\\!\\[x\\]" in text for text in captions), captions
+        texts = shown_with(app, "127")
+        assert texts, f"the dataset's name is not on {page}"
+        assert all("\\!\\[x\\]" in text and "\\*\\*bold\\*\\*" in text for text in texts), texts

@@ -11,7 +11,9 @@ import json
 
 from mnist_lab.architecture import Architecture
 from mnist_lab.engines import DEFAULT_ENGINE, Engine, all_engines, get_engine
-from mnist_lab.files import read_json
+from mnist_lab.files import DamagedRunError, read_json
+from mnist_lab.runs import MAX_CONFIG_BYTES
+from mnist_lab.settings import Setting, check_plain
 
 
 def add_settings_flags(parser: argparse.ArgumentParser, engines: list[Engine]) -> None:
@@ -39,13 +41,29 @@ def add_settings_flags(parser: argparse.ArgumentParser, engines: list[Engine]) -
             elif declaration.kind is list:
                 parser.add_argument(*flags, dest=name, metavar="JSON", help=text)
             else:
-                parser.add_argument(*flags, dest=name, type=declaration.kind, help=text)
+                parser.add_argument(*flags, dest=name, type=_parser_of(declaration), help=text)
+
+
+def _parser_of(declaration: Setting):
+    """The flag's ``type``: the setting's own parsing, its refusal in argparse's words."""
+
+    def parse(text: str):
+        try:
+            return declaration.parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
 
 
 def _read_config_file(path: str) -> dict:
     """A ``--config`` file's JSON object, or a ``ValueError`` that says what is wrong."""
     try:
-        return read_json(path)
+        # A user's own file: a link is followed, but only a regular file of a config's size
+        # is read (not /dev/zero or a FIFO, which never end).
+        return read_json(path, MAX_CONFIG_BYTES, follow_links=True)
+    except DamagedRunError as error:
+        raise ValueError(f"--config {path}: {error}") from None
     except OSError as error:
         raise ValueError(f"--config {path}: cannot read it ({error.strerror})") from None
 
@@ -91,6 +109,10 @@ def _custom_layers(architecture: Architecture, declared: dict, given: dict) -> d
             f"give {preset_flag} or {layers_flag}, not both ({layers_flag} trains custom layers)"
         )
     try:
-        return {preset: architecture.custom, layers: json.loads(given[layers])}
+        chosen = json.loads(given[layers])
+        check_plain(layers_flag, chosen)
+        return {preset: architecture.custom, layers: chosen}
     except json.JSONDecodeError as error:
         raise ValueError(f"{layers_flag} is not valid JSON: {error}") from None
+    except RecursionError:
+        raise ValueError(f"{layers_flag} is nested too deeply to be a list of layers") from None

@@ -178,7 +178,9 @@ def show_robustness(runs: Mapping[str, Run], key: str) -> None:
                         run, datasets[label], model=model_of(run), on_progress=report
                     )
                 except DamagedRunError as error:
-                    st.warning(f"{plain_markdown(label)} cannot be measured: {error}.")
+                    st.warning(
+                        f"{plain_markdown(label)} cannot be measured: {plain_markdown(error)}."
+                    )
                     return
             # Stored now: the rerun reads them and leaves the button out.
             st.rerun()

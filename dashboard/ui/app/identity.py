@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.ui.app.cookie import set_cookie
 from dashboard.ui.app.text import plain_markdown
 from mnist_lab import ownership
 from mnist_lab.runs import Run, validate_owner_name
@@ -138,16 +139,6 @@ def _unlock_from_cookie() -> None:
         st.session_state[TOKEN_KEY] = token
 
 
-def _write_cookie() -> None:
-    """Set (or clear, with max-age 0) the teacher cookie in this browser."""
-    token, max_age = st.session_state.pop(COOKIE_TO_WRITE)
-    st.html(
-        f'<script>document.cookie = "{TEACHER_COOKIE}={token}; path=/; '
-        f'max-age={max_age}; SameSite=Strict";</script>',
-        unsafe_allow_javascript=True,
-    )
-
-
 def identity_sidebar() -> None:
     """The sidebar's name box (once per session) and the teacher's unlock, or who this is."""
     remember_name()
@@ -187,4 +178,5 @@ def identity_sidebar() -> None:
         if error := st.session_state.pop("identity_error", None):
             st.error(error)
         if COOKIE_TO_WRITE in st.session_state:
-            _write_cookie()
+            # Set, or cleared with a max-age of 0.
+            set_cookie(TEACHER_COOKIE, *st.session_state.pop(COOKIE_TO_WRITE))

@@ -14,7 +14,6 @@ dataset. Importing this module imports Keras.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import threading
 import warnings
@@ -33,9 +32,6 @@ from mnist_lab.reporter import TrainingReporter, learning_rate_remedy
 from mnist_lab.runs import Run, RunStore
 from mnist_lab.status import LIVE_STATES
 
-OWNER_ENV = "MNIST_LAB_USER"
-# The registry's name for models trained outside the lab.
-OUTSIDE = "external"
 # Keras's batch size when fit is given arrays and no batch_size.
 KERAS_DEFAULT_BATCH_SIZE = 32
 # How often the watcher looks whether the notebook's fit is still under way.
@@ -148,11 +144,11 @@ class LabCallback(ReportToRun):
         fit = _fit_frame(self.model)
         batch_size = self.batch_size or _fit_batch_size(fit)
         normalization = self.normalization or (None if self.preprocess else "scale")
-        self.run = get_engine(OUTSIDE).begin_notebook_run(
+        self.run = get_engine("external").begin_notebook_run(
             RunStore(self.runs_dir),
             self.model,
             name=self.name,
-            owner=self.owner or os.environ.get(OWNER_ENV) or None,
+            owner=self.owner,
             dataset=self.dataset,
             normalization=normalization,
             mean=self.mean,
@@ -198,7 +194,9 @@ class LabCallback(ReportToRun):
             self._end("diverged", self.reporter.divergence)
             return
         try:
-            evaluation = get_engine(OUTSIDE).end_notebook_run(self.run, self.model, self.preprocess)
+            evaluation = get_engine("external").end_notebook_run(
+                self.run, self.model, self.preprocess
+            )
         except Exception as error:
             # The notebook's model is trained and stays in memory: say so, do not raise.
             message = f"The model could not be saved or evaluated: {type(error).__name__}: {error}"

@@ -31,6 +31,8 @@ from mnist_lab.processes import process_start_time
 from mnist_lab.runs import Run, RunStore, validate_owner_name, validate_run_name
 
 MODEL_FILE = "model.keras"
+# Who trains or brings a model when no owner is given (a notebook has no sign-in).
+OWNER_ENV = "MNIST_LAB_USER"
 PREDICT_BATCH_SIZE = 1024
 # Normalizations whose constants are fitted; a notebook may give its own (mean=, std=).
 FITTED = ("standardize", "per-pixel")
@@ -75,8 +77,10 @@ def new_run(
     store : RunStore
     model : keras.Model
         A built model (see `model.describe` for what it must take and give).
-    name, owner : str
-        The run's name and who trained it.
+    name : str
+        The run's name.
+    owner : str or None
+        Who trained it; ``$MNIST_LAB_USER`` when None.
     dataset : str
         The dataset it is evaluated on (its test split).
     normalizer : Normalizer or None
@@ -92,6 +96,7 @@ def new_run(
         If any check fails; no run directory is made then.
     """
     name = validate_run_name(name)
+    owner = owner or os.environ.get(OWNER_ENV) or None
     owner = None if owner is None else validate_owner_name(owner)
     n_classes = DatasetStore(store.root).n_classes(dataset)
     settings = ExternalSettings(

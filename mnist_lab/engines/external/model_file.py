@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from mnist_lab.data import ZIP_MAGIC
 from mnist_lab.engines.external.intake import new_run, normalizer_for, save_and_evaluate
 from mnist_lab.engines.keras_common import load_model_file
 from mnist_lab.files import DamagedRunError, now_iso
@@ -20,6 +21,7 @@ from mnist_lab.runs import Run, RunStore
 MAX_MODEL_BYTES = 64 * 2**20
 # Keras reads both; an .h5 from older Keras goes through the same safe_mode checks.
 SUFFIXES = (".keras", ".h5", ".hdf5")
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 # Longest part of Keras's own error quoted in a refusal.
 MAX_REASON_CHARS = 200
 
@@ -57,13 +59,22 @@ def load_checked(path: str | Path) -> Any:
             f"{path.name} is {size / 2**20:.1f} MB, more than the lab's limit of "
             f"{MAX_MODEL_BYTES / 2**20:.0f} MB"
         )
+    if not _has_signature(path):
+        raise ValueError(f"{path.name} is not a model file: it is no {path.suffix} archive")
     try:
         return load_model_file(path)
     except DamagedRunError as error:
         raise ValueError(
-            f"{path.name} is not a model the lab can load safely (files with a Lambda layer "
-            f"or custom objects are refused): {first_line(error)}"
+            f"{first_line(error)} (the lab loads models with safe_mode=True: no Lambda layers "
+            "or custom objects)"
         ) from None
+
+
+def _has_signature(path: Path) -> bool:
+    """Whether the file starts as its suffix says: a zip (``.keras``) or HDF5 (``.h5``)."""
+    with open(path, "rb") as handle:
+        start = handle.read(len(HDF5_SIGNATURE))
+    return start.startswith(HDF5_SIGNATURE if path.suffix.lower() != ".keras" else ZIP_MAGIC)
 
 
 def import_model(
@@ -101,16 +112,18 @@ def import_model(
         With a one-line reason; no run directory is left behind.
     """
     model = load_checked(path)
-    normalizer = normalizer_for(store, normalization, dataset)
-    run = new_run(
-        store,
-        model,
-        name=name,
-        owner=owner,
-        dataset=dataset,
-        normalizer=normalizer,
-        source="file",
-    )
+    try:
+        run = new_run(
+            store,
+            model,
+            name=name,
+            owner=owner,
+            dataset=dataset,
+            normalizer=normalizer_for(store, normalization, dataset),
+            source="file",
+        )
+    except ValueError as error:
+        raise ValueError(f"{Path(path).name}: {error}") from None
     try:
         evaluation = save_and_evaluate(run, model)
         run.update_status(

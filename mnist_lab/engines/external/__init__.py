@@ -17,6 +17,7 @@ import numpy as np
 
 from mnist_lab.engines.base import Engine, LayerOutput
 from mnist_lab.engines.external.intake import MODEL_FILE
+from mnist_lab.engines.external.model_file import MAX_MODEL_BYTES, SUFFIXES
 from mnist_lab.engines.external.settings import ExternalSettings
 from mnist_lab.runs import Run, RunOutcome, RunStore
 
@@ -32,6 +33,9 @@ class ExternalEngine(Engine):
     )
     settings_class = ExternalSettings
     model_files = (MODEL_FILE,)
+    # What `import_file` takes: for an upload widget's bounds.
+    max_file_bytes = MAX_MODEL_BYTES
+    file_suffixes = SUFFIXES
 
     def train(self, run: Run) -> RunOutcome:
         raise ValueError("this model was trained outside the lab; the lab cannot train it again")

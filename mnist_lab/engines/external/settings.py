@@ -77,8 +77,8 @@ class ExternalSettings(Settings):
 
     @property
     def label(self) -> str:
-        """``outside``: every run of this engine trained elsewhere."""
-        return "outside"
+        """What run tables and the Class page show in place of an architecture."""
+        return "trained outside the lab"
 
     def check_combination(self) -> None:
         """The digits are fed either by a normalization or by the notebook's function."""

@@ -7,13 +7,9 @@ refusals and the notebook-side endings run in this process on a few hundred digi
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,41 +17,7 @@ import pytest
 from mnist_lab import load_run
 from mnist_lab.engines import engine_of
 from mnist_lab.runs import RunStore
-
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "tests" / "notebook_script.py"
-# TensorFlow's import alone takes tens of seconds on a busy shared machine.
-PROCESS_TIMEOUT_S = 300
-
-
-def start_script(runs_dir: Path, *arguments: str) -> subprocess.Popen:
-    """The classic script as its own process, writing to ``runs_dir``."""
-    env = dict(
-        os.environ,
-        MNIST_LAB_RUNS_DIR=str(runs_dir),
-        MNIST_LAB_USER="ada",
-        PYTHONPATH=str(ROOT),
-        TF_CPP_MIN_LOG_LEVEL="3",
-    )
-    return subprocess.Popen(
-        [sys.executable, str(SCRIPT), *arguments],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-
-
-def wait_for_live_run(runs_dir: Path, process: subprocess.Popen):
-    """The script's run once it has written its first batch record."""
-    deadline = time.monotonic() + PROCESS_TIMEOUT_S
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the script ended before its run was seen live"
-        runs = RunStore(runs_dir).list()
-        if runs and any(r["kind"] == "batch" for r in runs[0].metrics()):
-            return runs[0]
-        time.sleep(0.1)
-    raise AssertionError("no live run appeared")
+from tests.notebook_process import PROCESS_TIMEOUT_S, start_script, wait_for_live_run
 
 
 def test_a_classic_script_becomes_an_evaluated_run_with_its_own_accuracy(tmp_path):

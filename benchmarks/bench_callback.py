@@ -1,0 +1,122 @@
+"""Benchmark: what `mnist_lab.LabCallback` costs a notebook's ``model.fit``.
+
+The same fit (a small MLP, Adam, batch 32, the same seed) runs with and without
+``callbacks=[LabCallback()]``, in one process, alternating which goes first, over several
+seeds and repeats. The callback's overhead is reported as a share of the plain fit: during
+training (records, progress, the stop check after every batch) and in all (the model saved
+and evaluated on the 10,000 test digits when the fit ends). A warm-up fit first pays
+TensorFlow's tracing, which both sides would otherwise share unevenly.
+
+Usage::
+
+    python -m benchmarks.bench_callback                       # 10,000 digits, 2 epochs, 3 seeds
+    python -m benchmarks.bench_callback --subset 60000 --epochs 1 --seeds 5 --repeats 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+
+from mnist_lab import LabCallback  # noqa: E402
+from mnist_lab.data import load_mnist  # noqa: E402
+
+BATCH_SIZE = 32
+
+
+def build(seed: int) -> keras.Model:
+    """The classic MLP, with the same initial weights for a given seed."""
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+class TimedLabCallback(LabCallback):
+    """LabCallback that also measures its end (saving and evaluating the model)."""
+
+    def on_train_end(self, logs=None):
+        started = time.perf_counter()
+        super().on_train_end(logs)
+        self.end_s = time.perf_counter() - started
+
+
+def timed_fit(seed: int, x, y, epochs: int, runs_dir: str | None) -> tuple[float, float]:
+    """Seconds of one fit, and of the callback's end (0 without the callback)."""
+    model = build(seed)
+    callbacks = (
+        [] if runs_dir is None else [TimedLabCallback(name=f"bench {seed}", runs_dir=runs_dir)]
+    )
+    started = time.perf_counter()
+    model.fit(
+        x,
+        y,
+        batch_size=BATCH_SIZE,
+        epochs=epochs,
+        validation_split=0.1,
+        verbose=0,
+        callbacks=callbacks,
+    )
+    total = time.perf_counter() - started
+    return total, callbacks[0].end_s if callbacks else 0.0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subset", type=int, default=10_000, help="training digits")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    data = load_mnist()
+    x = data.x_train[: args.subset].astype("float32") / 255
+    y = data.y_train[: args.subset]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-callback-") as runs_dir:
+        timed_fit(0, x[:1000], y[:1000], 1, runs_dir)  # warm-up: tracing, the test set's load
+        for seed in range(args.seeds):
+            for repeat in range(args.repeats):
+                # Alternate the order, so a machine that speeds up or slows down favours neither.
+                order = (None, runs_dir) if (seed + repeat) % 2 == 0 else (runs_dir, None)
+                times = {where: timed_fit(seed, x, y, args.epochs, where) for where in order}
+                plain = times[None][0]
+                total, end = times[runs_dir]
+                rows.append((seed, repeat, plain, total, end))
+
+    print(
+        f"LabCallback on model.fit: {args.subset:,} digits, {args.epochs} epochs, "
+        f"batch {BATCH_SIZE}, MLP 784-128-10, {os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'seed':>4} {'rep':>3} {'plain s':>8} {'with s':>8} {'end s':>6} "
+        f"{'training':>9} {'in all':>8}"
+    )
+    training, in_all = [], []
+    for seed, repeat, plain, total, end in rows:
+        training.append((total - end) / plain - 1)
+        in_all.append(total / plain - 1)
+        print(
+            f"{seed:>4} {repeat:>3} {plain:8.2f} {total:8.2f} {end:6.2f} "
+            f"{training[-1]:+9.1%} {in_all[-1]:+8.1%}"
+        )
+    print(f"{'median':>36} {statistics.median(training):+9.1%} {statistics.median(in_all):+8.1%}")
+    print(f"{'worst':>36} {max(training):+9.1%} {max(in_all):+8.1%}")
+
+
+if __name__ == "__main__":
+    main()

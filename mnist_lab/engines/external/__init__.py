@@ -81,23 +81,16 @@ class ExternalEngine(Engine):
         x = feed(run, np.asarray(image, dtype=np.uint8).reshape(1, 28, 28))
         return keras_layer_outputs(model or self.load_model(run), x)
 
-    def import_file(
-        self,
-        store: RunStore,
-        path: str | Path,
-        *,
-        name: str,
-        normalization: str = "scale",
-        dataset: str = "MNIST",
-        owner: str | None = None,
-    ) -> Run:
-        """A saved model file as a finished run with its evaluation (see
-        `model_file.import_model`); `ValueError` with a one-line reason, leaving no run."""
+    def import_file(self, store: RunStore, path: str | Path, **options: Any) -> Run:
+        """A saved model file as a finished run with its evaluation.
+
+        ``options`` are `model_file.import_model`'s (``name``, ``normalization``,
+        ``dataset``, ``owner``); a refusal is a `ValueError` with a one-line reason, and
+        leaves no run directory.
+        """
         from mnist_lab.engines.external.model_file import import_model
 
-        return import_model(
-            store, path, name=name, normalization=normalization, dataset=dataset, owner=owner
-        )
+        return import_model(store, path, **options)
 
     def begin_notebook_run(
         self,

@@ -124,3 +124,17 @@ def test_an_imported_run_opens_on_every_page_that_shows_runs(model_files):
             assert app.metric[0].label == "Test accuracy"
     app.switch_page("../pages/sweeps.py").run()
     assert any("cannot be swept" in caption.value for caption in app.caption)
+
+
+@pytest.mark.parametrize("kind", ["good", "h5"], ids=["softmax", "logits"])
+def test_input_gradients_of_an_imported_model_match_finite_differences(model_files, kind, mnist):
+    assert main(["import-model", str(model_files[kind]), "--name", kind]) == 0
+    (run,) = RunStore().list()
+    engine = engine_of(run)
+    image = mnist.x_test[0].astype(np.float64)
+    gradient, _ = engine.input_gradient(run, image, 3, score="log_probability")
+    pixel = (14, 14)
+    step = np.zeros((28, 28))
+    step[pixel] = 1.0
+    log_p = [np.log(engine.predict_proba(run, image + sign * step)[0, 3]) for sign in (1, -1)]
+    assert gradient[0][pixel] == pytest.approx((log_p[0] - log_p[1]) / 2, rel=0.05, abs=1e-6)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -191,3 +193,12 @@ def test_load_run_gives_any_engines_model_and_predictions(tmp_path, mnist):
     )
     with pytest.raises(KeyError):
         load_run("no-such-run", tmp_path)
+
+
+def test_importing_the_library_and_load_run_loads_no_keras():
+    code = (
+        "import sys, mnist_lab; mnist_lab.load_run; "
+        "print(sorted({'keras', 'streamlit'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

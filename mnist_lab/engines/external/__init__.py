@@ -33,6 +33,7 @@ class ExternalEngine(Engine):
     )
     settings_class = ExternalSettings
     model_files = (MODEL_FILE,)
+    differentiable = True
     # What `import_file` takes: for an upload widget's bounds.
     max_file_bytes = MAX_MODEL_BYTES
     file_suffixes = SUFFIXES
@@ -58,6 +59,32 @@ class ExternalEngine(Engine):
 
         images = np.asarray(x_uint8).reshape(-1, 28, 28)
         return predict(run, model or self.load_model(run), images)
+
+    def input_gradient(
+        self,
+        run: Run,
+        x: np.ndarray,
+        class_index: int | np.ndarray,
+        model: Any = None,
+        score: str = "logit",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """By ``tf.GradientTape`` through the model fed as the run records, then the
+        normalization (see `keras_gradients.input_gradient`)."""
+        from mnist_lab.engines.external.intake import feed
+        from mnist_lab.engines.external.model import logits_of
+        from mnist_lab.engines.keras_gradients import input_gradient
+        from mnist_lab.engines.scores import check_score, class_indices
+        from mnist_lab.preprocess import load_normalizer
+
+        images = np.asarray(x, dtype=np.float64).reshape(-1, 28, 28)
+        gradient, probabilities = input_gradient(
+            model or self.load_model(run),
+            feed(run, images),
+            class_indices(class_index, len(images)),
+            check_score(score),
+            logits_of(self.settings(run).outputs),
+        )
+        return gradient * load_normalizer(run).derivative(), probabilities
 
     def first_layer_weights(self, run: Run, model: Any = None) -> np.ndarray | None:
         from mnist_lab.engines.keras_views import first_dense_weights

@@ -71,6 +71,27 @@ def output_kind(model: Any, n_classes: int) -> str:
     return "probabilities" if softmax else "logits"
 
 
+def logits_of(kind: str):
+    """``logits(model, x)`` for a model whose outputs are ``kind`` (see `output_kind`).
+
+    Logits are the outputs themselves; a model ending in a softmax gives the input of its
+    last layer (a ``Softmax`` layer) or that layer's kernel and bias without the softmax.
+    """
+
+    def logits(model: Any, x: Any) -> Any:
+        if kind == "logits":
+            return model(x, training=False)
+        import keras
+
+        last = model.layers[-1]
+        hidden = keras.Model(model.inputs, last.input)(x, training=False)
+        if last.__class__.__name__ == "Softmax":
+            return hidden
+        return hidden @ last.kernel + last.bias
+
+    return logits
+
+
 def count_params(model: Any) -> int:
     """The model's number of weights; `ValueError` above the lab's `MAX_PARAMS`."""
     total = int(model.count_params())

@@ -70,8 +70,9 @@ class KerasNetEngine(Engine):
         model: Any = None,
         score: str = "logit",
     ) -> tuple[np.ndarray, np.ndarray]:
-        """By ``tf.GradientTape`` (see `gradients.input_gradient`), then the normalization."""
-        from mnist_lab.engines.keras_net import gradients
+        """By ``tf.GradientTape`` (see `keras_gradients.input_gradient`), then the
+        normalization."""
+        from mnist_lab.engines import keras_gradients as gradients
         from mnist_lab.engines.scores import check_score, class_indices
         from mnist_lab.preprocess import load_normalizer
 

@@ -14,8 +14,10 @@ dataset. Importing this module imports Keras.
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +38,9 @@ from mnist_lab.status import LIVE_STATES
 KERAS_DEFAULT_BATCH_SIZE = 32
 # How often the watcher looks whether the notebook's fit is still under way.
 WATCH_EVERY_S = 1.0
+# Least time between two batch reports (a record, the stop check): a notebook's fit calls
+# back after every step, and the Train page redraws only once a second.
+REPORT_EVERY_S = 0.2
 
 
 def _fit_frame(model: Any) -> FrameType | None:
@@ -161,6 +166,7 @@ class LabCallback(ReportToRun):
         self.reporter = TrainingReporter(
             self.run, learning_rate_remedy(normalization != "raw"), batch_size=batch_size or 1
         )
+        self.last_report = -math.inf
         self.ended = threading.Event()
         if fit is not None:
             threading.Thread(
@@ -170,6 +176,14 @@ class LabCallback(ReportToRun):
                 daemon=True,
             ).start()
         super().on_train_begin(logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        # An epoch's last step is always reported, so its batch records reach its end.
+        now = time.monotonic()
+        if now - self.last_report < REPORT_EVERY_S and batch + 1 < self.params["steps"]:
+            return
+        self.last_report = now
+        super().on_train_batch_end(batch, logs)
 
     def _watch(self, thread_id: int, fit: FrameType) -> None:
         """Mark the run interrupted if the fit ends without reaching ``on_train_end``.

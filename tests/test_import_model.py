@@ -100,6 +100,13 @@ def test_a_file_over_the_size_bound_is_refused_before_it_is_read(model_files, mo
     assert RunStore().list() == []
 
 
+def test_a_model_over_the_parameter_bound_is_refused(model_files, monkeypatch, capsys):
+    monkeypatch.setattr("mnist_lab.engines.external.model.MAX_PARAMS", 100)
+    assert main(["import-model", str(model_files["good"]), "--name", "wide"]) == 2
+    assert "7,850 parameters, more than the lab's limit of 100" in capsys.readouterr().err
+    assert RunStore().list() == []
+
+
 def test_an_upload_is_imported_and_a_refused_one_leaves_nothing(model_files):
     from dashboard.ui.evaluate.import_view import import_upload
 

@@ -114,6 +114,11 @@ class LabCallback(ReportToRun):
     >>> model.fit(x, y, epochs=2, callbacks=[LabCallback(name="my MLP")])  # doctest: +SKIP
     """
 
+    # Keras may call on_train_batch_end from its thread pool without waiting for it, so the
+    # training loop never stops to turn a step's logs into numbers; it waits for pending
+    # calls at each epoch's end.
+    async_safe = True
+
     def __init__(
         self,
         name: str = "notebook",
@@ -166,7 +171,8 @@ class LabCallback(ReportToRun):
         self.reporter = TrainingReporter(
             self.run, learning_rate_remedy(normalization != "raw"), batch_size=batch_size or 1
         )
-        self.last_report = -math.inf
+        self.last_report, self.last_batch = -math.inf, -1
+        self.lock = threading.Lock()
         self.ended = threading.Event()
         if fit is not None:
             threading.Thread(
@@ -177,13 +183,20 @@ class LabCallback(ReportToRun):
             ).start()
         super().on_train_begin(logs)
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.last_batch = -1
+        super().on_epoch_begin(epoch, logs)
+
     def on_train_batch_end(self, batch, logs=None):
-        # An epoch's last step is always reported, so its batch records reach its end.
-        now = time.monotonic()
-        if now - self.last_report < REPORT_EVERY_S and batch + 1 < self.params["steps"]:
-            return
-        self.last_report = now
-        super().on_train_batch_end(batch, logs)
+        with self.lock:
+            now = time.monotonic()
+            # An epoch's last step is always reported, so its batch records reach its end;
+            # a step overtaken by a later one (Keras's pool runs calls side by side) is not.
+            due = now - self.last_report >= REPORT_EVERY_S or batch + 1 == self.params["steps"]
+            if not due or batch <= self.last_batch:
+                return
+            self.last_report, self.last_batch = now, batch
+            super().on_train_batch_end(batch, logs)
 
     def _watch(self, thread_id: int, fit: FrameType) -> None:
         """Mark the run interrupted if the fit ends without reaching ``on_train_end``.

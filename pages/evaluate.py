@@ -8,6 +8,7 @@ from dashboard.ui.app.pages import PAGE
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.evaluate.explain_view import explain_test_digit
 from dashboard.ui.evaluate.figures.evaluation import clicked_cell
+from dashboard.ui.evaluate.import_view import RUN_KEY, render_model_import
 from dashboard.ui.evaluate.model_checks_view import labelled, show_calibration, show_robustness
 from dashboard.ui.evaluate.shared_figures import cached_confusion_figure, cached_gallery_figure
 from dashboard.ui.runs.export_view import render_code_downloads
@@ -27,7 +28,8 @@ BASELINE_HINT = "python -m mnist_lab baseline --normalization scale"
 
 st.title(PAGE["evaluate"].title)
 store = RunStore()
-run = page_run(store, "evaluate_run")
+render_model_import(store)
+run = page_run(store, RUN_KEY)
 result = load_evaluated(run)
 if isinstance(result, str):
     st.warning(result)

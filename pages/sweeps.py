@@ -14,6 +14,7 @@ st.caption(
     "the settings you vary; every trial is an ordinary run the other pages can open."
 )
 store = RunStore()
+st.caption("Runs trained outside the lab (LabCallback, an imported model) cannot be swept.")
 st.session_state.setdefault("sweeps_shown", None)
 
 with st.expander("New sweep", expanded=not SweepStore(store).list()):

@@ -48,7 +48,7 @@ def keras_run(store: RunStore, layers: list[dict], seed: int = 0) -> tuple[Run, 
     """A finished Keras run with the untrained model of ``layers``, saved; and the model."""
     import keras
 
-    from mnist_lab.engines.keras_net.callbacks import save_model_atomically
+    from mnist_lab.engines.keras_common import save_model_atomically
     from mnist_lab.engines.keras_net.models import build_model
 
     run = store.create(KerasSettings(preset="custom", layers=layers).to_dict(), name="keras")

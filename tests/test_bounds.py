@@ -14,7 +14,8 @@ from PIL import Image
 from mnist_lab import files, runs
 from mnist_lab.cli.main import main
 from mnist_lab.data import MAX_ARRAY_BYTES, load_npz, read_idx
-from mnist_lab.engines.keras_net.models import MAX_PARAMS, validate_layers
+from mnist_lab.engines.keras_common import MAX_PARAMS
+from mnist_lab.engines.keras_net.models import validate_layers
 from mnist_lab.handwriting import MAX_WORK_SIDE, decode_image
 from mnist_lab.runs import RunStore
 

@@ -11,9 +11,9 @@ from mnist_lab.engines.keras_net.callbacks import (
     EpochCheckpoint,
     HistoryWriter,
     LayerStatsLogger,
-    ReportToRun,
 )
 from mnist_lab.engines.keras_net.models import build_model
+from mnist_lab.engines.keras_report import ReportToRun
 from mnist_lab.reporter import TrainingReporter, learning_rate_remedy
 from mnist_lab.runs import RunStore
 

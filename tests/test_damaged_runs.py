@@ -2,6 +2,7 @@
 and in the CLI, while the other runs keep working."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -10,10 +11,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_lab.cli.main import main
+from mnist_lab.engines.keras_common import load_model_file
 from mnist_lab.engines.numpy_net.network import WEIGHTS_FILE
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.evaluation import EVALUATION_FILE, PREDICTIONS_FILE
 from mnist_lab.execution.worker import run_worker
+from mnist_lab.files import DamagedRunError
 from mnist_lab.records import METRICS_FILE
 from mnist_lab.runs import CONFIG_FILE, RunStore
 from mnist_lab.status import STATUS_FILE
@@ -204,3 +207,14 @@ def test_export_of_a_run_whose_dataset_is_text_says_why_in_one_line(runs_dir, mo
     assert main(["export", damaged_run(runs_dir, "dataset-text").id]) == 2
     err = capsys.readouterr().err
     assert "config.json: dataset is not" in err and len(err.splitlines()) == 1
+
+
+def test_a_fifo_or_a_device_as_a_keras_model_reads_as_damaged_without_hanging(tmp_path):
+    fifo = tmp_path / "model.keras"
+    os.mkfifo(fifo)
+    with pytest.raises(DamagedRunError, match="not a regular file"):
+        load_model_file(fifo)
+    device = tmp_path / "device.keras"
+    device.symlink_to("/dev/zero")
+    with pytest.raises(DamagedRunError):
+        load_model_file(device)

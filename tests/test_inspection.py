@@ -8,7 +8,7 @@ import pytest
 from mnist_lab import inspection
 from mnist_lab.data import load_mnist
 from mnist_lab.engines import engine_of
-from mnist_lab.engines.keras_net import views
+from mnist_lab.engines import keras_views as views
 from mnist_lab.engines.numpy_net import network, training
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.preprocess import fit_normalizer, save_normalizer

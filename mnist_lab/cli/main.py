@@ -7,6 +7,7 @@ import sys
 
 from mnist_lab.cli.datasets import add_dataset_parser
 from mnist_lab.cli.export import add_export_parser
+from mnist_lab.cli.import_model import add_import_model_parser
 from mnist_lab.cli.internal import (
     add_dispatch_parser,
     add_sweep_driver_parser,
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_dispatch_parser,
         add_baseline_parser,
         add_export_parser,
+        add_import_model_parser,
         add_dataset_parser,
         add_sweep_parser,
         add_sweep_driver_parser,

@@ -25,10 +25,13 @@ ENGINES = {
     "trees": "mnist_lab.engines.trees",
 }
 DEFAULT_ENGINE = "keras"
+# Engines of runs trained outside the lab: every page opens their runs, nothing launches them.
+OUTSIDE_ENGINES = {"external": "mnist_lab.engines.external"}
 
 __all__ = [
     "DEFAULT_ENGINE",
     "ENGINES",
+    "OUTSIDE_ENGINES",
     "Engine",
     "LayerOutput",
     "all_engines",
@@ -40,7 +43,7 @@ __all__ = [
 
 
 def get_engine(name: str) -> Engine:
-    """The engine registered as ``name``.
+    """The engine registered as ``name`` (in `ENGINES` or `OUTSIDE_ENGINES`).
 
     Raises
     ------
@@ -52,13 +55,14 @@ def get_engine(name: str) -> Engine:
     >>> get_engine("numpy").title
     'NumPy from scratch'
     """
-    if not isinstance(name, str) or name not in ENGINES:
+    modules = {**ENGINES, **OUTSIDE_ENGINES}
+    if not isinstance(name, str) or name not in modules:
         raise ValueError(f"unknown engine {name!r}; choose one of {list(ENGINES)}")
-    return importlib.import_module(ENGINES[name]).ENGINE
+    return importlib.import_module(modules[name]).ENGINE
 
 
 def all_engines() -> list[Engine]:
-    """Every registered engine, in the registry's order."""
+    """Every engine the lab trains with, in the registry's order."""
     return [get_engine(name) for name in ENGINES]
 
 

@@ -70,8 +70,9 @@ class KerasNetEngine(Engine):
         model: Any = None,
         score: str = "logit",
     ) -> tuple[np.ndarray, np.ndarray]:
-        """By ``tf.GradientTape`` (see `gradients.input_gradient`), then the normalization."""
-        from mnist_lab.engines.keras_net import gradients
+        """By ``tf.GradientTape`` (see `keras_gradients.input_gradient`), then the
+        normalization."""
+        from mnist_lab.engines import keras_gradients as gradients
         from mnist_lab.engines.scores import check_score, class_indices
         from mnist_lab.preprocess import load_normalizer
 
@@ -86,22 +87,22 @@ class KerasNetEngine(Engine):
         return gradient * normalizer.derivative(), probabilities
 
     def first_layer_weights(self, run: Run, model: Any = None) -> np.ndarray | None:
-        from mnist_lab.engines.keras_net import views
+        from mnist_lab.engines import keras_views as views
 
         return views.first_dense_weights(model or self.load_model(run))
 
     def conv_filters(self, run: Run, model: Any = None) -> np.ndarray | None:
-        from mnist_lab.engines.keras_net import views
+        from mnist_lab.engines import keras_views as views
 
         return views.first_conv_filters(model or self.load_model(run))
 
     def digit_templates(self, run: Run, model: Any = None) -> np.ndarray | None:
-        from mnist_lab.engines.keras_net import views
+        from mnist_lab.engines import keras_views as views
 
         return views.softmax_templates(model or self.load_model(run))
 
     def layer_outputs(self, run: Run, image: np.ndarray, model: Any = None) -> list[LayerOutput]:
-        from mnist_lab.engines.keras_net import views
+        from mnist_lab.engines import keras_views as views
         from mnist_lab.preprocess import load_normalizer
 
         image = np.asarray(image, dtype=np.uint8).reshape(1, 28, 28)

@@ -12,81 +12,17 @@ Progress, throughput, the stop request and divergence are the framework-free
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from mnist_lab import records
+from mnist_lab.engines.keras_common import save_model_atomically
+from mnist_lab.engines.keras_report import current_lr
 from mnist_lab.files import atomic_write_bytes
-from mnist_lab.reporter import TrainingReporter, loss_is_diverging
+from mnist_lab.reporter import loss_is_diverging
 from mnist_lab.runs import Run
-
-
-def current_lr(model) -> float:
-    """The optimizer's learning rate now (after any schedule), as a float."""
-    learning_rate = model.optimizer.learning_rate
-    # .numpy() avoids NumPy 2's copy-keyword deprecation that np.array(variable) triggers.
-    return float(learning_rate.numpy() if hasattr(learning_rate, "numpy") else learning_rate)
-
-
-def save_model_atomically(model, path: str | Path) -> None:
-    """Save ``model`` as a ``.keras`` file under a temporary name, then rename it to ``path``.
-
-    A crash while saving leaves the previous file intact.
-    """
-    path = Path(path)
-    # Keras insists on the .keras suffix, so the temporary name keeps it.
-    temp_path = path.with_name(f".{path.stem}.tmp.keras")
-    try:
-        model.save(temp_path)
-        os.replace(temp_path, path)
-    except BaseException:
-        # A half-written model on a full disk would keep it full: no status could be saved.
-        temp_path.unlink(missing_ok=True)
-        raise
-
-
-class ReportToRun(keras.callbacks.Callback):
-    """Forward Keras's hooks to a `TrainingReporter`, and stop training when it says so.
-
-    The reporter writes the records and the status, answers the stop request and spots
-    divergence; this class only translates: Keras's 0-based epochs and batches, its logs.
-
-    Parameters
-    ----------
-    reporter : TrainingReporter
-        Reports the run being trained.
-    """
-
-    def __init__(self, reporter: TrainingReporter):
-        super().__init__()
-        self.reporter = reporter
-
-    def on_train_begin(self, logs=None):
-        self.reporter.begin(self.params["epochs"], self.params["steps"])
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.reporter.begin_epoch(epoch + 1)
-
-    def on_train_batch_end(self, batch, logs=None):
-        logs = logs or {}
-        # Keras logs running means since the epoch began: what batch_end expects.
-        if self.reporter.batch_end(
-            batch + 1, logs.get("loss"), logs.get("accuracy"), current_lr(self.model)
-        ):
-            self.model.stop_training = True
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        self.reporter.end_epoch(
-            loss=logs.get("loss", math.nan),
-            accuracy=logs.get("accuracy", math.nan),
-            val_loss=logs.get("val_loss"),
-            val_accuracy=logs.get("val_accuracy"),
-            lr=current_lr(self.model),
-        )
 
 
 class LayerStatsLogger(keras.callbacks.Callback):

@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 from mnist_lab.architecture import LayerField
+from mnist_lab.engines.keras_common import MAX_PARAMS
 
 INPUT_SHAPE = (28, 28, 1)
 N_CLASSES = 10
@@ -23,8 +24,6 @@ MAX_UNITS = 4096
 MAX_FILTERS = 512
 MAX_KERNEL = 9
 MAX_POOL = 4
-# Ten million weights train in minutes on a laptop CPU; a billion would stall a shared server.
-MAX_PARAMS = 10_000_000
 # Bytes per weight while training with Adam: the weight, its gradient and two moments.
 TRAINING_BYTES_PER_PARAM = 16
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "gelu", "linear")

@@ -21,20 +21,19 @@ from mnist_lab.data import (
     train_validation_split,
 )
 from mnist_lab.datasets import dataset_of
+from mnist_lab.engines.keras_common import load_model_file, save_model_atomically
 from mnist_lab.engines.keras_net.callbacks import (
     EpochCheckpoint,
     HistoryWriter,
     LayerStatsLogger,
-    ReportToRun,
     TensorBoardScalars,
-    save_model_atomically,
 )
 from mnist_lab.engines.keras_net.files import CHECKPOINT_FILE, MODEL_FILE
 from mnist_lab.engines.keras_net.models import INPUT_SHAPE, build_model, has_convolutions
 from mnist_lab.engines.keras_net.schedules import keras_one_cycle
 from mnist_lab.engines.keras_net.settings import KerasSettings
+from mnist_lab.engines.keras_report import ReportToRun
 from mnist_lab.evaluation import write_timed_evaluation
-from mnist_lab.files import DamagedRunError
 from mnist_lab.preprocess import Normalizer, fit_normalizer, load_normalizer, save_normalizer
 from mnist_lab.records import HISTORY_FILE
 from mnist_lab.reporter import TrainingReporter, learning_rate_remedy
@@ -318,15 +317,9 @@ def load_trained_model(run: Run):
         If the file cannot be loaded: truncated, not a Keras model, or refused by
         ``safe_mode`` because it holds code.
     """
-    import keras
-
     for name in (MODEL_FILE, CHECKPOINT_FILE):
         if run.file(name).exists():
-            try:
-                return keras.saving.load_model(run.file(name), safe_mode=True)
-            except Exception as error:
-                # Keras raises many kinds for a bad file; each one means the same to a page.
-                raise DamagedRunError(f"{name} cannot be loaded: {error}") from None
+            return load_model_file(run.file(name))
     raise FileNotFoundError(f"run {run.id} has no {MODEL_FILE} or {CHECKPOINT_FILE}")
 
 

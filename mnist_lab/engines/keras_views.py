@@ -1,4 +1,7 @@
-"""Looking inside a trained Keras model: first-layer weights, filters, templates, outputs."""
+"""Looking inside a trained Keras model: first-layer weights, filters, templates, outputs.
+
+Shared by the engines whose models are Keras models (the lab's own networks, models trained
+outside the lab)."""
 
 from __future__ import annotations
 

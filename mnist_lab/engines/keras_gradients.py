@@ -1,13 +1,18 @@
-"""Input gradients of a trained Keras network, by TensorFlow's automatic differentiation."""
+"""Input gradients of a trained Keras model, by TensorFlow's automatic differentiation.
+
+Shared by the engines whose models are Keras models: each says how its model's scores
+before the softmax are computed (`lab_logits` for the lab's own networks).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 
-def logits(model: Any, x: Any) -> Any:
+def lab_logits(model: Any, x: Any) -> Any:
     """The scores before the softmax: every layer in inference mode, then the output layer's
     kernel and bias without its softmax (every lab model ends in ``Dense(10, softmax)``)."""
     hidden = x
@@ -18,19 +23,25 @@ def logits(model: Any, x: Any) -> Any:
 
 
 def input_gradient(
-    model: Any, x: np.ndarray, classes: np.ndarray, score: str
+    model: Any,
+    x: np.ndarray,
+    classes: np.ndarray,
+    score: str,
+    logits: Callable[[Any, Any], Any] = lab_logits,
 ) -> tuple[np.ndarray, np.ndarray]:
     """d score / d input of a batch, recorded on a ``tf.GradientTape``.
 
     Parameters
     ----------
     model : keras.Model
-        A lab model (see `mnist_lab.engines.keras_net.models.build_model`).
+        A trained model.
     x : numpy.ndarray
-        Normalized inputs, shape ``(n, 28, 28, 1)``.
+        Normalized inputs in the model's layout, e.g. ``(n, 28, 28, 1)`` or ``(n, 784)``.
     classes : numpy.ndarray
         One class per image, shape ``(n,)``.
     score : {"logit", "log_probability"}
+    logits : callable, default `lab_logits`
+        ``logits(model, x)``: the model's class scores before its softmax.
 
     Returns
     -------
@@ -50,6 +61,6 @@ def input_gradient(
         picked = tf.reduce_sum(tf.gather(scores, classes, batch_dims=1))
     gradient = tape.gradient(picked, inputs)
     return (
-        gradient.numpy().astype(np.float64)[..., 0],
+        gradient.numpy().astype(np.float64).reshape(len(x), 28, 28),
         tf.nn.softmax(z).numpy().astype(np.float64),
     )

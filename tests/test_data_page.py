@@ -180,7 +180,7 @@ def test_evaluate_names_the_classes(shapes_runs, monkeypatch):
         "&lt;b&gt;circle&lt;/b&gt;",
     ]
     assert app.selectbox(key="evaluate_true").options == ["any", "square", "cross", SNEAKY]
-    assert "60 test images of Shapes" in app.caption[0].value
+    assert any("60 test images of Shapes" in caption.value for caption in app.main.caption)
     # The baseline it is measured against learnt the shapes too.
     assert app.metric[2].label == "Baseline accuracy"
     per_class = next(d.value for d in app.dataframe if "precision" in d.value.columns)

@@ -58,14 +58,19 @@ def cluster(tmp_path_factory):
 
 
 def sweep_of(store: RunStore, cluster, base: dict, rates: str):
+    """A sweep on the cluster; no ``parallel``: one trial per CPU of the cluster, two."""
     definition = SweepDefinition(
         engine="numpy",
         base=base,
         parameters=[parse_parameter(f"learning_rate={rates}", NUMPY)],
-        parallel=2,
         cluster=cluster.address,
     ).validate()
     return SweepStore(store).create(definition)
+
+
+# Small batches on all 60,000 digits make each epoch take a few seconds: no trial can
+# finish before it is stopped, even when a loaded machine takes minutes to see a change.
+LONG_TRIAL = {"subset": None, "epochs": 100, "batch_size": 4, "hidden_units": 256}
 
 
 def test_a_sweep_trains_on_both_nodes_and_every_run_comes_back_whole(cluster, tmp_path):
@@ -136,6 +141,33 @@ def test_a_students_second_run_waits_for_the_cluster_while_a_classmates_trains(
     assert ada1.status()["state"] == "stopped" and ada2.status()["node"]
 
 
+def test_two_trials_at_once_train_on_two_nodes_one_per_cpu(cluster, tmp_path):
+    """A trial holds its node's one CPU while it trains, so the second goes to the other node.
+
+    Each trial's status names the node its task ran on (the task's own Ray node id).
+    """
+    if cluster.worker.poll() is not None:
+        start_worker(cluster)
+    sweep = sweep_of(RunStore(tmp_path / "runs"), cluster, LONG_TRIAL, "0.1,0.2")
+    outcome = []
+    driver = threading.Thread(target=lambda: outcome.append(run_sweep(sweep, poll_s=0.2)))
+    driver.start()
+    try:
+
+        def both_training():
+            runs = sweep.runs()
+            return len(runs) == 2 and all(records.of_kind(r.metrics(), "epoch") for r in runs)
+
+        wait_for(both_training, "both trials' first epoch")
+        nodes = [run.status()["node"] for run in sweep.runs()]
+        assert [run.status()["state"] for run in sweep.runs()] == ["running", "running"]
+    finally:
+        sweep.request_cancel()
+        driver.join(180)
+    assert len(set(nodes)) == 2, f"two trials trained on one 1-CPU node: {nodes}"
+    assert outcome == ["cancelled"]
+
+
 @pytest.mark.parametrize("lose_node", [kill_node, freeze_node], ids=["killed", "frozen"])
 def test_a_lost_node_leaves_its_trial_interrupted_and_the_sweep_goes_on(
     cluster, tmp_path, lose_node
@@ -146,10 +178,7 @@ def test_a_lost_node_leaves_its_trial_interrupted_and_the_sweep_goes_on(
     store = RunStore(tmp_path / "runs")
     # Long trials: the node is killed while both train; the third runs on the head once the
     # head's own trial is stopped.
-    # Small batches on all 60,000 digits make each epoch take a few seconds: no trial can
-    # finish before it is stopped, even when a loaded machine takes minutes to see the loss.
-    long_trial = {"subset": None, "epochs": 100, "batch_size": 4, "hidden_units": 256}
-    sweep = sweep_of(store, cluster, long_trial, "0.1,0.2,0.3")
+    sweep = sweep_of(store, cluster, LONG_TRIAL, "0.1,0.2,0.3")
     outcome = []
     driver = threading.Thread(target=lambda: outcome.append(run_sweep(sweep, poll_s=0.2)))
     driver.start()

@@ -1,4 +1,4 @@
-"""Who may rename, stop and delete a run: its owner, or the teacher.
+"""Who may rename, stop and delete a run (or cancel a sweep): its owner, or the teacher.
 
 A classroom policy, not a login: a session says who it is and is believed. With a teacher key
 set (``$MNIST_LAB_TEACHER_KEY`` or the dashboard's secrets) a student manages only the runs
@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import hmac
 import os
-
-from mnist_lab.runs import Run
+from typing import Protocol
 
 TEACHER_KEY_ENV = "MNIST_LAB_TEACHER_KEY"
+
+
+class Owned(Protocol):
+    """What somebody launched and owns: a run, a sweep."""
+
+    @property
+    def owner(self) -> str | None: ...
 
 
 def teacher_key_from_env() -> str | None:
@@ -32,12 +38,12 @@ def key_matches(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.strip().encode(), expected.encode())
 
 
-def may_manage(run: Run, person: str | None, teacher: bool) -> bool:
+def may_manage(run: Owned, person: str | None, teacher: bool) -> bool:
     """Whether ``person`` may rename, stop or delete ``run``.
 
     Parameters
     ----------
-    run : Run
+    run : Run or Sweep
     person : str or None
         The name the session gave; None if it gave none.
     teacher : bool
@@ -51,14 +57,14 @@ def may_manage(run: Run, person: str | None, teacher: bool) -> bool:
     return teacher or (person is not None and run.owner == person)
 
 
-def refusal(run: Run, action: str) -> str:
-    """Why a student may not ``action`` (e.g. "delete") ``run``, in plain words."""
+def refusal(run: Owned, action: str, what: str = "run") -> str:
+    """Why a student may not ``action`` (e.g. "delete") ``run``, a ``what``, in plain words."""
     owner = run.owner
-    whose = f"{owner}'s run" if owner else "a run nobody owns"
+    whose = f"{owner}'s {what}" if owner else f"a {what} nobody owns"
     return f"This is {whose}: only its owner or the teacher can {action} it."
 
 
-def check_may_manage(run: Run, person: str | None, teacher: bool, action: str) -> None:
+def check_may_manage(run: Owned, person: str | None, teacher: bool, action: str) -> None:
     """Raise `PermissionError` with `refusal`'s message unless `may_manage` allows ``action``."""
     if not may_manage(run, person, teacher):
         raise PermissionError(refusal(run, action))

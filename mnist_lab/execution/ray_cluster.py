@@ -14,7 +14,7 @@ than dies), so a stream silent for a few seconds makes the thread ask the cluste
 node still lives. The launching process is the run's recorded pid, so a run whose launcher died
 reads as interrupted too.
 
-A trial holds its node's CPU for as long as it trains: the task never blocks in ``ray.get``
+A trial holds its node's CPU for as long as it trains: the task never blocks on a Ray call
 (a blocked task lends its CPU, and the node would start a second trial beside it), so a
 cluster trains one trial per CPU. Every file name a node sends back is confined to the run's
 directory (`returned_path`), and what a task returns is unpickled here, so this process
@@ -43,7 +43,7 @@ from mnist_lab.preprocess import NORMALIZER_FILE
 from mnist_lab.processes import process_start_time
 from mnist_lab.records import HISTORY_FILE, METRICS_FILE
 from mnist_lab.runs import CONFIG_FILE, TENSORBOARD_DIR, Run, RunStore
-from mnist_lab.status import LIVE_STATES, QUEUED, STATUS_FILE
+from mnist_lab.status import LIVE_STATES, QUEUED
 
 STREAM_S = 0.5
 # How long the mirror waits for a trial's next batch before it asks whether the trial's node
@@ -58,8 +58,6 @@ _ADMITTERS: dict[str, threading.Thread] = {}
 _ADMITTERS_LOCK = threading.Lock()
 STOP_BOARD = "mnist_lab_stop_board"
 NAMESPACE = "mnist_lab"
-# Files that stream while the run trains; the rest come back once it ends.
-STREAMED = frozenset({CONFIG_FILE, STATUS_FILE, METRICS_FILE})
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # What a node may send back besides the engine's model files: the files every run keeps.
 RETURNED_FILES = frozenset({HISTORY_FILE, NORMALIZER_FILE, EVALUATION_FILE, PREDICTIONS_FILE})
@@ -133,19 +131,17 @@ def train_on_node(config: dict, run_id: str, board, datasets: dict[str, bytes] |
             if not run.stop_requested() and stop.asked():
                 run.request_stop()
             time.sleep(STREAM_S)
-        files = {
-            str(path.relative_to(run.path)): path.read_bytes()
-            for path in run.path.rglob("*")
-            if path.is_file() and path.name not in STREAMED
-        }
-        yield {"files": files}
+        # What the launcher keeps (`returned_path`); not its own config, status, stop request.
+        names = [str(path.relative_to(run.path)) for path in run.path.rglob("*") if path.is_file()]
+        yield {"files": {name: run.file(name).read_bytes() for name in names if _kept(run, name)}}
 
 
 class StopQuestion:
     """Whether the stop board lists a run, asked without ever blocking the task.
 
-    A task blocked in ``ray.get`` lends its CPU back to its node, which may then start a
-    second trial beside it: the question is sent, and its answer taken once it is there.
+    A task blocked in ``ray.get`` or ``ray.wait`` on an answer not yet there lends its CPU
+    back to its node, which may then start a second trial beside it: the answer is taken
+    from a future that Ray fills in the background, only once it is done.
     """
 
     def __init__(self, board, run_id: str):
@@ -153,22 +149,15 @@ class StopQuestion:
 
     def asked(self) -> bool:
         """True once the board's answer to the last question is in and says stop."""
-        import ray
-
         if self.pending is None:
-            self.pending = self.board.is_set.remote(self.run_id)
+            self.pending = self.board.is_set.remote(self.run_id).future()
             return False
-        ready, _ = ray.wait([self.pending], timeout=0)
-        if not ready:
+        if not self.pending.done():
             return False
         answer, self.pending = self.pending, None
-        try:
-            # Ready: returns at once, without blocking.
-            return bool(ray.get(answer))
-        except ray.exceptions.RayError:
-            # A board being restarted answers nothing; the launcher tells it again with
-            # every batch it receives, so the next question learns.
-            return False
+        # A board being restarted answers with an error; the launcher tells it again with
+        # every batch it receives, so the next question learns.
+        return answer.exception() is None and bool(answer.result())
 
 
 def returned_path(run: Run, name: str) -> Path:
@@ -196,6 +185,14 @@ def returned_path(run: Run, name: str) -> Path:
     if any(p.is_symlink() for p in [path, *path.parents[: len(parts) - 1]]):
         raise RefusedFile(f"{name!r} leads through a link")
     return path
+
+
+def _kept(run: Run, name: str) -> bool:
+    try:
+        returned_path(run, name)
+    except RefusedFile:
+        return False
+    return True
 
 
 def write_returned_files(run: Run, files: dict) -> None:
@@ -410,11 +407,13 @@ class RayExecutor(Executor):
         Raises
         ------
         ConnectionError
-            If no batch came for `NODE_CHECK_S` and the node training the run is gone.
+            If the node training the run is gone: asked whenever no batch came for
+            `NODE_CHECK_S`, and every `NODE_CHECK_S` while batches come (a node whose Ray
+            processes hang, declared dead by the cluster, may still have its trial stream).
         """
         import ray
 
-        node_id = None
+        node_id, checked = None, time.monotonic()
         while True:
             if not ray.is_initialized():
                 # Any call now would start a new local Ray instead of reaching the cluster.
@@ -428,9 +427,11 @@ class RayExecutor(Executor):
                 reference = stream._next_sync(timeout_s=NODE_CHECK_S)
             except StopIteration:
                 return
-            if reference.is_nil():
-                if node_id is not None and not _node_alive(node_id):
+            if node_id is not None and time.monotonic() - checked >= NODE_CHECK_S:
+                checked = time.monotonic()
+                if not _node_alive(node_id):
                     raise ConnectionError(f"its node {node_id[:8]} is no longer in the cluster")
+            if reference.is_nil():
                 continue
             # This unpickles what the node sent: trusted only because the cluster is the one
             # whoever started the server, or the teacher, configured (never a student's).

@@ -8,6 +8,7 @@ workers. The resumed driver keeps what was launched and launches only the rest.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 
 import pytest
@@ -137,3 +138,14 @@ def test_a_resumed_bayesian_search_keeps_the_points_it_launched(store):  # noqa:
     trials = sweep.trials()
     assert [t.point for t in trials] == [0, 1] and trials[0].run == run.id
     assert len(store.list()) == 2
+
+
+def test_a_launched_trial_whose_run_was_deleted_is_not_launched_again(store):  # noqa: F811
+    sweep = three_point_sweep(store)
+    gone = store.create(sweep.definition().trial_config({"learning_rate": RATES[0]}, 0, "x", 0))
+    sweep.add_trial(Trial(gone.id, 0, 0, {"learning_rate": RATES[0]}))
+    shutil.rmtree(gone.path)  # deleted by hand while the driver was down
+    assert run_sweep(sweep, poll_s=0.2) == "finished"
+    assert [t.point for t in sweep.trials()] == [0, 1, 2]
+    assert len(store.list()) == 2
+    assert [run.status()["state"] for run in sweep.runs()[1:]] == ["finished", "finished"]

@@ -9,7 +9,7 @@ from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines
 from mnist_lab.launch import CLUSTER_ENV
 from mnist_lab.runs import RunStore
 from mnist_lab.settings import METADATA_KEYS
-from mnist_lab.sweeps.driver import run_sweep, sweep_executor
+from mnist_lab.sweeps.driver import run_sweep, sweep_executor, trials_at_once
 from mnist_lab.sweeps.results import results_text, trial_rows
 from mnist_lab.sweeps.space import METHODS, parse_parameter
 from mnist_lab.sweeps.store import Sweep, SweepDefinition, SweepStore
@@ -120,10 +120,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         # Connect first: an unreachable cluster is a message, and leaves no sweep behind.
         executor = sweep_executor(definition, store)
         sweep = SweepStore(store).create(definition)
-    at_once = definition.parallel or f"{executor.trains_at_once()} (one per CPU)"
     print(
         f"Sweep {sweep.id}: {definition.trial_count()} trials ({definition.method}), "
-        f"{at_once} at a time. Ctrl-C cancels it.",
+        f"{trials_at_once(definition, executor)} at a time on {executor.where}. "
+        "Ctrl-C cancels it.",
         flush=True,
     )
     state = run_sweep(sweep, executor, report=lambda line: print(line, flush=True))

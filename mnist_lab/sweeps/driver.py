@@ -22,7 +22,7 @@ from mnist_lab.execution.queue_entry import RAY, queue_entry
 from mnist_lab.files import DamagedRunError, now_iso
 from mnist_lab.launch import executor_for, launch
 from mnist_lab.processes import process_start_time, start_detached
-from mnist_lab.runs import RUNS_DIR_ENV, Run, RunStore
+from mnist_lab.runs import CONFIG_FILE, RUNS_DIR_ENV, Run, RunStore
 from mnist_lab.status import LIVE_STATES, QUEUED, STATUS_FILE
 from mnist_lab.sweeps.store import DRIVER_LOG, MAX_PARALLEL, Sweep, SweepDefinition, Trial
 
@@ -84,6 +84,14 @@ def sweep_executor(definition: SweepDefinition, store: RunStore) -> Executor:
     return executor_for(store, definition.cluster, definition.parallel or 1)
 
 
+def trials_at_once(definition: SweepDefinition, executor: Executor) -> int:
+    """How many of ``definition``'s trials train at once: as it says, else as ``executor`` can.
+
+    One here, one per CPU on a Ray cluster (`Executor.trains_at_once`), at most `MAX_PARALLEL`.
+    """
+    return definition.parallel or min(executor.trains_at_once(), MAX_PARALLEL)
+
+
 def waits_for_nobody(run: Run) -> bool:
     """Whether ``run`` still waits to train but nobody will start it.
 
@@ -91,6 +99,9 @@ def waits_for_nobody(run: Run) -> bool:
     queueing it, or it waited for a Ray cluster that only the killed driver's process
     submitted runs to.
     """
+    if not run.file(CONFIG_FILE).is_file():
+        # Deleted since, or never written: there is nothing to train.
+        return False
     try:
         if run.file(STATUS_FILE).exists() and run.raw_status().get("state") != QUEUED:
             return False
@@ -146,7 +157,7 @@ def _drive(
     definition = sweep.definition()
     store = sweep.run_store
     executor = executor or sweep_executor(definition, store)
-    parallel = definition.parallel or min(executor.trains_at_once(), MAX_PARALLEL)
+    parallel = trials_at_once(definition, executor)
     pid = os.getpid()
     sweep.update(
         state="running",

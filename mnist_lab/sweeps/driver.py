@@ -87,7 +87,8 @@ def sweep_executor(definition: SweepDefinition, store: RunStore) -> Executor:
 def trials_at_once(definition: SweepDefinition, executor: Executor) -> int:
     """How many of ``definition``'s trials train at once: as it says, else as ``executor`` can.
 
-    One here, one per CPU on a Ray cluster (`Executor.trains_at_once`), at most `MAX_PARALLEL`.
+    One here, one per CPU a Ray cluster has now (`Executor.trains_at_once`), at most
+    `MAX_PARALLEL`.
     """
     return definition.parallel or min(executor.trains_at_once(), MAX_PARALLEL)
 
@@ -157,7 +158,6 @@ def _drive(
     definition = sweep.definition()
     store = sweep.run_store
     executor = executor or sweep_executor(definition, store)
-    parallel = trials_at_once(definition, executor)
     pid = os.getpid()
     sweep.update(
         state="running",
@@ -216,7 +216,8 @@ def _drive(
                 report(f"Cancelling: stopping {len(live)} live trial(s), launching no more.")
                 for run, _ in live.values():
                     run.request_stop()
-            while not cancelled and len(live) < parallel:
+            # Asked each round: a cluster's CPUs come and go with its nodes.
+            while not cancelled and len(live) < trials_at_once(definition, executor):
                 if not pending:
                     if not sampler.has_more():
                         break

@@ -1,4 +1,4 @@
-"""Who may rename, stop and delete a run: its owner, or the teacher.
+"""Who may rename, stop and delete a run (or cancel a sweep): its owner, or the teacher.
 
 A classroom policy, not a login: a session says who it is and is believed. With a teacher key
 set (``$MNIST_LAB_TEACHER_KEY`` or the dashboard's secrets) a student manages only the runs
@@ -15,10 +15,16 @@ import os
 import secrets
 import threading
 import time
-
-from mnist_lab.runs import Run
+from typing import Protocol
 
 TEACHER_KEY_ENV = "MNIST_LAB_TEACHER_KEY"
+
+
+class Owned(Protocol):
+    """What somebody launched or added and owns: a run, a sweep, a dataset."""
+
+    @property
+    def owner(self) -> str | None: ...
 
 
 def teacher_key_from_env() -> str | None:
@@ -126,12 +132,12 @@ class TeacherSessions:
 teacher_sessions = TeacherSessions()
 
 
-def may_manage(run: Run, person: str | None, teacher: bool) -> bool:
+def may_manage(run: Owned, person: str | None, teacher: bool) -> bool:
     """Whether ``person`` may rename, stop or delete ``run``.
 
     Parameters
     ----------
-    run : Run
+    run : Run, Sweep or DatasetInfo
     person : str or None
         The name the session gave; None if it gave none.
     teacher : bool
@@ -142,28 +148,17 @@ def may_manage(run: Run, person: str | None, teacher: bool) -> bool:
     bool
         True for the teacher, and for the person the run records as its owner.
     """
-    return may_manage_owned(run.owner, person, teacher)
+    return teacher or (person is not None and run.owner == person)
 
 
-def may_manage_owned(owner: str | None, person: str | None, teacher: bool) -> bool:
-    """Whether ``person`` may change what ``owner`` made (a run, a dataset): theirs, or a teacher.
-
-    Examples
-    --------
-    >>> may_manage_owned("Ada", "Ada", False), may_manage_owned("Ada", "Bob", False)
-    (True, False)
-    """
-    return teacher or (person is not None and owner == person)
-
-
-def refusal(run: Run, action: str) -> str:
-    """Why a student may not ``action`` (e.g. "delete") ``run``, in plain words."""
+def refusal(run: Owned, action: str, what: str = "run") -> str:
+    """Why a student may not ``action`` (e.g. "delete") ``run``, a ``what``, in plain words."""
     owner = run.owner
-    whose = f"{owner}'s run" if owner else "a run nobody owns"
+    whose = f"{owner}'s {what}" if owner else f"a {what} nobody owns"
     return f"This is {whose}: only its owner or the teacher can {action} it."
 
 
-def check_may_manage(run: Run, person: str | None, teacher: bool, action: str) -> None:
+def check_may_manage(run: Owned, person: str | None, teacher: bool, action: str) -> None:
     """Raise `PermissionError` with `refusal`'s message unless `may_manage` allows ``action``."""
     if not may_manage(run, person, teacher):
         raise PermissionError(refusal(run, action))

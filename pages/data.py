@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.ui.app.identity import current_owner, is_teacher
+from dashboard.ui.app.identity import current_owner, may_manage
 from dashboard.ui.app.pages import PAGE, page_link
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import (
@@ -13,7 +13,6 @@ from dashboard.ui.data.datasets_view import (
     render_dataset_changes,
     show_change_outcome,
 )
-from mnist_lab import ownership
 from mnist_lab.datasets import MAX_CLASSES, MAX_NAME_LENGTH, MAX_UPLOAD_BYTES
 
 st.title(PAGE["data"].title)
@@ -99,7 +98,5 @@ page_link(
     icon=":material/search:",
 )
 with st.expander("Change a dataset"):
-    render_dataset_changes(
-        chosen, ownership.may_manage_owned(chosen.owner, current_owner(), is_teacher())
-    )
+    render_dataset_changes(chosen, may_manage(chosen))
 page_link("train", label="Train on it (choose it under Dataset)", icon=":material/model_training:")

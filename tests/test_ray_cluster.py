@@ -5,6 +5,7 @@ The worker node is lost mid-trial in the last test, so it comes last in this mod
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -58,14 +59,19 @@ def cluster(tmp_path_factory):
 
 
 def sweep_of(store: RunStore, cluster, base: dict, rates: str):
+    """A sweep on the cluster; no ``parallel``: one trial per CPU of the cluster, two."""
     definition = SweepDefinition(
         engine="numpy",
         base=base,
         parameters=[parse_parameter(f"learning_rate={rates}", NUMPY)],
-        parallel=2,
         cluster=cluster.address,
     ).validate()
     return SweepStore(store).create(definition)
+
+
+# Small batches on all 60,000 digits make each epoch take a few seconds: no trial can
+# finish before it is stopped, even when a loaded machine takes minutes to see a change.
+LONG_TRIAL = {"subset": None, "epochs": 100, "batch_size": 4, "hidden_units": 256}
 
 
 def test_a_sweep_trains_on_both_nodes_and_every_run_comes_back_whole(cluster, tmp_path):
@@ -136,6 +142,69 @@ def test_a_students_second_run_waits_for_the_cluster_while_a_classmates_trains(
     assert ada1.status()["state"] == "stopped" and ada2.status()["node"]
 
 
+@contextlib.contextmanager
+def driven_in_background(sweep):
+    """Drive ``sweep`` in a thread; cancel it and wait for its driver on the way out.
+
+    Yields the list the driver's final state is appended to.
+    """
+    outcome = []
+    driver = threading.Thread(target=lambda: outcome.append(run_sweep(sweep, poll_s=0.2)))
+    driver.start()
+    try:
+        yield outcome
+    finally:
+        sweep.request_cancel()
+        driver.join(180)
+
+
+def wait_for_both_training(sweep) -> None:
+    """Wait until the sweep's first two trials have each finished an epoch."""
+
+    def both_training():
+        runs = sweep.runs()
+        return len(runs) == 2 and all(records.of_kind(r.metrics(), "epoch") for r in runs)
+
+    wait_for(both_training, "both trials' first epoch")
+
+
+def test_two_trials_at_once_train_on_two_nodes_one_per_cpu(cluster, tmp_path):
+    """A trial holds its node's one CPU while it trains, so the second goes to the other node.
+
+    Each trial's status names the node its task ran on (the task's own Ray node id).
+    """
+    if cluster.worker.poll() is not None:
+        start_worker(cluster)
+    sweep = sweep_of(RunStore(tmp_path / "runs"), cluster, LONG_TRIAL, "0.1,0.2")
+    with driven_in_background(sweep) as outcome:
+        wait_for_both_training(sweep)
+        nodes = [run.status()["node"] for run in sweep.runs()]
+        assert [run.status()["state"] for run in sweep.runs()] == ["running", "running"]
+    assert len(set(nodes)) == 2, f"two trials trained on one 1-CPU node: {nodes}"
+    assert outcome == ["cancelled"]
+
+
+def lose_a_node_mid_trial(sweep, cluster, lose_node) -> None:
+    """Lose the worker node while both trials train; stop the head's to free its CPU.
+
+    The lost trial reads interrupted with what had arrived, and the sweep launches its third.
+    """
+    wait_for_both_training(sweep)
+    lose_node(cluster.worker)
+    lost = wait_for(
+        lambda: [r for r in sweep.runs() if r.status()["state"] == "interrupted"],
+        "the lost trial to read interrupted",
+    )
+    assert len(lost) == 1
+    assert "The cluster lost this run" in lost[0].status()["message"]
+    assert records.of_kind(lost[0].metrics(), "epoch"), "what had arrived is kept"
+    # The head's one CPU is busy with a long trial: stopping it frees the CPU for the third.
+    (survivor,) = [r for r in sweep.runs() if r.status()["state"] == "running"]
+    survivor.request_stop()
+    third = wait_for(lambda: sweep.runs()[2:], "the sweep to launch its third trial")[0]
+    wait_for(lambda: third.status()["state"] == "running", "the third trial to train")
+
+
 @pytest.mark.parametrize("lose_node", [kill_node, freeze_node], ids=["killed", "frozen"])
 def test_a_lost_node_leaves_its_trial_interrupted_and_the_sweep_goes_on(
     cluster, tmp_path, lose_node
@@ -146,36 +215,11 @@ def test_a_lost_node_leaves_its_trial_interrupted_and_the_sweep_goes_on(
     store = RunStore(tmp_path / "runs")
     # Long trials: the node is killed while both train; the third runs on the head once the
     # head's own trial is stopped.
-    # Small batches on all 60,000 digits make each epoch take a few seconds: no trial can
-    # finish before it is stopped, even when a loaded machine takes minutes to see the loss.
-    long_trial = {"subset": None, "epochs": 100, "batch_size": 4, "hidden_units": 256}
-    sweep = sweep_of(store, cluster, long_trial, "0.1,0.2,0.3")
-    outcome = []
-    driver = threading.Thread(target=lambda: outcome.append(run_sweep(sweep, poll_s=0.2)))
-    driver.start()
+    sweep = sweep_of(store, cluster, LONG_TRIAL, "0.1,0.2,0.3")
     try:
-
-        def both_training():
-            runs = sweep.runs()
-            return len(runs) == 2 and all(records.of_kind(r.metrics(), "epoch") for r in runs)
-
-        wait_for(both_training, "both trials' first epoch")
-        lose_node(cluster.worker)
-        lost = wait_for(
-            lambda: [r for r in sweep.runs() if r.status()["state"] == "interrupted"],
-            "the lost trial to read interrupted",
-        )
-        assert len(lost) == 1
-        assert "The cluster lost this run" in lost[0].status()["message"]
-        assert records.of_kind(lost[0].metrics(), "epoch"), "what had arrived is kept"
-        # The head's one CPU is busy with a long trial: stopping it frees the CPU for the third.
-        (survivor,) = [r for r in sweep.runs() if r.status()["state"] == "running"]
-        survivor.request_stop()
-        third = wait_for(lambda: sweep.runs()[2:], "the sweep to launch its third trial")[0]
-        wait_for(lambda: third.status()["state"] == "running", "the third trial to train")
+        with driven_in_background(sweep) as outcome:
+            lose_a_node_mid_trial(sweep, cluster, lose_node)
     finally:
-        sweep.request_cancel()
-        driver.join(180)
         kill_node(cluster.worker)
     assert outcome == ["cancelled"]
     states = sorted(run.status()["state"] for run in sweep.runs())

@@ -221,3 +221,48 @@ def test_bad_sweeps_exit_2_with_a_message(flags, message, capsys, tmp_path, monk
     assert main(["sweep", "--engine", "numpy", *flags.split()]) == 2
     assert message in capsys.readouterr().err
     assert SweepStore(RunStore(tmp_path / "runs")).list() == [], "a refused sweep leaves nothing"
+
+
+def test_a_huge_grid_is_refused_before_any_point_is_built():
+    """10^12 points: counted from the value lists, refused with the count and the limit."""
+    import tracemalloc
+
+    parameters = [Parameter(f"p{i}", values=tuple(range(100))) for i in range(6)]
+    definition = SweepDefinition(engine="numpy", base={}, parameters=parameters)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=f"1 to {MAX_TRIALS} trials, this one would run"):
+            definition.validate()
+        with pytest.raises(ValueError, match="would run 1,000,000,000,000"):
+            PointSampler("grid", parameters, count=0)
+        # A million points, each a dict, would take hundreds of MB before the check.
+        small = [Parameter(f"p{i}", values=tuple(range(100))) for i in range(3)]
+        with pytest.raises(ValueError, match="would run 1,000,000"):
+            PointSampler("grid", small, count=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 * 2**20, f"{peak / 2**20:.0f} MB used to refuse a grid"
+
+
+def test_a_huge_grid_from_the_cli_is_one_line_naming_its_size(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path / "runs"))
+    rates = ",".join(f"{0.001 * i:g}" for i in range(1, 101))
+    units = ",".join(map(str, range(1, 101)))
+    batches = ",".join(map(str, range(1, 101)))
+    flags = f"--grid learning_rate={rates} --grid hidden_units={units} --grid batch_size={batches}"
+    assert main(["sweep", "--engine", "numpy", "--repeats", "2", *flags.split()]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"1 to {MAX_TRIALS} trials, this one would run 2,000,000" in err
+    assert "(1,000,000 points x 2 seeds)" in err
+
+
+@pytest.mark.parametrize("method", ["--random", "--bayes"])
+def test_drawing_zero_points_is_refused_not_run_as_a_grid(method, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path / "runs"))
+    flags = [method, "0", "--grid", "learning_rate=log:1e-3:1"]
+    assert main(["sweep", "--engine", "numpy", *flags]) == 2
+    name = method.removeprefix("--")
+    assert f"a {name} sweep draws 1 to {MAX_TRIALS} points, got 0" in capsys.readouterr().err
+    assert SweepStore(RunStore(tmp_path / "runs")).list() == []

@@ -6,13 +6,13 @@ import argparse
 
 from mnist_lab.cli.settings_flags import add_settings_flags, requested_values
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines
-from mnist_lab.launch import CLUSTER_ENV, executor_for
+from mnist_lab.launch import CLUSTER_ENV
 from mnist_lab.runs import RunStore
 from mnist_lab.settings import METADATA_KEYS
-from mnist_lab.sweeps.driver import run_sweep
+from mnist_lab.sweeps.driver import run_sweep, sweep_executor, trials_at_once
 from mnist_lab.sweeps.results import results_text, trial_rows
 from mnist_lab.sweeps.space import METHODS, parse_parameter
-from mnist_lab.sweeps.store import SweepDefinition, SweepStore
+from mnist_lab.sweeps.store import Sweep, SweepDefinition, SweepStore
 
 
 def add_sweep_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -46,7 +46,11 @@ def add_sweep_parser(subparsers: argparse._SubParsersAction) -> None:
     varied.add_argument("--repeats", type=int, default=1, help="runs per point, seeds +0, +1...")
     varied.add_argument("--sampler-seed", type=int, default=0, help="seeds --random and --bayes")
     where = parser.add_argument_group("where and how")
-    where.add_argument("--parallel", type=int, default=1, help="trials training at once")
+    where.add_argument(
+        "--parallel",
+        type=int,
+        help="trials training at once (default: 1 here, one per CPU on a cluster)",
+    )
     where.add_argument(
         "--cluster",
         help=f"a Ray cluster's HOST:PORT (default ${CLUSTER_ENV}; none: this machine)",
@@ -57,6 +61,12 @@ def add_sweep_parser(subparsers: argparse._SubParsersAction) -> None:
         help="stop a trial whose validation accuracy falls below the others' median",
     )
     parser.add_argument("--name", help="the sweep's name (its trials' names start with it)")
+    parser.add_argument(
+        "--resume",
+        metavar="SWEEP_ID",
+        help="drive a stored sweep whose driver was stopped: its launched trials are kept, "
+        "the others launched (give no other flag)",
+    )
     parser.set_defaults(handler=cmd_sweep)
 
 
@@ -77,13 +87,13 @@ def sweep_definition(args: argparse.Namespace) -> SweepDefinition:
         raise ValueError(f"{', '.join(flagged)}: give a setting as a flag or vary it, not both")
     # A config file's value of a varied setting is replaced by the sweep's.
     base = {k: v for k, v in values.items() if k not in METADATA_KEYS and k not in varied}
-    method = "random" if args.random else "bayes" if args.bayes else "grid"
+    method = "random" if args.random is not None else "bayes" if args.bayes is not None else "grid"
     definition = SweepDefinition(
         engine=engine.name,
         base=base,
         parameters=parameters,
         method=method,
-        count=args.random or args.bayes or 0,
+        count=next((n for n in (args.random, args.bayes) if n is not None), 0),
         repeats=args.repeats,
         parallel=args.parallel,
         median_stop=args.median_stop,
@@ -100,17 +110,39 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     Returns 0 when every trial ended (Ctrl-C cancels: the live trials stop and keep what
     they learned), 1 when it was cancelled or failed.
     """
-    definition = sweep_definition(args)
     store = RunStore()
-    # Connect first: an unreachable cluster is a message, and leaves no sweep behind.
-    executor = executor_for(store, definition.cluster, definition.parallel)
-    sweep = SweepStore(store).create(definition)
+    if args.resume is not None:
+        sweep = resumed_sweep(args, store)
+        definition = sweep.definition()
+        executor = sweep_executor(definition, store)
+    else:
+        definition = sweep_definition(args)
+        # Connect first: an unreachable cluster is a message, and leaves no sweep behind.
+        executor = sweep_executor(definition, store)
+        sweep = SweepStore(store).create(definition)
     print(
         f"Sweep {sweep.id}: {definition.trial_count()} trials ({definition.method}), "
-        f"{definition.parallel} at a time. Ctrl-C cancels it.",
+        f"{trials_at_once(definition, executor)} at a time on {executor.where}. "
+        "Ctrl-C cancels it.",
         flush=True,
     )
     state = run_sweep(sweep, executor, report=lambda line: print(line, flush=True))
     print(results_text(trial_rows(sweep), [p.name for p in definition.parameters]))
     print(f"Sweep {state}: {sweep.state()['message']} Its runs are in {sweep.run_store.root}.")
     return 0 if state == "finished" else 1
+
+
+def resumed_sweep(args: argparse.Namespace, store: RunStore) -> Sweep:
+    """The stored sweep ``--resume`` names.
+
+    Raises
+    ------
+    ValueError
+        If other flags describe a new sweep too, or there is no such sweep.
+    """
+    if args.parameters or args.random is not None or args.bayes is not None:
+        raise ValueError("--resume drives a stored sweep as it was defined: give it alone")
+    try:
+        return SweepStore(store).get(args.resume)
+    except KeyError as error:
+        raise ValueError(error.args[0]) from None

@@ -19,6 +19,10 @@ class Executor(ABC):
     # Where its runs train, in words, for progress lines and the Sweeps page.
     where: str = ""
 
+    def trains_at_once(self) -> int:
+        """How many runs it trains at once when a caller sets no number (a sweep): one here."""
+        return 1
+
     @abstractmethod
     def launch(self, run: Run) -> object:
         """Start training ``run`` (state ``queued`` until it gets a slot) and return at once."""

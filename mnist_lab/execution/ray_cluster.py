@@ -13,24 +13,37 @@ retried). Ray tells a stream that its node died, but not always (a node that han
 than dies), so a stream silent for a few seconds makes the thread ask the cluster whether the
 node still lives. The launching process is the run's recorded pid, so a run whose launcher died
 reads as interrupted too.
+
+A trial holds its node's CPU for as long as it trains: the task never blocks on a Ray call
+(a blocked task lends its CPU, and the node would start a second trial beside it), so a
+cluster trains one trial per CPU. Every file name a node sends back is confined to the run's
+directory (`returned_path`), and what a task returns is unpickled here, so this process
+connects only to the cluster that whoever started the server configured
+(``$MNIST_LAB_CLUSTER``) or the teacher chose: never to an address a student typed.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
-from pathlib import Path
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
 
+from mnist_lab import status as status_file
 from mnist_lab.datasets import dataset_files
+from mnist_lab.engines import engine_of
+from mnist_lab.evaluation import EVALUATION_FILE, PREDICTIONS_FILE
 from mnist_lab.execution.dispatcher import admit
 from mnist_lab.execution.executor import Executor
 from mnist_lab.execution.queue_entry import RAY, enqueue, mark_started
 from mnist_lab.files import DamagedRunError, atomic_write_bytes, now_iso
+from mnist_lab.preprocess import NORMALIZER_FILE
 from mnist_lab.processes import process_start_time
-from mnist_lab.records import METRICS_FILE
-from mnist_lab.runs import CONFIG_FILE, Run, RunStore
-from mnist_lab.status import LIVE_STATES, QUEUED, STATUS_FILE
+from mnist_lab.records import HISTORY_FILE, METRICS_FILE
+from mnist_lab.runs import CONFIG_FILE, TENSORBOARD_DIR, Run, RunStore
+from mnist_lab.status import LIVE_STATES, QUEUED
 
 STREAM_S = 0.5
 # How long the mirror waits for a trial's next batch before it asks whether the trial's node
@@ -45,9 +58,16 @@ _ADMITTERS: dict[str, threading.Thread] = {}
 _ADMITTERS_LOCK = threading.Lock()
 STOP_BOARD = "mnist_lab_stop_board"
 NAMESPACE = "mnist_lab"
-# Files that stream while the run trains; the rest come back once it ends.
-STREAMED = frozenset({CONFIG_FILE, STATUS_FILE, METRICS_FILE})
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# What a node may send back besides the engine's model files: the files every run keeps.
+RETURNED_FILES = frozenset({HISTORY_FILE, NORMALIZER_FILE, EVALUATION_FILE, PREDICTIONS_FILE})
+# One part of a returned file's path: no "..", no hidden name, no separator.
+RETURNED_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+MAX_RETURNED_DEPTH = 6
+
+
+class RefusedFile(ValueError):
+    """A node sent back a file name that would leave, or is not kept in, the run directory."""
 
 
 def _this_node() -> tuple[str, str]:
@@ -93,6 +113,7 @@ def train_on_node(config: dict, run_id: str, board, datasets: dict[str, bytes] |
         run.update_status(state=QUEUED, message="Starting on this node.")
         worker = threading.Thread(target=run_worker, args=(run.path,), daemon=True)
         worker.start()
+        stop = StopQuestion(board, run_id)
         sent = 0
         while True:
             alive = worker.is_alive()
@@ -107,26 +128,133 @@ def train_on_node(config: dict, run_id: str, board, datasets: dict[str, bytes] |
             sent = end
             if not alive:
                 break
-            if not run.stop_requested() and _asked_to_stop(board, run_id):
+            if not run.stop_requested() and stop.asked():
                 run.request_stop()
             time.sleep(STREAM_S)
-        files = {
-            str(path.relative_to(run.path)): path.read_bytes()
-            for path in run.path.rglob("*")
-            if path.is_file() and path.name not in STREAMED
-        }
-        yield {"files": files}
+        # What the launcher keeps (`returned_path`); not its own config, status, stop request.
+        names = [str(path.relative_to(run.path)) for path in run.path.rglob("*") if path.is_file()]
+        yield {"files": {name: run.file(name).read_bytes() for name in names if _kept(run, name)}}
 
 
-def _asked_to_stop(board, run_id: str) -> bool:
-    """Whether the stop board lists ``run_id``; a board being restarted lists nothing yet."""
-    import ray
+class StopQuestion:
+    """Whether the stop board lists a run, asked without ever blocking the task.
 
+    A task blocked in ``ray.get`` or ``ray.wait`` on an answer not yet there lends its CPU
+    back to its node, which may then start a second trial beside it: the answer is taken
+    from a future that Ray fills in the background, only once it is done.
+    """
+
+    def __init__(self, board, run_id: str):
+        self.board, self.run_id, self.pending = board, run_id, None
+
+    def asked(self) -> bool:
+        """True once the board's answer to the last question is in and says stop."""
+        if self.pending is None:
+            self.pending = self.board.is_set.remote(self.run_id).future()
+            return False
+        if not self.pending.done():
+            return False
+        answer, self.pending = self.pending, None
+        # A board being restarted answers with an error; the launcher tells it again with
+        # every batch it receives, so the next question learns.
+        return answer.exception() is None and bool(answer.result())
+
+
+def returned_path(run: Run, name: str) -> Path:
+    """Where a file that ``run``'s node sent back as ``name`` goes, inside its directory.
+
+    Raises
+    ------
+    RefusedFile
+        If ``name`` is absolute, climbs out (``..``), passes a link, or is not a file a run
+        keeps (its engine's model files, `RETURNED_FILES`, TensorBoard logs under ``tb/``).
+    """
+    parts = PurePosixPath(name).parts if isinstance(name, str) else ()
+    if (
+        not parts
+        or len(parts) > MAX_RETURNED_DEPTH
+        or not all(RETURNED_PART.fullmatch(part) for part in parts)
+    ):
+        raise RefusedFile(f"{name!r} is not a plain name inside the run directory")
+    kept = RETURNED_FILES | set(engine_of(run).model_files)
+    if not (len(parts) == 1 and parts[0] in kept) and not (
+        len(parts) > 1 and parts[0] == TENSORBOARD_DIR
+    ):
+        raise RefusedFile(f"{name!r} is not a file a run keeps")
+    path = run.path.joinpath(*parts)
+    if any(p.is_symlink() for p in [path, *path.parents[: len(parts) - 1]]):
+        raise RefusedFile(f"{name!r} leads through a link")
+    return path
+
+
+def _kept(run: Run, name: str) -> bool:
     try:
-        return ray.get(board.is_set.remote(run_id))
-    except ray.exceptions.RayError:
-        # The launcher asks again with every batch it receives, so a restarted board learns.
+        returned_path(run, name)
+    except RefusedFile:
         return False
+    return True
+
+
+def write_returned_files(run: Run, files: dict) -> None:
+    """Write the files ``run``'s node sent back once it ended: all of them, or none.
+
+    Raises
+    ------
+    RefusedFile
+        If any name is refused by `returned_path` or its content is not bytes; nothing is
+        written then.
+    """
+    paths = {returned_path(run, name): data for name, data in files.items()}
+    if not all(isinstance(data, bytes) for data in paths.values()):
+        raise RefusedFile("a file came back without bytes")
+    for path, data in paths.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, data)
+
+
+def mirror(run: Run, batches: Iterable[dict]) -> None:
+    """Write what ``run``'s task streams into its directory here, until the task ends.
+
+    A stream that breaks (a lost node) leaves the run interrupted with what had arrived; a
+    file the node names outside the run's own files leaves it failed, saying which.
+    """
+    final = None
+    try:
+        for item in batches:
+            if "files" in item:
+                write_returned_files(run, item["files"])
+                continue
+            if isinstance(item["metrics"], bytes) and item["metrics"]:
+                with open(run.file(METRICS_FILE), "ab") as handle:
+                    handle.write(item["metrics"])
+            fields = {k: v for k, v in item["status"].items() if k not in ("pid", "pid_start")}
+            fields["node"] = str(item["node"])
+            if fields.get("state") in LIVE_STATES:
+                status_file.update(run.path, fields)
+            else:
+                # The end is told only once the model and evaluation are here too.
+                final = fields
+        if final is None:
+            raise RuntimeError("the task ended without reporting an outcome")
+        status_file.update(run.path, final)
+    except RefusedFile as error:
+        run.update_status(
+            when=LIVE_STATES,
+            state="failed",
+            message=f"Its node sent back a file this lab refuses ({error}): nothing it sent "
+            "at the end was kept.",
+            ended=now_iso(),
+        )
+    except Exception as error:
+        # A run that has already ended keeps its end.
+        run.update_status(
+            when=LIVE_STATES,
+            state="interrupted",
+            message=f"The cluster lost this run ({type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else 'no detail'}). Metrics up to "
+            "then are kept; it is not retried.",
+            ended=now_iso(),
+        )
 
 
 def check_reachable(cluster: str, timeout_s: float = 5.0) -> None:
@@ -220,6 +348,10 @@ class RayExecutor(Executor):
 
         return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
+    def trains_at_once(self) -> int:
+        """A sweep on the cluster trains one trial per CPU unless told otherwise."""
+        return self.slots()
+
     def launch(self, run: Run) -> None:
         """Queue ``run`` for the cluster; this process submits it when the fair policy says.
 
@@ -266,41 +398,8 @@ class RayExecutor(Executor):
         stream = self.task.options(num_returns="streaming").remote(
             run.config(), run.id, self.board, dataset_files(run)
         )
-        threading.Thread(target=self._mirror, args=(run, stream), daemon=True).start()
-
-    def _mirror(self, run: Run, stream) -> None:
-        """Write what the task streams into ``run``; a lost node leaves it interrupted."""
-        final = None
-        try:
-            for item in self._batches(run, stream):
-                if "files" in item:
-                    for name, data in item["files"].items():
-                        (run.path / name).parent.mkdir(parents=True, exist_ok=True)
-                        atomic_write_bytes(run.path / name, data)
-                    continue
-                if item["metrics"]:
-                    with open(run.file(METRICS_FILE), "ab") as handle:
-                        handle.write(item["metrics"])
-                status = {k: v for k, v in item["status"].items() if k not in ("pid", "pid_start")}
-                status["node"] = item["node"]
-                if status.get("state") in LIVE_STATES:
-                    run.update_status(**status)
-                else:
-                    # The end is told only once the model and evaluation are here too.
-                    final = status
-            if final is None:
-                raise RuntimeError("the task ended without reporting an outcome")
-            run.update_status(**final)
-        except Exception as error:
-            # A run that has already ended keeps its end.
-            run.update_status(
-                when=LIVE_STATES,
-                state="interrupted",
-                message=f"The cluster lost this run ({type(error).__name__}: "
-                f"{str(error).splitlines()[0] if str(error) else 'no detail'}). Metrics up to "
-                "then are kept; it is not retried.",
-                ended=now_iso(),
-            )
+        batches = self._batches(run, stream)
+        threading.Thread(target=mirror, args=(run, batches), daemon=True).start()
 
     def _batches(self, run: Run, stream):
         """Yield the task's batches as they arrive, passing on a stop the run was asked for.
@@ -308,11 +407,13 @@ class RayExecutor(Executor):
         Raises
         ------
         ConnectionError
-            If no batch came for `NODE_CHECK_S` and the node training the run is gone.
+            If the node training the run is gone: asked whenever no batch came for
+            `NODE_CHECK_S`, and every `NODE_CHECK_S` while batches come (a node whose Ray
+            processes hang, declared dead by the cluster, may still have its trial stream).
         """
         import ray
 
-        node_id = None
+        node_id, checked = None, time.monotonic()
         while True:
             if not ray.is_initialized():
                 # Any call now would start a new local Ray instead of reaching the cluster.
@@ -326,10 +427,14 @@ class RayExecutor(Executor):
                 reference = stream._next_sync(timeout_s=NODE_CHECK_S)
             except StopIteration:
                 return
-            if reference.is_nil():
-                if node_id is not None and not _node_alive(node_id):
+            if node_id is not None and time.monotonic() - checked >= NODE_CHECK_S:
+                checked = time.monotonic()
+                if not _node_alive(node_id):
                     raise ConnectionError(f"its node {node_id[:8]} is no longer in the cluster")
+            if reference.is_nil():
                 continue
+            # This unpickles what the node sent: trusted only because the cluster is the one
+            # whoever started the server, or the teacher, configured (never a student's).
             item = ray.get(reference, timeout=FETCH_TIMEOUT_S)
             node_id = item.get("node_id", node_id)
             yield item

@@ -2,7 +2,9 @@
 
 One driver process per sweep (the CLI's ``sweep`` in the foreground, or a detached
 ``python -m mnist_lab sweep-driver ID`` started by the Sweeps page), never one per waiting
-trial: it launches a trial only when one of its ``parallel`` slots is free.
+trial: it launches a trial only when one of its ``parallel`` slots is free. A driver that is
+killed can be started again (``sweep --resume ID``, the Sweeps page's Resume): it keeps the
+trials already launched, watching those still training, and launches only the others.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from collections.abc import Callable
 
 from mnist_lab import records
 from mnist_lab.execution.executor import Executor
+from mnist_lab.execution.queue_entry import RAY, queue_entry
 from mnist_lab.files import DamagedRunError, now_iso
 from mnist_lab.launch import executor_for, launch
 from mnist_lab.processes import process_start_time, start_detached
-from mnist_lab.runs import RUNS_DIR_ENV, Run
-from mnist_lab.status import LIVE_STATES
-from mnist_lab.sweeps.store import DRIVER_LOG, Sweep, Trial
+from mnist_lab.runs import CONFIG_FILE, RUNS_DIR_ENV, Run, RunStore
+from mnist_lab.status import LIVE_STATES, QUEUED, STATUS_FILE
+from mnist_lab.sweeps.store import DRIVER_LOG, MAX_PARALLEL, Sweep, SweepDefinition, Trial
 
 # The median rule waits for this many other trials at the same epoch before it judges one.
 MEDIAN_MIN_OTHERS = 3
@@ -69,6 +72,46 @@ def test_accuracy(run: Run) -> float | None:
     return None if evaluation is None else float(evaluation["test_accuracy"])
 
 
+def sweep_executor(definition: SweepDefinition, store: RunStore) -> Executor:
+    """Where ``definition``'s trials train: its cluster, ``$MNIST_LAB_CLUSTER``, else here.
+
+    Raises
+    ------
+    ValueError
+        If the cluster cannot be reached, saying what to check.
+    """
+    # Here, a sweep's trials wait until fewer than its ``parallel`` runs train.
+    return executor_for(store, definition.cluster, definition.parallel or 1)
+
+
+def trials_at_once(definition: SweepDefinition, executor: Executor) -> int:
+    """How many of ``definition``'s trials train at once: as it says, else as ``executor`` can.
+
+    One here, one per CPU a Ray cluster has now (`Executor.trains_at_once`), at most
+    `MAX_PARALLEL`.
+    """
+    return definition.parallel or min(executor.trains_at_once(), MAX_PARALLEL)
+
+
+def waits_for_nobody(run: Run) -> bool:
+    """Whether ``run`` still waits to train but nobody will start it.
+
+    Its driver was killed after creating it (even before its status was written) and before
+    queueing it, or it waited for a Ray cluster that only the killed driver's process
+    submitted runs to.
+    """
+    if not run.file(CONFIG_FILE).is_file():
+        # Deleted since, or never written: there is nothing to train.
+        return False
+    try:
+        if run.file(STATUS_FILE).exists() and run.raw_status().get("state") != QUEUED:
+            return False
+    except DamagedRunError:
+        return False
+    entry = queue_entry(run)
+    return entry is None or ("worker" not in entry and entry.get("executor") == RAY)
+
+
 def run_sweep(
     sweep: Sweep,
     executor: Executor | None = None,
@@ -77,12 +120,15 @@ def run_sweep(
 ) -> str:
     """Launch every trial of ``sweep``, ``parallel`` at a time, until all have ended.
 
+    A sweep driven before (its driver killed) resumes: its launched trials are kept, never
+    launched twice, and only its other points are launched.
+
     Parameters
     ----------
     sweep : Sweep
         A sweep made by `SweepStore.create`.
     executor : Executor, optional
-        Where trials train; by default the one its definition names (`executor_for`).
+        Where trials train; by default the one its definition names (`sweep_executor`).
     poll_s : float, default 0.5
         Seconds between two looks at the live trials.
     report : callable, optional
@@ -92,10 +138,26 @@ def run_sweep(
     -------
     str
         The sweep's final state: ``finished``, ``cancelled`` or ``failed``.
+
+    Raises
+    ------
+    ValueError
+        If another process drives the sweep, it has already ended, or its file is damaged.
     """
+    with sweep.driving():
+        state = sweep.state()["state"]
+        if state in ("finished", "cancelled", "damaged"):
+            raise ValueError(f"sweep {sweep.id} is {state}: {sweep.state()['message']}")
+        return _drive(sweep, executor, poll_s, report)
+
+
+def _drive(
+    sweep: Sweep, executor: Executor | None, poll_s: float, report: Callable[[str], None]
+) -> str:
+    """`run_sweep` once this process holds the sweep's driver lock."""
     definition = sweep.definition()
     store = sweep.run_store
-    executor = executor or executor_for(store, definition.cluster, definition.parallel)
+    executor = executor or sweep_executor(definition, store)
     pid = os.getpid()
     sweep.update(
         state="running",
@@ -117,6 +179,36 @@ def run_sweep(
             scores = [a for a in outstanding.pop(number) if a is not None]
             sampler.tell(number, statistics.mean(scores) if scores else None)
 
+    def adopt(trial: Trial) -> None:
+        nonlocal ended
+        run = Run(store.root / trial.run)
+        if waits_for_nobody(run):
+            # Fresh again: a queued run nobody has picked up for a while reads interrupted.
+            run.update_status(state=QUEUED, message="Waiting for a free training slot.")
+            executor.launch(run)
+            report(f"Queued {run.name} ({run.id}), launched before the driver was stopped")
+        if run.status()["state"] in LIVE_STATES:
+            live[run.id] = (run, trial.point)
+            report(f"Watching {run.name} ({run.id}), launched before")
+        else:
+            ended += 1
+            end_point_run(trial.point, test_accuracy(run))
+
+    # A resumed sweep: the points launched before are asked again, in order, with the values
+    # they were launched with; only their missing repeats are launched.
+    recorded = {(t.point, t.repeat): t for t in [*sweep.trials(), *sweep.adopt_untracked()]}
+    known = {point: trial.params for (point, _), trial in recorded.items()}
+    while known and sampler.asked <= max(known) and sampler.has_more():
+        number, params = sampler.ask(known.get(sampler.asked))
+        outstanding[number] = []
+        for repeat in range(definition.repeats):
+            if (number, repeat) in recorded:
+                adopt(recorded[(number, repeat)])
+            else:
+                pending.append((number, params, repeat))
+    if recorded:
+        report(f"Resumed: {len(recorded)} trial(s) launched before, {len(live)} still training.")
+
     try:
         while True:
             if not cancelled and sweep.cancel_requested():
@@ -124,7 +216,8 @@ def run_sweep(
                 report(f"Cancelling: stopping {len(live)} live trial(s), launching no more.")
                 for run, _ in live.values():
                     run.request_stop()
-            while not cancelled and len(live) < definition.parallel:
+            # Asked each round: a cluster's CPUs come and go with its nodes.
+            while not cancelled and len(live) < trials_at_once(definition, executor):
                 if not pending:
                     if not sampler.has_more():
                         break

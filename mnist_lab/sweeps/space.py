@@ -9,6 +9,7 @@ Bayesian search (Optuna's TPE) draw points from the values and ranges.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,21 +162,48 @@ def grid_points(parameters: list[Parameter]) -> list[dict]:
     >>> grid_points([Parameter("a", values=(1, 2)), Parameter("b", values=("x",))])
     [{'a': 1, 'b': 'x'}, {'a': 2, 'b': 'x'}]
     """
-    ranges = [p.name for p in parameters if p.is_range]
-    if ranges:
-        raise ValueError(f"a grid needs values, not ranges ({', '.join(ranges)}): sample them")
-    points = [
+    check_trial_count(grid_size(parameters))
+    return [
         dict(zip([p.name for p in parameters], combination, strict=True))
         for combination in itertools.product(*(p.values for p in parameters))
     ]
-    check_trial_count(len(points))
-    return points
 
 
-def check_trial_count(count: int) -> None:
-    """Raise ``ValueError`` unless a sweep of ``count`` runs is within `MAX_TRIALS`."""
-    if not 1 <= count <= MAX_TRIALS:
-        raise ValueError(f"a sweep runs 1 to {MAX_TRIALS} trials, this one would run {count}")
+def grid_size(parameters: list[Parameter]) -> int:
+    """How many points a grid of ``parameters`` has, counted without building one.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is a range: a grid needs values.
+
+    Examples
+    --------
+    >>> grid_size([Parameter("a", values=(1, 2, 3)), Parameter("b", values=("x", "y"))])
+    6
+    """
+    ranges = [p.name for p in parameters if p.is_range]
+    if ranges:
+        raise ValueError(f"a grid needs values, not ranges ({', '.join(ranges)}): sample them")
+    return math.prod(len(p.values) for p in parameters)
+
+
+def check_trial_count(count: int, repeats: int = 1) -> None:
+    """Raise ``ValueError`` unless ``count`` points of ``repeats`` runs are within `MAX_TRIALS`.
+
+    Examples
+    --------
+    >>> check_trial_count(10**12)
+    Traceback (most recent call last):
+    ...
+    ValueError: a sweep runs 1 to 200 trials, this one would run 1,000,000,000,000
+    """
+    total = count * repeats
+    if not 1 <= total <= MAX_TRIALS:
+        seeds = f" ({count:,} points x {repeats} seeds)" if repeats > 1 else ""
+        raise ValueError(
+            f"a sweep runs 1 to {MAX_TRIALS} trials, this one would run {total:,}{seeds}"
+        )
 
 
 def distributions(parameters: list[Parameter]) -> dict:
@@ -240,12 +268,18 @@ class PointSampler:
         """Whether points remain to be drawn."""
         return self.asked < self.count
 
-    def ask(self) -> tuple[int, dict]:
-        """The next point's number and its parameter values."""
+    def ask(self, known: dict | None = None) -> tuple[int, dict]:
+        """The next point's number and its parameter values.
+
+        ``known`` gives the values this point was launched with before (a resumed sweep):
+        the search takes them as its own, so what it learns from them is not lost.
+        """
         number = self.asked
         self.asked += 1
         if self._grid is not None:
             return number, dict(self._grid[number])
+        if known is not None:
+            self._study.enqueue_trial(known)
         trial = self._study.ask(self._distributions)
         self._handles[number] = trial
         return number, dict(trial.params)

@@ -7,35 +7,62 @@ in the run store, each tagged in its ``config.json`` with ``{"sweep": {"id", "po
     runs/.sweeps/<id>/sweep.json         definition, state, driver pid, trials (run ids)
     runs/.sweeps/<id>/cancel-requested   present once somebody asked to cancel the sweep
     runs/.sweeps/<id>/driver.log         the output of the process that drives it
+    runs/.sweeps/<id>/driver.lock        flock held by the one process driving it
 
-The directory starts with a dot, so `RunStore.list` never mistakes it for a run.
+The directory starts with a dot, so `RunStore.list` never mistakes it for a run. Every field
+of ``sweep.json`` is checked where it is read (`Sweep.raw`): a damaged file makes its sweep
+read as damaged, with the reason, and never breaks the other sweeps.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
+import math
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from mnist_lab.data import EMBEDDED_NAME as MNIST
-from mnist_lab.engines import get_engine
-from mnist_lab.files import DamagedRunError, atomic_write_json, now_iso, read_json
+from mnist_lab.engines import ENGINES, get_engine
+from mnist_lab.files import DamagedRunError, KeptByVersion, atomic_write_json, now_iso, read_json
 from mnist_lab.processes import process_alive
-from mnist_lab.runs import Run, RunStore, validate_owner_name, validate_run_id, validate_run_name
-from mnist_lab.sweeps.space import METHODS, Parameter, PointSampler, check_trial_count
+from mnist_lab.runs import (
+    MAX_NAME_LENGTH,
+    Run,
+    RunStore,
+    validate_owner_name,
+    validate_run_id,
+    validate_run_name,
+)
+from mnist_lab.sweeps.space import (
+    MAX_TRIALS,
+    METHODS,
+    Parameter,
+    PointSampler,
+    check_trial_count,
+    grid_size,
+    sweepable,
+)
 
 FORMAT_VERSION = 1
 SWEEPS_DIR = ".sweeps"
 SWEEP_FILE = "sweep.json"
 CANCEL_FILE = "cancel-requested"
 DRIVER_LOG = "driver.log"
+DRIVER_LOCK = "driver.lock"
 SWEEP_STATES = ("defined", "running", "finished", "cancelled", "interrupted", "failed")
 LIVE_SWEEP_STATES = frozenset({"defined", "running"})
 MAX_REPEATS = 10
 MAX_PARALLEL = 16
+# Bounds the text fields of a sweep file read back (an address, a message, a timestamp).
+MAX_TEXT = 2000
+# Checked sweep files, per file version: the Sweeps page reads each one several times a rerun.
+_CHECKED = KeptByVersion(256)
 
 
 @dataclass
@@ -55,8 +82,8 @@ class SweepDefinition:
         Points to draw (ignored by a grid, whose count is its size).
     repeats : int
         Runs per point, with seeds ``seed``, ``seed + 1``...
-    parallel : int
-        Trials training at once.
+    parallel : int, optional
+        Trials training at once; by default one here and one per CPU on a cluster.
     median_stop : bool
         Stop a trial whose validation accuracy falls below the median of the others'
         at the same epoch.
@@ -75,7 +102,7 @@ class SweepDefinition:
     method: str = "grid"
     count: int = 0
     repeats: int = 1
-    parallel: int = 1
+    parallel: int | None = None
     median_stop: bool = False
     cluster: str | None = None
     name: str = ""
@@ -103,14 +130,19 @@ class SweepDefinition:
             raise ValueError(f"{', '.join(fixed)}: both a fixed setting and a swept parameter")
         if not 1 <= self.repeats <= MAX_REPEATS:
             raise ValueError(f"repeats must be 1 to {MAX_REPEATS}, got {self.repeats}")
-        if not 1 <= self.parallel <= MAX_PARALLEL:
+        if self.parallel is not None and not 1 <= self.parallel <= MAX_PARALLEL:
             raise ValueError(f"parallel must be 1 to {MAX_PARALLEL}, got {self.parallel}")
+        if self.method != "grid" and not 1 <= self.count <= MAX_TRIALS:
+            raise ValueError(
+                f"a {self.method} sweep draws 1 to {MAX_TRIALS} points, got {self.count}"
+            )
         if self.name:
             self.name = validate_run_name(self.name)
         if self.owner is not None:
             self.owner = validate_owner_name(self.owner)
+        # Counted from the value lists before any point is built: a huge grid costs nothing.
+        check_trial_count(self.point_count(), self.repeats)
         sampler = self.sampler()
-        check_trial_count(sampler.count * self.repeats)
         engine.settings_class.resolve(self.base)
         if self.method == "grid":
             for number in range(sampler.count):
@@ -121,10 +153,13 @@ class SweepDefinition:
         """A fresh sampler of this sweep's points."""
         return PointSampler(self.method, self.parameters, self.count, seed=self.seed)
 
+    def point_count(self) -> int:
+        """How many points the sweep tries: a grid's size, else the points it draws."""
+        return grid_size(self.parameters) if self.method == "grid" else self.count
+
     def trial_count(self) -> int:
         """How many runs the sweep launches (points times repeats)."""
-        points = self.sampler().count if self.method == "grid" else self.count
-        return points * self.repeats
+        return self.point_count() * self.repeats
 
     def trial_config(self, params: dict, repeat: int, sweep_id: str, point: int) -> dict:
         """The ``config.json`` of one trial: fixed settings, the point's values, its seed.
@@ -150,17 +185,180 @@ class SweepDefinition:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> SweepDefinition:
-        """Read a definition written by `to_dict`; ``ValueError`` if it is malformed."""
+    def from_dict(cls, data: Any) -> SweepDefinition:
+        """Read a definition written by `to_dict`, checking every field's type and form.
+
+        Raises
+        ------
+        DamagedRunError
+            Naming the field that is missing or wrong, and what it should be.
+        """
+        data = _object(data, "definition")
+        missing = sorted({"engine", "base", "parameters"} - set(data))
+        if missing:
+            raise DamagedRunError(f"{SWEEP_FILE}'s definition lacks {', '.join(missing)}")
+        engine = data["engine"]
+        if not isinstance(engine, str) or engine not in ENGINES:
+            raise _damaged("engine", engine, f"one of {sorted(ENGINES)}")
+        options = sweepable(get_engine(engine).settings_class.declared())
+        parameters = data["parameters"]
+        if not isinstance(parameters, list) or not 1 <= len(parameters) <= len(options):
+            raise _damaged("parameters", parameters, "a list of the swept settings")
+        method = data.get("method", "grid")
+        if method not in METHODS:
+            raise _damaged("method", method, f"one of {list(METHODS)}")
+        parallel = data.get("parallel")
+        definition = cls(
+            engine=engine,
+            base=_object(data["base"], "base"),
+            parameters=[_parameter(p, options) for p in parameters],
+            method=method,
+            count=_whole(data.get("count", 0), "count", 0, MAX_TRIALS),
+            repeats=_whole(data.get("repeats", 1), "repeats", 1, MAX_REPEATS),
+            parallel=None if parallel is None else _whole(parallel, "parallel", 1, MAX_PARALLEL),
+            median_stop=_flag(data.get("median_stop", False), "median_stop"),
+            cluster=_optional_text(data.get("cluster"), "cluster"),
+            name=_text(data.get("name", ""), "name", MAX_NAME_LENGTH),
+            seed=_whole(data.get("seed", 0), "seed", -(2**63), 2**63 - 1),
+            owner=_optional_text(data.get("owner"), "owner"),
+        )
         try:
-            names = {f.name for f in dataclasses.fields(cls)}
-            values = {key: value for key, value in data.items() if key in names}
-            values["parameters"] = [
-                Parameter(**dict(p, values=tuple(p.get("values", ())))) for p in data["parameters"]
-            ]
-            return cls(**values)
-        except (KeyError, TypeError) as error:
-            raise ValueError(f"not a sweep definition: {error}") from None
+            check_trial_count(definition.point_count(), definition.repeats)
+        except ValueError as error:
+            raise DamagedRunError(f"{SWEEP_FILE}'s definition is not one: {error}") from None
+        return definition
+
+
+def _damaged(what: str, value: Any, wanted: str) -> DamagedRunError:
+    """The reason a field of a sweep file is refused, showing the start of what it holds."""
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return DamagedRunError(f"{SWEEP_FILE}'s {what} is not {wanted} ({shown})")
+
+
+def _object(value: Any, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise _damaged(what, value, "an object")
+    return value
+
+
+def _whole(value: Any, what: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _damaged(what, value, f"a whole number from {low:,} to {high:,}")
+    return value
+
+
+def _flag(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise _damaged(what, value, "true or false")
+    return value
+
+
+def _text(value: Any, what: str, longest: int = MAX_TEXT) -> str:
+    if not isinstance(value, str) or len(value) > longest:
+        raise _damaged(what, value, f"text of at most {longest:,} characters")
+    return value
+
+
+def _optional_text(value: Any, what: str) -> str | None:
+    return None if value is None else _text(value, what)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _number(value: Any, what: str) -> float | None:
+    """A range's end: a finite number, or None."""
+    if value is not None and not _finite(value):
+        raise _damaged(what, value, "a finite number")
+    return value
+
+
+def _scalar(value: Any, what: str) -> Any:
+    """A parameter's value: text, true/false, or a finite number."""
+    if isinstance(value, str | bool) or _finite(value):
+        return value
+    raise _damaged(what, value, "a value (text, true or false, a finite number)")
+
+
+def _parameter(data: Any, options: dict) -> Parameter:
+    """One swept parameter of a sweep file, checked."""
+    data = _object(data, "parameter")
+    name = data.get("name")
+    if name not in options:
+        raise _damaged("parameter name", name, f"a setting a sweep varies ({sorted(options)})")
+    values = data.get("values", [])
+    if not isinstance(values, list) or len(values) > MAX_TRIALS:
+        raise _damaged(f"{name}'s values", values, f"a list of at most {MAX_TRIALS} values")
+    low, high = (_number(data.get(end), f"{name}'s {end}") for end in ("low", "high"))
+    if not values and (low is None or high is None or not low < high):
+        raise DamagedRunError(f"{SWEEP_FILE}'s {name} has neither values nor a range")
+    return Parameter(
+        name,
+        values=tuple(_scalar(value, f"value of {name}") for value in values),
+        low=low,
+        high=high,
+        log=_flag(data.get("log", False), f"{name}'s log"),
+        integer=_flag(data.get("integer", False), f"{name}'s integer"),
+    )
+
+
+def _trial(data: Any) -> Trial:
+    """One launched trial of a sweep file, checked."""
+    data = _object(data, "trial")
+    run = data.get("run")
+    try:
+        validate_run_id(run)
+    except ValueError:
+        raise _damaged("trial's run", run, "a run id") from None
+    params = _object(data.get("params", {}), "trial's params")
+    return Trial(
+        run,
+        point=_whole(data.get("point"), "trial's point", 0, MAX_TRIALS - 1),
+        repeat=_whole(data.get("repeat"), "trial's repeat", 0, MAX_REPEATS - 1),
+        params={_text(k, "parameter name"): _scalar(v, k) for k, v in params.items()},
+        pruned=_flag(data.get("pruned", False), "trial's pruned"),
+    )
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A sweep file whose every field was checked: as written, and read into its parts."""
+
+    data: dict
+    definition: SweepDefinition
+    trials: list
+
+
+def _check(data: dict) -> _Checked:
+    """``data``, a whole sweep file, once every field has its type and form."""
+    if data.get("format") != FORMAT_VERSION:
+        raise _damaged("format", data.get("format"), f"version {FORMAT_VERSION}")
+    if data.get("state") not in SWEEP_STATES:
+        raise _damaged("state", data.get("state"), f"one of {list(SWEEP_STATES)}")
+    for key in ("message", "where", "created", "started", "ended", "updated"):
+        _optional_text(data.get(key), key)
+    driver = data.get("driver")
+    if driver is not None:
+        _whole(_object(driver, "driver").get("pid"), "driver's pid", 1, 2**31 - 1)
+        _optional_text(driver.get("pid_start"), "driver's pid_start")
+    trials = data.get("trials")
+    if not isinstance(trials, list) or len(trials) > MAX_TRIALS:
+        raise _damaged("trials", trials, f"a list of at most {MAX_TRIALS} trials")
+    return _Checked(
+        data, SweepDefinition.from_dict(data.get("definition")), [_trial(t) for t in trials]
+    )
+
+
+def _read_checked(path: Path) -> _Checked:
+    try:
+        return _check(read_json(path))
+    except DamagedRunError:
+        raise
+    except ValueError as error:
+        # json refuses integers of thousands of digits with a plain ValueError.
+        raise DamagedRunError(f"{SWEEP_FILE} holds a number too long to read ({error})") from None
 
 
 @dataclass
@@ -203,16 +401,25 @@ class Sweep:
         """Path of one of the sweep's files."""
         return self.path / name
 
+    def _checked(self) -> _Checked:
+        checked = _CHECKED.of_file(self.file(SWEEP_FILE), _read_checked)
+        if checked is None:
+            raise DamagedRunError(f"{SWEEP_FILE} is missing")
+        return checked
+
     def raw(self) -> dict:
-        """``sweep.json`` as last written; `DamagedRunError` if unreadable."""
-        return read_json(self.file(SWEEP_FILE))
+        """``sweep.json`` as last written, every field checked (do not change it).
+
+        Raises
+        ------
+        DamagedRunError
+            If it is unreadable or a field is missing or has the wrong type or form.
+        """
+        return self._checked().data
 
     def definition(self) -> SweepDefinition:
-        """The sweep's definition."""
-        try:
-            return SweepDefinition.from_dict(self.raw()["definition"])
-        except (KeyError, ValueError) as error:
-            raise DamagedRunError(f"{SWEEP_FILE} holds no valid definition ({error})") from None
+        """The sweep's definition; `DamagedRunError` if the file is damaged."""
+        return self._checked().definition
 
     @property
     def name(self) -> str:
@@ -222,12 +429,17 @@ class Sweep:
         except DamagedRunError:
             return self.id
 
-    def trials(self) -> list[Trial]:
-        """The trials launched so far, in launch order."""
+    @property
+    def owner(self) -> str | None:
+        """Who launched the sweep (`mnist_lab.ownership` decides who may cancel it)."""
         try:
-            return [Trial(**trial) for trial in self.raw().get("trials", [])]
-        except (DamagedRunError, TypeError):
-            return []
+            return self.definition().owner
+        except DamagedRunError:
+            return None
+
+    def trials(self) -> list[Trial]:
+        """The trials launched so far, in launch order; `DamagedRunError` if damaged."""
+        return list(self._checked().trials)
 
     def runs(self) -> list[Run]:
         """The run of every trial launched so far, in launch order."""
@@ -239,7 +451,7 @@ class Sweep:
             raw = self.raw()
         except DamagedRunError as error:
             return {"state": "damaged", "message": f"This sweep is damaged: {error}."}
-        state = {"state": raw.get("state", "defined"), "message": raw.get("message", "")}
+        state = {"state": raw["state"], "message": raw.get("message") or ""}
         driver = raw.get("driver") or {}
         if state["state"] == "running" and not process_alive(
             driver.get("pid"), driver.get("pid_start")
@@ -247,23 +459,61 @@ class Sweep:
             state = {
                 "state": "interrupted",
                 "message": "The process driving this sweep ended (killed or crashed); "
-                "trials launched before then keep their results.",
+                "trials launched before then keep their results. Resume it to launch the "
+                "others.",
             }
         return state
+
+    @contextlib.contextmanager
+    def driving(self) -> Iterator[None]:
+        """Hold this sweep's driver lock while a process drives it (the kernel frees it if killed).
+
+        Raises
+        ------
+        ValueError
+            If another process drives the sweep now.
+        """
+        with open(self.file(DRIVER_LOCK), "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ValueError(f"sweep {self.id} is being driven by another process") from None
+            yield
+
+    def adopt_untracked(self) -> list[Trial]:
+        """Record the runs tagged with this sweep that its file does not list, and return them.
+
+        A driver killed between creating a trial's run and recording it leaves such a run.
+        """
+        known = {trial.run for trial in self.trials()}
+        names = [parameter.name for parameter in self.definition().parameters]
+        adopted = []
+        # Oldest first, as they were launched.
+        for run in reversed(self.run_store.list()):
+            try:
+                config = run.config()
+                tag = config.get("sweep")
+                if run.id in known or not isinstance(tag, dict) or tag.get("id") != self.id:
+                    continue
+                params = {name: config.get(name) for name in names}
+                adopted.append(_trial(dict(tag, run=run.id, params=params)))
+            except DamagedRunError:
+                continue
+        if adopted:
+            self.update(trials=[*self.raw()["trials"], *map(dataclasses.asdict, adopted)])
+        return adopted
 
     def update(self, **fields: Any) -> dict:
         """Merge ``fields`` into ``sweep.json`` atomically (only its driver writes it)."""
         if "state" in fields and fields["state"] not in SWEEP_STATES:
             raise ValueError(f"state must be one of {SWEEP_STATES}, got {fields['state']!r}")
-        data = self.raw()
-        data.update(fields, updated=now_iso())
+        data = {**self.raw(), **fields, "updated": now_iso()}
         atomic_write_json(self.file(SWEEP_FILE), data)
         return data
 
     def add_trial(self, trial: Trial) -> None:
         """Record a launched trial."""
-        data = self.raw()
-        self.update(trials=[*data.get("trials", []), dataclasses.asdict(trial)])
+        self.update(trials=[*self.raw()["trials"], dataclasses.asdict(trial)])
 
     def mark_pruned(self, run_id: str) -> None:
         """Record that the median rule stopped trial ``run_id``."""

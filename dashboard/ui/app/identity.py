@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard.ui.app.cookie import set_cookie
 from dashboard.ui.app.text import plain_markdown
 from mnist_lab import ownership
-from mnist_lab.runs import Run, validate_owner_name
+from mnist_lab.runs import validate_owner_name
 
 NAME_KEY = "identity_name"
 TEACHER_KEY = "identity_teacher"
@@ -68,12 +68,12 @@ def is_teacher() -> bool:
     return not classroom_mode() or st.session_state.get(TEACHER_KEY, False)
 
 
-def may_manage(run: Run) -> bool:
-    """Whether this session may rename, stop or delete ``run`` (`mnist_lab.ownership`)."""
+def may_manage(run: ownership.Owned) -> bool:
+    """Whether this session may change ``run`` (or a sweep, a dataset): `mnist_lab.ownership`."""
     return ownership.may_manage(run, current_owner(), is_teacher())
 
 
-def check_may_manage(run: Run, action: str) -> None:
+def check_may_manage(run: ownership.Owned, action: str) -> None:
     """Raise `PermissionError`, with the reason, unless this session may ``action`` ``run``."""
     ownership.check_may_manage(run, current_owner(), is_teacher(), action)
 

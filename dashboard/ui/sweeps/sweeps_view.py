@@ -11,8 +11,9 @@ import os
 import pandas as pd
 import streamlit as st
 
-from dashboard.ui.app.identity import NAME_FIRST, current_owner, name_missing
+from dashboard.ui.app.identity import NAME_FIRST, current_owner, is_teacher, name_missing
 from dashboard.ui.app.pages import page_link
+from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import dataset_picker
 from dashboard.ui.sweeps.figures import (
     accuracy_by_parameter_figure,
@@ -20,8 +21,10 @@ from dashboard.ui.sweeps.figures import (
     parallel_coordinates_figure,
 )
 from dashboard.ui.train.figures.curves import learning_curves_figure
+from mnist_lab import ownership
 from mnist_lab.engines import Engine
 from mnist_lab.execution.ray_cluster import check_reachable
+from mnist_lab.files import DamagedRunError
 from mnist_lab.launch import CLUSTER_ENV
 from mnist_lab.runs import RunStore
 from mnist_lab.settings import Setting
@@ -39,6 +42,8 @@ from mnist_lab.sweeps.store import (
 )
 
 REFRESH_SECONDS = 2.0
+# A sweep whose driver stopped before its end: starting a driver again resumes it.
+RESUMABLE = frozenset({"interrupted", "failed"})
 # Settings a sweep usually keeps fixed, offered as widgets when the engine declares them.
 FIXED_SETTINGS = ("preset", "subset", "epochs")
 # What a newcomer sweeps first: the question the lab is about.
@@ -140,7 +145,14 @@ def sweep_form(engine: Engine, store: RunStore) -> Sweep | None:
             "Trials to draw (random, Bayesian)", 1, MAX_TRIALS, 8, key="sweeps_count"
         )
         repeats = middle.number_input("Seeds per trial", 1, MAX_REPEATS, 1, key="sweeps_repeats")
-        parallel = right.number_input("Trials at once", 1, MAX_PARALLEL, 1, key="sweeps_parallel")
+        parallel = right.number_input(
+            "Trials at once",
+            1,
+            MAX_PARALLEL,
+            None,
+            key="sweeps_parallel",
+            placeholder="1 here, one per CPU on a cluster",
+        )
         median_stop = right.checkbox(
             "Stop hopeless trials early",
             key="sweeps_median_stop",
@@ -148,14 +160,7 @@ def sweep_form(engine: Engine, store: RunStore) -> Sweep | None:
             "at the same epoch is stopped (and keeps what it learned).",
         )
         name = st.text_input("Sweep name (optional)", key="sweeps_name", max_chars=60)
-        cluster = st.text_input(
-            "Ray cluster (optional)",
-            value=os.environ.get(CLUSTER_ENV, ""),
-            key="sweeps_cluster",
-            placeholder="HOST:PORT, empty: this machine",
-            help="The address `ray start --head` printed; trials then train on its nodes and "
-            "come back here as ordinary runs.",
-        )
+        cluster = cluster_widget()
         submitted = st.form_submit_button("Launch sweep", type="primary")
     if not submitted:
         return None
@@ -170,27 +175,59 @@ def sweep_form(engine: Engine, store: RunStore) -> Sweep | None:
             method=method,
             count=int(count),
             repeats=int(repeats),
-            parallel=int(parallel),
+            parallel=None if parallel is None else int(parallel),
             median_stop=median_stop,
             name=name.strip(),
-            cluster=cluster.strip() or None,
+            cluster=cluster,
             owner=current_owner(),
         )
         if definition.cluster:
             check_reachable(definition.cluster)
         sweep = SweepStore(store).create(definition)
     except ValueError as error:
-        st.error(f"Cannot launch this sweep: {error}", icon=":material/error:")
+        st.error(f"Cannot launch this sweep: {plain_markdown(error)}", icon=":material/error:")
         return None
     start_sweep_driver(sweep)
     return sweep
+
+
+def cluster_widget() -> str | None:
+    """The Ray cluster the teacher types; for a student, the configured one shown read-only.
+
+    What a task returns is unpickled by the server, so only whoever started it
+    (``$MNIST_LAB_CLUSTER``) or the teacher chooses where trials train.
+
+    Returns
+    -------
+    str or None
+        The address the teacher typed; None: the configured cluster, else this machine.
+    """
+    configured = os.environ.get(CLUSTER_ENV, "").strip()
+    if not is_teacher():
+        st.text_input(
+            "Ray cluster",
+            value=configured or "none: this machine",
+            key="sweeps_cluster_shown",
+            disabled=True,
+            help="Chosen by whoever started the server, or by the teacher.",
+        )
+        return None
+    typed = st.text_input(
+        "Ray cluster (optional)",
+        value=configured,
+        key="sweeps_cluster",
+        placeholder="HOST:PORT, empty: this machine",
+        help="The address `ray start --head` printed; trials then train on its nodes and "
+        "come back here as ordinary runs.",
+    )
+    return typed.strip() or None
 
 
 def sweep_label(sweep: Sweep) -> str:
     """A plain-text picker label: name and size (a state would go stale while it trains)."""
     try:
         size = f"{sweep.definition().trial_count()} trials"
-    except ValueError:
+    except DamagedRunError:
         return f"{sweep.id} (damaged)"
     # A named sweep shows its id too: two sweeps may share a name.
     return " · ".join([sweep.name, size] + ([sweep.id] if sweep.name != sweep.id else []))
@@ -218,28 +255,48 @@ def trials_frame(rows: list[dict], parameters: list[str]) -> pd.DataFrame:
 
 
 def show_sweep(sweep: Sweep) -> None:
-    """One sweep: progress and Cancel while live, then its table and figures."""
+    """One sweep: progress and Cancel while live, Resume once interrupted, its table and figures.
+
+    A damaged sweep shows why, and nothing else.
+    """
     state = sweep.state()
     live = state["state"] in LIVE_SWEEP_STATES
 
     @st.fragment(run_every=REFRESH_SECONDS if live else None)
     def panel() -> None:
         current = sweep.state()
-        definition = sweep.definition()
-        rows = trial_rows(sweep)
+        try:
+            definition = sweep.definition()
+            rows = trial_rows(sweep)
+        except DamagedRunError as error:
+            st.error(f"This sweep is damaged: {plain_markdown(error)}", icon=":material/error:")
+            return
         ended = sum(row["state"] not in LIVE_STATES for row in rows)
         total = definition.trial_count()
         st.progress(min(1.0, ended / total), text=f"{ended} of {total} trials ended")
-        st.caption(f"{current['state']}: {current['message']}")
-        if current["state"] in LIVE_SWEEP_STATES:
-            if st.button("Cancel sweep", key=f"sweeps_cancel_{sweep.id}"):
-                sweep.request_cancel()
-                st.info("Cancelling: the live trials stop and keep what they learned.")
-        elif live:
+        st.caption(plain_markdown(f"{current['state']}: {current['message']}"))
+        sweep_controls(sweep, current["state"])
+        if live and current["state"] not in LIVE_SWEEP_STATES:
             st.rerun()
         show_results(sweep, rows)
 
     panel()
+
+
+def sweep_controls(sweep: Sweep, state: str) -> None:
+    """Cancel a live sweep, or resume an interrupted one: its owner and the teacher only."""
+    if state not in LIVE_SWEEP_STATES | RESUMABLE:
+        return
+    if not ownership.may_manage(sweep, current_owner(), is_teacher()):
+        action = "cancel" if state in LIVE_SWEEP_STATES else "resume"
+        st.caption(plain_markdown(ownership.refusal(sweep, action, what="sweep")))
+    elif state in LIVE_SWEEP_STATES:
+        if st.button("Cancel sweep", key=f"sweeps_cancel_{sweep.id}"):
+            sweep.request_cancel()
+            st.info("Cancelling: the live trials stop and keep what they learned.")
+    elif st.button("Resume sweep", key=f"sweeps_resume_{sweep.id}"):
+        start_sweep_driver(sweep)
+        st.info("Resuming: trials launched before are kept, the others are launched.")
 
 
 def curve_label(row: dict, parameters: list, with_seed: bool = False) -> str:
@@ -276,7 +333,7 @@ def show_results(sweep: Sweep, rows: list[dict]) -> None:
         best = best_first(scored)[0]
         page_link(
             "evaluate",
-            f"Evaluate the best run: {best['name']} ({best['test_accuracy']:.2%})",
+            f"Evaluate the best run: {plain_markdown(best['name'])} ({best['test_accuracy']:.2%})",
             query_params={"run": best["run"]},
         )
         st.subheader("Every trial, parameter by parameter")

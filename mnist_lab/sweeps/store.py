@@ -21,6 +21,7 @@ import dataclasses
 import fcntl
 import math
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,6 +56,7 @@ SWEEP_FILE = "sweep.json"
 CANCEL_FILE = "cancel-requested"
 DRIVER_LOG = "driver.log"
 DRIVER_LOCK = "driver.lock"
+DRIVER_LOCK_WAIT_S = 3.0
 SWEEP_STATES = ("defined", "running", "finished", "cancelled", "interrupted", "failed")
 LIVE_SWEEP_STATES = frozenset({"defined", "running"})
 MAX_REPEATS = 10
@@ -357,8 +359,8 @@ def _read_checked(path: Path) -> _Checked:
     except DamagedRunError:
         raise
     except ValueError as error:
-        # json refuses integers of thousands of digits with a plain ValueError.
-        raise DamagedRunError(f"{SWEEP_FILE} holds a number too long to read ({error})") from None
+        # A definition the settings refuse (a value out of its declared range, say).
+        raise DamagedRunError(f"{SWEEP_FILE} is malformed ({error})") from None
 
 
 @dataclass
@@ -474,10 +476,18 @@ class Sweep:
             If another process drives the sweep now.
         """
         with open(self.file(DRIVER_LOCK), "a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise ValueError(f"sweep {self.id} is being driven by another process") from None
+            # A driver killed a moment ago may still be closing its files: wait a little.
+            deadline = time.monotonic() + DRIVER_LOCK_WAIT_S
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise ValueError(
+                            f"sweep {self.id} is being driven by another process"
+                        ) from None
+                    time.sleep(0.1)
             yield
 
     def adopt_untracked(self) -> list[Trial]:

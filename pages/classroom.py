@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard.ui.app.identity import is_teacher
 from dashboard.ui.app.pages import PAGE
+from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.classroom.class_view import (
     leaderboard,
     queue_table,
@@ -105,7 +106,7 @@ st.dataframe(
     key="classroom_runs",
 )
 for row in page[page["state"] == DAMAGED].to_dict("records"):
-    st.warning(f"`{row['id']}`: {row['message']}")
+    st.warning(f"`{row['id']}`: {plain_markdown(row['message'])}")
 st.download_button(
     "Download results (CSV)",
     results_csv(table),

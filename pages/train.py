@@ -33,7 +33,7 @@ if watched_id not in {run["id"] for run in runs}:
     live = [run for run in mine if run["state"] in LIVE_STATES]
     watched_id = (live or mine or runs)[0]["id"] if runs else None
 watched = store.get(watched_id) if watched_id else None
-# Watching a classmate's live run does not stop anyone launching their own.
+# A launch while one's own run is live queues the next run behind it (the fair queue orders them).
 busy = watched is not None and watched.status()["state"] in LIVE_STATES and may_manage(watched)
 
 # The watched run comes first, so the live chart is what the page shows after Launch.
@@ -53,7 +53,7 @@ if watched is not None:
     live_run_panel(watched)
 
 keep_form_state(all_engines())
-with st.expander("Settings for a new run", expanded=not busy, icon=":material/tune:"):
+with st.expander("Settings for a new run", expanded=True, icon=":material/tune:"):
     engine_name = st.segmented_control(
         "Engine",
         list(ENGINES),
@@ -82,13 +82,16 @@ with st.expander("Settings for a new run", expanded=not busy, icon=":material/tu
             st.plotly_chart(schedule, key="train_schedule_chart")
     nameless = name_missing()
     if busy:
-        st.caption("Launching is disabled while this page's run is live: stop it or wait for it.")
-    elif nameless:
+        st.caption(
+            "The run above goes on: a new launch waits in the queue behind it, this page then "
+            "watches the new one and the picker above switches between them."
+        )
+    if nameless:
         st.caption(NAME_FIRST)
     launched = st.button(
         "Launch training",
         type="primary",
-        disabled=busy or nameless or settings is None or too_long is not None,
+        disabled=nameless or settings is None or too_long is not None,
         icon=":material/rocket_launch:",
         key=f"train_{engine.name}_launch",
     )
@@ -111,6 +114,8 @@ if launched and settings is not None and not nameless:
         st.stop()
     if result.reused:
         st.toast("Same settings as a finished run: showing its stored result.")
+    elif busy:
+        st.toast("Queued behind your live run: both are under Watching run.")
     st.session_state["train_run_id"] = result.run.id
     st.rerun()
 

@@ -169,3 +169,32 @@ def test_a_classmates_live_run_does_not_stop_a_student_launching(runs_dir, monke
     assert not app.button(key="train_keras_launch").disabled
     app.selectbox(key="train_watch").set_value(adas.id).run()
     assert not app.button(key="train_keras_launch").disabled, "Ada's run blocks Bob"
+
+
+@pytest.fixture
+def no_dispatcher(monkeypatch):
+    """Queued runs stay queued: no dispatcher starts a worker that would train them."""
+    started = []
+    for module in ("mnist_lab.execution.dispatcher", "mnist_lab.execution.local"):
+        monkeypatch.setattr(f"{module}.ensure_dispatcher", lambda store: started.append(store))
+    return started
+
+
+def test_a_second_run_can_be_queued_while_the_first_is_live(runs_dir, no_dispatcher):
+    app = open_train_page()
+    app.segmented_control(key="train_engine").set_value("numpy").run()
+    app.number_input(key="train_numpy_epochs").set_value(2)
+    app.button(key="train_numpy_launch").click().run()
+    assert not app.exception
+    (first,) = RunStore(runs_dir).list()
+    assert first.status()["state"] == "queued"
+    launch = app.button(key="train_numpy_launch")
+    assert not launch.disabled, "a live run of one's own does not stop the next launch"
+    app.number_input(key="train_numpy_epochs").set_value(3)
+    app.button(key="train_numpy_launch").click().run()
+    assert not app.exception
+    runs = RunStore(runs_dir).list()
+    assert len(runs) == 2 and all(run.status()["state"] == "queued" for run in runs)
+    second = next(run for run in runs if run.id != first.id)
+    assert app.selectbox(key="train_watch").value == second.id, "the page watches the new run"
+    assert set(app.selectbox(key="train_watch").options) >= {first.name, second.name}

@@ -63,9 +63,16 @@ def setting_value(declaration: Setting, value: Any) -> Any:
     return value
 
 
-def keep_form_state(engines: list[Engine]) -> None:
-    """Keep every engine's widget values across reruns (defaults on a first visit)."""
-    defaults = {}
+def keep_form_state(engines: list[Engine], defaults: dict) -> None:
+    """Keep every engine's widget values across reruns and pages (defaults on a first visit).
+
+    Parameters
+    ----------
+    engines : list of Engine
+    defaults : dict
+        The page's other widgets kept with the form (key -> value on a first visit).
+    """
+    defaults = dict(defaults)
     for engine in engines:
         for name, declaration in _shown(engine).items():
             defaults[widget_key(engine, name)] = widget_value(declaration, declaration.default)

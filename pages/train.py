@@ -6,7 +6,7 @@ from dashboard.ui.app.identity import NAME_FIRST, current_owner, may_manage, nam
 from dashboard.ui.app.pages import PAGE
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import dataset_store
-from dashboard.ui.train.settings_form import keep_form_state, settings_form
+from dashboard.ui.train.settings_form import keep_form_state, settings_form, widget_key
 from dashboard.ui.train.shared_figures import shared_schedule_figure
 from dashboard.ui.train.train_forms import copy_run_settings, settings_chosen_outside_the_form
 from dashboard.ui.train.training_view import format_seconds, live_run_panel
@@ -73,6 +73,9 @@ if watched is not None:
             args=(watched,),
         )
 
+if "train_clear_name" in st.session_state:
+    # The name typed for the run just launched is not the next run's (set before its widget).
+    st.session_state[widget_key(get_engine(st.session_state.pop("train_clear_name")), "name")] = ""
 keep_form_state(all_engines(), {"train_engine": DEFAULT_ENGINE, "train_dataset": EMBEDDED_NAME})
 with st.expander("Settings for a new run", expanded=True, icon=":material/tune:"):
     engine_name = st.segmented_control(
@@ -84,6 +87,9 @@ with st.expander("Settings for a new run", expanded=True, icon=":material/tune:"
     engine = get_engine(engine_name or DEFAULT_ENGINE)
     st.caption(engine.description)
     settings, name = settings_form(engine, settings_chosen_outside_the_form(engine))
+    if name and name in {run["name"] for run in runs if run["owner"] == current_owner()}:
+        # Allowed (a name is no key), but two runs of one name are hard to tell apart.
+        st.warning(plain_markdown(f"You already have a run named {name}: this one would share it."))
     estimate = expected_training(store, settings) if settings is not None else None
     if estimate is not None:
         source = plain_markdown(estimate.source)
@@ -137,6 +143,7 @@ if launched and settings is not None and not nameless:
     elif busy:
         st.toast("Queued behind your live run: both are under Watching run.")
     st.session_state["train_run_id"] = result.run.id
+    st.session_state["train_clear_name"] = engine.name
     st.rerun()
 
 if watched is None:

@@ -198,3 +198,18 @@ def test_a_second_run_can_be_queued_while_the_first_is_live(runs_dir, no_dispatc
     second = next(run for run in runs if run.id != first.id)
     assert app.selectbox(key="train_watch").value == second.id, "the page watches the new run"
     assert set(app.selectbox(key="train_watch").options) >= {first.name, second.name}
+
+
+def test_the_run_name_is_cleared_after_a_launch_and_a_reused_name_warned(runs_dir, no_dispatcher):
+    app = open_train_page()
+    app.segmented_control(key="train_engine").set_value("numpy").run()
+    app.text_input(key="train_numpy_name").input("first try").run()
+    assert not app.warning
+    app.button(key="train_numpy_launch").click().run()
+    assert not app.exception
+    assert app.text_input(key="train_numpy_name").value == "", "the next run needs its own name"
+    app.text_input(key="train_numpy_name").input("first try").run()
+    assert "already have a run named first try" in app.warning[0].value
+    app.number_input(key="train_numpy_epochs").set_value(3)
+    app.button(key="train_numpy_launch").click().run()
+    assert [run.name for run in RunStore(runs_dir).list()] == ["first try", "first try"]

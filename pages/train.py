@@ -6,7 +6,12 @@ from dashboard.ui.app.identity import NAME_FIRST, current_owner, may_manage, nam
 from dashboard.ui.app.pages import PAGE
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import dataset_store
-from dashboard.ui.train.settings_form import keep_form_state, settings_form, widget_key
+from dashboard.ui.train.settings_form import (
+    keep_form_state,
+    settings_form,
+    widget_key,
+    with_launch_seed,
+)
 from dashboard.ui.train.shared_figures import shared_schedule_figure
 from dashboard.ui.train.train_forms import copy_run_settings, settings_chosen_outside_the_form
 from dashboard.ui.train.training_view import format_seconds, live_run_panel
@@ -73,9 +78,9 @@ if watched is not None:
             args=(watched,),
         )
 
-if "train_clear_name" in st.session_state:
-    # The name typed for the run just launched is not the next run's (set before its widget).
-    st.session_state[widget_key(get_engine(st.session_state.pop("train_clear_name")), "name")] = ""
+# After a launch, set before the widgets are drawn: the name typed was that run's, not the
+# next one's, and the form shows the seed the run was given.
+st.session_state.update(st.session_state.pop("train_after_launch", {}))
 keep_form_state(all_engines(), {"train_engine": DEFAULT_ENGINE, "train_dataset": EMBEDDED_NAME})
 with st.expander("Settings for a new run", expanded=True, icon=":material/tune:"):
     engine_name = st.segmented_control(
@@ -124,6 +129,7 @@ with st.expander("Settings for a new run", expanded=True, icon=":material/tune:"
 
 if launched and settings is not None and not nameless:
     seconds = None if estimate is None else round(estimate.seconds, 1)
+    settings = with_launch_seed(engine, settings)
     try:
         # This machine, or the Ray cluster that $MNIST_LAB_CLUSTER names.
         result = launch(
@@ -143,7 +149,10 @@ if launched and settings is not None and not nameless:
     elif busy:
         st.toast("Queued behind your live run: both are under Watching run.")
     st.session_state["train_run_id"] = result.run.id
-    st.session_state["train_clear_name"] = engine.name
+    after = {widget_key(engine, "name"): ""}
+    if "seed" in engine.settings_class.declared():
+        after[widget_key(engine, "seed")] = settings.seed
+    st.session_state["train_after_launch"] = after
     st.rerun()
 
 if watched is None:

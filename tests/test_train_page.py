@@ -213,3 +213,30 @@ def test_the_run_name_is_cleared_after_a_launch_and_a_reused_name_warned(runs_di
     app.number_input(key="train_numpy_epochs").set_value(3)
     app.button(key="train_numpy_launch").click().run()
     assert [run.name for run in RunStore(runs_dir).list()] == ["first try", "first try"]
+
+
+def test_each_launch_draws_a_fresh_seed_unless_one_is_fixed(runs_dir, no_dispatcher):
+    app = open_train_page()
+    app.segmented_control(key="train_engine").set_value("numpy").run()
+    assert app.checkbox(key="train_numpy_fresh_seed").value, "fresh by default"
+    assert app.number_input(key="train_numpy_seed").disabled
+    seeds = []
+    for epochs in (2, 3):
+        app.number_input(key="train_numpy_epochs").set_value(epochs)
+        app.button(key="train_numpy_launch").click().run()
+        (new,) = {run.config()["seed"] for run in RunStore(runs_dir).list()} - set(seeds)
+        seeds.append(new)
+        assert app.number_input(key="train_numpy_seed").value == new, "the form shows it"
+    app.checkbox(key="train_numpy_fresh_seed").uncheck().run()
+    app.number_input(key="train_numpy_seed").set_value(42)
+    app.number_input(key="train_numpy_epochs").set_value(4)
+    app.button(key="train_numpy_launch").click().run()
+    assert {run.config()["seed"] for run in RunStore(runs_dir).list()} == {*seeds, 42}
+
+
+def test_a_baseline_keeps_its_declared_seed(runs_dir, no_dispatcher):
+    app = open_train_page()
+    app.segmented_control(key="train_engine").set_value("sklearn").run()
+    keys = [box.key for box in app.checkbox]
+    assert "train_sklearn_fresh_seed" not in keys, "a baseline is shared, not drawn anew"
+    assert app.number_input(key="train_sklearn_seed").value == 0

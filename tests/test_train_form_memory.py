@@ -1,14 +1,12 @@
 """The Train form keeps its values for the session, and can be filled from a run's settings."""
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.runs import RunStore
+from tests.test_train_page import open_train_page
 
-HOME = Path(__file__).resolve().parents[1] / "dashboard" / "Home.py"
 LAYERS = [{"type": "Dense", "units": 32, "activation": "tanh"}]
 
 
@@ -16,13 +14,6 @@ LAYERS = [{"type": "Dense", "units": 32, "activation": "tanh"}]
 def runs_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path / "runs"))
     return tmp_path / "runs"
-
-
-def open_train_page() -> AppTest:
-    app = AppTest.from_file(str(HOME), default_timeout=90).run()
-    app.switch_page("../pages/train.py").run()
-    assert not app.exception
-    return app
 
 
 def layer_types(app: AppTest) -> list[str]:

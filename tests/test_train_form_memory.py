@@ -24,6 +24,7 @@ def test_the_form_survives_a_visit_to_another_page(runs_dir):
     app = open_train_page()
     app.selectbox(key="train_keras_preset").set_value("custom").run()
     app.button(key="train_keras_custom_layers_add").click().run()
+    next(box for box in app.number_input if box.label == "filters").set_value(32).run()
     app.select_slider(key="train_keras_learning_rate").set_value(0.01).run()
     app.segmented_control(key="train_engine").set_value("numpy").run()
     app.number_input(key="train_numpy_epochs").set_value(7).run()
@@ -38,12 +39,13 @@ def test_the_form_survives_a_visit_to_another_page(runs_dir):
     app.segmented_control(key="train_engine").set_value("keras").run()
     assert app.selectbox(key="train_keras_preset").value == "custom"
     assert layer_types(app) == ["Conv2D", "MaxPool", "Dense", "Dropout", "Dense"]
+    assert next(box for box in app.number_input if box.label == "filters").value == 32
     assert app.select_slider(key="train_keras_learning_rate").value == 0.01
 
 
 def test_copy_settings_fills_the_form_from_a_finished_run(runs_dir):
     settings = KerasSettings(
-        preset="custom", layers=LAYERS, learning_rate=0.1, epochs=4, optimizer="sgd"
+        preset="custom", layers=LAYERS, learning_rate=0.1, epochs=4, optimizer="sgd", seed=1234
     )
     run = RunStore(runs_dir).create(settings.to_dict(), name="to copy")
     run.update_status(state="finished", progress=1.0)
@@ -58,3 +60,5 @@ def test_copy_settings_fills_the_form_from_a_finished_run(runs_dir):
     assert app.select_slider(key="train_keras_learning_rate").value == 0.1
     assert app.number_input(key="train_keras_epochs").value == 4
     assert app.selectbox(key="train_keras_optimizer").value == "sgd"
+    assert app.number_input(key="train_keras_seed").value == 1234
+    assert not app.checkbox(key="train_keras_fresh_seed").value, "the copy repeats its seed"

@@ -13,6 +13,7 @@ if str(ROOT) not in sys.path:
 from dashboard.ui.app.identity import identity_sidebar  # noqa: E402
 from dashboard.ui.app.pages import navigation_sections  # noqa: E402
 from dashboard.ui.app.runtime import keep_keras_state  # noqa: E402
+from dashboard.ui.app.state import remember_page  # noqa: E402
 from dashboard.ui.app.warm_up import warm_up  # noqa: E402
 
 st.set_page_config(page_title="MNIST Lab", page_icon=":material/draw:", layout="wide")
@@ -25,4 +26,5 @@ with st.sidebar:
     st.caption("MNIST Lab · learn how neural networks see handwritten digits")
 identity_sidebar()
 
+remember_page(navigation.url_path)
 navigation.run()

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mnist_lab.engines import get_engine
+from mnist_lab.engines import Engine, get_engine
 from mnist_lab.execution.executor import Executor
 from mnist_lab.execution.local import LocalExecutor
 from mnist_lab.execution.ray_cluster import RayExecutor
@@ -39,6 +39,15 @@ class Launched:
 
     run: Run
     reused: bool
+
+
+def draws_fresh_seed(engine: Engine) -> bool:
+    """Whether a launcher draws a `settings.fresh_seed` for a run of ``engine`` that fixes none.
+
+    Not for an engine that answers a launch from a finished run with the same settings: a
+    class then shares one result (a baseline's) rather than training it once per student.
+    """
+    return not engine.reuses_finished_runs
 
 
 def executor_for(

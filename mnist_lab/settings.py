@@ -18,6 +18,7 @@ import functools
 import importlib.metadata
 import math
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -212,15 +213,27 @@ def setting(default: Any, kind: type, **declaration: Any) -> Any:
 
 
 def seed_setting() -> Any:
-    """The ``seed`` field every engine shares."""
+    """The ``seed`` field every engine shares.
+
+    Its declared default (0) is what code that builds settings itself gets (a lesson, a
+    recipe, a benchmark): the same run every time. The Train page and ``train`` draw a
+    `fresh_seed` for each run instead, unless one is fixed.
+    """
     return setting(
         0,
         int,
         low=0,
         high=MAX_SEED,
         label="Seed",
-        help="Seeds the weights, the shuffling, the subset and the validation split.",
+        help="Seeds the weights, the shuffling, the subset and the validation split; the same "
+        "seed and settings train the same model again. The Train page and train draw a fresh "
+        "one for each run unless one is given (a baseline keeps this default).",
     )
+
+
+def fresh_seed() -> int:
+    """A seed drawn for a run that fixes none, in `seed_setting`'s range (recorded in the run)."""
+    return secrets.randbelow(MAX_SEED + 1)
 
 
 def subset_setting() -> Any:

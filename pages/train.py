@@ -6,16 +6,33 @@ from dashboard.ui.app.identity import NAME_FIRST, current_owner, may_manage, nam
 from dashboard.ui.app.pages import PAGE
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import dataset_store
-from dashboard.ui.train.settings_form import keep_form_state, settings_form
+from dashboard.ui.train.settings_form import (
+    keep_form_state,
+    settings_form,
+    widget_key,
+    with_launch_seed,
+)
 from dashboard.ui.train.shared_figures import shared_schedule_figure
-from dashboard.ui.train.train_forms import settings_chosen_outside_the_form
+from dashboard.ui.train.train_forms import copy_run_settings, settings_chosen_outside_the_form
 from dashboard.ui.train.training_view import format_seconds, live_run_panel
+from mnist_lab.data import EMBEDDED_NAME
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines, get_engine
 from mnist_lab.launch import launch
 from mnist_lab.run_summary import summaries
-from mnist_lab.runs import RunStore
-from mnist_lab.status import LIVE_STATES
+from mnist_lab.runs import Run, RunStore
+from mnist_lab.status import DAMAGED, LIVE_STATES
 from mnist_lab.timing import cost_refusal, expected_training
+
+
+def copy_settings(run: Run) -> None:
+    """Fill the form from ``run``'s config.json, or say why its settings cannot be read."""
+    try:
+        copy_run_settings(run)
+    except ValueError as error:
+        st.toast(plain_markdown(f"Cannot copy this run's settings: {error}"))
+    else:
+        st.toast("The form below now holds this run's settings.")
+
 
 st.title(PAGE["train"].title)
 st.caption(
@@ -33,7 +50,7 @@ if watched_id not in {run["id"] for run in runs}:
     live = [run for run in mine if run["state"] in LIVE_STATES]
     watched_id = (live or mine or runs)[0]["id"] if runs else None
 watched = store.get(watched_id) if watched_id else None
-# Watching a classmate's live run does not stop anyone launching their own.
+# A launch while one's own run is live queues the next run behind it (the fair queue orders them).
 busy = watched is not None and watched.status()["state"] in LIVE_STATES and may_manage(watched)
 
 # The watched run comes first, so the live chart is what the page shows after Launch.
@@ -51,19 +68,33 @@ if watched is not None:
             on_change=lambda: st.session_state.update(train_run_id=st.session_state["train_watch"]),
         )
     live_run_panel(watched)
+    if watched.status()["state"] != DAMAGED and watched.config().get("engine") in ENGINES:
+        st.button(
+            "Copy this run's settings",
+            key="train_copy_settings",
+            icon=":material/content_copy:",
+            help="Fill the form below with this run's settings, to change one and launch again.",
+            on_click=copy_settings,
+            args=(watched,),
+        )
 
-keep_form_state(all_engines())
-with st.expander("Settings for a new run", expanded=not busy, icon=":material/tune:"):
+# After a launch, set before the widgets are drawn: the name typed was that run's, not the
+# next one's, and the form shows the seed the run was given.
+st.session_state.update(st.session_state.pop("train_after_launch", {}))
+keep_form_state(all_engines(), {"train_engine": DEFAULT_ENGINE, "train_dataset": EMBEDDED_NAME})
+with st.expander("Settings for a new run", expanded=True, icon=":material/tune:"):
     engine_name = st.segmented_control(
         "Engine",
         list(ENGINES),
         format_func=lambda name: get_engine(name).title,
-        default=DEFAULT_ENGINE,
         key="train_engine",
     )
     engine = get_engine(engine_name or DEFAULT_ENGINE)
     st.caption(engine.description)
     settings, name = settings_form(engine, settings_chosen_outside_the_form(engine))
+    if name and name in {run["name"] for run in runs if run["owner"] == current_owner()}:
+        # Allowed (a name is no key), but two runs of one name are hard to tell apart.
+        st.warning(plain_markdown(f"You already have a run named {name}: this one would share it."))
     estimate = expected_training(store, settings) if settings is not None else None
     if estimate is not None:
         source = plain_markdown(estimate.source)
@@ -82,19 +113,23 @@ with st.expander("Settings for a new run", expanded=not busy, icon=":material/tu
             st.plotly_chart(schedule, key="train_schedule_chart")
     nameless = name_missing()
     if busy:
-        st.caption("Launching is disabled while this page's run is live: stop it or wait for it.")
-    elif nameless:
+        st.caption(
+            "The run above goes on: a new launch waits in the queue behind it, this page then "
+            "watches the new one and the picker above switches between them."
+        )
+    if nameless:
         st.caption(NAME_FIRST)
     launched = st.button(
         "Launch training",
         type="primary",
-        disabled=busy or nameless or settings is None or too_long is not None,
+        disabled=nameless or settings is None or too_long is not None,
         icon=":material/rocket_launch:",
         key=f"train_{engine.name}_launch",
     )
 
 if launched and settings is not None and not nameless:
     seconds = None if estimate is None else round(estimate.seconds, 1)
+    settings = with_launch_seed(engine, settings)
     try:
         # This machine, or the Ray cluster that $MNIST_LAB_CLUSTER names.
         result = launch(
@@ -111,7 +146,13 @@ if launched and settings is not None and not nameless:
         st.stop()
     if result.reused:
         st.toast("Same settings as a finished run: showing its stored result.")
+    elif busy:
+        st.toast("Queued behind your live run: both are under Watching run.")
     st.session_state["train_run_id"] = result.run.id
+    after = {widget_key(engine, "name"): ""}
+    if "seed" in engine.settings_class.declared():
+        after[widget_key(engine, "seed")] = settings.seed
+    st.session_state["train_after_launch"] = after
     st.rerun()
 
 if watched is None:

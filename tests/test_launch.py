@@ -8,7 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import mnist_lab.launch
-from mnist_lab.cli.main import main
+from mnist_lab.cli.main import build_parser, main
+from mnist_lab.cli.train import launch_request
 from mnist_lab.execution.dispatcher import queue_state
 from mnist_lab.execution.executor import Executor
 from mnist_lab.files import read_json
@@ -240,3 +241,19 @@ def test_a_run_store_refuses_a_bad_name_before_making_the_directory(tmp_path):
     with pytest.raises(ValueError, match="at most 80 characters"):
         store.create(NETWORK, name="x" * 81)
     assert not store.root.exists()
+
+
+def test_cli_train_draws_a_fresh_seed_unless_given(tmp_path):
+    def request(*flags):
+        return launch_request(build_parser().parse_args(["train", "--engine", "numpy", *flags]))
+
+    first, second = request(), request()
+    assert first.fresh_seed and second.fresh_seed
+    assert first.settings.seed != second.settings.seed
+    fixed = request("--seed", "7")
+    assert not fixed.fresh_seed and fixed.settings.seed == 7
+    config = tmp_path / "config.json"
+    config.write_text('{"engine": "numpy", "seed": 3}')
+    assert request("--config", str(config)).settings.seed == 3, "a config's seed is kept"
+    baseline = launch_request(build_parser().parse_args(["baseline"]))
+    assert not baseline.fresh_seed and baseline.settings.seed == 0, "a baseline is shared"

@@ -169,3 +169,74 @@ def test_a_classmates_live_run_does_not_stop_a_student_launching(runs_dir, monke
     assert not app.button(key="train_keras_launch").disabled
     app.selectbox(key="train_watch").set_value(adas.id).run()
     assert not app.button(key="train_keras_launch").disabled, "Ada's run blocks Bob"
+
+
+@pytest.fixture
+def no_dispatcher(monkeypatch):
+    """Queued runs stay queued: no dispatcher starts a worker that would train them."""
+    started = []
+    for module in ("mnist_lab.execution.dispatcher", "mnist_lab.execution.local"):
+        monkeypatch.setattr(f"{module}.ensure_dispatcher", lambda store: started.append(store))
+    return started
+
+
+def test_a_second_run_can_be_queued_while_the_first_is_live(runs_dir, no_dispatcher):
+    app = open_train_page()
+    app.segmented_control(key="train_engine").set_value("numpy").run()
+    app.number_input(key="train_numpy_epochs").set_value(2)
+    app.button(key="train_numpy_launch").click().run()
+    assert not app.exception
+    (first,) = RunStore(runs_dir).list()
+    assert first.status()["state"] == "queued"
+    launch = app.button(key="train_numpy_launch")
+    assert not launch.disabled, "a live run of one's own does not stop the next launch"
+    app.number_input(key="train_numpy_epochs").set_value(3)
+    app.button(key="train_numpy_launch").click().run()
+    assert not app.exception
+    runs = RunStore(runs_dir).list()
+    assert len(runs) == 2 and all(run.status()["state"] == "queued" for run in runs)
+    second = next(run for run in runs if run.id != first.id)
+    assert app.selectbox(key="train_watch").value == second.id, "the page watches the new run"
+    assert set(app.selectbox(key="train_watch").options) >= {first.name, second.name}
+
+
+def test_the_run_name_is_cleared_after_a_launch_and_a_reused_name_warned(runs_dir, no_dispatcher):
+    app = open_train_page()
+    app.segmented_control(key="train_engine").set_value("numpy").run()
+    app.text_input(key="train_numpy_name").input("first try").run()
+    assert not app.warning
+    app.button(key="train_numpy_launch").click().run()
+    assert not app.exception
+    assert app.text_input(key="train_numpy_name").value == "", "the next run needs its own name"
+    app.text_input(key="train_numpy_name").input("first try").run()
+    assert "already have a run named first try" in app.warning[0].value
+    app.number_input(key="train_numpy_epochs").set_value(3)
+    app.button(key="train_numpy_launch").click().run()
+    assert [run.name for run in RunStore(runs_dir).list()] == ["first try", "first try"]
+
+
+def test_each_launch_draws_a_fresh_seed_unless_one_is_fixed(runs_dir, no_dispatcher):
+    app = open_train_page()
+    app.segmented_control(key="train_engine").set_value("numpy").run()
+    assert app.checkbox(key="train_numpy_fresh_seed").value, "fresh by default"
+    assert app.number_input(key="train_numpy_seed").disabled
+    seeds = []
+    for epochs in (2, 3):
+        app.number_input(key="train_numpy_epochs").set_value(epochs)
+        app.button(key="train_numpy_launch").click().run()
+        (new,) = {run.config()["seed"] for run in RunStore(runs_dir).list()} - set(seeds)
+        seeds.append(new)
+        assert app.number_input(key="train_numpy_seed").value == new, "the form shows it"
+    app.checkbox(key="train_numpy_fresh_seed").uncheck().run()
+    app.number_input(key="train_numpy_seed").set_value(42)
+    app.number_input(key="train_numpy_epochs").set_value(4)
+    app.button(key="train_numpy_launch").click().run()
+    assert {run.config()["seed"] for run in RunStore(runs_dir).list()} == {*seeds, 42}
+
+
+def test_a_baseline_keeps_its_declared_seed(runs_dir, no_dispatcher):
+    app = open_train_page()
+    app.segmented_control(key="train_engine").set_value("sklearn").run()
+    keys = [box.key for box in app.checkbox]
+    assert "train_sklearn_fresh_seed" not in keys, "a baseline is shared, not drawn anew"
+    assert app.number_input(key="train_sklearn_seed").value == 0

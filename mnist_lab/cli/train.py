@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from mnist_lab import records
 from mnist_lab.cli.settings_flags import add_settings_flags, requested_values
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, Engine, all_engines
-from mnist_lab.launch import CLUSTER_ENV, launch
+from mnist_lab.launch import CLUSTER_ENV, draws_fresh_seed, launch
 from mnist_lab.runs import Run, RunStore
-from mnist_lab.settings import Settings
+from mnist_lab.settings import Settings, fresh_seed
 from mnist_lab.status import LIVE_STATES
 
 
@@ -58,12 +58,14 @@ class LaunchRequest:
     engine: Engine
     settings: Settings
     name: str | None
+    fresh_seed: bool = False
 
 
 def launch_request(args: argparse.Namespace) -> LaunchRequest:
     """The engine and validated settings of ``--config`` (if any) overridden by the flags.
 
-    A preset's recipe fills what neither the file nor the flags chose.
+    A preset's recipe fills what neither the file nor the flags chose. Without a seed in
+    either, a fresh one is drawn (`mnist_lab.launch.draws_fresh_seed`).
 
     Raises
     ------
@@ -71,8 +73,11 @@ def launch_request(args: argparse.Namespace) -> LaunchRequest:
         As `mnist_lab.cli.settings_flags.requested_values`, or if a value is invalid.
     """
     engine, values = requested_values(args)
+    fresh = "seed" not in values and draws_fresh_seed(engine)
+    if fresh:
+        values["seed"] = fresh_seed()
     settings = engine.settings_class.resolve(values)
-    return LaunchRequest(engine, settings, args.name or values.get("name"))
+    return LaunchRequest(engine, settings, args.name or values.get("name"), fresh)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -83,6 +88,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     or was stopped on request, 1 otherwise.
     """
     request = launch_request(args)
+    if request.fresh_seed:
+        seed = request.settings.seed
+        print(f"Seed {seed}, drawn for this run (--seed {seed} trains the same model again).")
     launched = launch(
         RunStore(),
         request.settings.to_dict(),

@@ -40,6 +40,19 @@ def describe_failure(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def starting_message(run: Run) -> str:
+    """What a run that just got its slot waits for: its engine's libraries and the data.
+
+    Its engine's reporter replaces it as training begins.
+    """
+    try:
+        packages = engine_of(run).settings_class.packages
+    except ValueError:
+        # A config that names no engine fails in a moment, with its reason, as training starts.
+        return "Starting…"
+    return f"Starting: loading {', '.join(packages)} and the data…"
+
+
 def final_hint(run: Run) -> str:
     """The hints of a run that ended (`mnist_lab.hints`), as one paragraph; "" if none."""
     try:
@@ -136,7 +149,8 @@ def _train_claimed(run: Run) -> str:
             pid=pid,
             pid_start=process_start_time(pid),
             started=now_iso(),
-            message="Training.",
+            # Loading TensorFlow alone takes 10-25 s: the page says what the wait is.
+            message=starting_message(run),
         )
         if not has_slot:
             outcome = RunOutcome("stopped", "Stopped while waiting in the queue.")

@@ -23,6 +23,11 @@ def _new_row(layer: dict) -> dict:
     return {"id": next(_ids), "layer": dict(layer)}
 
 
+def set_layers(engine: Engine, layers: list[dict]) -> None:
+    """Put ``layers`` (hidden layers, first to last) in the engine's builder, e.g. a run's."""
+    st.session_state[widget_key(engine, "custom_layers")] = [_new_row(layer) for layer in layers]
+
+
 def _first_layer(architecture: Architecture) -> dict:
     """A new layer: the first layer type, each field at its first value."""
     kind, fields = next(iter(architecture.layer_types.items()))

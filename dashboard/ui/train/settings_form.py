@@ -10,19 +10,23 @@ and the schedule drawn beside them follow every change.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import streamlit as st
 
 from dashboard.ui.app.state import keep_widget_state
 from mnist_lab.engines import Engine
-from mnist_lab.settings import Setting, Settings
+from mnist_lab.launch import draws_fresh_seed
+from mnist_lab.settings import Setting, Settings, fresh_seed
 
 COLUMNS = 3
 # Optional booleans ("automatic" = None) as a choice of three.
 TRI_STATE = {"automatic": None, "on": True, "off": False}
 # Float settings within [0, 1] get a slider with this resolution unless they declare a step.
 FRACTION_STEP = 0.01
+# The checkbox beside the seed: a fresh seed for each launch, or the one shown.
+FRESH_SEED = "fresh_seed"
 
 
 def widget_key(engine: Engine, name: str) -> str:
@@ -37,6 +41,10 @@ def _shown(engine: Engine) -> dict[str, Setting]:
         for n, d in engine.settings_class.declared().items()
         if d.kind is not list and not d.picks_dataset
     }
+
+
+def _offers_fresh_seed(engine: Engine) -> bool:
+    return "seed" in engine.settings_class.declared() and draws_fresh_seed(engine)
 
 
 def _step(declaration: Setting) -> float:
@@ -63,27 +71,48 @@ def setting_value(declaration: Setting, value: Any) -> Any:
     return value
 
 
-def keep_form_state(engines: list[Engine]) -> None:
-    """Keep every engine's widget values across reruns (defaults on a first visit)."""
-    defaults = {}
+def keep_form_state(engines: list[Engine], defaults: dict) -> None:
+    """Keep every engine's widget values across reruns and pages (defaults on a first visit).
+
+    Parameters
+    ----------
+    engines : list of Engine
+    defaults : dict
+        The page's other widgets kept with the form (key -> value on a first visit).
+    """
+    defaults = dict(defaults)
     for engine in engines:
         for name, declaration in _shown(engine).items():
             defaults[widget_key(engine, name)] = widget_value(declaration, declaration.default)
         defaults[widget_key(engine, "name")] = ""
+        if _offers_fresh_seed(engine):
+            defaults[widget_key(engine, FRESH_SEED)] = True
     keep_widget_state(defaults)
 
 
 def fill_form(engine: Engine, values: dict) -> None:
-    """Put ``values`` (setting name -> value) into the engine's widgets, e.g. a recipe."""
+    """Put ``values`` (setting name -> value) into the engine's widgets, e.g. a recipe.
+
+    A seed among them is kept for the next launch rather than a fresh one drawn.
+    """
     shown = _shown(engine)
     for name, value in values.items():
         if name in shown:
             st.session_state[widget_key(engine, name)] = widget_value(shown[name], value)
+    if "seed" in values and _offers_fresh_seed(engine):
+        st.session_state[widget_key(engine, FRESH_SEED)] = False
 
 
-def setting_widget(declaration: Setting, key: str, where) -> None:
+def with_launch_seed(engine: Engine, settings: Settings) -> Settings:
+    """``settings`` with a `fresh_seed` drawn if the form asks for one, else as they are."""
+    if _offers_fresh_seed(engine) and st.session_state[widget_key(engine, FRESH_SEED)]:
+        return dataclasses.replace(settings, seed=fresh_seed())
+    return settings
+
+
+def setting_widget(declaration: Setting, key: str, where, disabled: bool = False) -> None:
     """Draw the widget of one setting in ``where``; its value is in ``st.session_state[key]``."""
-    common = {"key": key, "help": declaration.help or None}
+    common = {"key": key, "help": declaration.help or None, "disabled": disabled}
     label = declaration.label or declaration.name
     if declaration.choices is not None:
         where.selectbox(label, list(declaration.choices), **common)
@@ -102,6 +131,19 @@ def setting_widget(declaration: Setting, key: str, where) -> None:
         high = declaration.high - (_step(declaration) if declaration.high_open else 0.0)
         decimals = max(2, len(f"{_step(declaration):g}".split(".")[-1]))
         where.slider(label, low, high, step=_step(declaration), format=f"%.{decimals}f", **common)
+
+
+def _draw_setting(engine: Engine, declaration: Setting, where) -> None:
+    """One setting's widget; the seed's comes with its "fresh each run" checkbox."""
+    fresh = False
+    if declaration.name == "seed" and _offers_fresh_seed(engine):
+        fresh = where.checkbox(
+            "Fresh seed each run",
+            key=widget_key(engine, FRESH_SEED),
+            help="Each launch draws a new seed, recorded in the run and shown here after it. "
+            "Untick to train with the seed shown (e.g. to repeat a run).",
+        )
+    setting_widget(declaration, widget_key(engine, declaration.name), where, disabled=fresh)
 
 
 def form_values(engine: Engine) -> dict:
@@ -132,14 +174,13 @@ def settings_form(engine: Engine, fixed: dict) -> tuple[Settings | None, str]:
     columns = st.columns(COLUMNS)
     basic = [declaration for declaration in shown.values() if not declaration.advanced]
     for position, declaration in enumerate(basic):
-        setting_widget(declaration, widget_key(engine, declaration.name), columns[position % 3])
+        _draw_setting(engine, declaration, columns[position % COLUMNS])
     advanced = [declaration for declaration in shown.values() if declaration.advanced]
     if advanced:
         with st.expander("More settings"):
             columns = st.columns(COLUMNS)
             for position, declaration in enumerate(advanced):
-                where = columns[position % COLUMNS]
-                setting_widget(declaration, widget_key(engine, declaration.name), where)
+                _draw_setting(engine, declaration, columns[position % COLUMNS])
     name = st.text_input("Run name (optional)", max_chars=80, key=widget_key(engine, "name"))
     values = engine.settings_class.without_unused({**form_values(engine), **fixed})
     try:

@@ -10,10 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.ui.data.datasets_view import dataset_picker, dataset_store
-from dashboard.ui.train.layer_builder import layer_builder
+from dashboard.ui.train.layer_builder import layer_builder, set_layers
 from dashboard.ui.train.settings_form import fill_form, widget_key
 from mnist_lab.architecture import Architecture
-from mnist_lab.engines import Engine
+from mnist_lab.engines import Engine, get_engine
+from mnist_lab.runs import Run
 
 
 def architecture_picker(engine: Engine, architecture: Architecture, n_classes: int) -> dict:
@@ -79,3 +80,28 @@ def settings_chosen_outside_the_form(engine: Engine) -> dict:
         n_classes = dataset_store().n_classes(chosen["dataset"])
         chosen.update(architecture_picker(engine, architecture, n_classes))
     return chosen
+
+
+def copy_run_settings(run: Run) -> None:
+    """Fill the Train form with ``run``'s settings, read from its ``config.json``.
+
+    The config is read back through its engine's settings declarations, so a setting added
+    since the run was made gets its default. Call it from a button's ``on_click``: widget
+    values can only be set before the widgets are drawn.
+
+    Raises
+    ------
+    ValueError
+        If the run's config does not read back as its engine's settings.
+    """
+    config = run.config()
+    engine = get_engine(config.get("engine"))
+    settings = engine.settings_class.from_dict(config)
+    values = {name: getattr(settings, name) for name in engine.settings_class.declared()}
+    st.session_state["train_engine"] = engine.name
+    if "dataset" in values:
+        st.session_state["train_dataset"] = values["dataset"]
+    fill_form(engine, values)
+    architecture = engine.settings_class.architecture
+    if architecture is not None and values.get(architecture.layers_setting):
+        set_layers(engine, values[architecture.layers_setting])

@@ -234,6 +234,10 @@ def fit_run(run: Run) -> RunOutcome:
     shown = {"progress": 0.0}
     reporter = TrainingReporter(run, REMEDY)
     reporter.begin(epochs=-(-config.max_iter // config.chunk_iterations))
+    # Nothing is known until the first chunk ends (a minute on all 60,000 digits): say so.
+    run.update_status(
+        message=f"Fitting: first chunk of {config.chunk_iterations} L-BFGS iterations…"
+    )
 
     def report(chunk: int, iterations: int, model: LogisticRegression) -> None:
         # One L-BFGS iteration evaluates the loss and its gradient on every sample.

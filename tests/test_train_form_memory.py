@@ -1,0 +1,64 @@
+"""The Train form keeps its values for the session, and can be filled from a run's settings."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mnist_lab.engines.keras_net.settings import KerasSettings
+from mnist_lab.runs import RunStore
+from tests.test_train_page import open_train_page
+
+LAYERS = [{"type": "Dense", "units": 32, "activation": "tanh"}]
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_LAB_RUNS_DIR", str(tmp_path / "runs"))
+    return tmp_path / "runs"
+
+
+def layer_types(app: AppTest) -> list[str]:
+    return [box.value for box in app.selectbox if box.label.startswith("layer ")]
+
+
+def test_the_form_survives_a_visit_to_another_page(runs_dir):
+    app = open_train_page()
+    app.selectbox(key="train_keras_preset").set_value("custom").run()
+    app.button(key="train_keras_custom_layers_add").click().run()
+    next(box for box in app.number_input if box.label == "filters").set_value(32).run()
+    app.select_slider(key="train_keras_learning_rate").set_value(0.01).run()
+    app.segmented_control(key="train_engine").set_value("numpy").run()
+    app.number_input(key="train_numpy_epochs").set_value(7).run()
+    layers = layer_types(app)
+    assert layers == []  # the numpy engine has no layer builder
+    app.switch_page("../pages/data.py").run()
+    assert not app.exception
+    app.switch_page("../pages/train.py").run()
+    assert not app.exception
+    assert app.segmented_control(key="train_engine").value == "numpy"
+    assert app.number_input(key="train_numpy_epochs").value == 7
+    app.segmented_control(key="train_engine").set_value("keras").run()
+    assert app.selectbox(key="train_keras_preset").value == "custom"
+    assert layer_types(app) == ["Conv2D", "MaxPool", "Dense", "Dropout", "Dense"]
+    assert next(box for box in app.number_input if box.label == "filters").value == 32
+    assert app.select_slider(key="train_keras_learning_rate").value == 0.01
+
+
+def test_copy_settings_fills_the_form_from_a_finished_run(runs_dir):
+    settings = KerasSettings(
+        preset="custom", layers=LAYERS, learning_rate=0.1, epochs=4, optimizer="sgd", seed=1234
+    )
+    run = RunStore(runs_dir).create(settings.to_dict(), name="to copy")
+    run.update_status(state="finished", progress=1.0)
+    app = open_train_page()
+    app.segmented_control(key="train_engine").set_value("numpy").run()
+    app.button(key="train_copy_settings").click().run()
+    assert not app.exception
+    assert app.segmented_control(key="train_engine").value == "keras"
+    assert app.selectbox(key="train_keras_preset").value == "custom"
+    assert layer_types(app) == ["Dense"]
+    assert [box.value for box in app.selectbox if box.label == "activation"] == ["tanh"]
+    assert app.select_slider(key="train_keras_learning_rate").value == 0.1
+    assert app.number_input(key="train_keras_epochs").value == 4
+    assert app.selectbox(key="train_keras_optimizer").value == "sgd"
+    assert app.number_input(key="train_keras_seed").value == 1234
+    assert not app.checkbox(key="train_keras_fresh_seed").value, "the copy repeats its seed"

@@ -25,7 +25,7 @@ from mnist_lab import ownership
 from mnist_lab.engines import Engine
 from mnist_lab.execution.ray_cluster import check_reachable
 from mnist_lab.files import DamagedRunError
-from mnist_lab.launch import CLUSTER_ENV
+from mnist_lab.launch import CLUSTER_ENV, RepeatedLaunchError
 from mnist_lab.runs import RunStore
 from mnist_lab.settings import Setting
 from mnist_lab.status import LIVE_STATES
@@ -42,6 +42,8 @@ from mnist_lab.sweeps.store import (
 )
 
 REFRESH_SECONDS = 2.0
+# The question an identical launch seconds after another left, and the definition it asks about.
+REPEAT_KEY = "sweeps_repeat"
 # A sweep whose driver stopped before its end: starting a driver again resumes it.
 RESUMABLE = frozenset({"interrupted", "failed"})
 # Settings a sweep usually keeps fixed, offered as widgets when the engine declares them.
@@ -116,7 +118,7 @@ def sweep_form(engine: Engine, store: RunStore) -> Sweep | None:
         format_func=lambda name: options[name].label or name,
         key=f"sweeps_parameters_{engine.name}",
     )
-    with st.form("sweeps_form"):
+    with st.form("sweeps_form", enter_to_submit=False):
         texts = {
             name: st.text_input(
                 f"{options[name].label or name}: values or a range",
@@ -163,7 +165,8 @@ def sweep_form(engine: Engine, store: RunStore) -> Sweep | None:
         cluster = cluster_widget()
         submitted = st.form_submit_button("Launch sweep", type="primary")
     if not submitted:
-        return None
+        return ask_again(store)
+    st.session_state.pop(REPEAT_KEY, None)
     if name_missing():
         st.error(NAME_FIRST, icon=":material/error:")
         return None
@@ -183,12 +186,41 @@ def sweep_form(engine: Engine, store: RunStore) -> Sweep | None:
         )
         if definition.cluster:
             check_reachable(definition.cluster)
-        sweep = SweepStore(store).create(definition)
+    except ValueError as error:
+        st.error(f"Cannot launch this sweep: {plain_markdown(error)}", icon=":material/error:")
+        return None
+    return launch_sweep(store, definition)
+
+
+def launch_sweep(store: RunStore, definition: SweepDefinition, again: bool = False) -> Sweep | None:
+    """Create and start a sweep of ``definition``; None if refused (the reason is shown).
+
+    The same sweep launched seconds ago is asked about (`ask_again`) before a second one.
+    """
+    try:
+        sweep = SweepStore(store).create(definition, again=again)
+    except RepeatedLaunchError as error:
+        st.session_state[REPEAT_KEY] = (str(error), definition)
+        return ask_again(store)
     except ValueError as error:
         st.error(f"Cannot launch this sweep: {plain_markdown(error)}", icon=":material/error:")
         return None
     start_sweep_driver(sweep)
     return sweep
+
+
+def ask_again(store: RunStore) -> Sweep | None:
+    """The question a repeated launch left, with a button that launches the sweep again."""
+    if REPEAT_KEY not in st.session_state:
+        return None
+    question, definition = st.session_state[REPEAT_KEY]
+    # Above its button, and gone once the button answers it.
+    above = st.container()
+    if not st.button("Launch it again", key="sweeps_again"):
+        above.warning(question, icon=":material/help:")
+        return None
+    del st.session_state[REPEAT_KEY]
+    return launch_sweep(store, definition, again=True)
 
 
 def cluster_widget() -> str | None:

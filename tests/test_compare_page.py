@@ -8,10 +8,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_evaluate_page import NETWORK_CONFIG, make_finished_run, runs  # noqa: F401 (fixture)
 
+from dashboard.ui.app.text import plain_markdown
 from mnist_lab.processes import process_start_time
 from mnist_lab.runs import CONFIG_FILE
 
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "compare.py"
+EVALUATE = PAGE.parent / "evaluate.py"
 
 
 def open_page() -> AppTest:
@@ -145,3 +147,40 @@ def test_no_runs(tmp_path, monkeypatch, runs_dir_exists):
     app = open_page()
     assert not app.exception
     assert "No runs yet" in app.info[0].value
+
+
+@pytest.fixture
+def no_dispatcher(monkeypatch):
+    """The runs the page launches wait in the queue: no dispatcher trains them."""
+    started = []
+    monkeypatch.setattr("mnist_lab.execution.local.ensure_dispatcher", started.append)
+    return started
+
+
+@pytest.mark.parametrize(
+    ("page", "key", "query"),
+    [(PAGE, "compare_baseline", False), (EVALUATE, "evaluate_baseline", True)],
+)
+def test_without_a_baseline_one_click_launches_it(runs, no_dispatcher, page, key, query):  # noqa: F811
+    store, network, baseline = runs
+    store.delete(baseline.id)
+    app = AppTest.from_file(str(page), default_timeout=60)
+    app.session_state["identity_name"] = "Ada"
+    if query:
+        app.query_params["run"] = network.id
+    app.run()
+    assert not app.exception
+    assert not [info for info in app.info if "python -m" in info.value], "no command line"
+    app.button(key=f"{key}_button").click().run()
+    assert not app.exception and not app.error
+    [launched] = [run for run in store.list() if run != network]
+    config = launched.config()
+    assert (config["engine"], config["normalization"], launched.owner) == (
+        "sklearn",
+        "scale",
+        "Ada",
+    )
+    assert launched.status()["state"] == "queued" and no_dispatcher
+    # The page follows it until it ends.
+    assert plain_markdown("Baseline: queued.") in " ".join(caption.value for caption in app.caption)
+    assert not [button for button in app.button if button.key == f"{key}_button"]

@@ -165,7 +165,7 @@ def sweep_of(store, owner: str, state: str = "running", driver: int | None = Non
         parameters=[parse_parameter("learning_rate=0.5", NUMPY)],
         owner=owner,
     ).validate()
-    sweep = SweepStore(store).create(definition)
+    sweep = SweepStore(store).create(definition, again=True)
     pid = driver or os.getpid()
     sweep.update(state=state, driver={"pid": pid, "pid_start": process_start_time(pid)})
     return sweep

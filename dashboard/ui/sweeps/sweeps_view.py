@@ -306,13 +306,33 @@ def show_sweep(sweep: Sweep) -> None:
         ended = sum(row["state"] not in LIVE_STATES for row in rows)
         total = definition.trial_count()
         st.progress(min(1.0, ended / total), text=f"{ended} of {total} trials ended")
-        st.caption(plain_markdown(f"{current['state']}: {current['message']}"))
+        # While it runs, what each trial is doing now, not the driver's last word.
+        said = progress_words(rows, total) if current["state"] in LIVE_SWEEP_STATES else None
+        st.caption(plain_markdown(f"{current['state']}: {said or current['message']}"))
         sweep_controls(sweep, current["state"])
         if live and current["state"] not in LIVE_SWEEP_STATES:
             st.rerun()
         show_results(sweep, rows)
 
     panel()
+
+
+def progress_words(rows: list[dict], total: int) -> str:
+    """What a live sweep's trials are doing, in words: ended, training, waiting.
+
+    Examples
+    --------
+    >>> rows = [{"state": s} for s in ("finished", "failed", "running", "queued", "queued")]
+    >>> progress_words(rows, 6)
+    '2 of 6 trials ended, 1 training, 2 waiting in the queue, 1 not launched yet.'
+    """
+    states = [row["state"] for row in rows]
+    ended = sum(state not in LIVE_STATES for state in states)
+    waiting = states.count("queued")
+    words = [f"{ended} of {total} trials ended", f"{len(states) - ended - waiting} training"]
+    words += [f"{waiting} waiting in the queue"] if waiting else []
+    words += [f"{total - len(states)} not launched yet"] if total > len(states) else []
+    return ", ".join(words) + "."
 
 
 def sweep_controls(sweep: Sweep, state: str) -> None:

@@ -90,10 +90,13 @@ for row in shown.to_dict("records"):
 
 st.subheader("Learning curves")
 with_curves = [run_id for run_id in rows if rows[run_id]["state"] != "damaged"]
+# The first choice through Session State, not a default: the rename and delete buttons
+# set it there too, and a widget given both makes Streamlit warn.
+kept = st.session_state.get("compare_curves", with_curves[:2])
+st.session_state["compare_curves"] = [run_id for run_id in kept if run_id in with_curves]
 chosen = st.multiselect(
     "Runs to overlay",
     with_curves,
-    default=with_curves[:2],
     format_func=labels.__getitem__,
     key="compare_curves",
 )

@@ -115,6 +115,11 @@ def test_the_form_launches_a_sweep_that_trains(store):  # noqa: F811
         assert time.monotonic() < deadline, sweep.state()
         time.sleep(0.5)
     assert [run.status()["state"] for run in sweep.runs()] == ["finished", "finished"]
+    # One epoch each: the curves are drawn per logging window, not as single dots.
+    app.run()
+    curves = charts(app)[app.get("plotly_chart")[-1].proto.id]
+    assert curves["data"] and all(len(trace["x"]) > 1 for trace in curves["data"])
+    assert "optimizer step" in json.dumps(curves["layout"])
 
 
 def test_the_same_sweep_launched_twice_in_seconds_is_asked_about(store, monkeypatch):  # noqa: F811

@@ -19,9 +19,10 @@ from dashboard.ui.sweeps.figures import (
     accuracy_by_parameter_figure,
     importance_figure,
     parallel_coordinates_figure,
+    window_curves_figure,
 )
 from dashboard.ui.train.figures.curves import learning_curves_figure
-from mnist_lab import ownership
+from mnist_lab import ownership, records
 from mnist_lab.engines import Engine
 from mnist_lab.execution.ray_cluster import check_reachable
 from mnist_lab.files import DamagedRunError
@@ -408,4 +409,9 @@ def show_results(sweep: Sweep, rows: list[dict]) -> None:
         curve_label(row, varied or parameters, with_seed): runs[row["run"]].metrics()
         for row in rows
     }
-    st.plotly_chart(learning_curves_figure(curves), key=f"sweeps_curves_{sweep.id}")
+    if all(len(records.summary(metrics).records) <= 1 for metrics in curves.values()):
+        # One epoch each: per epoch a trial is a dot, so its logging windows are drawn.
+        figure = window_curves_figure(curves)
+    else:
+        figure = learning_curves_figure(curves)
+    st.plotly_chart(figure, key=f"sweeps_curves_{sweep.id}")

@@ -320,7 +320,7 @@ def reproduction_of(run: Run) -> Reproduction | None:
         run=run,
         test_error=1.0 - evaluation["test_accuracy"],
         n_test=evaluation["n_test"],
-        training_s=training_time(run, status),
+        training_s=training_time(run, status, evaluation),
         predict_s_per_1000=None if predict_s is None else predict_s * 1000 / evaluation["n_test"],
         model_bytes=_size(engine.model_file(run)),
         parameters=network_parameters(config),

@@ -86,38 +86,45 @@ def _read_summary(run: Run) -> tuple[dict, bool]:
         stays = ended and datasets.stored_sha256(run) is None
     except DamagedRunError as error:
         return row | {"state": DAMAGED, "message": f"This run is damaged: {error}."}, False
-    row |= {key: config.get(key) for key in CONFIG_FIELDS} | evaluation
+    row |= {key: config.get(key) for key in CONFIG_FIELDS}
+    row |= {key: evaluation.get(key) for key in ("test_accuracy", "test_loss")}
     try:
         row["baseline"] = get_engine(config.get("engine")).is_baseline
     except ValueError:
         row["baseline"] = False
-    row["training_s"] = training_time(run, status)
+    row["training_s"] = training_time(run, status, evaluation)
     return row, stays
 
 
 def _scores(run: Run) -> dict:
-    """Test accuracy and loss of a checked ``evaluation.json``; empty without one."""
+    """Test accuracy, loss and prediction time of a checked ``evaluation.json``; empty without."""
     path = run.file(ev.EVALUATION_FILE)
     if file_version(path) is None:
         return {}
     evaluation = ev.read_checked(path)
-    return {key: evaluation[key] for key in ("test_accuracy", "test_loss")}
+    return {key: evaluation.get(key) for key in ("test_accuracy", "test_loss", "predict_seconds")}
 
 
-def training_time(run: Run, status: dict | None = None) -> float | None:
+def training_time(
+    run: Run, status: dict | None = None, evaluation: dict | None = None
+) -> float | None:
     """Seconds ``run`` trained, to 0.1 s: the one training time every page shows.
 
     From the first step to the end of the last epoch (or chunk of iterations), as the
     training loop measured it in its last record's ``elapsed_s``: starting the worker,
     loading data and the final evaluation are not counted (`TRAINING_TIME_HELP`). A run
-    without such a record (a live one so far, a model without epochs) counts from its
-    status's ``started`` to ``ended``, or to now while it is live.
+    without such a record (a live one so far, k-NN, a model trained elsewhere) counts from
+    its status's ``started`` to ``ended`` less the evaluation's ``predict_seconds``, or to
+    now while it is live.
 
     Parameters
     ----------
     run : Run
     status : dict, optional
         ``run.status()`` when the caller has read it already.
+    evaluation : dict, optional
+        The run's evaluation when the caller has read it (its prediction time is not
+        training); without it nothing is taken off the status times.
 
     Returns
     -------
@@ -129,7 +136,11 @@ def training_time(run: Run, status: dict | None = None) -> float | None:
         measured = _last_elapsed(run)
         if measured is not None:
             return round(measured, 1)
-    return _status_seconds(status)
+    seconds = _status_seconds(status)
+    predicting = (evaluation or {}).get("predict_seconds")
+    if seconds is None or not isinstance(predicting, int | float) or not predicting > 0:
+        return seconds
+    return round(max(seconds - predicting, 0.0), 1)
 
 
 def _last_elapsed(run: Run) -> float | None:

@@ -45,9 +45,10 @@ def test_the_training_time_is_the_loops_own_time(trained):
     assert reproduction_of(trained).training_s == 12.3
 
 
-def test_without_records_it_is_the_status_times(trained):
+def test_without_records_it_is_the_status_times_less_the_predictions(trained):
     trained.file(records.METRICS_FILE).unlink()
     assert training_time(trained) == WORKER_S
+    assert training_time(trained, evaluation={"predict_seconds": 5.0}) == WORKER_S - 5
 
 
 def test_train_compare_and_home_show_the_same_time(trained):

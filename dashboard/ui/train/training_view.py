@@ -203,7 +203,7 @@ def render_result(run: Run) -> None:
     accuracy.metric("Test accuracy", f"{evaluation['test_accuracy']:.2%}")
     loss.metric("Test loss", f"{evaluation['test_loss']:.4f}")
     status = run.status()
-    trained = training_time(run, status)
+    trained = training_time(run, status, evaluation)
     if trained is not None:
         expected = status.get("expected_training_s")
         duration.metric(

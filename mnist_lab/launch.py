@@ -12,17 +12,71 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from mnist_lab.engines import Engine, get_engine
 from mnist_lab.execution.executor import Executor
 from mnist_lab.execution.local import LocalExecutor
 from mnist_lab.execution.ray_cluster import RayExecutor
+from mnist_lab.files import DamagedRunError
 from mnist_lab.runs import Run, RunStore, validate_owner_name, validate_run_name
 from mnist_lab.timing import cost_refusal
 
 CLUSTER_ENV = "MNIST_LAB_CLUSTER"
 # What a launch records itself: a copied run's name, owner and date are not the new run's.
 LAUNCH_KEYS = ("created", "name", "owner")
+# An identical launch this soon after another is a second click (or an Enter), so it is asked about.
+REPEAT_SECONDS = 30.0
+
+
+class RepeatedLaunchError(ValueError):
+    """The same launch was made ``seconds`` ago; the caller asks before launching it again.
+
+    Its text is the question to ask ("You launched the same run 5 s ago. Launch it again?").
+
+    Parameters
+    ----------
+    what : str
+        What was launched ("run", "sweep").
+    seconds : float
+        How long ago the identical launch was made.
+    """
+
+    def __init__(self, what: str, seconds: float):
+        self.seconds = seconds
+        super().__init__(f"You launched the same {what} {seconds:.0f} s ago. Launch it again?")
+
+
+def seconds_since(created: object) -> float | None:
+    """Seconds since the ISO time ``created``, or None if it is not a time with a time zone."""
+    try:
+        moment = datetime.fromisoformat(str(created))
+    except ValueError:
+        return None
+    return None if moment.tzinfo is None else (datetime.now(UTC) - moment).total_seconds()
+
+
+def repeated_run(
+    store: RunStore, config: dict, name: str | None, owner: str | None
+) -> float | None:
+    """Seconds since a run of ``config``, ``name`` and ``owner`` was made, if that was recent.
+
+    Returns None when no such run was made within `REPEAT_SECONDS`.
+    """
+    config = store.with_dataset_hash(config)
+    # Newest first: the search ends at the first run older than the window.
+    for run in store.list():
+        try:
+            recorded = run.config()
+        except DamagedRunError:
+            continue
+        age = seconds_since(recorded.get("created"))
+        if age is None or age > REPEAT_SECONDS:
+            return None
+        same = {key: value for key, value in recorded.items() if key not in LAUNCH_KEYS} == config
+        if same and recorded.get("name") == name and recorded.get("owner") == owner:
+            return max(age, 0.0)
+    return None
 
 
 @dataclass(frozen=True)
@@ -106,7 +160,7 @@ def launch(
         Who launches it, recorded as the run's ``owner`` (the fair queue's student).
     force : bool, default False
         Train even if the engine `reuses_finished_runs` and a finished run has the same
-        settings.
+        settings, or the same run was launched seconds ago.
     cluster : str, optional
         A Ray cluster's ``HOST:PORT``; by default ``$MNIST_LAB_CLUSTER``, and without it
         this machine (see `executor_for`).
@@ -126,6 +180,9 @@ def launch(
 
     Raises
     ------
+    RepeatedLaunchError
+        If the same run (settings, name and owner) was launched less than `REPEAT_SECONDS`
+        ago and ``force`` is False: ask, and launch again with ``force=True``.
     ValueError
         If the engine is unknown, a setting is invalid (naming it and its allowed values),
         the run would take longer than the lab's limit (`timing.cost_refusal`), the name or
@@ -150,6 +207,8 @@ def launch(
         stored = store.find_finished(config)
         if stored is not None:
             return Launched(stored, reused=True)
+    if not force and (seconds := repeated_run(store, config, name, owner)) is not None:
+        raise RepeatedLaunchError("run", seconds)
     # A run that would hold a training slot for hours is refused, saying the limit.
     refusal = cost_refusal(store, settings)
     if refusal is not None:

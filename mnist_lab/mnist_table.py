@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from mnist_lab.data import EMBEDDED_SHA256, N_CLASSES
 from mnist_lab.engines import get_engine
 from mnist_lab.files import DamagedRunError
 from mnist_lab.launch import Launched, executor_for, launch
+from mnist_lab.run_summary import training_time
 from mnist_lab.runs import Run, RunStore
 from mnist_lab.status import LIVE_STATES
 
@@ -252,8 +252,8 @@ class Reproduction:
     n_test : int
         How many test digits it was measured on.
     training_s : float or None
-        Seconds from the worker's start to its end, less the test predictions (loading the
-        data and saving the model included); None where the status lacks the times.
+        `run_summary.training_time`: the one training time every page shows; None where
+        neither the records nor the status say.
     predict_s_per_1000 : float or None
         Seconds to predict 1,000 test digits; None for runs trained before it was recorded.
     model_bytes : int or None
@@ -316,13 +316,11 @@ def reproduction_of(run: Run) -> Reproduction | None:
     if evaluation is None:
         return None
     predict_s = _positive(evaluation.get("predict_seconds"))
-    wall_s = _seconds_between(status.get("started"), status.get("ended"))
-    training_s = None if wall_s is None else max(wall_s - (predict_s or 0.0), 0.0)
     return Reproduction(
         run=run,
         test_error=1.0 - evaluation["test_accuracy"],
         n_test=evaluation["n_test"],
-        training_s=training_s,
+        training_s=training_time(run, status, evaluation),
         predict_s_per_1000=None if predict_s is None else predict_s * 1000 / evaluation["n_test"],
         model_bytes=_size(engine.model_file(run)),
         parameters=network_parameters(config),
@@ -551,12 +549,3 @@ def _size(path: Path | None) -> int | None:
         return None if path is None else path.stat().st_size
     except OSError:
         return None
-
-
-def _seconds_between(started, ended) -> float | None:
-    """Seconds between two ISO times of ``status.json``; None if either is missing or bad."""
-    try:
-        seconds = (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
-    except (TypeError, ValueError):
-        return None
-    return seconds if seconds >= 0 else None

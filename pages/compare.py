@@ -13,6 +13,7 @@ from dashboard.ui.data.datasets_view import warn_if_different_datasets
 from dashboard.ui.evaluate.figures.evaluation import difference_figure, per_digit_accuracy_figure
 from dashboard.ui.evaluate.label_issues_view import show_label_issues
 from dashboard.ui.evaluate.model_checks_view import compare_checks
+from dashboard.ui.runs.baseline_view import baseline_offer
 from dashboard.ui.runs.runs_view import (
     load_evaluated,
     run_labels,
@@ -76,10 +77,8 @@ if flash := st.session_state.pop("compare_flash", None):
 store = RunStore()
 table = runs_table(store)
 if table.empty:
-    st.info(
-        "No runs yet. Train a network on the Train page, or a baseline with "
-        "`python -m mnist_lab baseline`."
-    )
+    st.info("No runs yet. Train a network on the Train page, or the baseline here.")
+    baseline_offer(store, "compare_baseline")
     st.stop()
 rows = {row["id"]: row for row in table.to_dict("records")}
 labels = run_labels(list(rows.values()))
@@ -91,10 +90,13 @@ for row in shown.to_dict("records"):
 
 st.subheader("Learning curves")
 with_curves = [run_id for run_id in rows if rows[run_id]["state"] != "damaged"]
+# The first choice through Session State, not a default: the rename and delete buttons
+# set it there too, and a widget given both makes Streamlit warn.
+kept = st.session_state.get("compare_curves", with_curves[:2])
+st.session_state["compare_curves"] = [run_id for run_id in kept if run_id in with_curves]
 chosen = st.multiselect(
     "Runs to overlay",
     with_curves,
-    default=with_curves[:2],
     format_func=labels.__getitem__,
     key="compare_curves",
 )
@@ -113,10 +115,9 @@ evaluated = [run_id for run_id, row in rows.items() if row["test_accuracy"] == r
 networks = [r for r in evaluated if not rows[r]["baseline"]]
 baselines = [r for r in evaluated if rows[r]["baseline"]]
 if not networks or not baselines:
-    st.info(
-        "This needs one evaluated network and one evaluated baseline "
-        "(`python -m mnist_lab baseline`)."
-    )
+    st.info("This needs one evaluated network and one evaluated baseline.")
+    if not baselines:
+        baseline_offer(store, "compare_baseline")
 else:
     left, right = st.columns(2)
     network_id = left.selectbox(

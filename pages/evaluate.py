@@ -11,6 +11,7 @@ from dashboard.ui.evaluate.figures.evaluation import clicked_cell
 from dashboard.ui.evaluate.import_view import RUN_KEY, render_model_import
 from dashboard.ui.evaluate.model_checks_view import labelled, show_calibration, show_robustness
 from dashboard.ui.evaluate.shared_figures import cached_confusion_figure, cached_gallery_figure
+from dashboard.ui.runs.baseline_view import baseline_offer
 from dashboard.ui.runs.export_view import render_code_downloads
 from dashboard.ui.runs.runs_view import load_evaluated, page_run
 from dashboard.ui.runs.tensorboard_view import render_tensorboard_command
@@ -24,7 +25,6 @@ from mnist_lab.predict import usable_runs
 from mnist_lab.runs import RunStore
 
 GALLERY_SIZES = (8, 16, 32)
-BASELINE_HINT = "python -m mnist_lab baseline --normalization scale"
 
 st.title(PAGE["evaluate"].title)
 store = RunStore()
@@ -49,7 +49,9 @@ if baseline is None or isinstance(baseline, str):
     left.metric("Test accuracy", f"{accuracy:.2%}")
     middle.metric("Test loss", f"{loss:.4f}")
     if baseline_run is None:
-        right.info(f"No baseline yet to compare with: train one with `{BASELINE_HINT}`.")
+        with right:
+            st.info("No baseline yet to compare with.")
+            baseline_offer(store, "evaluate_baseline", recorded_dataset(run.config())["name"])
 else:
     base_accuracy, base_loss = (
         baseline.evaluation["test_accuracy"],

@@ -16,8 +16,9 @@ st.title(PAGE["table"].title)
 st.caption(
     "Do we even need a neural network? The MNIST page's published test errors, and beside "
     "them the lab's runs of each method: a row fills when a run of its recipe finishes "
-    "(the best one if several did, with its name). Training time is the worker's time less "
-    "the test predictions; prediction time is per 1,000 test digits."
+    "(the best one if several did, with its name). Training time runs from the first step to "
+    "the end of training (starting the worker, loading data and the final evaluation "
+    "excluded); prediction time is per 1,000 test digits."
 )
 store = RunStore()
 subset = st.selectbox("Training digits", list(SUBSETS), format_func=SUBSETS.get, key="table_subset")

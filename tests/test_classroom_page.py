@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 from test_evaluate_page import NETWORK_CONFIG, make_finished_run
 
 from dashboard.ui.app.text import plain_markdown
+from dashboard.ui.classroom.live_view import REFRESH_SECONDS
 from mnist_lab.execution.queue_entry import enqueue
 from mnist_lab.ownership import TEACHER_KEY_ENV
 from mnist_lab.processes import process_start_time
@@ -72,6 +74,35 @@ def test_the_page_shows_every_student_the_leaderboard_and_who_trains(class_runs)
     assert json.loads(app.get("plotly_chart")[0].proto.spec)["layout"]["xaxis"]["type"] == "log"
 
 
+@pytest.fixture
+def refresh_periods(monkeypatch):
+    """The ``run_every`` of every fragment the page draws, in order."""
+    periods = []
+
+    def fragment(function=None, *, run_every=None):
+        periods.append(run_every)
+        return real(function, run_every=run_every) if function else real(run_every=run_every)
+
+    real = st.fragment
+    monkeypatch.setattr(st, "fragment", fragment)
+    return periods
+
+
+def test_the_live_parts_redraw_themselves_while_a_run_trains(class_runs, refresh_periods):
+    app = open_page()
+    assert refresh_periods == [REFRESH_SECONDS]
+    assert [metric.value for metric in app.metric][2] == "1"
+    cy = RunStore().list()[0]
+    assert cy.name == "cy's cnn"
+    cy.update_status(state="finished", progress=1.0, message="Done.")
+    app.run()
+    assert not app.exception
+    # The run's end shows, and with nothing live the timer goes away.
+    assert [metric.value for metric in app.metric][2] == "0"
+    assert "Nobody is training right now." in [caption.value for caption in app.caption]
+    assert refresh_periods[-1] is None
+
+
 def test_the_results_download_as_csv_safe_for_spreadsheets(class_runs):
     app = open_page()
     button = app.get("download_button")[0]
@@ -126,3 +157,5 @@ def test_the_teacher_sees_the_queue_and_reorders_and_cancels_it(tmp_path, monkey
     shown = plain_markdown(waiting["bob's"].name)
     assert f"Cancelled “{shown}”: it leaves" in app.info[0].value
     assert waiting["bob's"].stop_requested()
+    # Gone from the queue at once, before the dispatcher's next pass.
+    assert app.dataframe[0].value["name"].tolist() == ["second", "first"]

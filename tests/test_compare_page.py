@@ -5,13 +5,16 @@ import os
 from pathlib import Path
 
 import pytest
+from streamlit.elements.lib import policies
 from streamlit.testing.v1 import AppTest
 from test_evaluate_page import NETWORK_CONFIG, make_finished_run, runs  # noqa: F401 (fixture)
 
+from dashboard.ui.app.text import plain_markdown
 from mnist_lab.processes import process_start_time
 from mnist_lab.runs import CONFIG_FILE
 
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "compare.py"
+EVALUATE = PAGE.parent / "evaluate.py"
 
 
 def open_page() -> AppTest:
@@ -96,8 +99,11 @@ def test_rename_validates_and_renames(runs):  # noqa: F811
     assert app.success[0].value == r"Renamed “My \<b\>net\<\/b\>” to “wide relu”\."
 
 
-def test_a_renamed_run_is_relabelled_in_every_picker(runs):  # noqa: F811
+def test_a_renamed_run_is_relabelled_in_every_picker(runs, monkeypatch, caplog):  # noqa: F811
     _, network, _ = runs
+    # Streamlit checks a widget's default against Session State only under a server.
+    monkeypatch.setattr(policies.runtime, "exists", lambda: True)
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)
     app = open_page()
     app.selectbox(key="compare_manage").set_value(network.id)
     app.text_input(key="compare_new_name").set_value("wide relu")
@@ -108,6 +114,8 @@ def test_a_renamed_run_is_relabelled_in_every_picker(runs):  # noqa: F811
             "wide relu"
         )
     assert app.multiselect(key="compare_curves").value[0] == network.id
+    # Given again through Session State, a picker with a default would warn about both.
+    assert "Session State API" not in caplog.text
 
 
 def test_two_runs_with_one_name_can_be_told_apart(runs, mnist):  # noqa: F811
@@ -145,3 +153,40 @@ def test_no_runs(tmp_path, monkeypatch, runs_dir_exists):
     app = open_page()
     assert not app.exception
     assert "No runs yet" in app.info[0].value
+
+
+@pytest.fixture
+def no_dispatcher(monkeypatch):
+    """The runs the page launches wait in the queue: no dispatcher trains them."""
+    started = []
+    monkeypatch.setattr("mnist_lab.execution.local.ensure_dispatcher", started.append)
+    return started
+
+
+@pytest.mark.parametrize(
+    ("page", "key", "query"),
+    [(PAGE, "compare_baseline", False), (EVALUATE, "evaluate_baseline", True)],
+)
+def test_without_a_baseline_one_click_launches_it(runs, no_dispatcher, page, key, query):  # noqa: F811
+    store, network, baseline = runs
+    store.delete(baseline.id)
+    app = AppTest.from_file(str(page), default_timeout=60)
+    app.session_state["identity_name"] = "Ada"
+    if query:
+        app.query_params["run"] = network.id
+    app.run()
+    assert not app.exception
+    assert not [info for info in app.info if "python -m" in info.value], "no command line"
+    app.button(key=f"{key}_button").click().run()
+    assert not app.exception and not app.error
+    [launched] = [run for run in store.list() if run != network]
+    config = launched.config()
+    assert (config["engine"], config["normalization"], launched.owner) == (
+        "sklearn",
+        "scale",
+        "Ada",
+    )
+    assert launched.status()["state"] == "queued" and no_dispatcher
+    # The page follows it until it ends.
+    assert plain_markdown("Baseline: queued.") in " ".join(caption.value for caption in app.caption)
+    assert not [button for button in app.button if button.key == f"{key}_button"]

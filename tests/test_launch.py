@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,10 @@ from mnist_lab.cli.train import launch_request
 from mnist_lab.execution.dispatcher import queue_state
 from mnist_lab.execution.executor import Executor
 from mnist_lab.files import read_json
-from mnist_lab.launch import CLUSTER_ENV, launch
+from mnist_lab.launch import CLUSTER_ENV, REPEAT_SECONDS, RepeatedLaunchError, launch
 from mnist_lab.lessons.catalogue import LESSONS
 from mnist_lab.lessons.runner import lesson_tag, start_lesson
-from mnist_lab.runs import RunStore
+from mnist_lab.runs import RUNS_DIR_ENV, RunStore
 
 BASELINE = {"engine": "sklearn", "subset": 500}
 NETWORK = {"engine": "numpy", "subset": 500, "epochs": 1}
@@ -113,10 +114,40 @@ def test_force_trains_again_and_other_settings_are_not_reused(tmp_path, made):
 def test_a_live_run_or_an_engine_that_does_not_reuse_trains_again(tmp_path, made):
     store = RunStore(tmp_path)
     live = launch(store, BASELINE).run
-    assert launch(store, BASELINE).run != live
+    assert launch(store, BASELINE, owner="Ada").run != live
     network = finished_run(store, NETWORK)
     assert not mnist_lab.launch.get_engine("numpy").reuses_finished_runs
-    assert launch(store, NETWORK).run != network
+    assert launch(store, NETWORK, owner="Ada").run != network
+
+
+def test_the_same_run_launched_seconds_later_is_asked_about(tmp_path, made):
+    store = RunStore(tmp_path)
+    first = launch(store, NETWORK, name="twice", owner="Ada").run
+    with pytest.raises(RepeatedLaunchError, match=r"^You launched the same run \d+ s ago\. Launch"):
+        launch(store, NETWORK, name="twice", owner="Ada", prepare=lambda run: pytest.fail("made"))
+    assert store.list() == [first]
+    # Another name, owner or setting is another run; force launches it again.
+    launch(store, NETWORK, name="other", owner="Ada")
+    launch(store, NETWORK, name="twice", owner="Bob")
+    launch(store, {**NETWORK, "seed": 7}, name="twice", owner="Ada")
+    again = launch(store, NETWORK, name="twice", owner="Ada", force=True).run
+    assert again != first and len(store.list()) == 5
+
+
+def test_the_same_run_launched_long_ago_is_launched_without_asking(tmp_path, made):
+    store = RunStore(tmp_path)
+    first = launch(store, NETWORK, owner="Ada").run
+    created = datetime.now(UTC) - timedelta(seconds=REPEAT_SECONDS + 1)
+    first.write_json("config.json", dict(first.config(), created=created.isoformat()))
+    assert launch(store, NETWORK, owner="Ada").run != first
+
+
+def test_the_cli_says_the_question_and_how_to_insist(tmp_path, made, monkeypatch, capsys):
+    monkeypatch.setenv(RUNS_DIR_ENV, str(tmp_path))
+    launch(RunStore(tmp_path), {**BASELINE, "seed": 3})
+    assert main(["train", "--engine", "sklearn", "--subset", "500", "--seed", "3"]) == 2
+    error = capsys.readouterr().err
+    assert "You launched the same run" in error and "--force" in error
 
 
 @pytest.mark.parametrize(
@@ -152,10 +183,10 @@ def test_the_cluster_comes_from_the_environment_unless_one_is_given(tmp_path, ma
     launch(store, NETWORK, parallel=3)
     assert made["local"][-1].options == {"parallel": 3} and not made["ray"]
     monkeypatch.setenv(CLUSTER_ENV, "10.0.0.1:6379")
-    run = launch(store, NETWORK, parallel=3).run
+    run = launch(store, NETWORK, parallel=3, force=True).run
     [ray] = made["ray"]
     assert ray.made_with == ("10.0.0.1:6379",) and ray.launched == [(run, False)]
-    launch(store, NETWORK, cluster="10.0.0.2:6379")
+    launch(store, NETWORK, cluster="10.0.0.2:6379", force=True)
     assert made["ray"][-1].made_with == ("10.0.0.2:6379",) and len(made["local"]) == 1
 
 

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.ui.app.text import plain_markdown
+from dashboard.ui.sweeps import sweeps_view
 from mnist_lab.engines import get_engine
 from mnist_lab.launch import CLUSTER_ENV
 from mnist_lab.ownership import TEACHER_KEY_ENV
@@ -114,6 +115,30 @@ def test_the_form_launches_a_sweep_that_trains(store):  # noqa: F811
         assert time.monotonic() < deadline, sweep.state()
         time.sleep(0.5)
     assert [run.status()["state"] for run in sweep.runs()] == ["finished", "finished"]
+    # One epoch each: the curves are drawn per logging window, not as single dots.
+    app.run()
+    curves = charts(app)[app.get("plotly_chart")[-1].proto.id]
+    assert curves["data"] and all(len(trace["x"]) > 1 for trace in curves["data"])
+    assert "optimizer step" in json.dumps(curves["layout"])
+
+
+def test_the_same_sweep_launched_twice_in_seconds_is_asked_about(store, monkeypatch):  # noqa: F811
+    started = []
+    monkeypatch.setattr(sweeps_view, "start_sweep_driver", started.append)
+    app = open_page("Ada")
+    app.selectbox(key="sweeps_engine").set_value("numpy").run()
+    app.multiselect(key="sweeps_parameters_numpy").set_value(["learning_rate"]).run()
+    app.text_input(key="sweeps_name").set_value("twice")
+    app.button(key="FormSubmitter:sweeps_form-Launch sweep").click().run()
+    assert not app.exception and len(SweepStore(store).list()) == 1 and not app.warning
+    # The second click, seconds later: a question, and nothing launched.
+    app.button(key="FormSubmitter:sweeps_form-Launch sweep").click().run()
+    assert not app.exception and len(SweepStore(store).list()) == 1
+    assert "You launched the same sweep" in app.warning[0].value
+    assert "Launch it again?" in app.warning[0].value
+    app.button(key="sweeps_again").click().run()
+    assert not app.exception and not [w for w in app.warning if "launched the same" in w.value]
+    assert len(SweepStore(store).list()) == 2 and len(started) == 2
 
 
 @pytest.mark.parametrize(
@@ -145,7 +170,7 @@ def sweep_of(store, owner: str, state: str = "running", driver: int | None = Non
         parameters=[parse_parameter("learning_rate=0.5", NUMPY)],
         owner=owner,
     ).validate()
-    sweep = SweepStore(store).create(definition)
+    sweep = SweepStore(store).create(definition, again=True)
     pid = driver or os.getpid()
     sweep.update(state=state, driver={"pid": pid, "pid_start": process_start_time(pid)})
     return sweep

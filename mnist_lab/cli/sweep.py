@@ -6,7 +6,7 @@ import argparse
 
 from mnist_lab.cli.settings_flags import add_settings_flags, requested_values
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines
-from mnist_lab.launch import CLUSTER_ENV
+from mnist_lab.launch import CLUSTER_ENV, RepeatedLaunchError
 from mnist_lab.runs import RunStore
 from mnist_lab.settings import METADATA_KEYS
 from mnist_lab.sweeps.driver import run_sweep, sweep_executor, trials_at_once
@@ -61,6 +61,9 @@ def add_sweep_parser(subparsers: argparse._SubParsersAction) -> None:
         help="stop a trial whose validation accuracy falls below the others' median",
     )
     parser.add_argument("--name", help="the sweep's name (its trials' names start with it)")
+    parser.add_argument(
+        "--again", action="store_true", help="launch even if the same sweep began seconds ago"
+    )
     parser.add_argument(
         "--resume",
         metavar="SWEEP_ID",
@@ -119,7 +122,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         definition = sweep_definition(args)
         # Connect first: an unreachable cluster is a message, and leaves no sweep behind.
         executor = sweep_executor(definition, store)
-        sweep = SweepStore(store).create(definition)
+        try:
+            sweep = SweepStore(store).create(definition, again=args.again)
+        except RepeatedLaunchError as error:
+            raise ValueError(f"{error} Add --again to launch it again.") from None
     print(
         f"Sweep {sweep.id}: {definition.trial_count()} trials ({definition.method}), "
         f"{trials_at_once(definition, executor)} at a time on {executor.where}. "

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from mnist_lab import records
 from mnist_lab.cli.settings_flags import add_settings_flags, requested_values
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, Engine, all_engines
-from mnist_lab.launch import CLUSTER_ENV, draws_fresh_seed, launch
+from mnist_lab.launch import CLUSTER_ENV, RepeatedLaunchError, draws_fresh_seed, launch
 from mnist_lab.runs import Run, RunStore
 from mnist_lab.settings import Settings, fresh_seed
 from mnist_lab.status import LIVE_STATES
@@ -43,7 +43,10 @@ def add_launch_flags(parser: argparse.ArgumentParser, engines: list[Engine]) -> 
     add_settings_flags(parser, engines)
     parser.add_argument("--name", help="display name of the run")
     parser.add_argument(
-        "--force", action="store_true", help="train even if a finished run has the same settings"
+        "--force",
+        action="store_true",
+        help="train even if a finished run has the same settings, or the same run was "
+        "launched seconds ago",
     )
     parser.add_argument(
         "--cluster", help=f"train on a Ray cluster's HOST:PORT (default ${CLUSTER_ENV}: none)"
@@ -91,13 +94,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     if request.fresh_seed:
         seed = request.settings.seed
         print(f"Seed {seed}, drawn for this run (--seed {seed} trains the same model again).")
-    launched = launch(
-        RunStore(),
-        request.settings.to_dict(),
-        name=request.name,
-        force=args.force,
-        cluster=args.cluster,
-    )
+    try:
+        launched = launch(
+            RunStore(),
+            request.settings.to_dict(),
+            name=request.name,
+            force=args.force,
+            cluster=args.cluster,
+        )
+    except RepeatedLaunchError as error:
+        raise ValueError(f"{error} Add --force to launch it again.") from None
     run, reused = launched.run, launched.reused
     if reused:
         print(f"Answered from stored run {run.id} with the same settings (--force retrains).")

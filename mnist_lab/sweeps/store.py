@@ -31,6 +31,7 @@ from typing import Any
 from mnist_lab.data import EMBEDDED_NAME as MNIST
 from mnist_lab.engines import ENGINES, get_engine
 from mnist_lab.files import DamagedRunError, KeptByVersion, atomic_write_json, now_iso, read_json
+from mnist_lab.launch import REPEAT_SECONDS, RepeatedLaunchError, seconds_since
 from mnist_lab.processes import process_alive
 from mnist_lab.runs import (
     MAX_NAME_LENGTH,
@@ -552,11 +553,29 @@ class SweepStore:
         self.runs = store
         self.root = store.root / SWEEPS_DIR
 
-    def create(self, definition: SweepDefinition) -> Sweep:
-        """Validate ``definition`` and write a new sweep directory in state ``defined``."""
+    def create(self, definition: SweepDefinition, again: bool = False) -> Sweep:
+        """Validate ``definition`` and write a new sweep directory in state ``defined``.
+
+        Parameters
+        ----------
+        definition : SweepDefinition
+            What to sweep, and who launches it.
+        again : bool, default False
+            Create it even if the same definition was launched seconds ago.
+
+        Raises
+        ------
+        RepeatedLaunchError
+            If a sweep with the same definition (owner included) was created less than
+            `mnist_lab.launch.REPEAT_SECONDS` ago and ``again`` is False.
+        ValueError
+            If the definition is invalid or names a dataset not stored here.
+        """
         definition.validate()
         # Its trials' dataset must be stored here: an unknown name is refused before any trial.
         self.runs.with_dataset_hash({"dataset": {"name": definition.base.get("dataset", MNIST)}})
+        if not again and (seconds := self.repeated(definition)) is not None:
+            raise RepeatedLaunchError("sweep", seconds)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
         sweep = Sweep(self.root / validate_run_id(f"sweep-{stamp}-{secrets.token_hex(2)}"))
         sweep.path.mkdir(parents=True)
@@ -572,6 +591,22 @@ class SweepStore:
             },
         )
         return sweep
+
+    def repeated(self, definition: SweepDefinition) -> float | None:
+        """Seconds since a sweep of ``definition`` was created, if under `REPEAT_SECONDS`."""
+        wanted = definition.to_dict()
+        # Newest first: the search ends at the first sweep older than the window.
+        for sweep in self.list():
+            try:
+                created, same = sweep.raw().get("created"), sweep.definition().to_dict() == wanted
+            except DamagedRunError:
+                continue
+            age = seconds_since(created)
+            if age is None or age > REPEAT_SECONDS:
+                return None
+            if same:
+                return max(age, 0.0)
+        return None
 
     def get(self, sweep_id: str) -> Sweep:
         """The sweep with id ``sweep_id``; ``KeyError`` if there is none."""

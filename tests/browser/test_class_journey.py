@@ -9,6 +9,7 @@ still while the two sessions look at it.
 from __future__ import annotations
 
 import fcntl
+import os
 import time
 
 import pytest
@@ -17,6 +18,7 @@ from playwright.sync_api import expect
 from mnist_lab.execution.dispatcher import LOCK_FILE
 from mnist_lab.execution.queue_entry import enqueue
 from mnist_lab.ownership import TEACHER_KEY_ENV
+from mnist_lab.processes import process_start_time
 from mnist_lab.runs import RunStore
 from tests.browser.driver import VIEWPORT, choose, exceptions, go_to, open_app, wait_for_run
 from tests.browser.server import start_server, stop_server
@@ -83,6 +85,17 @@ def test_the_teacher_reorders_the_queue_and_the_student_sees_it(browser, class_s
         student.get_by_text("3rd of 3 in the queue: expected to start in about 1m 00s.")
     ).to_be_visible(timeout=15_000)
     student.context.close()
+
+    # The Class page follows a run's start and end by itself, within its refresh period.
+    training = teacher.locator('[data-testid="stMetric"]').filter(has_text="Training now")
+    expect(training.locator('[data-testid="stMetricValue"]')).to_have_text("0")
+    run = next(run for run in RunStore(class_server.runs_dir).list() if run.name == "ada first")
+    pid = os.getpid()
+    run.update_status(state="running", pid=pid, pid_start=process_start_time(pid), progress=0.77)
+    expect(training.locator('[data-testid="stMetricValue"]')).to_have_text("1", timeout=15_000)
+    run.update_status(state="finished", progress=1.0, message="Done.")
+    expect(training.locator('[data-testid="stMetricValue"]')).to_have_text("0", timeout=15_000)
+    assert exceptions(teacher) == []
 
     # A refresh keeps the teacher's unlock (a token in a cookie, not the key in the address),
     # until the teacher locks the browser again.

@@ -39,14 +39,22 @@ def test_a_sweep_from_the_form_to_the_best_run(page, server, screenshots):
     page.get_by_label("Training subset (100-60,000; 0 = all)").fill("1000")
     page.get_by_label("Epochs").fill("2")
     page.get_by_label("Trials at once").fill("2")
+    sweeps = SweepStore(RunStore(server.runs_dir))
+    before = len(sweeps.list())
     page.get_by_label("Sweep name (optional)").fill(SWEEP_NAME)
+    # Enter in a text field launches nothing: only the button does, once.
+    page.get_by_label("Sweep name (optional)").press("Enter")
+    wait_for_run(page)
+    assert len(sweeps.list()) == before
+    expect(page.get_by_text("Launched 4 trials.")).to_have_count(0)
     page.get_by_role("button", name="Launch sweep").click()
     wait_for_run(page)
     expect(page.get_by_text("Launched 4 trials.")).to_be_visible()
     assert exceptions(page) == []
     page.screenshot(path=screenshots / "sweeps-live.png", full_page=True)
 
-    sweep = SweepStore(RunStore(server.runs_dir)).list()[0]
+    assert len(sweeps.list()) == before + 1
+    sweep = sweeps.list()[0]
     deadline = time.monotonic() + TIMEOUT_S
     while sweep.state()["state"] != "finished":
         assert time.monotonic() < deadline, sweep.state()

@@ -51,8 +51,9 @@ def leaderboard(table: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``rank``, ``student``, ``test_accuracy``, ``name`` (the best run), ``label``
-        and ``runs`` (how many runs the student has, evaluated or not).
+        Columns ``rank`` (equal scores share one), ``student``, ``test_accuracy``, ``name``
+        (the best run), ``label`` and ``runs`` (how many runs the student has, evaluated or
+        not).
 
     Examples
     --------
@@ -60,18 +61,19 @@ def leaderboard(table: pd.DataFrame) -> pd.DataFrame:
     ...                       "label": ["mlp", "cnn", "mlp"], "test_accuracy": [0.9, 0.99, None]})
     >>> leaderboard(table)[["rank", "student", "name", "runs"]].values.tolist()
     [[1, 'Ada', 'a2', 2]]
+    >>> tie = pd.DataFrame({"student": ["Ada", "Bob", "Cy"], "name": ["a", "b", "c"],
+    ...                     "label": ["mlp"] * 3, "test_accuracy": [0.9, 0.9, 0.8]})
+    >>> leaderboard(tie)["rank"].tolist()
+    [1, 1, 3]
     """
     runs = table.groupby("student").size()
     evaluated = table.dropna(subset=["test_accuracy"])
     best = evaluated.sort_values("test_accuracy", ascending=False, kind="stable")
     best = best.drop_duplicates("student")[["student", "test_accuracy", "name", "label"]]
-    best = best.assign(runs=best["student"].map(runs).to_numpy())
-    return (
-        best.reset_index(drop=True)
-        .rename_axis("rank")
-        .reset_index()
-        .assign(rank=lambda frame: frame["rank"] + 1)
-    )
+    best = best.assign(runs=best["student"].map(runs).to_numpy()).reset_index(drop=True)
+    # Equal scores share a rank (1, 1, 3): neither student is ahead of the other.
+    rank = best["test_accuracy"].rank(method="min", ascending=False).astype(int)
+    return best.assign(rank=rank)[["rank", *best.columns]]
 
 
 def training_now(store: RunStore, table: pd.DataFrame) -> pd.DataFrame:

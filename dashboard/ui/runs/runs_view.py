@@ -18,7 +18,7 @@ from dashboard.ui.app.run_cache import cached_predictions
 from dashboard.ui.app.text import plain_markdown
 from mnist_lab import evaluation as ev
 from mnist_lab.files import DamagedRunError
-from mnist_lab.run_summary import summaries, summary
+from mnist_lab.run_summary import TRAINING_TIME_HELP, summaries, summary
 from mnist_lab.runs import Run, RunStore
 from mnist_lab.status import DAMAGED, LIVE_STATES
 
@@ -45,6 +45,8 @@ TABLE_FORMATS = {
     "learning_rate": ("{:g}", True),
     "epochs": ("{:.0f}", True),
 }
+# What a column's header says when pointed at.
+COLUMN_HELP = {"training_s": TRAINING_TIME_HELP}
 MISSING = "—"
 # Rows of a run table per page: a class makes hundreds of runs in an afternoon.
 PAGE_SIZE = 50
@@ -120,7 +122,9 @@ def show_runs_table(table: pd.DataFrame, key: str) -> None:
         hide_index=True,
         key=key,
         column_config={
-            TABLE_COLUMNS[column]: st.column_config.TextColumn(alignment="right")
+            TABLE_COLUMNS[column]: st.column_config.TextColumn(
+                alignment="right", help=COLUMN_HELP.get(column)
+            )
             for column, (_, right) in TABLE_FORMATS.items()
             if right
         },

@@ -17,6 +17,7 @@ from dashboard.ui.app.figures.style import (
     plain,
     readable_number,
 )
+from mnist_lab.records import of_kind
 from mnist_lab.sweeps.space import Parameter
 
 ACCURACY_COLORSCALE = "Viridis"
@@ -147,4 +148,53 @@ def importance_figure(importances: dict[str, float], height: int = 240) -> go.Fi
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"title": "share of the variation in test accuracy", "tickformat": ".0%"},
     )
+    return figure
+
+
+def window_curves_figure(curves: dict[str, list[dict]], height: int = 380) -> go.Figure:
+    """Training loss and accuracy of several runs per logging window, against the step.
+
+    What a sweep of one epoch shows: per epoch, each trial would be a single dot.
+
+    Parameters
+    ----------
+    curves : dict
+        Run label (shortened in the legend, in full on hover) -> its ``metrics.jsonl``
+        records; each run's ``batch`` records are drawn.
+    height : int, default 380
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    figure = make_subplots(
+        rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=("loss", "accuracy")
+    )
+    accuracies = []
+    for number, (name, metrics) in enumerate(curves.items()):
+        windows = of_kind(metrics, "batch")
+        if not windows:
+            continue
+        steps = [record["step"] for record in windows]
+        color = RUN_COLORS[number % len(RUN_COLORS)]
+        for col, metric in ((1, "loss"), (2, "accuracy")):
+            values = [record.get(metric) for record in windows]
+            if metric == "accuracy":
+                accuracies += [value for value in values if value is not None]
+            figure.add_scatter(
+                x=steps,
+                y=values,
+                mode="lines" if len(windows) > 1 else "markers",
+                name=plain(name[:40]),
+                legendgroup=str(number),
+                showlegend=col == 1,
+                line={"color": color},
+                hovertemplate=f"{plain(name)}<br>step %{{x}}: %{{y:.4g}}<extra></extra>",
+                row=1,
+                col=col,
+            )
+    figure.update_xaxes(title_text="optimizer step (training, per logging window)")
+    if accuracies:
+        figure.update_yaxes(**percent_axis(accuracies), row=1, col=2)
+    figure.update_layout(height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return figure

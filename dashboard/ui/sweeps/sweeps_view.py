@@ -19,13 +19,14 @@ from dashboard.ui.sweeps.figures import (
     accuracy_by_parameter_figure,
     importance_figure,
     parallel_coordinates_figure,
+    window_curves_figure,
 )
 from dashboard.ui.train.figures.curves import learning_curves_figure
-from mnist_lab import ownership
+from mnist_lab import ownership, records
 from mnist_lab.engines import Engine
 from mnist_lab.execution.ray_cluster import check_reachable
 from mnist_lab.files import DamagedRunError
-from mnist_lab.launch import CLUSTER_ENV
+from mnist_lab.launch import CLUSTER_ENV, RepeatedLaunchError
 from mnist_lab.runs import RunStore
 from mnist_lab.settings import Setting
 from mnist_lab.status import LIVE_STATES
@@ -42,6 +43,8 @@ from mnist_lab.sweeps.store import (
 )
 
 REFRESH_SECONDS = 2.0
+# The question an identical launch seconds after another left, and the definition it asks about.
+REPEAT_KEY = "sweeps_repeat"
 # A sweep whose driver stopped before its end: starting a driver again resumes it.
 RESUMABLE = frozenset({"interrupted", "failed"})
 # Settings a sweep usually keeps fixed, offered as widgets when the engine declares them.
@@ -116,7 +119,7 @@ def sweep_form(engine: Engine, store: RunStore) -> Sweep | None:
         format_func=lambda name: options[name].label or name,
         key=f"sweeps_parameters_{engine.name}",
     )
-    with st.form("sweeps_form"):
+    with st.form("sweeps_form", enter_to_submit=False):
         texts = {
             name: st.text_input(
                 f"{options[name].label or name}: values or a range",
@@ -163,7 +166,8 @@ def sweep_form(engine: Engine, store: RunStore) -> Sweep | None:
         cluster = cluster_widget()
         submitted = st.form_submit_button("Launch sweep", type="primary")
     if not submitted:
-        return None
+        return ask_again(store)
+    st.session_state.pop(REPEAT_KEY, None)
     if name_missing():
         st.error(NAME_FIRST, icon=":material/error:")
         return None
@@ -183,12 +187,41 @@ def sweep_form(engine: Engine, store: RunStore) -> Sweep | None:
         )
         if definition.cluster:
             check_reachable(definition.cluster)
-        sweep = SweepStore(store).create(definition)
+    except ValueError as error:
+        st.error(f"Cannot launch this sweep: {plain_markdown(error)}", icon=":material/error:")
+        return None
+    return launch_sweep(store, definition)
+
+
+def launch_sweep(store: RunStore, definition: SweepDefinition, again: bool = False) -> Sweep | None:
+    """Create and start a sweep of ``definition``; None if refused (the reason is shown).
+
+    The same sweep launched seconds ago is asked about (`ask_again`) before a second one.
+    """
+    try:
+        sweep = SweepStore(store).create(definition, again=again)
+    except RepeatedLaunchError as error:
+        st.session_state[REPEAT_KEY] = (str(error), definition)
+        return ask_again(store)
     except ValueError as error:
         st.error(f"Cannot launch this sweep: {plain_markdown(error)}", icon=":material/error:")
         return None
     start_sweep_driver(sweep)
     return sweep
+
+
+def ask_again(store: RunStore) -> Sweep | None:
+    """The question a repeated launch left, with a button that launches the sweep again."""
+    if REPEAT_KEY not in st.session_state:
+        return None
+    question, definition = st.session_state[REPEAT_KEY]
+    # Above its button, and gone once the button answers it.
+    above = st.container()
+    if not st.button("Launch it again", key="sweeps_again"):
+        above.warning(question, icon=":material/help:")
+        return None
+    del st.session_state[REPEAT_KEY]
+    return launch_sweep(store, definition, again=True)
 
 
 def cluster_widget() -> str | None:
@@ -274,13 +307,33 @@ def show_sweep(sweep: Sweep) -> None:
         ended = sum(row["state"] not in LIVE_STATES for row in rows)
         total = definition.trial_count()
         st.progress(min(1.0, ended / total), text=f"{ended} of {total} trials ended")
-        st.caption(plain_markdown(f"{current['state']}: {current['message']}"))
+        # While it runs, what each trial is doing now, not the driver's last word.
+        said = progress_words(rows, total) if current["state"] in LIVE_SWEEP_STATES else None
+        st.caption(plain_markdown(f"{current['state']}: {said or current['message']}"))
         sweep_controls(sweep, current["state"])
         if live and current["state"] not in LIVE_SWEEP_STATES:
             st.rerun()
         show_results(sweep, rows)
 
     panel()
+
+
+def progress_words(rows: list[dict], total: int) -> str:
+    """What a live sweep's trials are doing, in words: ended, training, waiting.
+
+    Examples
+    --------
+    >>> rows = [{"state": s} for s in ("finished", "failed", "running", "queued", "queued")]
+    >>> progress_words(rows, 6)
+    '2 of 6 trials ended, 1 training, 2 waiting in the queue, 1 not launched yet.'
+    """
+    states = [row["state"] for row in rows]
+    ended = sum(state not in LIVE_STATES for state in states)
+    waiting = states.count("queued")
+    words = [f"{ended} of {total} trials ended", f"{len(states) - ended - waiting} training"]
+    words += [f"{waiting} waiting in the queue"] if waiting else []
+    words += [f"{total - len(states)} not launched yet"] if total > len(states) else []
+    return ", ".join(words) + "."
 
 
 def sweep_controls(sweep: Sweep, state: str) -> None:
@@ -356,4 +409,9 @@ def show_results(sweep: Sweep, rows: list[dict]) -> None:
         curve_label(row, varied or parameters, with_seed): runs[row["run"]].metrics()
         for row in rows
     }
-    st.plotly_chart(learning_curves_figure(curves), key=f"sweeps_curves_{sweep.id}")
+    if all(len(records.summary(metrics).records) <= 1 for metrics in curves.values()):
+        # One epoch each: per epoch a trial is a dot, so its logging windows are drawn.
+        figure = window_curves_figure(curves)
+    else:
+        figure = learning_curves_figure(curves)
+    st.plotly_chart(figure, key=f"sweeps_curves_{sweep.id}")

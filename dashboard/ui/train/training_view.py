@@ -17,6 +17,7 @@ from mnist_lab import records
 from mnist_lab.execution.fair_queue import QueuePlace
 from mnist_lab.hints import run_hints
 from mnist_lab.ownership import refusal
+from mnist_lab.run_summary import TRAINING_TIME_HELP, training_time
 from mnist_lab.runs import Run
 from mnist_lab.status import DAMAGED, LIVE_STATES
 
@@ -201,14 +202,15 @@ def render_result(run: Run) -> None:
     accuracy, loss, duration = st.columns(3)
     accuracy.metric("Test accuracy", f"{evaluation['test_accuracy']:.2%}")
     loss.metric("Test loss", f"{evaluation['test_loss']:.4f}")
-    summaries = records.summary(metrics_of(run)).records
-    if summaries and summaries[-1].get("elapsed_s") is not None:
-        expected = run.status().get("expected_training_s")
+    status = run.status()
+    trained = training_time(run, status, evaluation)
+    if trained is not None:
+        expected = status.get("expected_training_s")
         duration.metric(
             "Training time",
-            format_seconds(summaries[-1]["elapsed_s"]),
-            help="Measured while training (data loading and the test evaluation not counted)"
-            + (f"; expected before launch: {format_seconds(expected)}." if expected else "."),
+            format_seconds(trained),
+            help=TRAINING_TIME_HELP
+            + (f" Expected before launch: {format_seconds(expected)}." if expected else ""),
         )
     links = st.columns(3)
     for column, page, label in (

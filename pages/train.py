@@ -17,11 +17,14 @@ from dashboard.ui.train.train_forms import copy_run_settings, settings_chosen_ou
 from dashboard.ui.train.training_view import format_seconds, live_run_panel
 from mnist_lab.data import EMBEDDED_NAME
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines, get_engine
-from mnist_lab.launch import launch
+from mnist_lab.launch import RepeatedLaunchError, launch
 from mnist_lab.run_summary import summaries
 from mnist_lab.runs import Run, RunStore
 from mnist_lab.status import DAMAGED, LIVE_STATES
 from mnist_lab.timing import cost_refusal, expected_training
+
+# Set by the "Launch it again" button: the next rerun launches despite a repeated launch.
+LAUNCH_AGAIN = "train_launch_again"
 
 
 def copy_settings(run: Run) -> None:
@@ -127,7 +130,9 @@ with st.expander("Settings for a new run", expanded=True, icon=":material/tune:"
         key=f"train_{engine.name}_launch",
     )
 
-if launched and settings is not None and not nameless:
+# "Launch it again" after the question a repeated launch raised.
+again = st.session_state.pop(LAUNCH_AGAIN, False)
+if (launched or again) and settings is not None and not nameless:
     seconds = None if estimate is None else round(estimate.seconds, 1)
     settings = with_launch_seed(engine, settings)
     try:
@@ -137,12 +142,21 @@ if launched and settings is not None and not nameless:
             settings.to_dict(),
             name=name or None,
             owner=current_owner(),
+            force=again,
             prepare=None
             if seconds is None
             else lambda run: run.update_status(expected_training_s=seconds),
         )
+    except RepeatedLaunchError as question:
+        st.warning(plain_markdown(question), icon=":material/help:")
+        st.button(
+            "Launch it again",
+            key="train_launch_again_button",
+            on_click=lambda: st.session_state.update({LAUNCH_AGAIN: True}),
+        )
+        st.stop()
     except ValueError as error:
-        st.error(f"Cannot launch: {error}")
+        st.error(plain_markdown(f"Cannot launch: {error}"))
         st.stop()
     if result.reused:
         st.toast("Same settings as a finished run: showing its stored result.")

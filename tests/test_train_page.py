@@ -215,6 +215,18 @@ def test_the_run_name_is_cleared_after_a_launch_and_a_reused_name_warned(runs_di
     assert [run.name for run in RunStore(runs_dir).list()] == ["first try", "first try"]
 
 
+def test_the_same_launch_twice_in_a_row_is_asked_about_then_launched(runs_dir, no_dispatcher):
+    app = open_train_page()
+    app.segmented_control(key="train_engine").set_value("numpy").run()
+    app.checkbox(key="train_numpy_fresh_seed").uncheck().run()
+    app.button(key="train_numpy_launch").click().run()
+    app.button(key="train_numpy_launch").click().run()
+    assert not app.exception and len(RunStore(runs_dir).list()) == 1
+    assert "Launch it again?" in app.warning[0].value.replace("\\", "")
+    app.button(key="train_launch_again_button").click().run()
+    assert not app.exception and len(RunStore(runs_dir).list()) == 2
+
+
 def test_each_launch_draws_a_fresh_seed_unless_one_is_fixed(runs_dir, no_dispatcher):
     app = open_train_page()
     app.segmented_control(key="train_engine").set_value("numpy").run()

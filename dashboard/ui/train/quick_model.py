@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.ui.app.identity import NAME_FIRST, current_owner, name_missing
+from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.train.training_view import live_run_panel
 from mnist_lab.engines import one_click_settings
 from mnist_lab.launch import launch
@@ -51,7 +52,7 @@ def quick_model_offer(store: RunStore, key: str) -> None:
                 store, settings.to_dict(), name="Fast CNN (one click)", owner=current_owner()
             ).run
         except ValueError as error:
-            st.error(f"Cannot launch: {error}")
+            st.error(plain_markdown(f"Cannot launch: {error}"))
             return
         st.session_state[key] = run.id
         st.rerun()

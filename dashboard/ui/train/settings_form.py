@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.ui.app.state import keep_widget_state
+from dashboard.ui.app.text import plain_markdown
 from mnist_lab.engines import Engine
 from mnist_lab.launch import draws_fresh_seed
 from mnist_lab.settings import Setting, Settings, fresh_seed
@@ -186,6 +187,6 @@ def settings_form(engine: Engine, fixed: dict) -> tuple[Settings | None, str]:
     try:
         settings = engine.settings_class(**values).validate()
     except ValueError as error:
-        st.error(f"Cannot launch with these settings: {error}")
+        st.error(plain_markdown(f"Cannot launch with these settings: {error}"))
         return None, name.strip()
     return settings, name.strip()

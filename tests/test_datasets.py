@@ -358,7 +358,7 @@ def test_a_run_on_another_machine_takes_its_dataset_along(shapes, monkeypatch, t
     assert sorted(files) == [f".datasets/{sha256}/data.npz", f".datasets/{sha256}/dataset.json"]
     # The Ray task's body, on a node without this runs directory (no cluster needed for it).
     monkeypatch.setattr(ray_cluster, "_this_node", lambda: ("f00d", "elsewhere"))
-    monkeypatch.setattr(ray_cluster, "_asked_to_stop", lambda board, run_id: False)
+    monkeypatch.setattr(ray_cluster.StopQuestion, "asked", lambda self: False)
     *_, last = ray_cluster.train_on_node(run.config(), run.id, None, files)
     evaluation = json.loads(last["files"]["evaluation.json"])
     assert evaluation["class_names"] == list(CLASS_NAMES)

@@ -112,8 +112,9 @@ def test_the_cli_takes_its_flags():
         + ["--max-leaves", "4095", "--max-depth", "25", "--subset", "5000"]
     )
     settings = launch_request(args).settings
+    # No --seed: the CLI draws a fresh one for the run.
     assert settings == TreesSettings(
-        method="forest", epochs=30, max_leaves=4095, max_depth=25, subset=5000
+        method="forest", epochs=30, max_leaves=4095, max_depth=25, subset=5000, seed=settings.seed
     )
     args = build_parser().parse_args(["train", "--engine", "trees", "--lr", "0.3"])
     assert launch_request(args).settings.learning_rate == 0.3

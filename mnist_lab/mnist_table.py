@@ -201,8 +201,9 @@ ROWS = (
         0.0126,
         "Kégl & Busa-Fekete",
         2009,
-        {"engine": "trees", "method": "boosting", "epochs": 200, "val_split": 0.0},
-        "Not exactly the published method: gradient-boosted trees of 31 leaves (200 rounds), "
+        {"engine": "trees", "method": "boosting", "epochs": 100, "val_split": 0.0},
+        # 100 rounds keep it near four minutes on two cores; 200 erred 1.64% in twice the time.
+        "Not exactly the published method: gradient-boosted trees of 31 leaves (100 rounds), "
         "where the paper multiplies stumps.",
     ),
     TableRow(

@@ -134,6 +134,25 @@ class Engine:
         """A loaded model worth caching between calls, or None when reading is cheap."""
         return None
 
+    def count_parameters(self, run: Run) -> int | None:
+        """The numbers ``run``'s saved model holds, counted in the model file itself.
+
+        What an assignment's ``parameters`` constraint is graded on, never ``config.json``'s
+        claim. By default every array of the engine's ``.npz`` model file (weights, biases,
+        stored digits, tree nodes); an engine that saves another kind of file overrides it.
+
+        Returns
+        -------
+        int or None
+            None when the run saved no model.
+
+        Raises
+        ------
+        DamagedRunError
+            If the model file cannot be read.
+        """
+        raise NotImplementedError
+
     def fit_estimator(self, settings: Settings, x: np.ndarray, y: np.ndarray) -> Any:
         """A model of these settings fitted in memory, with no run directory.
 

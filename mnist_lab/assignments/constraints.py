@@ -21,7 +21,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from mnist_lab.engines import all_engines, get_engine
+from mnist_lab.engines import ENGINES, all_engines, get_engine
+from mnist_lab.mnist_table import network_parameters
 from mnist_lab.settings import Setting
 
 ENGINE = "engine"
@@ -57,8 +58,22 @@ class Constraint:
     value: Any
 
     def describe(self) -> str:
-        """The rule in plain words, e.g. ``at most 3 epochs``."""
-        raise NotImplementedError
+        """The rule in plain words, e.g. ``epochs at most 3``.
+
+        Examples
+        --------
+        >>> Constraint("parameters", "at_most", 20000).describe()
+        'parameters at most 20,000'
+        """
+        name = "training" if self.setting == TRAINING_SECONDS else self.setting
+        if self.rule == "equals":
+            return f"{name} = {_shown(self.value)}"
+        if self.rule == "one_of":
+            return f"{name} one of {_listed(self.value)}"
+        if self.rule == "layer_types":
+            return f"only {_listed(self.value)} layers"
+        unit = " s" if self.setting == TRAINING_SECONDS else ""
+        return f"{name} {self.rule.replace('_', ' ')} {_shown(self.value)}{unit}"
 
     def to_dict(self) -> dict:
         """The constraint as the assignment file records it."""
@@ -108,7 +123,28 @@ def make_constraint(setting: str, rule: str, value: Any, engine: str | None = No
     ValueError
         Naming the unknown setting or rule, or the value the declaration refuses.
     """
-    raise NotImplementedError
+    if rule not in RULES:
+        raise ValueError(f"a constraint's rule must be one of {list(RULES)}, got {rule!r}")
+    if not isinstance(setting, str):
+        raise ValueError(f"a constraint names a setting, got {setting!r}")
+    if rule == "one_of":
+        if not isinstance(value, list | tuple) or not 0 < len(value) <= MAX_CHOICES:
+            raise ValueError(f"{setting} one_of takes a list of 1 to {MAX_CHOICES} values")
+        value = tuple(value)
+    if setting == ENGINE:
+        _check_engine(rule, value)
+    elif setting in MEASURED:
+        if rule not in NUMERIC_RULES or not _finite(value) or value < 0:
+            raise ValueError(
+                f"{setting} takes at_most or at_least with a number of at least 0, "
+                f"got {rule} {value!r}"
+            )
+    elif rule == "layer_types":
+        _check_layer_types(setting, value, engine)
+        value = tuple(value)
+    else:
+        _check_declared(setting, rule, value, engine)
+    return Constraint(setting, rule, value)
 
 
 def check_constraints(constraints: list[Constraint] | tuple[Constraint, ...]) -> tuple:
@@ -119,7 +155,14 @@ def check_constraints(constraints: list[Constraint] | tuple[Constraint, ...]) ->
     ValueError
         For a bad constraint, too many, two ``engine`` constraints that contradict.
     """
-    raise NotImplementedError
+    constraints = tuple(constraints)
+    if len(constraints) > MAX_CONSTRAINTS:
+        raise ValueError(f"an assignment takes at most {MAX_CONSTRAINTS} constraints")
+    engines = [c for c in constraints if c.setting == ENGINE]
+    if len(engines) > 1:
+        raise ValueError("an assignment takes one engine constraint at most")
+    engine = fixed_engine(constraints)
+    return tuple(make_constraint(c.setting, c.rule, c.value, engine) for c in constraints)
 
 
 def constraint_from_dict(data: Any, engine: str | None = None) -> Constraint:
@@ -168,7 +211,7 @@ def draft_breaks(
     list of Broken
         Empty when nothing is broken.
     """
-    raise NotImplementedError
+    return _breaks(constraints, config, network_parameters(config), None, judge_unknown=False)
 
 
 def recorded_breaks(
@@ -194,7 +237,7 @@ def recorded_breaks(
     -------
     list of Broken
     """
-    raise NotImplementedError
+    return _breaks(constraints, config, parameters, training_seconds, judge_unknown=True)
 
 
 def declarations(setting: str, engine: str | None = None) -> dict[str, Setting]:
@@ -211,6 +254,134 @@ def declarations(setting: str, engine: str | None = None) -> dict[str, Setting]:
         for e in engines
         if setting in e.settings_class.declared()
     }
+
+
+def _check_engine(rule: str, value: Any) -> None:
+    names = value if rule == "one_of" else (value,)
+    if rule not in ("equals", "one_of") or any(name not in ENGINES for name in names):
+        raise ValueError(
+            f"engine takes equals or one_of with engines of {list(ENGINES)}, got {rule} {value!r}"
+        )
+
+
+def _check_layer_types(setting: str, value: Any, engine: str | None) -> None:
+    engines = [get_engine(engine)] if engine is not None else all_engines()
+    types = {
+        kind
+        for e in engines
+        if (architecture := e.settings_class.architecture) is not None
+        and architecture.layers_setting == setting
+        for kind in architecture.layer_types
+    }
+    if not types:
+        raise ValueError(f"layer_types applies to a network's layers; {setting!r} is not one")
+    if not isinstance(value, list | tuple) or not value or not set(value) <= types:
+        raise ValueError(f"{setting} layer_types takes a list of {sorted(types)}, got {value!r}")
+
+
+def _check_declared(setting: str, rule: str, value: Any, engine: str | None) -> None:
+    """Refuse ``value`` unless some engine's declaration of ``setting`` takes it."""
+    declared = declarations(setting, engine)
+    if not declared:
+        whose = f"engine {engine!r}" if engine is not None else "any engine"
+        raise ValueError(f"{setting!r} is not a setting of {whose}")
+    if rule in NUMERIC_RULES and not all(d.kind in (int, float) for d in declared.values()):
+        raise ValueError(f"{setting} is not a number: it takes equals or one_of, not {rule}")
+    errors = []
+    for candidate in value if rule == "one_of" else (value,):
+        for declaration in declared.values():
+            try:
+                declaration.check(candidate)
+                break
+            except ValueError as error:
+                errors.append(str(error))
+        else:
+            raise ValueError(errors[0])
+
+
+def _breaks(
+    constraints: tuple[Constraint, ...] | list[Constraint],
+    config: dict,
+    parameters: int | None,
+    training_seconds: float | None,
+    judge_unknown: bool,
+) -> list[Broken]:
+    """The constraints ``config`` (with its measured facts) breaks; an unknown fact breaks
+    its constraint only when ``judge_unknown`` (a finished run, not a draft)."""
+    engine = config.get("engine")
+    settings_class = get_engine(engine).settings_class if engine in ENGINES else None
+    declared = settings_class.declared() if settings_class is not None else {}
+    config = {**{name: d.default for name, d in declared.items()}, **config}
+    broken = []
+    for constraint in constraints:
+        name = constraint.setting
+        if name == ENGINE:
+            reason = _unmet(constraint, engine)
+        elif name in MEASURED:
+            measured = parameters if name == PARAMETERS else training_seconds
+            if measured is None:
+                reason = f"{MEASURED[name]} unknown" if judge_unknown else None
+            else:
+                reason = _unmet(constraint, measured, recorded=judge_unknown)
+        elif constraint.rule == "layer_types":
+            reason = _layer_types_unmet(constraint, settings_class, config)
+        elif name not in declared:
+            reason = f"{engine} has no setting {name}"
+        else:
+            reason = _unmet(constraint, config.get(name, declared[name].default))
+        if reason is not None:
+            broken.append(Broken(constraint, name, reason))
+    return broken
+
+
+def _unmet(constraint: Constraint, value: Any, recorded: bool = True) -> str | None:
+    """Why ``value`` breaks ``constraint`` in plain words, or None when it does not."""
+    rule, bound = constraint.rule, constraint.value
+    name = "training" if constraint.setting == TRAINING_SECONDS else constraint.setting
+    unit = " s" if constraint.setting == TRAINING_SECONDS else ""
+    shown = f"{name} is {_shown(value)}{unit}"
+    if constraint.setting == PARAMETERS:
+        model = "the saved model" if recorded else "this network"
+        shown = f"{model} has {_shown(value)} parameters"
+    if rule == "equals":
+        return None if value == bound else f"{shown}: {_shown(bound)} required"
+    if rule == "one_of":
+        return None if value in bound else f"{shown}: one of {_listed(bound)} required"
+    if not _finite(value):
+        return f"{shown}: not a number"
+    if rule == "at_most":
+        return None if value <= bound else f"{shown}: at most {_shown(bound)}{unit} allowed"
+    return None if value >= bound else f"{shown}: at least {_shown(bound)}{unit} required"
+
+
+def _layer_types_unmet(constraint: Constraint, settings_class: Any, config: dict) -> str | None:
+    architecture = None if settings_class is None else settings_class.architecture
+    if architecture is None or architecture.layers_setting != constraint.setting:
+        return f"{config.get('engine')} has no {constraint.setting}"
+    try:
+        layers = architecture.layers_of(config)
+    except ValueError as error:
+        return f"its layers cannot be read ({error})"
+    used = sorted({str(layer.get("type")) for layer in layers if isinstance(layer, dict)})
+    other = [kind for kind in used if kind not in constraint.value]
+    if not other:
+        return None
+    return f"the network has {_listed(other)} layers: only {_listed(constraint.value)} allowed"
+
+
+def _shown(value: Any) -> str:
+    """A value as a sentence quotes it: whole numbers with thousands separators."""
+    if isinstance(value, bool) or value is None:
+        return str(value).lower() if value is not None else "none"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _listed(values: Any) -> str:
+    return ", ".join(_shown(value) for value in values)
 
 
 def _finite(value: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -12,6 +13,7 @@ from mnist_lab import records
 from mnist_lab.cli.settings_flags import add_settings_flags, requested_values
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, Engine, all_engines
 from mnist_lab.launch import CLUSTER_ENV, RepeatedLaunchError, draws_fresh_seed, launch
+from mnist_lab.ownership import OWNER_ENV
 from mnist_lab.runs import Run, RunStore
 from mnist_lab.settings import Settings, fresh_seed
 from mnist_lab.status import LIVE_STATES
@@ -42,6 +44,9 @@ def add_launch_flags(parser: argparse.ArgumentParser, engines: list[Engine]) -> 
     parser.add_argument("--config", help="JSON file of settings (e.g. another run's config.json)")
     add_settings_flags(parser, engines)
     parser.add_argument("--name", help="display name of the run")
+    parser.add_argument(
+        "--owner", help=f"the student whose run it is (default ${OWNER_ENV}: nobody)"
+    )
     parser.add_argument(
         "--force",
         action="store_true",
@@ -99,6 +104,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             RunStore(),
             request.settings.to_dict(),
             name=request.name,
+            owner=args.owner or os.environ.get(OWNER_ENV) or None,
             force=args.force,
             cluster=args.cluster,
         )

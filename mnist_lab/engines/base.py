@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from mnist_lab.files import read_arrays
 from mnist_lab.runs import Run, RunOutcome
 from mnist_lab.settings import Settings
 
@@ -151,7 +152,10 @@ class Engine:
         DamagedRunError
             If the model file cannot be read.
         """
-        raise NotImplementedError
+        path = self.model_file(run)
+        if path is None:
+            return None
+        return int(sum(array.size for array in read_arrays(path, None).values()))
 
     def fit_estimator(self, settings: Settings, x: np.ndarray, y: np.ndarray) -> Any:
         """A model of these settings fitted in memory, with no run directory.

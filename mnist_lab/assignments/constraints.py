@@ -135,7 +135,7 @@ def make_constraint(setting: str, rule: str, value: Any, engine: str | None = No
     if setting == ENGINE:
         _check_engine(rule, value)
     elif setting in MEASURED:
-        if rule not in NUMERIC_RULES or not _finite(value) or value < 0:
+        if rule not in NUMERIC_RULES or not is_number(value) or value < 0:
             raise ValueError(
                 f"{setting} takes at_most or at_least with a number of at least 0, "
                 f"got {rule} {value!r}"
@@ -384,7 +384,7 @@ def _unmet(constraint: Constraint, value: Any, recorded: bool = True) -> str | N
         return None if value == bound else f"{shown}: {_shown(bound)} required"
     if rule == "one_of":
         return None if value in bound else f"{shown}: one of {_listed(bound)} required"
-    if not _finite(value):
+    if not is_number(value):
         return f"{shown}: not a number"
     if rule == "at_most":
         return None if value <= bound else f"{shown}: at most {_shown(bound)}{unit} allowed"
@@ -421,5 +421,6 @@ def _listed(values: Any) -> str:
     return ", ".join(_shown(value) for value in values)
 
 
-def _finite(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a finite number (not a flag), as a bound or a score must be."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

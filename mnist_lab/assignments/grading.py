@@ -92,28 +92,24 @@ def grade_run(
     ends = assignment.ends_at()
     late = bool(ends and finished and datetime.fromisoformat(finished) > ends)
     graded_on = "hidden" if assignment.has_ended(now) else "visible"
+    broken: list[str] = []
+    parameters = seconds = epochs = scores = None
     try:
         config = run.config()
     except DamagedRunError as error:
-        return _failed(assignment, run, finished, late, graded_on, str(error))
-    epochs = config.get("epochs")
-    evaluation = _evaluation(run)
-    seconds = training_time(run, status, evaluation)
-    # Counting loads the model (a second for Keras): only when a constraint needs the count.
-    counted = any(c.setting == PARAMETERS for c in assignment.constraints)
-    parameters = _parameters(run) if counted else None
-    broken = [
-        b.reason for b in recorded_breaks(assignment.constraints, config, parameters, seconds)
-    ]
-    problem = None
-    dataset = recorded_dataset(config)
-    if dataset.get("sha256") != assignment.dataset["sha256"]:
-        broken.insert(
-            0,
-            f"trained on {dataset.get('name')}: this assignment uses {assignment.dataset['name']}",
-        )
-        problem = "its predictions are of another dataset's test digits"
-    scores = None
+        problem = str(error)
+    else:
+        problem = _dataset_problem(assignment, config)
+        broken = [] if problem is None else [problem]
+        recorded_epochs = config.get("epochs")
+        if isinstance(recorded_epochs, int) and not isinstance(recorded_epochs, bool):
+            epochs = recorded_epochs
+        seconds = training_time(run, status, _evaluation(run))
+        # Counting loads the model (a second for Keras): only when a constraint needs it.
+        if any(c.setting == PARAMETERS for c in assignment.constraints):
+            parameters = _parameters(run)
+        breaks = recorded_breaks(assignment.constraints, config, parameters, seconds)
+        broken += [b.reason for b in breaks]
     if problem is None:
         try:
             scores = _part_scores(assignment, run)
@@ -132,7 +128,7 @@ def grade_run(
         visible=visible,
         hidden=hidden if show_hidden else None,
         parameters=parameters,
-        epochs=epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None,
+        epochs=epochs,
         training_seconds=seconds,
         broken=tuple(broken),
         goal_met=goal_met,
@@ -378,28 +374,12 @@ def _part_scores(assignment: Assignment, run: Run) -> tuple[Score, Score]:
     return scores
 
 
-def _failed(
-    assignment: Assignment, run: Run, finished: str | None, late: bool, graded_on: str, problem: str
-) -> RunResult:
-    """The result of a run whose recorded config cannot be read: failed, with the reason."""
-    return RunResult(
-        assignment=assignment.id,
-        run=run.id,
-        run_name=run.id,
-        student=run.owner or "",
-        finished=finished,
-        late=late,
-        training_seconds=None,
-        broken=(),
-        goal_met=None,
-        graded_on=graded_on,
-        passed=False,
-        problem=problem,
-        visible=None,
-        hidden=None,
-        parameters=None,
-        epochs=None,
-    )
+def _dataset_problem(assignment: Assignment, config: dict) -> str | None:
+    """Why a run of ``config`` cannot be scored on the assignment's test digits, if it cannot."""
+    dataset = recorded_dataset(config)
+    if dataset.get("sha256") == assignment.dataset["sha256"]:
+        return None
+    return f"trained on {dataset.get('name')}: this assignment uses {assignment.dataset['name']}"
 
 
 def _cell(value: Any) -> Any:

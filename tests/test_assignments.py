@@ -178,6 +178,17 @@ def test_a_claim_of_fewer_parameters_in_config_json_is_graded_on_the_saved_model
     assert grading.results_of_run(assignments, run, "mallory", teacher=False) == []
 
 
+def test_a_claim_of_fewer_epochs_in_config_json_is_graded_on_the_epochs_recorded(tmp_path):
+    store = RunStore(tmp_path)
+    run = train(store, "eve", epochs=4)
+    config = json.loads(run.file("config.json").read_text())
+    run.file("config.json").write_text(json.dumps({**config, "epochs": 2}))
+    assignments = AssignmentStore(store)
+    small_assignment(assignments, {"eve": run})
+    (result,) = grading.results_of_run(assignments, run, "eve", teacher=False)
+    assert result.epochs == 4 and result.broken == ("epochs is 4: at most 3 allowed",)
+
+
 def test_grades_frozen_at_the_deadline_survive_deleting_and_renaming_runs(tmp_path):
     store = RunStore(tmp_path)
     first, second = train(store, "ada"), train(store, "bob", hidden_units=40)

@@ -32,7 +32,7 @@ from mnist_lab.datasets import recorded_dataset
 from mnist_lab.engines import engine_of
 from mnist_lab.evaluation import PREDICTIONS_FILE, load_predictions
 from mnist_lab.files import DamagedRunError, KeptByVersion, file_version
-from mnist_lab.run_summary import training_time
+from mnist_lab.run_summary import progress_records, training_time
 from mnist_lab.runs import Run
 
 FINISHED = "finished"
@@ -101,9 +101,9 @@ def grade_run(
     else:
         problem = _dataset_problem(assignment, config)
         broken = [] if problem is None else [problem]
-        recorded_epochs = config.get("epochs")
-        if isinstance(recorded_epochs, int) and not isinstance(recorded_epochs, bool):
-            epochs = recorded_epochs
+        epochs = _epochs(run, config)
+        if epochs is not None:
+            config = {**config, "epochs": epochs}
         seconds = training_time(run, status, _evaluation(run))
         # Counting loads the model (a second for Keras): only when a constraint needs it.
         if any(c.setting == PARAMETERS for c in assignment.constraints):
@@ -327,6 +327,15 @@ def _rank(result: RunResult, assignment: Assignment) -> tuple:
     else:
         value = score.accuracy if assignment.goal.metric == "accuracy" else -score.loss
     return (result.passed, result.constraints_met, value)
+
+
+def _epochs(run: Run, config: dict) -> int | None:
+    """The epochs ``run`` trained: its config's, or more if its own records reached more
+    (a config edited by hand to claim fewer)."""
+    asked = config.get("epochs")
+    asked = asked if isinstance(asked, int) and not isinstance(asked, bool) else None
+    reached = [r["epoch"] for r in progress_records(run) if r["kind"] == "epoch"]
+    return max([*reached, *([] if asked is None else [asked])], default=None)
 
 
 def _evaluation(run: Run) -> dict | None:

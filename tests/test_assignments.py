@@ -9,11 +9,13 @@ import pytest
 from mnist_lab.assignments import grading
 from mnist_lab.assignments.constraints import (
     Constraint,
+    constrainable,
     draft_breaks,
     fixed_settings,
     make_constraint,
     parse_value,
     recorded_breaks,
+    rules_for,
 )
 from mnist_lab.assignments.heldout import cut, packed, unpacked
 from mnist_lab.assignments.store import AssignmentStore, Goal
@@ -80,10 +82,15 @@ def test_a_constraint_is_checked_by_the_declaration_of_its_setting():
         make_constraint("colour", "equals", "red")
     with pytest.raises(ValueError, match="epochs must be a whole number in \\[1, 100\\]"):
         make_constraint("epochs", "at_most", 1000, "numpy")
-    with pytest.raises(ValueError, match="optimizer is not a number"):
+    with pytest.raises(ValueError, match="optimizer takes the rules"):
         make_constraint("optimizer", "at_most", 3, "keras")
-    with pytest.raises(ValueError, match="layer_types takes a list of"):
+    with pytest.raises(ValueError, match="layer_types takes types of"):
         make_constraint("layers", "layer_types", ["Transformer"])
+    assert rules_for("layers") == ("layer_types",) and rules_for("engine") == ("equals", "one_of")
+    with pytest.raises(ValueError, match="nesterov takes the rules \\['equals'\\], not at_most"):
+        make_constraint("nesterov", "at_most", 1)
+    assert {"engine", "parameters", "epochs", "optimizer"} <= set(constrainable())
+    assert not {"seed", "dataset"} & set(constrainable())
     assert parse_value("nesterov", "true", "keras") is True
     assert parse_value("epochs", "3", "numpy") == 3
 
@@ -273,6 +280,15 @@ def test_the_lessons_templates_make_assignments(tmp_path):
     assert fixed_settings(made.constraints) == {"engine": "keras", "preset": "deep-sigmoid"}
     with pytest.raises(ValueError, match="needs a stored dataset"):
         create_from_template(assignments, "beat-baseline-own-data")
+
+
+def test_the_gradebook_csv_quotes_names_a_spreadsheet_would_run(tmp_path):
+    store = RunStore(tmp_path)
+    run = train(store, "=HYPERLINK(1)")
+    assignments = AssignmentStore(store)
+    assignment = small_assignment(assignments, {"a": run})
+    book = grading.gradebook(assignments, assignment.id, None, teacher=True)
+    assert "\n'=HYPERLINK(1)," in grading.gradebook_csv(book)
 
 
 def test_the_numpy_engine_counts_the_arrays_it_saved(class_runs):

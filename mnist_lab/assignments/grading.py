@@ -34,14 +34,13 @@ from mnist_lab.evaluation import PREDICTIONS_FILE, load_predictions
 from mnist_lab.files import DamagedRunError, KeptByVersion, file_version
 from mnist_lab.run_summary import progress_records, training_time
 from mnist_lab.runs import Run
+from mnist_lab.spreadsheet import spreadsheet_safe
 
 FINISHED = "finished"
 # Counting a Keras model's parameters loads it (a second); scoring reads 400 kB: once per
 # file version each.
 _PARAMETERS = KeptByVersion(1024)
 _SCORES = KeptByVersion(1024)
-# Characters that make a spreadsheet read a cell as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -399,6 +398,4 @@ def _cell(value: Any) -> Any:
         return ""
     if isinstance(value, float):
         return f"{value:.4f}"
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    return spreadsheet_safe(value)

@@ -159,6 +159,7 @@ def test_a_student_sees_only_their_own_runs_and_no_hidden_score_before_the_deadl
     (row,) = before.rows
     assert row.student == "ada" and row.visible is not None and row.hidden is None
     assert not before.hidden_shown and before.frozen_at is None
+    assert grading.gradebook(assignments, assignment.id, None, False, now=earlier).rows == []
     after = grading.gradebook(assignments, assignment.id, "ada", False, now=deadline)
     (row,) = after.rows
     assert after.hidden_shown and row.hidden is not None and row.graded_on == "hidden"

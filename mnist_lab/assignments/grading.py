@@ -169,7 +169,8 @@ def gradebook(
     now = _now(now)
     assignment = assignments.get(assignment_id)
     frozen = _freeze(assignments, assignment, now) if assignment.has_ended(now) else None
-    mine = None if teacher else person
+    # A student who gave no name owns no run: an empty name matches nobody's.
+    mine = None if teacher else (person or "")
     if frozen is None:
         rows = best_per_student(_graded(assignments, assignment, now, mine), assignment)
     else:

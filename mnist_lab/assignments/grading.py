@@ -193,19 +193,20 @@ def results_of_run(
     teacher: bool,
     now: datetime | None = None,
 ) -> list[RunResult]:
-    """``run`` checked against every assignment open when it finished (Train page, Runs page).
+    """``run`` checked against each assignment it counts for (Train page, Runs page).
 
-    Returns an empty list for a run of somebody else when ``person`` is a student, and for
-    a run without owner.
+    It counts for an assignment that had opened when it finished, while the assignment is
+    open, or for good if it finished in time. Empty for an unfinished run, a run without
+    owner, and a run of somebody else when ``person`` is a student.
     """
     now = _now(now)
-    owner = run.owner
-    if owner is None or not (teacher or owner == person) or run.status().get("state") != FINISHED:
+    owner, status = run.owner, run.status()
+    if owner is None or not (teacher or owner == person) or status.get("state") != FINISHED:
         return []
     results = []
     for listed in assignments.list():
         assignment = listed.assignment
-        if assignment is None or not _counts(assignment, run.status().get("ended")):
+        if assignment is None or not _counts(assignment, status.get("ended")):
             continue
         result = grade_run(assignment, run, now, show_hidden=teacher or assignment.has_ended(now))
         if assignment.is_open(now) or not result.late:

@@ -153,7 +153,7 @@ class Assignment:
     created, created_by : str, str or None
         When and by whom (the teacher's name, if given).
     template : str or None
-        The `templates.TEMPLATES` key it was made from.
+        The `templates.templates` key it was made from.
     n_test : int
         Test digits of its dataset when it was cut.
     hidden : str

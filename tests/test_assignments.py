@@ -1,6 +1,7 @@
 """Assignments: constraints through the declarations, the file, grading real runs, freezing."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -20,11 +21,13 @@ from mnist_lab.assignments.constraints import (
 from mnist_lab.assignments.heldout import cut, packed, unpacked
 from mnist_lab.assignments.store import AssignmentStore, Goal
 from mnist_lab.assignments.templates import create_from_template, templates
+from mnist_lab.datasets import DatasetStore
 from mnist_lab.engines import get_engine
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
 from mnist_lab.execution.worker import run_worker
 from mnist_lab.files import DamagedRunError
 from mnist_lab.runs import RunStore
+from tests.shapes import N_TEST, write_shapes_idx
 
 # 1,000 standardized digits in one epoch reach about 66% with this recipe; the goal is below.
 RECIPE = {
@@ -290,6 +293,43 @@ def test_the_gradebook_csv_quotes_names_a_spreadsheet_would_run(tmp_path):
     assignment = small_assignment(assignments, {"a": run})
     book = grading.gradebook(assignments, assignment.id, None, teacher=True)
     assert "\n'=HYPERLINK(1)," in grading.gradebook_csv(book)
+
+
+def test_an_assignment_on_the_class_s_own_dataset_grades_runs_on_its_test_digits(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    DatasetStore(store.root).add_files(write_shapes_idx(tmp_path / "upload"), "Shapes")
+    baseline_settings = get_engine("sklearn").settings_class(dataset="Shapes")
+    baseline = store.create(baseline_settings.to_dict())
+    assert run_worker(baseline.path) == "finished"
+    assignments = AssignmentStore(store)
+    assignment = create_from_template(assignments, "beat-baseline-own-data", dataset="Shapes")
+    beaten = baseline.evaluation()["test_accuracy"] + 1 / N_TEST
+    assert assignment.goal == Goal("accuracy", min(beaten, 1.0))
+    assert assignment.dataset["name"] == "Shapes" and assignment.n_test == N_TEST
+    on_shapes = store.create(
+        NumpyNetSettings(dataset="Shapes", epochs=1, seed=0).to_dict(), owner="ada"
+    )
+    assert run_worker(on_shapes.path) == "finished"
+    on_mnist = train(store, "bob")
+    result = grading.grade_run(assignment, on_shapes)
+    assert result.problem is None and result.visible.n + result.hidden.n == N_TEST
+    result = grading.grade_run(assignment, on_mnist)
+    assert not result.passed and result.visible is None
+    assert result.broken[0] == "trained on MNIST: this assignment uses Shapes"
+
+
+def test_concurrent_edits_keep_each_other(tmp_path):
+    assignments = AssignmentStore(RunStore(tmp_path))
+    assignment = assignments.create("Edited", GOAL)
+
+    def edit(n):
+        field = "title" if n % 2 else "text"
+        return assignments.edit(assignment.id, **{field: f"{field} {n}"})
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(edit, range(20)))
+    edited = assignments.get(assignment.id)
+    assert edited.title.startswith("title ") and edited.text.startswith("text ")
 
 
 def test_the_numpy_engine_counts_the_arrays_it_saved(class_runs):

@@ -320,7 +320,7 @@ def read_json(
 
 
 def read_arrays(
-    path: Path, names: tuple[str, ...] | list[str], limit: int = MAX_ARRAYS_BYTES
+    path: Path, names: tuple[str, ...] | list[str] | None, limit: int = MAX_ARRAYS_BYTES
 ) -> dict:
     """The named arrays of an ``.npz`` file, read without ever unpickling.
 
@@ -328,8 +328,8 @@ def read_arrays(
     ----------
     path : Path
         The regular file (links, FIFOs and devices are refused).
-    names : sequence of str
-        The arrays to read.
+    names : sequence of str or None
+        The arrays to read; None for every one the file holds.
     limit : int, default `MAX_ARRAYS_BYTES`
         The most bytes the file may take.
 
@@ -348,7 +348,7 @@ def read_arrays(
     path = Path(path)
     try:
         with open_regular(path, limit) as handle, np.load(handle, allow_pickle=False) as archive:
-            return {name: archive[name] for name in names}
+            return {name: archive[name] for name in (archive.files if names is None else names)}
     except (FileNotFoundError, DamagedRunError):
         raise
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:

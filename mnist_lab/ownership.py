@@ -18,6 +18,8 @@ import time
 from typing import Protocol
 
 TEACHER_KEY_ENV = "MNIST_LAB_TEACHER_KEY"
+# Who trains or brings a model when no owner is given (a notebook, the command line).
+OWNER_ENV = "MNIST_LAB_USER"
 
 
 class Owned(Protocol):

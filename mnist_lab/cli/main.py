@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from mnist_lab.cli.assignment import add_assignment_parser
 from mnist_lab.cli.datasets import add_dataset_parser
 from mnist_lab.cli.export import add_export_parser
 from mnist_lab.cli.import_model import add_import_model_parser
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_sweep_parser,
         add_sweep_driver_parser,
         add_table_parser,
+        add_assignment_parser,
     ):
         add_parser(subparsers)
     return parser

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -12,6 +13,7 @@ from mnist_lab import records
 from mnist_lab.cli.settings_flags import add_settings_flags, requested_values
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, Engine, all_engines
 from mnist_lab.launch import CLUSTER_ENV, RepeatedLaunchError, draws_fresh_seed, launch
+from mnist_lab.ownership import OWNER_ENV
 from mnist_lab.runs import Run, RunStore
 from mnist_lab.settings import Settings, fresh_seed
 from mnist_lab.status import LIVE_STATES
@@ -43,6 +45,9 @@ def add_launch_flags(parser: argparse.ArgumentParser, engines: list[Engine]) -> 
     add_settings_flags(parser, engines)
     parser.add_argument("--name", help="display name of the run")
     parser.add_argument(
+        "--owner", help=f"the student whose run it is (default ${OWNER_ENV}: nobody)"
+    )
+    parser.add_argument(
         "--force",
         action="store_true",
         help="train even if a finished run has the same settings, or the same run was "
@@ -56,12 +61,14 @@ def add_launch_flags(parser: argparse.ArgumentParser, engines: list[Engine]) -> 
 
 @dataclass(frozen=True)
 class LaunchRequest:
-    """What a ``train`` command asks for: the engine, its validated settings, the run name."""
+    """What a ``train`` command asks for: the engine, its validated settings, the run's name
+    and owner (``--owner``, else ``$MNIST_LAB_USER``)."""
 
     engine: Engine
     settings: Settings
     name: str | None
     fresh_seed: bool = False
+    owner: str | None = None
 
 
 def launch_request(args: argparse.Namespace) -> LaunchRequest:
@@ -80,7 +87,8 @@ def launch_request(args: argparse.Namespace) -> LaunchRequest:
     if fresh:
         values["seed"] = fresh_seed()
     settings = engine.settings_class.resolve(values)
-    return LaunchRequest(engine, settings, args.name or values.get("name"), fresh)
+    owner = args.owner or os.environ.get(OWNER_ENV) or None
+    return LaunchRequest(engine, settings, args.name or values.get("name"), fresh, owner)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -99,6 +107,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             RunStore(),
             request.settings.to_dict(),
             name=request.name,
+            owner=request.owner,
             force=args.force,
             cluster=args.cluster,
         )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from mnist_lab.files import read_arrays
 from mnist_lab.runs import Run, RunOutcome
 from mnist_lab.settings import Settings
 
@@ -133,6 +134,28 @@ class Engine:
     def load_model(self, run: Run) -> Any:
         """A loaded model worth caching between calls, or None when reading is cheap."""
         return None
+
+    def count_parameters(self, run: Run) -> int | None:
+        """The numbers ``run``'s saved model holds, counted in the model file itself.
+
+        What an assignment's ``parameters`` constraint is graded on, never ``config.json``'s
+        claim. By default every array of the engine's ``.npz`` model file (weights, biases,
+        stored digits, tree nodes); an engine that saves another kind of file overrides it.
+
+        Returns
+        -------
+        int or None
+            None when the run saved no model.
+
+        Raises
+        ------
+        DamagedRunError
+            If the model file cannot be read.
+        """
+        path = self.model_file(run)
+        if path is None:
+            return None
+        return int(sum(array.size for array in read_arrays(path, None).values()))
 
     def fit_estimator(self, settings: Settings, x: np.ndarray, y: np.ndarray) -> Any:
         """A model of these settings fitted in memory, with no run directory.

@@ -54,6 +54,12 @@ class ExternalEngine(Engine):
             raise FileNotFoundError(f"run {run.id} has no {MODEL_FILE}")
         return load_model_file(run.file(MODEL_FILE))
 
+    def count_parameters(self, run: Run) -> int | None:
+        """Every weight of the saved Keras model, as Keras counts them."""
+        if self.model_file(run) is None:
+            return None
+        return int(self.load_model(run).count_params())
+
     def predict_proba(self, run: Run, x_uint8: np.ndarray, model: Any = None) -> np.ndarray:
         from mnist_lab.engines.external.intake import predict
 

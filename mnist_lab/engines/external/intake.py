@@ -20,6 +20,7 @@ from mnist_lab.engines.external.settings import ExternalSettings
 from mnist_lab.engines.keras_common import save_model_atomically
 from mnist_lab.evaluation import write_evaluation
 from mnist_lab.files import now_iso
+from mnist_lab.ownership import OWNER_ENV
 from mnist_lab.preprocess import (
     Normalizer,
     check_normalization,
@@ -31,8 +32,6 @@ from mnist_lab.processes import process_start_time
 from mnist_lab.runs import Run, RunStore, validate_owner_name, validate_run_name
 
 MODEL_FILE = "model.keras"
-# Who trains or brings a model when no owner is given (a notebook has no sign-in).
-OWNER_ENV = "MNIST_LAB_USER"
 PREDICT_BATCH_SIZE = 1024
 # Normalizations whose constants are fitted; a notebook may give its own (mean=, std=).
 FITTED = ("standardize", "per-pixel")

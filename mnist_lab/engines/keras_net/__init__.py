@@ -57,6 +57,12 @@ class KerasNetEngine(Engine):
 
         return load_trained_model(run)
 
+    def count_parameters(self, run: Run) -> int | None:
+        """Every weight of the saved Keras model, as Keras counts them."""
+        if self.model_file(run) is None:
+            return None
+        return int(self.load_model(run).count_params())
+
     def predict_proba(self, run: Run, x_uint8: np.ndarray, model: Any = None) -> np.ndarray:
         from mnist_lab.engines.keras_net.training import predict_proba
 

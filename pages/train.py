@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard.ui.app.identity import NAME_FIRST, current_owner, may_manage, name_missing
+from dashboard.ui.app.launch_again import ask_to_launch_again, launch_again_answer
 from dashboard.ui.app.pages import PAGE
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import dataset_store
@@ -131,7 +132,7 @@ with st.expander("Settings for a new run", expanded=True, icon=":material/tune:"
     )
 
 # "Launch it again" after the question a repeated launch raised.
-again = st.session_state.pop(LAUNCH_AGAIN, False)
+again = bool(launch_again_answer(LAUNCH_AGAIN))
 if (launched or again) and settings is not None and not nameless:
     seconds = None if estimate is None else round(estimate.seconds, 1)
     settings = with_launch_seed(engine, settings)
@@ -148,12 +149,7 @@ if (launched or again) and settings is not None and not nameless:
             else lambda run: run.update_status(expected_training_s=seconds),
         )
     except RepeatedLaunchError as question:
-        st.warning(plain_markdown(question), icon=":material/help:")
-        st.button(
-            "Launch it again",
-            key="train_launch_again_button",
-            on_click=lambda: st.session_state.update({LAUNCH_AGAIN: True}),
-        )
+        ask_to_launch_again(question, LAUNCH_AGAIN)
         st.stop()
     except ValueError as error:
         st.error(plain_markdown(f"Cannot launch: {error}"))

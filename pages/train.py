@@ -14,28 +14,18 @@ from dashboard.ui.train.settings_form import (
     with_launch_seed,
 )
 from dashboard.ui.train.shared_figures import shared_schedule_figure
-from dashboard.ui.train.train_forms import copy_run_settings, settings_chosen_outside_the_form
+from dashboard.ui.train.train_forms import copy_settings_button, settings_chosen_outside_the_form
 from dashboard.ui.train.training_view import format_seconds, live_run_panel
 from mnist_lab.data import EMBEDDED_NAME
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines, get_engine
 from mnist_lab.launch import RepeatedLaunchError, launch
 from mnist_lab.run_summary import summaries
-from mnist_lab.runs import Run, RunStore
-from mnist_lab.status import DAMAGED, LIVE_STATES
+from mnist_lab.runs import RunStore
+from mnist_lab.status import LIVE_STATES
 from mnist_lab.timing import cost_refusal, expected_training
 
 # Set by the "Launch it again" button: the next rerun launches despite a repeated launch.
 LAUNCH_AGAIN = "train_launch_again"
-
-
-def copy_settings(run: Run) -> None:
-    """Fill the form from ``run``'s config.json, or say why its settings cannot be read."""
-    try:
-        copy_run_settings(run)
-    except ValueError as error:
-        st.toast(plain_markdown(f"Cannot copy this run's settings: {error}"))
-    else:
-        st.toast("The form below now holds this run's settings.")
 
 
 st.title(PAGE["train"].title)
@@ -72,15 +62,7 @@ if watched is not None:
             on_change=lambda: st.session_state.update(train_run_id=st.session_state["train_watch"]),
         )
     live_run_panel(watched)
-    if watched.status()["state"] != DAMAGED and watched.config().get("engine") in ENGINES:
-        st.button(
-            "Copy this run's settings",
-            key="train_copy_settings",
-            icon=":material/content_copy:",
-            help="Fill the form below with this run's settings, to change one and launch again.",
-            on_click=copy_settings,
-            args=(watched,),
-        )
+    copy_settings_button(watched, "train_copy_settings")
 
 # After a launch, set before the widgets are drawn: the name typed was that run's, not the
 # next one's, and the form shows the seed the run was given.

@@ -4,7 +4,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_lab.engines.keras_net.settings import KerasSettings
+from mnist_lab.evaluation import write_evaluation
 from mnist_lab.runs import RunStore
+from tests.test_evaluate_page import fake_probabilities
 from tests.test_train_page import open_train_page
 
 LAYERS = [{"type": "Dense", "units": 32, "activation": "tanh"}]
@@ -62,3 +64,29 @@ def test_copy_settings_fills_the_form_from_a_finished_run(runs_dir):
     assert app.selectbox(key="train_keras_optimizer").value == "sgd"
     assert app.number_input(key="train_keras_seed").value == 1234
     assert not app.checkbox(key="train_keras_fresh_seed").value, "the copy repeats its seed"
+
+
+@pytest.mark.parametrize(
+    ("page", "button"),
+    [("evaluate.py", "evaluate_copy_settings"), ("compare.py", "compare_copy_settings")],
+)
+def test_copy_from_evaluate_or_compare_opens_train_with_the_runs_settings(
+    runs_dir, mnist, page, button
+):
+    settings = KerasSettings(preset="simple-cnn", learning_rate=0.1, epochs=4, seed=99)
+    run = RunStore(runs_dir).create(settings.to_dict(), name="a cnn")
+    run.append_metrics({"kind": "epoch", "epoch": 1, "loss": 0.1, "samples_per_s": 900.0})
+    write_evaluation(run, mnist.y_test, fake_probabilities(mnist.y_test, 0.03, 1))
+    run.update_status(state="finished", progress=1.0, message="Done.")
+    app = open_train_page()
+    # The form was seen with its defaults: what the copy fills must win over them.
+    assert app.selectbox(key="train_keras_preset").value != "simple-cnn"
+    app.switch_page(f"../pages/{page}").run()
+    assert not app.exception
+    app.button(key=button).click().run()
+    assert not app.exception
+    assert app.segmented_control(key="train_engine").value == "keras", "Train is open"
+    assert app.selectbox(key="train_keras_preset").value == "simple-cnn"
+    assert app.number_input(key="train_keras_epochs").value == 4
+    assert app.select_slider(key="train_keras_learning_rate").value == 0.1
+    assert app.number_input(key="train_keras_seed").value == 99

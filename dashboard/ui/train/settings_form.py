@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.ui.app.state import keep_widget_state
+from dashboard.ui.app.state import keep_widget_state, set_kept
 from dashboard.ui.app.text import plain_markdown
 from mnist_lab.engines import Engine
 from mnist_lab.launch import draws_fresh_seed
@@ -99,9 +99,9 @@ def fill_form(engine: Engine, values: dict) -> None:
     shown = _shown(engine)
     for name, value in values.items():
         if name in shown:
-            st.session_state[widget_key(engine, name)] = widget_value(shown[name], value)
+            set_kept(widget_key(engine, name), widget_value(shown[name], value))
     if "seed" in values and _offers_fresh_seed(engine):
-        st.session_state[widget_key(engine, FRESH_SEED)] = False
+        set_kept(widget_key(engine, FRESH_SEED), False)
 
 
 def with_launch_seed(engine: Engine, settings: Settings) -> Settings:

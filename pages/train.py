@@ -8,13 +8,17 @@ from dashboard.ui.app.pages import PAGE
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import dataset_store
 from dashboard.ui.train.settings_form import (
-    keep_form_state,
     settings_form,
     widget_key,
     with_launch_seed,
 )
 from dashboard.ui.train.shared_figures import shared_schedule_figure
-from dashboard.ui.train.train_forms import copy_settings_button, settings_chosen_outside_the_form
+from dashboard.ui.train.train_forms import (
+    copy_settings_button,
+    keep_train_form,
+    remember_train_form,
+    settings_chosen_outside_the_form,
+)
 from dashboard.ui.train.training_view import format_seconds, live_run_panel
 from mnist_lab.data import EMBEDDED_NAME
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines, get_engine
@@ -67,7 +71,9 @@ if watched is not None:
 # After a launch, set before the widgets are drawn: the name typed was that run's, not the
 # next one's, and the form shows the seed the run was given.
 st.session_state.update(st.session_state.pop("train_after_launch", {}))
-keep_form_state(all_engines(), {"train_engine": DEFAULT_ENGINE, "train_dataset": EMBEDDED_NAME})
+form_keys = keep_train_form(
+    all_engines(), {"train_engine": DEFAULT_ENGINE, "train_dataset": EMBEDDED_NAME}, store.root
+)
 with st.expander("Settings for a new run", expanded=True, icon=":material/tune:"):
     engine_name = st.segmented_control(
         "Engine",
@@ -78,6 +84,8 @@ with st.expander("Settings for a new run", expanded=True, icon=":material/tune:"
     engine = get_engine(engine_name or DEFAULT_ENGINE)
     st.caption(engine.description)
     settings, name = settings_form(engine, settings_chosen_outside_the_form(engine))
+    # Kept for this browser, so a refresh finds the form as it was left.
+    remember_train_form(all_engines(), form_keys, store.root)
     if name and name in {run["name"] for run in runs if run["owner"] == current_owner()}:
         # Allowed (a name is no key), but two runs of one name are hard to tell apart.
         st.warning(plain_markdown(f"You already have a run named {name}: this one would share it."))

@@ -6,20 +6,25 @@ parameter count follow every change at once.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
+from dashboard.ui.app import form_memory
 from dashboard.ui.app.pages import session_pages
 from dashboard.ui.app.state import set_kept
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import dataset_picker, dataset_store
-from dashboard.ui.train.layer_builder import layer_builder, set_layers
-from dashboard.ui.train.settings_form import fill_form, widget_key
+from dashboard.ui.train.layer_builder import layer_builder, layers_held, layers_key, set_layers
+from dashboard.ui.train.settings_form import fill_form, keep_form_state, widget_key
 from mnist_lab.architecture import Architecture
 from mnist_lab.engines import ENGINES, Engine, get_engine
 from mnist_lab.runs import Run
 from mnist_lab.status import DAMAGED
 
+# The name under which a browser keeps the Train form across a refresh.
+TRAIN_FORM = "train"
 # Set by a copy that could not read its run: the page that offered it stays open to say why.
 COPY_REFUSED = "train_copy_refused"
 
@@ -149,3 +154,47 @@ def copy_settings_button(run: Run, key: str, open_train: bool = False) -> None:
     )
     if clicked and open_train and not st.session_state.pop(COPY_REFUSED, False):
         st.switch_page(session_pages()["train"])
+
+
+def keep_train_form(engines: list[Engine], defaults: dict, root: Path) -> list[str]:
+    """Keep the Train form for the session, and for this browser across a refresh.
+
+    A refresh's new session reads back what the browser kept (`form_memory`): the widgets'
+    values that still fit their widgets, and custom layers its engine still accepts.
+
+    Parameters
+    ----------
+    engines : list of Engine
+    defaults : dict
+        The page's other widgets kept with the form (key -> value on a first visit).
+    root : Path
+        The runs directory, where the values are kept.
+
+    Returns
+    -------
+    list of str
+        The keys of the form's widgets, for `remember_train_form`.
+    """
+    read_back = form_memory.read_back(root, TRAIN_FORM)
+    for engine in engines:
+        architecture = engine.settings_class.architecture
+        layers = read_back.get(layers_key(engine))
+        if architecture is None or layers is None:
+            continue
+        custom = {architecture.preset_setting: architecture.custom}
+        try:
+            # Layers the engine no longer accepts are not read back: the builder's own start.
+            engine.settings_class.from_dict({**custom, architecture.layers_setting: layers})
+        except (ValueError, TypeError, KeyError):
+            continue
+        set_layers(engine, layers)
+    return keep_form_state(engines, defaults, read_back)
+
+
+def remember_train_form(engines: list[Engine], keys: list[str], root: Path) -> None:
+    """Keep the Train form's values now shown (``keys``'s and custom layers) for this browser."""
+    values = {key: st.session_state[key] for key in keys if key in st.session_state}
+    for engine in engines:
+        if (layers := layers_held(engine)) is not None:
+            values[layers_key(engine)] = layers
+    form_memory.keep(root, TRAIN_FORM, values)

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.browser
 # Where the screenshots a reviewer looks at go (the git-ignored folder by default).
 SHOTS_ENV = "MNIST_LAB_JOURNEY_SHOTS"
 LONG_RUN, SECOND_RUN = "long numpy run", "queued behind it"
-TRAINING_TIMEOUT_S = 150
+TRAINING_TIMEOUT_S = 420
 # A rerun on a busy 2-core machine can start late: wait for what it shows, not for a rerun.
 SHOWN_MS = 60_000
 
@@ -133,6 +133,7 @@ def test_evaluate_and_compare_copy_a_runs_settings_into_train(student, shots, pa
     go_to(student, page_title)
     copy = student.get_by_role("button", name="Copy this run's settings")
     expect(copy).to_be_visible(timeout=SHOWN_MS)
+    wait_for_run(student)
     copy.scroll_into_view_if_needed()
     assert exceptions(student) == []
     student.screenshot(path=shots / f"{shot}-copy-settings.png", full_page=True)

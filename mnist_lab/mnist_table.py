@@ -411,25 +411,36 @@ def table(store: RunStore, subset: int | None = None) -> list[TableEntry]:
 
 
 def queue_row(
-    store: RunStore, row: TableRow, subset: int | None = None, owner: str | None = None
+    store: RunStore,
+    row: TableRow,
+    subset: int | None = None,
+    owner: str | None = None,
+    force: bool = False,
 ) -> Launched:
     """Queue one training of ``row``'s recipe through `mnist_lab.launch.launch`.
 
+    ``force`` launches it even if the same run was launched seconds ago (see `launch`).
+
     Raises
     ------
+    RepeatedLaunchError
+        If the same run was launched seconds ago and ``force`` is False: ask first.
     ValueError
         If the lab does not reproduce the row, or the launch is refused (see `launch`).
     """
     config = row.config(subset)
     if config is None:
         raise ValueError(f"the lab has no recipe for {row.method!r}: {row.note}")
-    return launch(store, config, name=RUN_NAME.format(title=row.title), owner=owner)
+    name = RUN_NAME.format(title=row.title)
+    return launch(store, config, name=name, owner=owner, force=force)
 
 
 def queue_missing(
-    store: RunStore, subset: int | None = None, owner: str | None = None
+    store: RunStore, subset: int | None = None, owner: str | None = None, force: bool = False
 ) -> list[Launched]:
     """Queue every reproducible row with neither a finished nor a live run of its recipe.
+
+    ``force`` launches a row even if the same run was launched seconds ago (see `launch`).
 
     Returns
     -------
@@ -438,6 +449,8 @@ def queue_missing(
 
     Raises
     ------
+    RepeatedLaunchError
+        If a row's run was launched seconds ago and ``force`` is False; nothing more is queued.
     ValueError
         If a launch is refused (the cluster cannot be reached, say); nothing more is queued.
     """
@@ -453,6 +466,7 @@ def queue_missing(
             entry.config,
             name=RUN_NAME.format(title=entry.row.title),
             owner=owner,
+            force=force,
             executor=executor,
         )
         for entry in missing

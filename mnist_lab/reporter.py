@@ -35,6 +35,42 @@ STATUS_EVERY_S = 0.5
 THROUGHPUT_WINDOW_S = 10.0
 
 
+# What a run does before its first progress, in order: while a stage lasts, status.json's
+# ``message`` says it and its ``stage`` names it. The one list of stages: the worker and the
+# engines announce them (`stage_message`), the live panel puts them on its bar (`stage_label`).
+STAGES = {
+    "starting": ("Starting: loading {packages} and the data…", "loading the libraries"),
+    "data": ("Loading and normalizing the data…", "loading the data"),
+    "model": ("Building and compiling the model…", "building the model"),
+    "first_step": (
+        "Training: the first {unit} is under way (the first takes longest)…",
+        "the first training step",
+    ),
+}
+
+
+def stage_message(stage: str, **words: str) -> str:
+    """What status.json says during ``stage`` (a key of `STAGES`), its ``words`` filled in.
+
+    Examples
+    --------
+    >>> stage_message("first_step", unit="batch")
+    'Training: the first batch is under way (the first takes longest)…'
+    """
+    return STAGES[stage][0].format(**words)
+
+
+def stage_label(stage: str) -> str:
+    """``stage`` in a few words, with its place among `STAGES`.
+
+    Examples
+    --------
+    >>> stage_label("model")
+    'getting ready, 3 of 4: building the model'
+    """
+    return f"getting ready, {list(STAGES).index(stage) + 1} of {len(STAGES)}: {STAGES[stage][1]}"
+
+
 def loss_is_diverging(loss: float) -> bool:
     """Whether a loss is NaN, infinite or above `EXPLODING_LOSS`.
 
@@ -220,8 +256,14 @@ class TrainingReporter:
         """Whether training must end now: it diverged or a stop was requested."""
         return self.divergence is not None or self.stopped_at is not None
 
+    def stage(self, stage: str) -> None:
+        """The run is in ``stage`` (a key of `STAGES`) before training begins: say so."""
+        self.run.update_status(message=stage_message(stage), stage=stage)
+
     def begin(self, epochs: int, steps_per_epoch: int | None = None) -> None:
         """Training starts: reset the run's state and say so in ``status.json``.
+
+        Until the first progress, the run is in stage ``first_step`` (`STAGES`).
 
         Parameters
         ----------
@@ -238,7 +280,15 @@ class TrainingReporter:
         self.throughput = Throughput()
         self._start_period(now, 0.0)
         shape = {} if steps_per_epoch is None else {"steps_per_epoch": steps_per_epoch}
-        self.run.update_status(message="Training.", epoch=0, epochs=epochs, progress=0.0, **shape)
+        unit = "chunk" if steps_per_epoch is None else "batch"
+        self.run.update_status(
+            message=stage_message("first_step", unit=unit),
+            stage="first_step",
+            epoch=0,
+            epochs=epochs,
+            progress=0.0,
+            **shape,
+        )
 
     def begin_epoch(self, epoch: int) -> None:
         """Epoch ``epoch`` (1-based) starts."""
@@ -466,4 +516,5 @@ class TrainingReporter:
                 f"about {format_duration(progress['eta_s'])} left"
             )
         self.last_status_time = now
-        self.run.update_status(message=message, **fields, **progress)
+        # Progress ends the stages before it.
+        self.run.update_status(message=message, stage="", **fields, **progress)

@@ -63,7 +63,7 @@ NUMERIC_FIELDS = (
     "expected_training_s",
 )
 # Fields shown as text, and the times (ISO 8601 with a time zone) pages compute with.
-TEXT_FIELDS = ("message", "position", "hint", "node", "pid_start")
+TEXT_FIELDS = ("message", "position", "hint", "node", "pid_start", "stage")
 TIME_FIELDS = ("updated", "started", "ended")
 # Linux's largest pid (PID_MAX_LIMIT).
 MAX_PID = 2**22

@@ -22,6 +22,7 @@ from dashboard.ui.runs.runs_view import (
     show_runs_table,
 )
 from dashboard.ui.train.figures.curves import learning_curves_figure
+from dashboard.ui.train.train_forms import copy_settings_button
 from mnist_lab import evaluation as ev
 from mnist_lab.files import DamagedRunError
 from mnist_lab.runs import MAX_NAME_LENGTH, RunStore
@@ -184,7 +185,8 @@ st.subheader("Suspicious labels")
 show_label_issues(store, evaluated_runs, key="compare_labels")
 
 st.subheader("Rename or delete a run")
-st.selectbox("Run", list(rows), format_func=labels.__getitem__, key="compare_manage")
+managed = st.selectbox("Run", list(rows), format_func=labels.__getitem__, key="compare_manage")
+copy_settings_button(store.get(managed), "compare_copy_settings", open_train=True)
 left, right = st.columns(2)
 # No max_chars: the browser would drop a longer paste silently; the rename says what is wrong.
 left.text_input(f"New name (1-{MAX_NAME_LENGTH} characters)", key="compare_new_name")

@@ -15,6 +15,7 @@ from dashboard.ui.runs.baseline_view import baseline_offer
 from dashboard.ui.runs.export_view import render_code_downloads
 from dashboard.ui.runs.runs_view import load_evaluated, page_run
 from dashboard.ui.runs.tensorboard_view import render_tensorboard_command
+from dashboard.ui.train.train_forms import copy_settings_button
 from mnist_lab import evaluation as ev
 from mnist_lab.data import EMBEDDED_NAME
 from mnist_lab.datasets import class_names_of, recorded_dataset
@@ -67,6 +68,7 @@ st.caption(
     f"{result.evaluation['n_test']:,} test images of {plain_markdown(dataset_name)}. "
     f"{run.status().get('message', '')}"
 )
+copy_settings_button(run, "evaluate_copy_settings", open_train=True)
 
 st.subheader("Confusion matrix")
 normalized = st.toggle("Show shares of each true class", key="evaluate_normalized")

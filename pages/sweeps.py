@@ -34,7 +34,7 @@ with st.expander("New sweep", expanded=not SweepStore(store).list()):
 
 sweeps = {sweep.id: sweep for sweep in SweepStore(store).list()}
 if not sweeps:
-    st.info("No sweep yet: define one above, or run `python -m mnist_lab sweep --help`.")
+    st.info("No sweep yet: define one above.")
     st.stop()
 if st.session_state["sweeps_shown"] in sweeps:
     st.session_state["sweeps_pick"] = st.session_state.pop("sweeps_shown")

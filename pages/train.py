@@ -3,38 +3,33 @@
 import streamlit as st
 
 from dashboard.ui.app.identity import NAME_FIRST, current_owner, may_manage, name_missing
+from dashboard.ui.app.launch_again import ask_to_launch_again, launch_again_answer
 from dashboard.ui.app.pages import PAGE
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import dataset_store
 from dashboard.ui.train.settings_form import (
-    keep_form_state,
     settings_form,
     widget_key,
     with_launch_seed,
 )
 from dashboard.ui.train.shared_figures import shared_schedule_figure
-from dashboard.ui.train.train_forms import copy_run_settings, settings_chosen_outside_the_form
+from dashboard.ui.train.train_forms import (
+    copy_settings_button,
+    keep_train_form,
+    remember_train_form,
+    settings_chosen_outside_the_form,
+)
 from dashboard.ui.train.training_view import format_seconds, live_run_panel
 from mnist_lab.data import EMBEDDED_NAME
 from mnist_lab.engines import DEFAULT_ENGINE, ENGINES, all_engines, get_engine
 from mnist_lab.launch import RepeatedLaunchError, launch
 from mnist_lab.run_summary import summaries
-from mnist_lab.runs import Run, RunStore
-from mnist_lab.status import DAMAGED, LIVE_STATES
+from mnist_lab.runs import RunStore
+from mnist_lab.status import LIVE_STATES
 from mnist_lab.timing import cost_refusal, expected_training
 
 # Set by the "Launch it again" button: the next rerun launches despite a repeated launch.
 LAUNCH_AGAIN = "train_launch_again"
-
-
-def copy_settings(run: Run) -> None:
-    """Fill the form from ``run``'s config.json, or say why its settings cannot be read."""
-    try:
-        copy_run_settings(run)
-    except ValueError as error:
-        st.toast(plain_markdown(f"Cannot copy this run's settings: {error}"))
-    else:
-        st.toast("The form below now holds this run's settings.")
 
 
 st.title(PAGE["train"].title)
@@ -71,20 +66,14 @@ if watched is not None:
             on_change=lambda: st.session_state.update(train_run_id=st.session_state["train_watch"]),
         )
     live_run_panel(watched)
-    if watched.status()["state"] != DAMAGED and watched.config().get("engine") in ENGINES:
-        st.button(
-            "Copy this run's settings",
-            key="train_copy_settings",
-            icon=":material/content_copy:",
-            help="Fill the form below with this run's settings, to change one and launch again.",
-            on_click=copy_settings,
-            args=(watched,),
-        )
+    copy_settings_button(watched, "train_copy_settings")
 
 # After a launch, set before the widgets are drawn: the name typed was that run's, not the
 # next one's, and the form shows the seed the run was given.
 st.session_state.update(st.session_state.pop("train_after_launch", {}))
-keep_form_state(all_engines(), {"train_engine": DEFAULT_ENGINE, "train_dataset": EMBEDDED_NAME})
+form_keys = keep_train_form(
+    all_engines(), {"train_engine": DEFAULT_ENGINE, "train_dataset": EMBEDDED_NAME}, store.root
+)
 with st.expander("Settings for a new run", expanded=True, icon=":material/tune:"):
     engine_name = st.segmented_control(
         "Engine",
@@ -95,6 +84,8 @@ with st.expander("Settings for a new run", expanded=True, icon=":material/tune:"
     engine = get_engine(engine_name or DEFAULT_ENGINE)
     st.caption(engine.description)
     settings, name = settings_form(engine, settings_chosen_outside_the_form(engine))
+    # Kept for this browser, so a refresh finds the form as it was left.
+    remember_train_form(all_engines(), form_keys, store.root)
     if name and name in {run["name"] for run in runs if run["owner"] == current_owner()}:
         # Allowed (a name is no key), but two runs of one name are hard to tell apart.
         st.warning(plain_markdown(f"You already have a run named {name}: this one would share it."))
@@ -131,7 +122,7 @@ with st.expander("Settings for a new run", expanded=True, icon=":material/tune:"
     )
 
 # "Launch it again" after the question a repeated launch raised.
-again = st.session_state.pop(LAUNCH_AGAIN, False)
+again = bool(launch_again_answer(LAUNCH_AGAIN))
 if (launched or again) and settings is not None and not nameless:
     seconds = None if estimate is None else round(estimate.seconds, 1)
     settings = with_launch_seed(engine, settings)
@@ -148,12 +139,7 @@ if (launched or again) and settings is not None and not nameless:
             else lambda run: run.update_status(expected_training_s=seconds),
         )
     except RepeatedLaunchError as question:
-        st.warning(plain_markdown(question), icon=":material/help:")
-        st.button(
-            "Launch it again",
-            key="train_launch_again_button",
-            on_click=lambda: st.session_state.update({LAUNCH_AGAIN: True}),
-        )
+        ask_to_launch_again(question, LAUNCH_AGAIN)
         st.stop()
     except ValueError as error:
         st.error(plain_markdown(f"Cannot launch: {error}"))

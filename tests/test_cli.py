@@ -10,6 +10,8 @@ import pytest
 
 from mnist_lab.cli.main import build_parser, main
 from mnist_lab.cli.train import launch_request
+from mnist_lab.engines import all_engines
+from mnist_lab.launch import draws_fresh_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,6 +47,26 @@ def test_flags_become_a_train_config():
         0.9,
     )
     assert config.nesterov and config.batch_size == 64 and config.seed == 7
+
+
+def seed_help(command: str) -> str:
+    """What ``command --help`` says of ``--seed``, on one line."""
+    parser = build_parser()
+    subcommand = parser._subparsers._group_actions[0].choices[command]
+    action = next(a for a in subcommand._actions if "--seed" in a.option_strings)
+    return " ".join(action.help.split())
+
+
+def test_the_seed_help_says_train_draws_a_fresh_seed_and_which_engines_keep_0():
+    train = seed_help("train")
+    assert "Default: a fresh seed drawn for each run" in train and "Default: 0." not in train
+    keeping = [e.name for e in all_engines() if not draws_fresh_seed(e)]
+    assert keeping and f"0 for {', '.join(keeping)}, which reuse finished runs" in train
+    # The drawn seed is what `train` does when no seed is given.
+    assert parse_train("--engine", "numpy").seed != parse_train("--engine", "numpy").seed
+    # A baseline and a sweep's fixed settings keep the declared default.
+    assert seed_help("baseline").endswith("Default: 0.")
+    assert seed_help("sweep").endswith("Default: 0.")
 
 
 def test_flags_override_a_config_file(tmp_path):

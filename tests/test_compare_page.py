@@ -1,5 +1,6 @@
 """AppTest of the Compare page: the run table, curves, network vs baseline, rename and delete."""
 
+import ast
 import json
 import os
 from pathlib import Path
@@ -190,3 +191,49 @@ def test_without_a_baseline_one_click_launches_it(runs, no_dispatcher, page, key
     # The page follows it until it ends.
     assert plain_markdown("Baseline: queued.") in " ".join(caption.value for caption in app.caption)
     assert not [button for button in app.button if button.key == f"{key}_button"]
+
+
+def test_without_a_baseline_the_training_label_issues_offer_its_button(runs, no_dispatcher):  # noqa: F811
+    store, network, baseline = runs
+    store.delete(baseline.id)
+    app = AppTest.from_file(str(PAGE), default_timeout=60)
+    app.session_state["identity_name"] = "Ada"
+    app.run()
+    app.segmented_control(key="compare_labels_split").set_value("train").run()
+    assert not app.exception
+    assert not [info for info in app.info if "python -m" in info.value], "no command line"
+    app.button(key="compare_labels_baseline_button").click().run()
+    assert not app.exception and not app.error
+    [launched] = [run for run in store.list() if run != network]
+    assert launched.config()["engine"] == "sklearn" and launched.owner == "Ada"
+
+
+def user_strings(path: Path) -> list[tuple[int, str]]:
+    """The string constants of a module that are not docstrings, with their line."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.ClassDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+    ]
+
+
+def test_no_page_sends_a_student_to_the_command_line():
+    root = PAGE.parents[1]
+    scripts = [*(root / "dashboard").rglob("*.py"), *(root / "pages").glob("*.py")]
+    told = [
+        f"{path.relative_to(root)}:{line}"
+        for path in scripts
+        for line, text in user_strings(path)
+        if "python -m mnist_lab" in text
+    ]
+    assert told == [], "a no-code app offers a button, not a command"

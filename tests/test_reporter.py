@@ -49,12 +49,25 @@ def epochs(run, epochs=2, steps=10, batch_size=10, **settings):
 def test_begin_says_training_has_started_and_what_is_planned(run, clock):
     epochs(run, epochs=3, steps=7)
     assert run.status == {
-        "message": "Training.",
+        "message": "Training: the first batch is under way (the first takes longest)…",
+        "stage": "first_step",
         "epoch": 0,
         "epochs": 3,
         "steps_per_epoch": 7,
         "progress": 0.0,
     }
+
+
+def test_the_first_progress_ends_the_stages_and_a_stage_is_said(run, clock):
+    reporter = TrainingReporter(run, learning_rate_remedy(False), 10)
+    reporter.stage("model")
+    assert run.status == {"message": "Building and compiling the model…", "stage": "model"}
+    reporter.begin(2, 10)
+    reporter.begin_epoch(1)
+    assert run.status["stage"] == "first_step"
+    clock.now = 1.0
+    reporter.batch_end(1, loss=2.0, accuracy=0.1, lr=0.01)
+    assert run.status["stage"] == "" and run.status["message"].startswith("Epoch 1/2, step 1/10")
 
 
 def test_a_batch_report_writes_its_window_record_and_the_progress(run, clock):
@@ -196,7 +209,13 @@ def end_chunk(reporter, chunk, loss=0.5):
 
 def test_chunks_report_the_loops_own_fraction_and_leave_out_measuring_them(run, clock):
     reporter = chunks(run)
-    assert run.status == {"message": "Training.", "epoch": 0, "epochs": 4, "progress": 0.0}
+    assert run.status == {
+        "message": "Training: the first chunk is under way (the first takes longest)…",
+        "stage": "first_step",
+        "epoch": 0,
+        "epochs": 4,
+        "progress": 0.0,
+    }
     clock.now = 2.0
     reporter.trained(samples=1000)
     clock.now = 3.0  # a second to compute the chunk's loss and accuracy

@@ -79,6 +79,32 @@ def test_one_click_queues_the_rows_recipe(tmp_path, monkeypatch):
     assert len(launched) == len(reproducible)
 
 
+def test_a_second_click_within_seconds_asks_before_launching_again(tmp_path, monkeypatch):
+    launched = []
+    monkeypatch.setattr(LocalExecutor, "launch", lambda executor, run: launched.append(run) or 0)
+    app = open_table(monkeypatch, tmp_path, SUBSET)
+    app.button(key="table_queue_svm").click().run()
+    # Stopped at once: the row's button comes back, and a click repeats the same launch.
+    launched[0].update_status(state="stopped", message="Stopped.")
+    app.run()
+    app.button(key="table_queue_svm").click().run()
+    assert not app.exception and not app.error
+    assert len(launched) == 1, "asked, not launched twice"
+    assert "Launch it again?" in app.warning[0].value.replace("\\", "")
+    app.button(key="table_launch_again_button").click().run()
+    assert not app.exception and not app.warning
+    assert len(launched) == 2 and launched[1].status()["state"] == "queued"
+    assert "Queued 1 run(s): MNIST table: SVM" in app.success[0].value.replace("\\", "")
+    # The same for every row at once: the stopped row's repeat is asked about.
+    launched[1].update_status(state="stopped", message="Stopped.")
+    app.run()
+    app.button(key="table_queue_all").click().run()
+    assert "Launch it again?" in app.warning[0].value.replace("\\", "")
+    app.button(key="table_launch_again_button").click().run()
+    reproducible = [row for row in mnist_table.ROWS if row.recipe is not None]
+    assert len(launched) == 2 + len(reproducible), "each row once more, none twice"
+
+
 def test_a_damaged_run_does_not_break_the_table(two_rows, monkeypatch, tmp_path):
     broken = two_rows.create(mnist_table.ROW["svm"].config(SUBSET), name="broken")
     broken.file("status.json").write_text("{truncated")

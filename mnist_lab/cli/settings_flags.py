@@ -12,15 +12,27 @@ import json
 from mnist_lab.architecture import Architecture
 from mnist_lab.engines import DEFAULT_ENGINE, Engine, all_engines, get_engine
 from mnist_lab.files import DamagedRunError, read_json
+from mnist_lab.launch import draws_fresh_seed
 from mnist_lab.runs import MAX_CONFIG_BYTES
 from mnist_lab.settings import Setting, check_plain
 
 
-def add_settings_flags(parser: argparse.ArgumentParser, engines: list[Engine]) -> None:
+def add_settings_flags(
+    parser: argparse.ArgumentParser, engines: list[Engine], fresh_seeds: bool = False
+) -> None:
     """One flag per declared setting of ``engines`` (a setting they share gets one flag).
 
     Every flag defaults to None, so that a ``--config`` file's values hold unless a flag
     overrides them, and the engine's declared defaults fill in the rest.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    engines : list of Engine
+        The engines the subcommand launches.
+    fresh_seeds : bool
+        Whether the subcommand draws a fresh seed for a run that fixes none (`train`
+        does, for the engines `launch.draws_fresh_seed` names): the seed's help says so.
     """
     seen = set()
     for engine in engines:
@@ -32,7 +44,8 @@ def add_settings_flags(parser: argparse.ArgumentParser, engines: list[Engine]) -
             if declaration.cli_flag != "--" + name.replace("_", "-"):
                 flags.append("--" + name.replace("_", "-"))
             # argparse formats help with %: a literal percent sign must be doubled.
-            allowed = f"Allowed: {declaration.allowed()}. Default: {declaration.default}."
+            default = _default_text(declaration, engines, fresh_seeds)
+            allowed = f"Allowed: {declaration.allowed()}. Default: {default}."
             text = f"{declaration.help} {allowed}".strip().replace("%", "%%")
             if declaration.kind is bool:
                 parser.add_argument(
@@ -42,6 +55,18 @@ def add_settings_flags(parser: argparse.ArgumentParser, engines: list[Engine]) -
                 parser.add_argument(*flags, dest=name, metavar="JSON", help=text)
             else:
                 parser.add_argument(*flags, dest=name, type=_parser_of(declaration), help=text)
+
+
+def _default_text(declaration: Setting, engines: list[Engine], fresh_seeds: bool) -> str:
+    """A flag's default in words: the declared one, or the fresh seed a launch draws."""
+    drawing = [engine for engine in engines if draws_fresh_seed(engine)]
+    if declaration.name != "seed" or not fresh_seeds or not drawing:
+        return str(declaration.default)
+    kept = [engine.name for engine in engines if engine not in drawing]
+    text = "a fresh seed drawn for each run (printed, and recorded in the run)"
+    if kept:
+        text += f"; {declaration.default} for {', '.join(kept)}, which reuse finished runs"
+    return text
 
 
 def _parser_of(declaration: Setting):

@@ -42,7 +42,7 @@ def add_baseline_parser(subparsers: argparse._SubParsersAction) -> None:
 def add_launch_flags(parser: argparse.ArgumentParser, engines: list[Engine]) -> None:
     """The flags every launching subcommand shares: settings, config file, name, reuse."""
     parser.add_argument("--config", help="JSON file of settings (e.g. another run's config.json)")
-    add_settings_flags(parser, engines)
+    add_settings_flags(parser, engines, fresh_seeds=True)
     parser.add_argument("--name", help="display name of the run")
     parser.add_argument(
         "--owner", help=f"the student whose run it is (default ${OWNER_ENV}: nobody)"

@@ -19,6 +19,7 @@ from mnist_lab.execution.slots import first_in_queue, training_slot
 from mnist_lab.files import DamagedRunError, now_iso
 from mnist_lab.hints import hint_text, run_hints
 from mnist_lab.processes import process_start_time
+from mnist_lab.reporter import stage_message
 from mnist_lab.runs import Run, RunOutcome, RunStore
 from mnist_lab.status import QUEUED
 
@@ -50,7 +51,7 @@ def starting_message(run: Run) -> str:
     except ValueError:
         # A config that names no engine fails in a moment, with its reason, as training starts.
         return "Starting…"
-    return f"Starting: loading {', '.join(packages)} and the data…"
+    return stage_message("starting", packages=", ".join(packages))
 
 
 def final_hint(run: Run) -> str:
@@ -151,6 +152,7 @@ def _train_claimed(run: Run) -> str:
             started=now_iso(),
             # Loading TensorFlow alone takes 10-25 s: the page says what the wait is.
             message=starting_message(run),
+            stage="starting",
         )
         if not has_slot:
             outcome = RunOutcome("stopped", "Stopped while waiting in the queue.")

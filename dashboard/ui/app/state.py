@@ -38,3 +38,13 @@ def keep_widget_state(defaults: dict) -> None:
         else:
             st.session_state[key] = kept.get(key, default)
         kept[key] = st.session_state[key]
+
+
+def set_kept(key: str, value) -> None:
+    """Set a kept widget's value before it is drawn, on its own page or from another one.
+
+    A button on another page (Evaluate's "Copy this run's settings") fills a form this way:
+    the copy in `KEPT` is what the form's page reads back when the student arrives.
+    """
+    st.session_state[key] = value
+    st.session_state.setdefault(KEPT, {})[key] = value

@@ -15,6 +15,7 @@ from dashboard.ui.app.figures.images import digit_grid_figure
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import warn_if_different_datasets
 from dashboard.ui.evaluate.model_checks_view import choose_runs
+from dashboard.ui.runs.baseline_view import baseline_offer
 from dashboard.ui.runs.runs_view import load_evaluated
 from mnist_lab.data import MnistDataset
 from mnist_lab.engines import find_baseline
@@ -126,8 +127,9 @@ def _training_issues(store: RunStore, key: str) -> tuple[LabelIssues, MnistDatas
     if baseline is None:
         st.info(
             "The training digits are judged by cross-validated models with the baseline's "
-            "settings: train a baseline first (`python -m mnist_lab baseline`)."
+            "settings: train the baseline first."
         )
+        baseline_offer(store, f"{key}_baseline")
         return None
     dataset = get_dataset()
     issues = read_training_set_label_issues(baseline, dataset)

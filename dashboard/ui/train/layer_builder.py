@@ -23,9 +23,20 @@ def _new_row(layer: dict) -> dict:
     return {"id": next(_ids), "layer": dict(layer)}
 
 
+def layers_key(engine: Engine) -> str:
+    """The session-state key of the builder's rows for ``engine``."""
+    return widget_key(engine, "custom_layers")
+
+
+def layers_held(engine: Engine) -> list[dict] | None:
+    """The layers the builder holds for ``engine``, first to last; None before it is drawn."""
+    rows = st.session_state.get(layers_key(engine))
+    return None if rows is None else [dict(row["layer"]) for row in rows]
+
+
 def set_layers(engine: Engine, layers: list[dict]) -> None:
     """Put ``layers`` (hidden layers, first to last) in the engine's builder, e.g. a run's."""
-    st.session_state[widget_key(engine, "custom_layers")] = [_new_row(layer) for layer in layers]
+    st.session_state[layers_key(engine)] = [_new_row(layer) for layer in layers]
 
 
 def _first_layer(architecture: Architecture) -> dict:
@@ -82,7 +93,7 @@ def layer_builder(engine: Engine, architecture: Architecture) -> list[dict]:
     list of dict
         Layer specs, as ``architecture.summarize`` and the engine's settings take them.
     """
-    state_key = widget_key(engine, "custom_layers")
+    state_key = layers_key(engine)
     rows = _rows(state_key, architecture)
     types = architecture.layer_types
     widest = max(len(fields) for fields in types.values())

@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.ui.app.state import keep_widget_state
+from dashboard.ui.app.state import keep_widget_state, set_kept
 from dashboard.ui.app.text import plain_markdown
 from mnist_lab.engines import Engine
 from mnist_lab.launch import draws_fresh_seed
@@ -28,6 +28,10 @@ TRI_STATE = {"automatic": None, "on": True, "off": False}
 FRACTION_STEP = 0.01
 # The checkbox beside the seed: a fresh seed for each launch, or the one shown.
 FRESH_SEED = "fresh_seed"
+# The engine picker's key, kept with the form.
+ENGINE_KEY = "train_engine"
+# The run name box's length (the name's own bound in `mnist_lab.runs` is checked at launch).
+MAX_RUN_NAME = 80
 
 
 def widget_key(engine: Engine, name: str) -> str:
@@ -72,7 +76,20 @@ def setting_value(declaration: Setting, value: Any) -> Any:
     return value
 
 
-def keep_form_state(engines: list[Engine], defaults: dict) -> None:
+def _fits_widget(declaration: Setting, value: Any) -> bool:
+    """Whether ``value`` is one the setting's widget can hold (a kept value read back)."""
+    if declaration.kind is bool and declaration.optional:
+        return value in TRI_STATE
+    if declaration.options is not None and declaration.choices is None:
+        return value in declaration.options
+    try:
+        declaration.check(setting_value(declaration, value))
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def keep_form_state(engines: list[Engine], defaults: dict, read_back: dict | None = None) -> list:
     """Keep every engine's widget values across reruns and pages (defaults on a first visit).
 
     Parameters
@@ -80,15 +97,33 @@ def keep_form_state(engines: list[Engine], defaults: dict) -> None:
     engines : list of Engine
     defaults : dict
         The page's other widgets kept with the form (key -> value on a first visit).
+    read_back : dict, optional
+        Values this browser kept before a refresh (`dashboard.ui.app.form_memory`): each one
+        of a widget of the form, of its widget's type and allowed there, fills that widget.
+
+    Returns
+    -------
+    list of str
+        The keys of the form's widgets: what a browser keeps across a refresh.
     """
     defaults = dict(defaults)
+    fits = {ENGINE_KEY: lambda value: value in {engine.name for engine in engines}}
     for engine in engines:
         for name, declaration in _shown(engine).items():
-            defaults[widget_key(engine, name)] = widget_value(declaration, declaration.default)
+            key = widget_key(engine, name)
+            defaults[key] = widget_value(declaration, declaration.default)
+            fits[key] = lambda value, declaration=declaration: _fits_widget(declaration, value)
         defaults[widget_key(engine, "name")] = ""
+        fits[widget_key(engine, "name")] = lambda value: len(value) <= MAX_RUN_NAME
         if _offers_fresh_seed(engine):
             defaults[widget_key(engine, FRESH_SEED)] = True
+    for key, value in (read_back or {}).items():
+        # Of the type the widget holds: a whole number is no float, a flag no number.
+        if key in defaults and type(value) is type(defaults[key]):
+            if fits.get(key, lambda _: True)(value):
+                set_kept(key, value)
     keep_widget_state(defaults)
+    return list(defaults)
 
 
 def fill_form(engine: Engine, values: dict) -> None:
@@ -99,9 +134,9 @@ def fill_form(engine: Engine, values: dict) -> None:
     shown = _shown(engine)
     for name, value in values.items():
         if name in shown:
-            st.session_state[widget_key(engine, name)] = widget_value(shown[name], value)
+            set_kept(widget_key(engine, name), widget_value(shown[name], value))
     if "seed" in values and _offers_fresh_seed(engine):
-        st.session_state[widget_key(engine, FRESH_SEED)] = False
+        set_kept(widget_key(engine, FRESH_SEED), False)
 
 
 def with_launch_seed(engine: Engine, settings: Settings) -> Settings:
@@ -182,7 +217,9 @@ def settings_form(engine: Engine, fixed: dict) -> tuple[Settings | None, str]:
             columns = st.columns(COLUMNS)
             for position, declaration in enumerate(advanced):
                 _draw_setting(engine, declaration, columns[position % COLUMNS])
-    name = st.text_input("Run name (optional)", max_chars=80, key=widget_key(engine, "name"))
+    name = st.text_input(
+        "Run name (optional)", max_chars=MAX_RUN_NAME, key=widget_key(engine, "name")
+    )
     values = engine.settings_class.without_unused({**form_values(engine), **fixed})
     try:
         settings = engine.settings_class(**values).validate()

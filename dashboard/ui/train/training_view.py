@@ -17,6 +17,7 @@ from mnist_lab import records
 from mnist_lab.execution.fair_queue import QueuePlace
 from mnist_lab.hints import run_hints
 from mnist_lab.ownership import refusal
+from mnist_lab.reporter import STAGES, stage_label
 from mnist_lab.run_summary import TRAINING_TIME_HELP, training_time
 from mnist_lab.runs import Run
 from mnist_lab.status import DAMAGED, LIVE_STATES
@@ -52,7 +53,19 @@ def format_seconds(seconds: float | None) -> str:
 
 
 def progress_text(status: dict) -> str:
-    """One line under the progress bar: epoch, percentage, ETA and throughput."""
+    """One line under the progress bar: epoch, percentage, ETA and throughput.
+
+    Before training's first progress, the stage the run is in (`reporter.STAGES`) instead.
+
+    Examples
+    --------
+    >>> progress_text({"state": "running", "stage": "model", "progress": 0.0})
+    'Getting ready, 3 of 4: building the model · the ETA follows the first step'
+    """
+    stage = status.get("stage")
+    if status.get("state") == "running" and stage in STAGES:
+        label = stage_label(stage)
+        return f"{label[0].upper()}{label[1:]} · the ETA follows the first step"
     parts = [status["position"]] if status.get("position") else []
     parts.append(f"{status.get('progress', 0.0):.0%}")
     if status.get("state") in LIVE_STATES:

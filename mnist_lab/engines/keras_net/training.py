@@ -227,16 +227,16 @@ def train_run(run: Run) -> RunOutcome:
     config = KerasSettings.from_dict(run.config())
     configure_threads(config.model_layers())
     keras.utils.set_random_seed(config.seed)
-    run.update_status(message="Loading and normalizing the data.")
+    reporter = TrainingReporter(
+        run, learning_rate_remedy(config.normalization != "raw"), batch_size=config.batch_size
+    )
+    reporter.stage("data")
     dataset = dataset_of(run)
     data = prepare_data(config, dataset)
     save_normalizer(run, data.normalizer)
     steps_per_epoch = math.ceil(len(data.x_train) / config.batch_size)
+    reporter.stage("model")
     model = compile_model(config, steps_per_epoch, n_classes=data.n_classes)
-
-    reporter = TrainingReporter(
-        run, learning_rate_remedy(config.normalization != "raw"), batch_size=config.batch_size
-    )
     probe = np.random.default_rng(config.seed).choice(
         len(data.x_train), min(PROBE_SIZE, len(data.x_train)), replace=False
     )

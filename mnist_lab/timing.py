@@ -77,7 +77,12 @@ def measured_throughput(store: RunStore, config: dict) -> tuple[float, str] | No
                 continue
         except DamagedRunError:
             continue
-        rates = [r["samples_per_s"] for r in records.of_kind(run.metrics(), "epoch")]
+        # A record written elsewhere (a notebook, a hand edit) may lack the optional field.
+        rates = [
+            rate
+            for r in records.of_kind(run.metrics(), "epoch")
+            if isinstance(rate := r.get("samples_per_s"), int | float) and rate > 0
+        ]
         if rates:
             return statistics.median(rates), f"run {run.name!r}"
     return None

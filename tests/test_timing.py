@@ -47,3 +47,14 @@ def test_no_estimate_without_a_measurement_or_epochs(tmp_path):
     store = RunStore(tmp_path)
     assert expected_training(store, KerasSettings(preset="deep-relu")) is None
     assert expected_training(store, LogregSettings()) is None
+
+
+def test_epoch_records_without_a_speed_are_skipped_not_a_crash(tmp_path):
+    store = RunStore(tmp_path)
+    run = store.create(fast_cnn(epochs=1).to_dict(), name="from a notebook")
+    # samples_per_s is optional in an epoch record: a notebook or a hand edit may leave it out.
+    run.append_metrics({"kind": "epoch", "epoch": 1, "loss": 0.1, "accuracy": 0.9, "time": 0})
+    run.update_status(state="finished")
+    rate, source = shipped_throughput(fast_cnn().to_dict())
+    estimate = expected_training(store, fast_cnn())
+    assert estimate.samples_per_s == rate and "from a notebook" not in estimate.source

@@ -5,6 +5,8 @@ import streamlit as st
 from dashboard.ui.app.identity import NAME_FIRST, current_owner, may_manage, name_missing
 from dashboard.ui.app.pages import PAGE
 from dashboard.ui.app.text import plain_markdown
+from dashboard.ui.assignments.launch_view import assignment_notes, follow_pending
+from dashboard.ui.assignments.student_view import assignment_cards, shown_assignments
 from dashboard.ui.data.datasets_view import dataset_store
 from dashboard.ui.train.settings_form import (
     keep_form_state,
@@ -85,6 +87,10 @@ if watched is not None:
 # next one's, and the form shows the seed the run was given.
 st.session_state.update(st.session_state.pop("train_after_launch", {}))
 keep_form_state(all_engines(), {"train_engine": DEFAULT_ENGINE, "train_dataset": EMBEDDED_NAME})
+follow_pending(store)
+if assigned := shown_assignments(store):
+    with st.expander(f"Assignments ({len(assigned)})", icon=":material/assignment:"):
+        assignment_cards(assigned, "train_assignment_start")
 with st.expander("Settings for a new run", expanded=True, icon=":material/tune:"):
     engine_name = st.segmented_control(
         "Engine",
@@ -94,7 +100,8 @@ with st.expander("Settings for a new run", expanded=True, icon=":material/tune:"
     )
     engine = get_engine(engine_name or DEFAULT_ENGINE)
     st.caption(engine.description)
-    settings, name = settings_form(engine, settings_chosen_outside_the_form(engine))
+    fixed = settings_chosen_outside_the_form(engine)
+    settings, name = settings_form(engine, fixed, assignment_notes(store, engine, fixed))
     if name and name in {run["name"] for run in runs if run["owner"] == current_owner()}:
         # Allowed (a name is no key), but two runs of one name are hard to tell apart.
         st.warning(plain_markdown(f"You already have a run named {name}: this one would share it."))

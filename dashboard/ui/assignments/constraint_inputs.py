@@ -1,0 +1,187 @@
+"""The teacher's constraint builder: a setting, a rule and a value, from the settings' declarations.
+
+Which settings may be constrained, which rules each takes and what its value widget offers all
+come from the engines' own declarations (`mnist_lab.assignments.constraints.declarations`): a
+setting added to an engine shows up here with its label, range and choices, and
+`make_constraint` checks the value against the same declarations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from dashboard.ui.app.text import plain_markdown
+from mnist_lab.assignments.constraints import (
+    ENGINE,
+    MEASURED,
+    PARAMETERS,
+    Constraint,
+    declarations,
+    make_constraint,
+)
+from mnist_lab.engines import ENGINES, all_engines, get_engine
+from mnist_lab.settings import Setting
+
+# The draft's constraints, kept across reruns until the assignment is saved.
+DRAFT_KEY = "classroom_asg_constraints"
+RULE_WORDS = {
+    "at_most": "at most",
+    "at_least": "at least",
+    "equals": "equal to",
+    "one_of": "one of",
+    "layer_types": "only layers of the types",
+}
+# Settings an assignment fixes elsewhere (its dataset) or that choose nothing (the seed).
+NOT_CONSTRAINED = ("seed",)
+
+
+def constrainable() -> dict[str, str]:
+    """Every name a constraint may bound, with a label: the run's facts, then the settings.
+
+    Returns
+    -------
+    dict
+        Name -> label, e.g. ``"epochs" -> "Epochs (keras, numpy, trees)"``.
+    """
+    labels = {PARAMETERS: "Parameters (counted in the saved model)", ENGINE: "Engine"}
+    labels |= {name: words.capitalize() for name, words in MEASURED.items() if name not in labels}
+    for engine in all_engines():
+        for name, declaration in engine.settings_class.declared().items():
+            if declaration.picks_dataset or name in NOT_CONSTRAINED or name in labels:
+                continue
+            engines = ", ".join(declarations(name))
+            labels[name] = f"{declaration.label or name} ({engines})"
+    return labels
+
+
+def _declaration(name: str) -> Setting | None:
+    return next(iter(declarations(name).values()), None)
+
+
+def rules_for(name: str) -> tuple[str, ...]:
+    """The rules that make sense for ``name``, from its declaration's kind and choices.
+
+    Examples
+    --------
+    >>> rules_for("parameters"), rules_for("optimizer"), rules_for("layers")
+    (('at_most', 'at_least'), ('equals', 'one_of'), ('layer_types',))
+    """
+    if name in MEASURED:
+        return ("at_most", "at_least")
+    if name == ENGINE:
+        return ("equals", "one_of")
+    declaration = _declaration(name)
+    if declaration is None or declaration.kind is bool:
+        return ("equals",)
+    if declaration.kind is list:
+        return ("layer_types",)
+    if declaration.choices is not None:
+        return ("equals", "one_of")
+    if declaration.kind in (int, float):
+        return ("at_most", "at_least", "equals")
+    return ("equals",)
+
+
+def _choices(name: str) -> list:
+    """The values a choice setting takes, over every engine that declares it (in order)."""
+    if name == ENGINE:
+        return list(ENGINES)
+    seen: dict = {}
+    for declaration in declarations(name).values():
+        seen |= dict.fromkeys(declaration.choices or ())
+    return list(seen)
+
+
+def _layer_types() -> list[str]:
+    """Every layer type an engine's architecture declares."""
+    seen: dict = {}
+    for engine in all_engines():
+        architecture = engine.settings_class.architecture
+        if architecture is not None:
+            seen |= dict.fromkeys(architecture.layer_types)
+    return list(seen)
+
+
+def _label_of(name: str, value: Any) -> str:
+    return get_engine(value).title if name == ENGINE else str(value)
+
+
+def value_input(name: str, rule: str, key: str) -> Any:
+    """The widget of a constraint's value, as the setting's declaration allows; its value."""
+    if rule == "layer_types":
+        return st.multiselect("Layer types allowed", _layer_types(), key=key)
+    choices = _choices(name)
+    if choices and rule == "one_of":
+        fmt = lambda value: _label_of(name, value)  # noqa: E731
+        return st.multiselect("Values allowed", choices, format_func=fmt, key=key)
+    if choices:
+        fmt = lambda value: _label_of(name, value)  # noqa: E731
+        return st.selectbox("Value", choices, format_func=fmt, key=key)
+    declaration = _declaration(name)
+    if declaration is not None and declaration.kind is bool:
+        return st.checkbox("On", key=key)
+    whole = name == PARAMETERS or (declaration is not None and declaration.kind is int)
+    found = list(declarations(name).values())
+    lows = [d.low for d in found if d.low is not None]
+    highs = [d.high for d in found if d.high is not None]
+    low = min(lows) if lows else 0
+    high = max(highs) if highs else None
+    if whole:
+        return st.number_input(
+            "Value", int(low), None if high is None else int(high), step=1, key=key
+        )
+    return st.number_input(
+        "Value", float(low), None if high is None else float(high), format="%g", key=key
+    )
+
+
+def constraint_builder(engine: str | None) -> None:
+    """Pick a setting, a rule and a value, and add the constraint to the draft.
+
+    Parameters
+    ----------
+    engine : str or None
+        The engine the draft's ``engine equals`` constraint fixes: values are checked against
+        its declarations only.
+    """
+    labels = constrainable()
+    name_column, rule_column, value_column = st.columns(3)
+    with name_column:
+        name = st.selectbox(
+            "Setting", list(labels), format_func=labels.get, key="classroom_asg_setting"
+        )
+    with rule_column:
+        rule = st.selectbox(
+            "Rule", rules_for(name), format_func=RULE_WORDS.get, key=f"classroom_asg_rule_{name}"
+        )
+    with value_column:
+        value = value_input(name, rule, key=f"classroom_asg_value_{name}_{rule}")
+    if st.button("Add this constraint", icon=":material/add:", key="classroom_asg_add"):
+        try:
+            made = make_constraint(name, rule, value, engine=None if name == ENGINE else engine)
+        except ValueError as error:
+            st.error(f"Cannot add this constraint: {error}")
+            return
+        draft = st.session_state.setdefault(DRAFT_KEY, [])
+        # One constraint per setting and rule: the newer replaces the older.
+        draft[:] = [c for c in draft if (c.setting, c.rule) != (made.setting, made.rule)] + [made]
+
+
+def draft_constraints() -> list[Constraint]:
+    """The draft's constraints, each with a button that removes it."""
+    draft = st.session_state.setdefault(DRAFT_KEY, [])
+    if not draft:
+        st.caption("No constraints yet: any run on the dataset counts.")
+    for position, constraint in enumerate(list(draft)):
+        words, remove = st.columns([5, 1])
+        words.markdown(f"- {plain_markdown(constraint.describe())}")
+        remove.button(
+            "Remove",
+            key=f"classroom_asg_remove_{position}",
+            icon=":material/close:",
+            on_click=draft.remove,
+            args=(constraint,),
+        )
+    return list(draft)

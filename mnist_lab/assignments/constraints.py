@@ -17,6 +17,7 @@ Rules::
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -240,6 +241,42 @@ def recorded_breaks(
     return _breaks(constraints, config, parameters, training_seconds, judge_unknown=True)
 
 
+def parse_value(setting: str, text: str, engine: str | None = None) -> Any:
+    """The value ``text`` (typed on a command line) means for ``setting``, by its declaration.
+
+    Numbers are read by `mnist_lab.settings.Setting.parse`, flags from ``true`` / ``false``,
+    lists as JSON; ``engine`` and texts are taken as written.
+
+    Raises
+    ------
+    ValueError
+        If no engine declares ``setting`` or ``text`` is not of its kind.
+
+    Examples
+    --------
+    >>> parse_value("epochs", "3", "numpy")
+    3
+    """
+    if setting == ENGINE:
+        return text
+    if setting in MEASURED:
+        return Setting(0, int if setting == PARAMETERS else float, name=setting).parse(text)
+    declared = declarations(setting, engine)
+    if not declared:
+        raise ValueError(f"{setting!r} is not a setting of any engine")
+    declaration = next(iter(declared.values()))
+    if declaration.kind is bool:
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"{setting} takes true or false, got {text!r}")
+        return text.lower() == "true"
+    if declaration.kind is list:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError(f"{setting} takes a JSON list, got {text!r}") from None
+    return declaration.parse(text)
+
+
 def declarations(setting: str, engine: str | None = None) -> dict[str, Setting]:
     """The declaration of ``setting`` by each engine that declares it (only ``engine``'s if given).
 
@@ -320,7 +357,7 @@ def _breaks(
         elif name in MEASURED:
             measured = parameters if name == PARAMETERS else training_seconds
             if measured is None:
-                reason = f"{MEASURED[name]} unknown" if judge_unknown else None
+                reason = f"{MEASURED[name]}: not known" if judge_unknown else None
             else:
                 reason = _unmet(constraint, measured, recorded=judge_unknown)
         elif constraint.rule == "layer_types":

@@ -17,12 +17,31 @@ hidden part only once the assignment has ended; the teacher sees everything.
 
 from __future__ import annotations
 
+import csv
+import io
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
+from mnist_lab.assignments.constraints import PARAMETERS, recorded_breaks
+from mnist_lab.assignments.heldout import Score, part_scores, test_labels
 from mnist_lab.assignments.results import GRADEBOOK_COLUMNS, RunResult
-from mnist_lab.assignments.store import Assignment, AssignmentStore
+from mnist_lab.assignments.store import Assignment, AssignmentStore, Frozen
+from mnist_lab.datasets import recorded_dataset
+from mnist_lab.engines import engine_of
+from mnist_lab.evaluation import PREDICTIONS_FILE, load_predictions
+from mnist_lab.files import DamagedRunError, KeptByVersion, file_version
+from mnist_lab.run_summary import training_time
 from mnist_lab.runs import Run
+
+FINISHED = "finished"
+# Counting a Keras model's parameters loads it (a second); scoring reads 400 kB: once per
+# file version each.
+_PARAMETERS = KeptByVersion(1024)
+_SCORES = KeptByVersion(1024)
+# Characters that make a spreadsheet read a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -67,7 +86,60 @@ def grade_run(
     RunResult
         A run that cannot be graded comes back failed with its ``problem``, never raising.
     """
-    raise NotImplementedError
+    now = _now(now)
+    status = run.status()
+    finished = status.get("ended")
+    ends = assignment.ends_at()
+    late = bool(ends and finished and datetime.fromisoformat(finished) > ends)
+    graded_on = "hidden" if assignment.has_ended(now) else "visible"
+    try:
+        config = run.config()
+    except DamagedRunError as error:
+        return _failed(assignment, run, finished, late, graded_on, str(error))
+    epochs = config.get("epochs")
+    evaluation = _evaluation(run)
+    seconds = training_time(run, status, evaluation)
+    # Counting loads the model (a second for Keras): only when a constraint needs the count.
+    counted = any(c.setting == PARAMETERS for c in assignment.constraints)
+    parameters = _parameters(run) if counted else None
+    broken = [
+        b.reason for b in recorded_breaks(assignment.constraints, config, parameters, seconds)
+    ]
+    problem = None
+    dataset = recorded_dataset(config)
+    if dataset.get("sha256") != assignment.dataset["sha256"]:
+        broken.insert(
+            0,
+            f"trained on {dataset.get('name')}: this assignment uses {assignment.dataset['name']}",
+        )
+        problem = "its predictions are of another dataset's test digits"
+    scores = None
+    if problem is None:
+        try:
+            scores = _part_scores(assignment, run)
+        except (DamagedRunError, KeyError, ValueError) as error:
+            problem = str(error)
+    visible, hidden = scores if scores is not None else (None, None)
+    score = hidden if graded_on == "hidden" else visible
+    goal_met = None if score is None else assignment.goal.met(score.accuracy, score.loss)
+    return RunResult(
+        assignment=assignment.id,
+        run=run.id,
+        run_name=run.name,
+        student=run.owner or "",
+        finished=finished,
+        late=late,
+        visible=visible,
+        hidden=hidden if show_hidden else None,
+        parameters=parameters,
+        epochs=epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None,
+        training_seconds=seconds,
+        broken=tuple(broken),
+        goal_met=goal_met,
+        graded_on=graded_on,
+        passed=bool(goal_met) and not broken and problem is None,
+        problem=problem,
+    )
 
 
 def gradebook(
@@ -99,7 +171,23 @@ def gradebook(
     DamagedRunError
         If its file is damaged.
     """
-    raise NotImplementedError
+    now = _now(now)
+    assignment = assignments.get(assignment_id)
+    frozen = _freeze(assignments, assignment, now) if assignment.has_ended(now) else None
+    mine = None if teacher else person
+    if frozen is None:
+        rows = best_per_student(_graded(assignments, assignment, now, mine), assignment)
+    else:
+        on_time = [r for r in frozen.results if mine is None or r.student == mine]
+        late = [r for r in _graded(assignments, assignment, now, mine) if r.late]
+        rows = best_per_student(on_time, assignment) + best_per_student(late, assignment)
+    shown = teacher or assignment.has_ended(now)
+    return Gradebook(
+        assignment,
+        rows if shown else [row.hiding() for row in rows],
+        None if frozen is None else frozen.frozen_at,
+        shown,
+    )
 
 
 def results_of_run(
@@ -114,7 +202,19 @@ def results_of_run(
     Returns an empty list for a run of somebody else when ``person`` is a student, and for
     a run without owner.
     """
-    raise NotImplementedError
+    now = _now(now)
+    owner = run.owner
+    if owner is None or not (teacher or owner == person) or run.status().get("state") != FINISHED:
+        return []
+    results = []
+    for listed in assignments.list():
+        assignment = listed.assignment
+        if assignment is None or not _counts(assignment, run.status().get("ended")):
+            continue
+        result = grade_run(assignment, run, now, show_hidden=teacher or assignment.has_ended(now))
+        if assignment.is_open(now) or not result.late:
+            results.append(result)
+    return results
 
 
 def student_summary(
@@ -124,30 +224,192 @@ def student_summary(
 
     Hidden scores only for ended assignments. Damaged assignments are left out.
     """
-    raise NotImplementedError
+    now = _now(now)
+    summary = []
+    for listed in assignments.list():
+        assignment = listed.assignment
+        if assignment is None or not assignment.has_opened(now):
+            continue
+        rows = gradebook(assignments, assignment.id, person, False, now).rows
+        summary.append((assignment, rows[0] if rows else None))
+    return summary
 
 
-def best_per_student(results: list[RunResult]) -> list[RunResult]:
+def best_per_student(results: list[RunResult], assignment: Assignment) -> list[RunResult]:
     """Each student's best run of ``results``: passed first, then constraints met, then score.
 
-    The score compared is the one on ``graded_on`` (accuracy for an accuracy goal, lower
-    loss for a loss goal).
+    The score compared is the one on ``graded_on`` (a higher accuracy for an accuracy goal, a
+    lower loss for a loss goal); students come in the order of their names.
     """
-    raise NotImplementedError
+    best: dict[str, RunResult] = {}
+    # Earliest first, so a tie goes to the run that reached it first.
+    for result in sorted(results, key=lambda r: (r.finished or "", r.run)):
+        kept = best.get(result.student)
+        if kept is None or _rank(result, assignment) > _rank(kept, assignment):
+            best[result.student] = result
+    return [best[student] for student in sorted(best, key=str.casefold)]
 
 
 def close(
     assignments: AssignmentStore, assignment_id: str, now: datetime | None = None
 ) -> Assignment:
     """Close ``assignment_id`` now and freeze its grading record."""
-    raise NotImplementedError
+    assignments.set_closed(assignment_id, True, now)
+    assignment = assignments.get(assignment_id)
+    _freeze(assignments, assignment, _now(now))
+    return assignment
 
 
 def freeze_due(assignments: AssignmentStore, now: datetime | None = None) -> list[str]:
     """Freeze the grading record of every assignment that has ended; the ids frozen now."""
-    raise NotImplementedError
+    now = _now(now)
+    frozen = []
+    for listed in assignments.list():
+        assignment = listed.assignment
+        if assignment is None or not assignment.has_ended(now):
+            continue
+        try:
+            if assignments.frozen(assignment.id) is None:
+                _freeze(assignments, assignment, now)
+                frozen.append(assignment.id)
+        except DamagedRunError:
+            continue
+    return frozen
 
 
 def gradebook_csv(book: Gradebook) -> str:
     """The gradebook as CSV: a header of `GRADEBOOK_COLUMNS`, one row per result."""
-    raise NotImplementedError
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=GRADEBOOK_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for result in book.rows:
+        writer.writerow({key: _cell(value) for key, value in result.row().items()})
+    return out.getvalue()
+
+
+def _now(now: datetime | None) -> datetime:
+    return datetime.now(UTC) if now is None else now
+
+
+def _counts(assignment: Assignment, finished: str | None) -> bool:
+    """Whether a run that ended at ``finished`` is graded for ``assignment`` (on time or late)."""
+    return bool(finished) and datetime.fromisoformat(finished) >= datetime.fromisoformat(
+        assignment.opens_at
+    )
+
+
+def _graded(
+    assignments: AssignmentStore, assignment: Assignment, now: datetime, person: str | None
+) -> list[RunResult]:
+    """Every finished run of every student (of ``person`` only, if given), graded now."""
+    results = []
+    for run in assignments.runs.list():
+        owner = run.owner
+        if owner is None or (person is not None and owner != person):
+            continue
+        status = run.status()
+        if status.get("state") == FINISHED and _counts(assignment, status.get("ended")):
+            results.append(grade_run(assignment, run, now))
+    return results
+
+
+def _freeze(assignments: AssignmentStore, assignment: Assignment, now: datetime) -> Frozen:
+    """The assignment's grading record, written now from its on-time runs if there is none."""
+    frozen = assignments.frozen(assignment.id)
+    if frozen is not None:
+        return frozen
+    on_time = [r for r in _graded(assignments, assignment, now, None) if not r.late]
+    assignments.write_frozen(assignment.id, now.isoformat(timespec="seconds"), on_time)
+    # Another process may have frozen it first: its record is the one.
+    return assignments.frozen(assignment.id)
+
+
+def _rank(result: RunResult, assignment: Assignment) -> tuple:
+    score = result.hidden if result.graded_on == "hidden" else result.visible
+    if score is None:
+        value = -math.inf
+    else:
+        value = score.accuracy if assignment.goal.metric == "accuracy" else -score.loss
+    return (result.passed, result.constraints_met, value)
+
+
+def _evaluation(run: Run) -> dict | None:
+    try:
+        return run.evaluation()
+    except DamagedRunError:
+        return None
+
+
+def _parameters(run: Run) -> int | None:
+    """The parameters of ``run``'s saved model, counted once per file version; None if unknown."""
+    try:
+        engine = engine_of(run)
+        path = engine.model_file(run)
+        if path is None:
+            return None
+        return _PARAMETERS.of_file(path, lambda _: engine.count_parameters(run))
+    except (DamagedRunError, KeyError, ValueError, OSError):
+        return None
+
+
+def _part_scores(assignment: Assignment, run: Run) -> tuple[Score, Score]:
+    """``run``'s scores on the assignment's visible and hidden parts, once per file version.
+
+    Raises
+    ------
+    DamagedRunError
+        If its predictions are unreadable or are not of the assignment's test digits.
+    """
+    path = run.file(PREDICTIONS_FILE)
+    version = file_version(path)
+    key = (assignment.id, str(path), version)
+    kept = _SCORES.get(key) if version is not None else None
+    if kept is not None:
+        return kept
+    y_true = test_labels(run.path.parent, assignment.dataset)
+    saved, probabilities = load_predictions(run)
+    if len(saved) != len(y_true) or not (saved == y_true).all():
+        raise DamagedRunError(
+            f"{PREDICTIONS_FILE} is not of the {len(y_true):,} test digits of "
+            f"{assignment.dataset['name']}"
+        )
+    scores = part_scores(y_true, probabilities, assignment.hidden_part())
+    _SCORES.put(key, scores)
+    return scores
+
+
+def _failed(
+    assignment: Assignment, run: Run, finished: str | None, late: bool, graded_on: str, problem: str
+) -> RunResult:
+    """The result of a run whose recorded config cannot be read: failed, with the reason."""
+    return RunResult(
+        assignment=assignment.id,
+        run=run.id,
+        run_name=run.id,
+        student=run.owner or "",
+        finished=finished,
+        late=late,
+        training_seconds=None,
+        broken=(),
+        goal_met=None,
+        graded_on=graded_on,
+        passed=False,
+        problem=problem,
+        visible=None,
+        hidden=None,
+        parameters=None,
+        epochs=None,
+    )
+
+
+def _cell(value: Any) -> Any:
+    """A gradebook cell: flags as true/false, scores to 4 decimals, text never a formula."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

@@ -12,8 +12,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 

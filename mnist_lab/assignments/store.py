@@ -171,7 +171,7 @@ class Assignment:
     created_by: str | None
     template: str | None
     n_test: int
-    hidden: str
+    hidden: str = dataclasses.field(repr=False)
 
     def hidden_part(self) -> np.ndarray:
         """Whether each test digit is in the hidden part: ``n_test`` booleans."""

@@ -26,6 +26,7 @@ from mnist_lab.settings import Setting
 
 # The draft's constraints, kept across reruns until the assignment is saved.
 DRAFT_KEY = "classroom_asg_constraints"
+ERROR_KEY = "classroom_asg_constraint_error"
 RULE_WORDS = {
     "at_most": "at most",
     "at_least": "at least",
@@ -108,33 +109,42 @@ def _label_of(name: str, value: Any) -> str:
     return get_engine(value).title if name == ENGINE else str(value)
 
 
-def value_input(name: str, rule: str, key: str) -> Any:
-    """The widget of a constraint's value, as the setting's declaration allows; its value."""
-    if rule == "layer_types":
-        return st.multiselect("Layer types allowed", _layer_types(), key=key)
+def value_input(name: str, rule: str, key: str) -> None:
+    """The widget of a constraint's value, as the setting's declaration allows."""
     choices = _choices(name)
-    if choices and rule == "one_of":
-        fmt = lambda value: _label_of(name, value)  # noqa: E731
-        return st.multiselect("Values allowed", choices, format_func=fmt, key=key)
-    if choices:
-        fmt = lambda value: _label_of(name, value)  # noqa: E731
-        return st.selectbox("Value", choices, format_func=fmt, key=key)
     declaration = _declaration(name)
-    if declaration is not None and declaration.kind is bool:
-        return st.checkbox("On", key=key)
-    whole = name == PARAMETERS or (declaration is not None and declaration.kind is int)
-    found = list(declarations(name).values())
-    lows = [d.low for d in found if d.low is not None]
-    highs = [d.high for d in found if d.high is not None]
-    low = min(lows) if lows else 0
-    high = max(highs) if highs else None
-    if whole:
-        return st.number_input(
-            "Value", int(low), None if high is None else int(high), step=1, key=key
-        )
-    return st.number_input(
-        "Value", float(low), None if high is None else float(high), format="%g", key=key
-    )
+    fmt = lambda value: _label_of(name, value)  # noqa: E731
+    if rule == "layer_types":
+        st.multiselect("Layer types allowed", _layer_types(), key=key)
+    elif choices and rule == "one_of":
+        st.multiselect("Values allowed", choices, format_func=fmt, key=key)
+    elif choices:
+        st.selectbox("Value", choices, format_func=fmt, key=key)
+    elif declaration is not None and declaration.kind is bool:
+        st.checkbox("On", key=key)
+    else:
+        found = list(declarations(name).values())
+        low = min((d.low for d in found if d.low is not None), default=0)
+        high = max((d.high for d in found if d.high is not None), default=None)
+        if name == PARAMETERS or (declaration is not None and declaration.kind is int):
+            top = None if high is None else int(high)
+            st.number_input("Value", int(low), top, step=1, key=key)
+        else:
+            top = None if high is None else float(high)
+            st.number_input("Value", float(low), top, format="%g", key=key)
+
+
+def _add(name: str, rule: str, value_key: str, engine: str | None) -> None:
+    """Add the builder's constraint to the draft (a callback: the list above shows it at once)."""
+    value = st.session_state.get(value_key)
+    try:
+        made = make_constraint(name, rule, value, engine=None if name == ENGINE else engine)
+    except ValueError as error:
+        st.session_state[ERROR_KEY] = f"Cannot add this constraint: {error}"
+        return
+    draft = st.session_state.setdefault(DRAFT_KEY, [])
+    # One constraint per setting and rule: the newer replaces the older.
+    draft[:] = [c for c in draft if (c.setting, c.rule) != (made.setting, made.rule)] + [made]
 
 
 def constraint_builder(engine: str | None) -> None:
@@ -156,17 +166,18 @@ def constraint_builder(engine: str | None) -> None:
         rule = st.selectbox(
             "Rule", rules_for(name), format_func=RULE_WORDS.get, key=f"classroom_asg_rule_{name}"
         )
+    value_key = f"classroom_asg_value_{name}_{rule}"
     with value_column:
-        value = value_input(name, rule, key=f"classroom_asg_value_{name}_{rule}")
-    if st.button("Add this constraint", icon=":material/add:", key="classroom_asg_add"):
-        try:
-            made = make_constraint(name, rule, value, engine=None if name == ENGINE else engine)
-        except ValueError as error:
-            st.error(f"Cannot add this constraint: {error}")
-            return
-        draft = st.session_state.setdefault(DRAFT_KEY, [])
-        # One constraint per setting and rule: the newer replaces the older.
-        draft[:] = [c for c in draft if (c.setting, c.rule) != (made.setting, made.rule)] + [made]
+        value_input(name, rule, key=value_key)
+    st.button(
+        "Add this constraint",
+        icon=":material/add:",
+        key="classroom_asg_add",
+        on_click=_add,
+        args=(name, rule, value_key, engine),
+    )
+    if error := st.session_state.pop(ERROR_KEY, None):
+        st.error(plain_markdown(error))
 
 
 def draft_constraints() -> list[Constraint]:

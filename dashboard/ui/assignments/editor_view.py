@@ -48,7 +48,6 @@ FIELDS = (
     "has_deadline",
     "deadline_day",
     "deadline_time",
-    "template",
 )
 
 
@@ -140,7 +139,8 @@ def _save(assignments: AssignmentStore) -> None:
             saved = assignments.edit(editing, **fields)
         else:
             dataset = st.session_state.get(_key("dataset"), EMBEDDED_NAME)
-            template = st.session_state[_key("template")] or None
+            # Not drawn while editing, so Streamlit may have dropped it.
+            template = st.session_state.get(_key("template")) or None
             if template and templates()[template].own_dataset and dataset == EMBEDDED_NAME:
                 raise ValueError("this template is for a dataset of your own: pick it above")
             saved = assignments.create(

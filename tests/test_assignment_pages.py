@@ -87,7 +87,8 @@ def open_class_page() -> AppTest:
 def add_constraint(app: AppTest, setting: str, rule: str, value) -> None:
     app.selectbox(key="classroom_asg_setting").set_value(setting).run()
     app.selectbox(key=f"classroom_asg_rule_{setting}").set_value(rule).run()
-    app.number_input(key=f"classroom_asg_value_{setting}_{rule}").set_value(value).run()
+    # In the builder's form: the value goes with the click on Add.
+    app.number_input(key=f"classroom_asg_value_{setting}_{rule}").set_value(value)
     app.button(key="classroom_asg_add").click().run()
     assert not app.exception
 

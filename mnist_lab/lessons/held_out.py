@@ -105,8 +105,8 @@ def lucky_models(
     Examples
     --------
     >>> picked = lucky_models(10_000)
-    >>> picked.visible[picked.best] > ACCURACY > picked.hidden[picked.best] - 0.01
-    True
+    >>> bool(picked.visible[picked.best] > ACCURACY), picked.n_visible
+    (True, 5000)
     """
     hidden = lesson_cut(n_test)
     right = np.random.default_rng(seed).random((n_models, n_test)) < accuracy

@@ -110,28 +110,32 @@ def _label_of(name: str, value: Any) -> str:
 
 
 def value_input(name: str, rule: str, key: str) -> None:
-    """The widget of a constraint's value, as the setting's declaration allows."""
+    """The widget of a constraint's value, as the setting's declaration allows.
+
+    Its label reads as the rule ("epochs at most"), so it names the setting it is for.
+    """
     choices = _choices(name)
     declaration = _declaration(name)
+    label = f"{name} {RULE_WORDS[rule]}"
     fmt = lambda value: _label_of(name, value)  # noqa: E731
     if rule == "layer_types":
-        st.multiselect("Layer types allowed", _layer_types(), key=key)
+        st.multiselect(label, _layer_types(), key=key)
     elif choices and rule == "one_of":
-        st.multiselect("Values allowed", choices, format_func=fmt, key=key)
+        st.multiselect(label, choices, format_func=fmt, key=key)
     elif choices:
-        st.selectbox("Value", choices, format_func=fmt, key=key)
+        st.selectbox(label, choices, format_func=fmt, key=key)
     elif declaration is not None and declaration.kind is bool:
-        st.checkbox("On", key=key)
+        st.checkbox(label, key=key)
     else:
         found = list(declarations(name).values())
         low = min((d.low for d in found if d.low is not None), default=0)
         high = max((d.high for d in found if d.high is not None), default=None)
         if name == PARAMETERS or (declaration is not None and declaration.kind is int):
             top = None if high is None else int(high)
-            st.number_input("Value", int(low), top, step=1, key=key)
+            st.number_input(label, int(low), top, step=1, key=key)
         else:
             top = None if high is None else float(high)
-            st.number_input("Value", float(low), top, format="%g", key=key)
+            st.number_input(label, float(low), top, format="%g", key=key)
 
 
 def _add(name: str, rule: str, value_key: str, engine: str | None) -> None:
@@ -167,15 +171,16 @@ def constraint_builder(engine: str | None) -> None:
             "Rule", rules_for(name), format_func=RULE_WORDS.get, key=f"classroom_asg_rule_{name}"
         )
     value_key = f"classroom_asg_value_{name}_{rule}"
-    with value_column:
+    # A form: the value typed goes with the click that adds it, never a rerun behind.
+    with value_column, st.form("classroom_asg_value_form", border=False):
         value_input(name, rule, key=value_key)
-    st.button(
-        "Add this constraint",
-        icon=":material/add:",
-        key="classroom_asg_add",
-        on_click=_add,
-        args=(name, rule, value_key, engine),
-    )
+        st.form_submit_button(
+            "Add this constraint",
+            icon=":material/add:",
+            key="classroom_asg_add",
+            on_click=_add,
+            args=(name, rule, value_key, engine),
+        )
     if error := st.session_state.pop(ERROR_KEY, None):
         st.error(plain_markdown(error))
 

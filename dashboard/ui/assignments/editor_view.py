@@ -218,6 +218,10 @@ def assignment_editor(assignments: AssignmentStore) -> None:
     )
     if editing:
         cancel.button("Cancel editing", key="classroom_asg_cancel", on_click=_empty)
+
+
+def show_saved() -> None:
+    """What the last save did: drawn outside the editor, which a save may fold away."""
     if message := st.session_state.pop(MESSAGE_KEY, None):
         kind, text = message
         (st.success if kind == "success" else st.error)(plain_markdown(text))

@@ -11,7 +11,12 @@ import streamlit as st
 
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.assignments.about_view import describe
-from dashboard.ui.assignments.editor_view import EDITING_KEY, assignment_editor, start_editing
+from dashboard.ui.assignments.editor_view import (
+    EDITING_KEY,
+    assignment_editor,
+    show_saved,
+    start_editing,
+)
 from dashboard.ui.assignments.figures import scores_figure
 from dashboard.ui.assignments.times import when_text
 from dashboard.ui.assignments.words import MISSING, percent, why_not
@@ -156,6 +161,7 @@ def assignments_section(store: RunStore) -> None:
         label = "New assignment"
     with st.expander(label, expanded=bool(editing) or not found, icon=":material/assignment:"):
         assignment_editor(assignments)
+    show_saved()
     if not found:
         st.caption("No assignment yet: set one above for the class.")
         return

@@ -88,22 +88,18 @@ def controls(assignments: AssignmentStore, assignment: Assignment) -> None:
         args=(assignment,),
     )
     if assignment.closed:
-        toggle.button(
-            "Open again",
-            key="classroom_asg_reopen",
-            icon=":material/lock_open:",
-            on_click=_reopen,
-            args=(assignments, assignment.id),
-        )
+        label, key, icon, action, words = "Open again", "reopen", "lock_open", _reopen, None
     else:
-        toggle.button(
-            "Close now",
-            key="classroom_asg_close",
-            icon=":material/lock:",
-            on_click=_close,
-            args=(assignments, assignment.id),
-            help="Stops taking runs and freezes the grades on the hidden part.",
-        )
+        words = "Stops taking runs and freezes the grades on the hidden part."
+        label, key, icon, action = "Close now", "close", "lock", _close
+    toggle.button(
+        label,
+        key=f"classroom_asg_{key}",
+        icon=f":material/{icon}:",
+        on_click=action,
+        args=(assignments, assignment.id),
+        help=words,
+    )
     if error := st.session_state.pop("classroom_asg_control_error", None):
         st.error(plain_markdown(error))
 

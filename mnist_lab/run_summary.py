@@ -143,8 +143,12 @@ def training_time(
     return round(max(seconds - predicting, 0.0), 1)
 
 
-def _last_elapsed(run: Run) -> float | None:
-    """``elapsed_s`` of the last epoch or chunk record in the tail of ``metrics.jsonl``."""
+def progress_records(run: Run) -> list[dict]:
+    """The epoch and chunk records in the tail of ``run``'s ``metrics.jsonl``, oldest first.
+
+    What the training loop measured last (its elapsed time, the epoch it reached), read from
+    the last `RECORDS_TAIL_BYTES` only; empty when there are none or they cannot be read.
+    """
     try:
         with open_regular(run.file(records.METRICS_FILE), records.MAX_METRICS_BYTES) as handle:
             size = os.fstat(handle.fileno()).st_size
@@ -152,8 +156,13 @@ def _last_elapsed(run: Run) -> float | None:
             # A line cut by the seek is not JSON: `records.parse` skips it.
             tail = records.parse(handle.read(RECORDS_TAIL_BYTES))
     except (FileNotFoundError, DamagedRunError):
-        return None
-    ends = [r for r in tail if r["kind"] in ("epoch", "chunk") and r.get("elapsed_s") is not None]
+        return []
+    return [r for r in tail if r["kind"] in ("epoch", "chunk")]
+
+
+def _last_elapsed(run: Run) -> float | None:
+    """``elapsed_s`` of the last epoch or chunk record in the tail of ``metrics.jsonl``."""
+    ends = [r for r in progress_records(run) if r.get("elapsed_s") is not None]
     elapsed = ends[-1]["elapsed_s"] if ends else None
     return float(elapsed) if elapsed is not None and elapsed == elapsed and elapsed >= 0 else None
 

@@ -128,23 +128,25 @@ def make_constraint(setting: str, rule: str, value: Any, engine: str | None = No
         raise ValueError(f"a constraint's rule must be one of {list(RULES)}, got {rule!r}")
     if not isinstance(setting, str):
         raise ValueError(f"a constraint names a setting, got {setting!r}")
-    if rule == "one_of":
+    allowed = rules_for(setting, engine)
+    if rule not in allowed:
+        raise ValueError(f"{setting} takes the rules {list(allowed)}, not {rule}")
+    if rule in ("one_of", "layer_types"):
         if not isinstance(value, list | tuple) or not 0 < len(value) <= MAX_CHOICES:
-            raise ValueError(f"{setting} one_of takes a list of 1 to {MAX_CHOICES} values")
+            raise ValueError(f"{setting} {rule} takes a list of 1 to {MAX_CHOICES} values")
         value = tuple(value)
     if setting == ENGINE:
-        _check_engine(rule, value)
+        if any(name not in ENGINES for name in _values(rule, value)):
+            raise ValueError(f"engine takes engines of {list(ENGINES)}, got {value!r}")
     elif setting in MEASURED:
-        if rule not in NUMERIC_RULES or not _finite(value) or value < 0:
-            raise ValueError(
-                f"{setting} takes at_most or at_least with a number of at least 0, "
-                f"got {rule} {value!r}"
-            )
+        if not is_number(value) or value < 0:
+            raise ValueError(f"{setting} takes a number of at least 0, got {value!r}")
     elif rule == "layer_types":
-        _check_layer_types(setting, value, engine)
-        value = tuple(value)
+        types = _layer_types(setting, engine)
+        if not set(value) <= types:
+            raise ValueError(f"{setting} layer_types takes types of {sorted(types)}, got {value!r}")
     else:
-        _check_declared(setting, rule, value, engine)
+        _check_declared(setting, _values(rule, value), engine)
     return Constraint(setting, rule, value)
 
 
@@ -241,6 +243,57 @@ def recorded_breaks(
     return _breaks(constraints, config, parameters, training_seconds, judge_unknown=True)
 
 
+def rules_for(setting: str, engine: str | None = None) -> tuple[str, ...]:
+    """The rules a constraint on ``setting`` may use, from its declarations.
+
+    ``engine``: equals, one_of; ``parameters`` and ``training_seconds``: at_most, at_least;
+    a network's layers: layer_types; a number: at_most, at_least, equals; a text or choice:
+    equals, one_of; a flag: equals.
+
+    Raises
+    ------
+    ValueError
+        If ``setting`` is none of these (of ``engine``, when given).
+
+    Examples
+    --------
+    >>> rules_for("epochs")
+    ('at_most', 'at_least', 'equals')
+    """
+    if setting == ENGINE:
+        return ("equals", "one_of")
+    if setting in MEASURED:
+        return NUMERIC_RULES
+    if _architectures(setting, engine):
+        return ("layer_types",)
+    declared = declarations(setting, engine)
+    if not declared:
+        whose = f"engine {engine!r}" if engine is not None else "any engine"
+        raise ValueError(f"{setting!r} is not a setting of {whose}")
+    kinds = {declaration.kind for declaration in declared.values()}
+    if kinds <= {int, float}:
+        return (*NUMERIC_RULES, "equals")
+    if kinds <= {str}:
+        return ("equals", "one_of")
+    return ("equals",)
+
+
+def constrainable(engine: str | None = None) -> dict[str, str]:
+    """Every name a constraint may bound, with a label in words, in the forms' order.
+
+    The engine and the measured facts first, then each declared setting of ``engine`` (or
+    of every engine) except the dataset (an assignment names its own) and the seed.
+    """
+    names = {ENGINE: "Engine", **{name: words.capitalize() for name, words in MEASURED.items()}}
+    engines = [get_engine(engine)] if engine is not None else all_engines()
+    for settings_class in (e.settings_class for e in engines):
+        for name, declaration in settings_class.declared().items():
+            # A seed picks which model, not what kind: no rule of a class is about it.
+            if not declaration.picks_dataset and name != "seed":
+                names.setdefault(name, declaration.label or name)
+    return names
+
+
 def parse_value(setting: str, text: str, engine: str | None = None) -> Any:
     """The value ``text`` (typed on a command line) means for ``setting``, by its declaration.
 
@@ -293,39 +346,36 @@ def declarations(setting: str, engine: str | None = None) -> dict[str, Setting]:
     }
 
 
-def _check_engine(rule: str, value: Any) -> None:
-    names = value if rule == "one_of" else (value,)
-    if rule not in ("equals", "one_of") or any(name not in ENGINES for name in names):
-        raise ValueError(
-            f"engine takes equals or one_of with engines of {list(ENGINES)}, got {rule} {value!r}"
-        )
+def _values(rule: str, value: Any) -> tuple:
+    """The values a constraint names: its list for ``one_of``, else its one value."""
+    return value if rule == "one_of" else (value,)
 
 
-def _check_layer_types(setting: str, value: Any, engine: str | None) -> None:
-    engines = [get_engine(engine)] if engine is not None else all_engines()
-    types = {
+def _layer_types(setting: str, engine: str | None) -> set[str]:
+    """The layer types the architectures whose layers ``setting`` holds declare."""
+    return {
         kind
+        for architecture in _architectures(setting, engine)
+        for kind in architecture.layer_types
+    }
+
+
+def _architectures(setting: str, engine: str | None) -> list:
+    """The architectures (of ``engine``, or of any engine) whose layers ``setting`` holds."""
+    engines = [get_engine(engine)] if engine is not None else all_engines()
+    return [
+        architecture
         for e in engines
         if (architecture := e.settings_class.architecture) is not None
         and architecture.layers_setting == setting
-        for kind in architecture.layer_types
-    }
-    if not types:
-        raise ValueError(f"layer_types applies to a network's layers; {setting!r} is not one")
-    if not isinstance(value, list | tuple) or not value or not set(value) <= types:
-        raise ValueError(f"{setting} layer_types takes a list of {sorted(types)}, got {value!r}")
+    ]
 
 
-def _check_declared(setting: str, rule: str, value: Any, engine: str | None) -> None:
-    """Refuse ``value`` unless some engine's declaration of ``setting`` takes it."""
+def _check_declared(setting: str, values: tuple, engine: str | None) -> None:
+    """Refuse ``values`` unless some engine's declaration of ``setting`` takes each one."""
     declared = declarations(setting, engine)
-    if not declared:
-        whose = f"engine {engine!r}" if engine is not None else "any engine"
-        raise ValueError(f"{setting!r} is not a setting of {whose}")
-    if rule in NUMERIC_RULES and not all(d.kind in (int, float) for d in declared.values()):
-        raise ValueError(f"{setting} is not a number: it takes equals or one_of, not {rule}")
-    errors = []
-    for candidate in value if rule == "one_of" else (value,):
+    for candidate in values:
+        errors = []
         for declaration in declared.values():
             try:
                 declaration.check(candidate)
@@ -384,7 +434,7 @@ def _unmet(constraint: Constraint, value: Any, recorded: bool = True) -> str | N
         return None if value == bound else f"{shown}: {_shown(bound)} required"
     if rule == "one_of":
         return None if value in bound else f"{shown}: one of {_listed(bound)} required"
-    if not _finite(value):
+    if not is_number(value):
         return f"{shown}: not a number"
     if rule == "at_most":
         return None if value <= bound else f"{shown}: at most {_shown(bound)}{unit} allowed"
@@ -421,5 +471,6 @@ def _listed(values: Any) -> str:
     return ", ".join(_shown(value) for value in values)
 
 
-def _finite(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a finite number (not a flag), as a bound or a score must be."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -32,16 +32,15 @@ from mnist_lab.datasets import recorded_dataset
 from mnist_lab.engines import engine_of
 from mnist_lab.evaluation import PREDICTIONS_FILE, load_predictions
 from mnist_lab.files import DamagedRunError, KeptByVersion, file_version
-from mnist_lab.run_summary import training_time
+from mnist_lab.run_summary import progress_records, training_time
 from mnist_lab.runs import Run
+from mnist_lab.spreadsheet import spreadsheet_safe
 
 FINISHED = "finished"
 # Counting a Keras model's parameters loads it (a second); scoring reads 400 kB: once per
 # file version each.
 _PARAMETERS = KeptByVersion(1024)
 _SCORES = KeptByVersion(1024)
-# Characters that make a spreadsheet read a cell as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -92,28 +91,24 @@ def grade_run(
     ends = assignment.ends_at()
     late = bool(ends and finished and datetime.fromisoformat(finished) > ends)
     graded_on = "hidden" if assignment.has_ended(now) else "visible"
+    broken: list[str] = []
+    parameters = seconds = epochs = scores = None
     try:
         config = run.config()
     except DamagedRunError as error:
-        return _failed(assignment, run, finished, late, graded_on, str(error))
-    epochs = config.get("epochs")
-    evaluation = _evaluation(run)
-    seconds = training_time(run, status, evaluation)
-    # Counting loads the model (a second for Keras): only when a constraint needs the count.
-    counted = any(c.setting == PARAMETERS for c in assignment.constraints)
-    parameters = _parameters(run) if counted else None
-    broken = [
-        b.reason for b in recorded_breaks(assignment.constraints, config, parameters, seconds)
-    ]
-    problem = None
-    dataset = recorded_dataset(config)
-    if dataset.get("sha256") != assignment.dataset["sha256"]:
-        broken.insert(
-            0,
-            f"trained on {dataset.get('name')}: this assignment uses {assignment.dataset['name']}",
-        )
-        problem = "its predictions are of another dataset's test digits"
-    scores = None
+        problem = str(error)
+    else:
+        problem = _dataset_problem(assignment, config)
+        broken = [] if problem is None else [problem]
+        epochs = _epochs(run, config)
+        if epochs is not None:
+            config = {**config, "epochs": epochs}
+        seconds = training_time(run, status, _evaluation(run))
+        # Counting loads the model (a second for Keras): only when a constraint needs it.
+        if any(c.setting == PARAMETERS for c in assignment.constraints):
+            parameters = _parameters(run)
+        breaks = recorded_breaks(assignment.constraints, config, parameters, seconds)
+        broken += [b.reason for b in breaks]
     if problem is None:
         try:
             scores = _part_scores(assignment, run)
@@ -132,7 +127,7 @@ def grade_run(
         visible=visible,
         hidden=hidden if show_hidden else None,
         parameters=parameters,
-        epochs=epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None,
+        epochs=epochs,
         training_seconds=seconds,
         broken=tuple(broken),
         goal_met=goal_met,
@@ -174,7 +169,8 @@ def gradebook(
     now = _now(now)
     assignment = assignments.get(assignment_id)
     frozen = _freeze(assignments, assignment, now) if assignment.has_ended(now) else None
-    mine = None if teacher else person
+    # A student who gave no name owns no run: an empty name matches nobody's.
+    mine = None if teacher else (person or "")
     if frozen is None:
         rows = best_per_student(_graded(assignments, assignment, now, mine), assignment)
     else:
@@ -197,19 +193,20 @@ def results_of_run(
     teacher: bool,
     now: datetime | None = None,
 ) -> list[RunResult]:
-    """``run`` checked against every assignment open when it finished (Train page, Runs page).
+    """``run`` checked against each assignment it counts for (Train page, Runs page).
 
-    Returns an empty list for a run of somebody else when ``person`` is a student, and for
-    a run without owner.
+    It counts for an assignment that had opened when it finished, while the assignment is
+    open, or for good if it finished in time. Empty for an unfinished run, a run without
+    owner, and a run of somebody else when ``person`` is a student.
     """
     now = _now(now)
-    owner = run.owner
-    if owner is None or not (teacher or owner == person) or run.status().get("state") != FINISHED:
+    owner, status = run.owner, run.status()
+    if owner is None or not (teacher or owner == person) or status.get("state") != FINISHED:
         return []
     results = []
     for listed in assignments.list():
         assignment = listed.assignment
-        if assignment is None or not _counts(assignment, run.status().get("ended")):
+        if assignment is None or not _counts(assignment, status.get("ended")):
             continue
         result = grade_run(assignment, run, now, show_hidden=teacher or assignment.has_ended(now))
         if assignment.is_open(now) or not result.late:
@@ -333,6 +330,15 @@ def _rank(result: RunResult, assignment: Assignment) -> tuple:
     return (result.passed, result.constraints_met, value)
 
 
+def _epochs(run: Run, config: dict) -> int | None:
+    """The epochs ``run`` trained: its config's, or more if its own records reached more
+    (a config edited by hand to claim fewer)."""
+    asked = config.get("epochs")
+    asked = asked if isinstance(asked, int) and not isinstance(asked, bool) else None
+    reached = [r["epoch"] for r in progress_records(run) if r["kind"] == "epoch"]
+    return max([*reached, *([] if asked is None else [asked])], default=None)
+
+
 def _evaluation(run: Run) -> dict | None:
     try:
         return run.evaluation()
@@ -378,28 +384,12 @@ def _part_scores(assignment: Assignment, run: Run) -> tuple[Score, Score]:
     return scores
 
 
-def _failed(
-    assignment: Assignment, run: Run, finished: str | None, late: bool, graded_on: str, problem: str
-) -> RunResult:
-    """The result of a run whose recorded config cannot be read: failed, with the reason."""
-    return RunResult(
-        assignment=assignment.id,
-        run=run.id,
-        run_name=run.id,
-        student=run.owner or "",
-        finished=finished,
-        late=late,
-        training_seconds=None,
-        broken=(),
-        goal_met=None,
-        graded_on=graded_on,
-        passed=False,
-        problem=problem,
-        visible=None,
-        hidden=None,
-        parameters=None,
-        epochs=None,
-    )
+def _dataset_problem(assignment: Assignment, config: dict) -> str | None:
+    """Why a run of ``config`` cannot be scored on the assignment's test digits, if it cannot."""
+    dataset = recorded_dataset(config)
+    if dataset.get("sha256") == assignment.dataset["sha256"]:
+        return None
+    return f"trained on {dataset.get('name')}: this assignment uses {assignment.dataset['name']}"
 
 
 def _cell(value: Any) -> Any:
@@ -410,6 +400,4 @@ def _cell(value: Any) -> Any:
         return ""
     if isinstance(value, float):
         return f"{value:.4f}"
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    return spreadsheet_safe(value)

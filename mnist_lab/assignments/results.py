@@ -7,10 +7,10 @@ field checked, so a record edited by hand reads as damaged rather than as a grad
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any
 
+from mnist_lab.assignments.constraints import is_number
 from mnist_lab.assignments.heldout import Score
 from mnist_lab.files import is_aware_time
 from mnist_lab.runs import MAX_NAME_LENGTH, validate_owner_name, validate_run_id
@@ -61,7 +61,8 @@ class RunResult:
         Its scores on each part; ``hidden`` is None for a student before the end, and both
         are None when its predictions cannot be read (``problem`` says why).
     parameters : int or None
-        Counted from the saved model.
+        Counted from the saved model; None when no constraint bounds them (counting loads
+        the model) or the model cannot be read.
     epochs : int or None
         As its config recorded (what an ``epochs`` constraint read).
     training_seconds : float or None
@@ -170,7 +171,7 @@ def _score(data: Any, part: str) -> Score | None:
     if not isinstance(data, dict) or set(data) != {"accuracy", "loss", "n"}:
         raise ValueError(f"the {part} score is not accuracy, loss and n")
     accuracy, loss, n = data["accuracy"], data["loss"], data["n"]
-    if not (_number(accuracy) and 0 <= accuracy <= 1 and _number(loss) and loss >= 0):
+    if not (is_number(accuracy) and 0 <= accuracy <= 1 and is_number(loss) and loss >= 0):
         raise ValueError(f"the {part} score's accuracy or loss is out of range")
     if not _whole(n) or n < 1:
         raise ValueError(f"the {part} score's n is not a count")
@@ -198,7 +199,7 @@ def _check(fields: dict) -> None:
         if fields[count] is not None and not (_whole(fields[count]) and fields[count] >= 0):
             raise ValueError(f"{count} is not a count")
     seconds = fields["training_seconds"]
-    if seconds is not None and not (_number(seconds) and seconds >= 0):
+    if seconds is not None and not (is_number(seconds) and seconds >= 0):
         raise ValueError("training_seconds is not a duration")
     broken = fields["broken"]
     if not isinstance(broken, list) or len(broken) > MAX_BROKEN:
@@ -208,10 +209,6 @@ def _check(fields: dict) -> None:
             isinstance(reason, str) and len(reason) <= MAX_REASON_LENGTH
         ):
             raise ValueError(f"a reason is not a text of at most {MAX_REASON_LENGTH} characters")
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _whole(value: Any) -> bool:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -28,7 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from mnist_lab.assignments.constraints import Constraint, check_constraints, constraint_from_dict
+from mnist_lab.assignments.constraints import (
+    Constraint,
+    check_constraints,
+    constraint_from_dict,
+    is_number,
+)
 from mnist_lab.assignments.heldout import cut, packed, test_labels, unpacked
 from mnist_lab.assignments.results import RunResult
 from mnist_lab.data import EMBEDDED_NAME as MNIST
@@ -113,7 +117,7 @@ class Goal:
         if self.metric not in GOAL_METRICS:
             raise ValueError(f"a goal's metric is one of {list(GOAL_METRICS)}, got {self.metric!r}")
         high = 1.0 if self.metric == "accuracy" else MAX_LOSS
-        if not _number(self.threshold) or not 0 < self.threshold <= high:
+        if not is_number(self.threshold) or not 0 < self.threshold <= high:
             raise ValueError(
                 f"a goal's {self.metric} must be a number in (0, {high:g}], got {self.threshold!r}"
             )
@@ -149,7 +153,7 @@ class Assignment:
     created, created_by : str, str or None
         When and by whom (the teacher's name, if given).
     template : str or None
-        The `templates.TEMPLATES` key it was made from.
+        The `templates.templates` key it was made from.
     n_test : int
         Test digits of its dataset when it was cut.
     hidden : str
@@ -466,10 +470,6 @@ def _time(value: str | datetime, what: str) -> str:
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise ValueError(f"{what} needs a time zone, e.g. 2027-01-15T18:00+00:00 or ...Z")
     return _iso(value)
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _present(path: Path) -> bool:

@@ -61,12 +61,14 @@ def add_launch_flags(parser: argparse.ArgumentParser, engines: list[Engine]) -> 
 
 @dataclass(frozen=True)
 class LaunchRequest:
-    """What a ``train`` command asks for: the engine, its validated settings, the run name."""
+    """What a ``train`` command asks for: the engine, its validated settings, the run's name
+    and owner (``--owner``, else ``$MNIST_LAB_USER``)."""
 
     engine: Engine
     settings: Settings
     name: str | None
     fresh_seed: bool = False
+    owner: str | None = None
 
 
 def launch_request(args: argparse.Namespace) -> LaunchRequest:
@@ -85,7 +87,8 @@ def launch_request(args: argparse.Namespace) -> LaunchRequest:
     if fresh:
         values["seed"] = fresh_seed()
     settings = engine.settings_class.resolve(values)
-    return LaunchRequest(engine, settings, args.name or values.get("name"), fresh)
+    owner = args.owner or os.environ.get(OWNER_ENV) or None
+    return LaunchRequest(engine, settings, args.name or values.get("name"), fresh, owner)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -104,7 +107,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             RunStore(),
             request.settings.to_dict(),
             name=request.name,
-            owner=args.owner or os.environ.get(OWNER_ENV) or None,
+            owner=request.owner,
             force=args.force,
             cluster=args.cluster,
         )

@@ -136,7 +136,7 @@ def test_a_teacher_sets_an_assignment_and_grades_two_students(browser, class_ser
         20_000,
         "parameters at most 20,000",
     )
-    add_constraint(teacher, "Epochs (keras, numpy, trees)", "epochs at most", 3, "epochs at most 3")
+    add_constraint(teacher, "Epochs", "epochs at most", 3, "epochs at most 3")
     add_constraint(teacher, "Engine", "engine equal to", "NumPy from scratch", "engine = numpy")
     teacher.get_by_role("button", name="Create assignment").click()
     wait_for_run(teacher)

@@ -1,9 +1,9 @@
 """The teacher's constraint builder: a setting, a rule and a value, from the settings' declarations.
 
-Which settings may be constrained, which rules each takes and what its value widget offers all
-come from the engines' own declarations (`mnist_lab.assignments.constraints.declarations`): a
-setting added to an engine shows up here with its label, range and choices, and
-`make_constraint` checks the value against the same declarations.
+Which settings may be constrained and which rules each takes are the library's answer
+(`constrainable`, `rules_for`), and what a value widget offers comes from the engines' own
+declarations (`declarations`): a setting added to an engine shows up here with its label,
+range and choices, and `make_constraint` checks the value against the same declarations.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import streamlit as st
 from dashboard.ui.app.text import plain_markdown
 from mnist_lab.assignments.constraints import (
     ENGINE,
-    MEASURED,
     PARAMETERS,
     Constraint,
+    constrainable,
     declarations,
     make_constraint,
+    rules_for,
 )
 from mnist_lab.engines import ENGINES, all_engines, get_engine
 from mnist_lab.settings import Setting
@@ -34,55 +35,10 @@ RULE_WORDS = {
     "one_of": "one of",
     "layer_types": "only layers of the types",
 }
-# Settings an assignment fixes elsewhere (its dataset) or that choose nothing (the seed).
-NOT_CONSTRAINED = ("seed",)
-
-
-def constrainable() -> dict[str, str]:
-    """Every name a constraint may bound, with a label: the run's facts, then the settings.
-
-    Returns
-    -------
-    dict
-        Name -> label, e.g. ``"epochs" -> "Epochs (keras, numpy, trees)"``.
-    """
-    labels = {PARAMETERS: "Parameters (counted in the saved model)", ENGINE: "Engine"}
-    labels |= {name: words.capitalize() for name, words in MEASURED.items() if name not in labels}
-    for engine in all_engines():
-        for name, declaration in engine.settings_class.declared().items():
-            if declaration.picks_dataset or name in NOT_CONSTRAINED or name in labels:
-                continue
-            engines = ", ".join(declarations(name))
-            labels[name] = f"{declaration.label or name} ({engines})"
-    return labels
 
 
 def _declaration(name: str) -> Setting | None:
     return next(iter(declarations(name).values()), None)
-
-
-def rules_for(name: str) -> tuple[str, ...]:
-    """The rules that make sense for ``name``, from its declaration's kind and choices.
-
-    Examples
-    --------
-    >>> rules_for("parameters"), rules_for("optimizer"), rules_for("layers")
-    (('at_most', 'at_least'), ('equals', 'one_of'), ('layer_types',))
-    """
-    if name in MEASURED:
-        return ("at_most", "at_least")
-    if name == ENGINE:
-        return ("equals", "one_of")
-    declaration = _declaration(name)
-    if declaration is None or declaration.kind is bool:
-        return ("equals",)
-    if declaration.kind is list:
-        return ("layer_types",)
-    if declaration.choices is not None:
-        return ("equals", "one_of")
-    if declaration.kind in (int, float):
-        return ("at_most", "at_least", "equals")
-    return ("equals",)
 
 
 def _choices(name: str) -> list:
@@ -160,7 +116,7 @@ def constraint_builder(engine: str | None) -> None:
         The engine the draft's ``engine equals`` constraint fixes: values are checked against
         its declarations only.
     """
-    labels = constrainable()
+    labels = constrainable(engine)
     name_column, rule_column, value_column = st.columns(3)
     with name_column:
         name = st.selectbox(
@@ -168,7 +124,10 @@ def constraint_builder(engine: str | None) -> None:
         )
     with rule_column:
         rule = st.selectbox(
-            "Rule", rules_for(name), format_func=RULE_WORDS.get, key=f"classroom_asg_rule_{name}"
+            "Rule",
+            rules_for(name, None if name == ENGINE else engine),
+            format_func=RULE_WORDS.get,
+            key=f"classroom_asg_rule_{name}",
         )
     value_key = f"classroom_asg_value_{name}_{rule}"
     # A form: the value typed goes with the click that adds it, never a rerun behind.

@@ -1,10 +1,11 @@
-"""Class: every student's runs, the leaderboard, who is training now, the class as one sweep."""
+"""Class: assignments and their results, every student's runs, the leaderboard, who trains now."""
 
 import streamlit as st
 
 from dashboard.ui.app.identity import is_teacher
 from dashboard.ui.app.pages import PAGE
 from dashboard.ui.app.text import plain_markdown
+from dashboard.ui.assignments.results_view import assignments_section
 from dashboard.ui.classroom.class_view import results_csv, with_students
 from dashboard.ui.classroom.figures import class_sweep_figure
 from dashboard.ui.classroom.live_view import live_parts
@@ -17,6 +18,8 @@ if not is_teacher():
     st.info("This page is the teacher's: unlock it with the teacher key in the sidebar.")
     st.stop()
 store = RunStore()
+# Before the runs: a teacher sets assignments before the class has launched anything.
+assignments_section(store)
 table = with_students(runs_table(store))
 if table.empty:
     st.info("No runs yet: they appear here as the students launch them on the Train page.")

@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.ui.app.dataset_cache import cached_class_counts, get_dataset
-from dashboard.ui.app.pages import HOME, PAGES, page_link
+from dashboard.ui.app.pages import HOME, PAGES, page_link, session_pages
+from dashboard.ui.assignments.student_view import assignment_cards, shown_assignments
 from dashboard.ui.data.shared_figures import dataset_distribution_figure
 from dashboard.ui.runs.runs_view import TABLE_COLUMNS, run_row, show_runs_table
 from mnist_lab.runs import RunStore
@@ -19,6 +20,11 @@ st.markdown(
     "Look at the data, train a small network, find out where it goes wrong, "
     "then draw your own digits and see what it thinks. No code needed."
 )
+store = RunStore()
+if assigned := shown_assignments(store):
+    st.subheader("Assignments")
+    if assignment_cards(assigned, "home_assignment_start"):
+        st.switch_page(session_pages()["train"])
 
 with st.container(border=True):
     st.subheader(f"The dataset: {dataset.name}")
@@ -45,7 +51,7 @@ for position, page in enumerate(page for page in PAGES if page.name != HOME):
         st.caption(page.description)
 
 st.subheader("Recent runs")
-recent = RunStore().list()[:RECENT_RUNS]
+recent = store.list()[:RECENT_RUNS]
 if recent:
     show_runs_table(
         pd.DataFrame([run_row(run) for run in recent], columns=list(TABLE_COLUMNS)), "home_runs"

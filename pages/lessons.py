@@ -5,10 +5,15 @@ import streamlit as st
 from dashboard.ui.app.identity import NAME_FIRST, current_owner, name_missing
 from dashboard.ui.app.pages import PAGE, page_link
 from dashboard.ui.lessons.figures import comparison_figure
+from dashboard.ui.lessons.held_out_view import held_out_lesson
 from dashboard.ui.lessons.lessons_view import finished_lesson_results, lesson_runs_panel
+from mnist_lab.lessons import held_out
 from mnist_lab.lessons.catalogue import LESSONS
 from mnist_lab.lessons.runner import explain, lesson_runs, lesson_state, start_lesson
 from mnist_lab.runs import RunStore
+
+# The lesson on the held-out score, listed after the catalogue's lessons.
+HELD_OUT = "held-out"
 
 st.title(PAGE["lessons"].title)
 st.caption(
@@ -18,10 +23,14 @@ st.caption(
 store = RunStore()
 lesson_id = st.selectbox(
     "Lesson",
-    list(LESSONS),
-    format_func=lambda key: LESSONS[key].title,
+    [*LESSONS, HELD_OUT],
+    format_func=lambda key: LESSONS[key].title if key in LESSONS else held_out.TITLE,
     key="lessons_pick",
 )
+if lesson_id == HELD_OUT:
+    # Computed on the spot from the test split and the lab's finished runs: nothing to train.
+    held_out_lesson(store)
+    st.stop()
 lesson = LESSONS[lesson_id]
 runs = lesson_runs(store, lesson)
 state = lesson_state(runs, lesson)

@@ -6,6 +6,8 @@ from dashboard.ui.app.identity import NAME_FIRST, current_owner, may_manage, nam
 from dashboard.ui.app.launch_again import ask_to_launch_again, launch_again_answer
 from dashboard.ui.app.pages import PAGE
 from dashboard.ui.app.text import plain_markdown
+from dashboard.ui.assignments.launch_view import assignment_notes, follow_pending
+from dashboard.ui.assignments.student_view import assignment_cards, shown_assignments
 from dashboard.ui.data.datasets_view import dataset_store
 from dashboard.ui.train.settings_form import (
     settings_form,
@@ -74,6 +76,10 @@ st.session_state.update(st.session_state.pop("train_after_launch", {}))
 form_keys = keep_train_form(
     all_engines(), {"train_engine": DEFAULT_ENGINE, "train_dataset": EMBEDDED_NAME}, store.root
 )
+follow_pending(store)
+if assigned := shown_assignments(store):
+    with st.expander(f"Assignments ({len(assigned)})", icon=":material/assignment:"):
+        assignment_cards(assigned, "train_assignment_start")
 with st.expander("Settings for a new run", expanded=True, icon=":material/tune:"):
     engine_name = st.segmented_control(
         "Engine",
@@ -83,7 +89,8 @@ with st.expander("Settings for a new run", expanded=True, icon=":material/tune:"
     )
     engine = get_engine(engine_name or DEFAULT_ENGINE)
     st.caption(engine.description)
-    settings, name = settings_form(engine, settings_chosen_outside_the_form(engine))
+    fixed = settings_chosen_outside_the_form(engine)
+    settings, name = settings_form(engine, fixed, assignment_notes(store, engine, fixed))
     # Kept for this browser, so a refresh finds the form as it was left.
     remember_train_form(all_engines(), form_keys, store.root)
     if name and name in {run["name"] for run in runs if run["owner"] == current_owner()}:

@@ -7,8 +7,11 @@ markdown, one student could put a link or a tracking image on everybody's pages.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from mnist_lab.assignments.store import AssignmentStore, Goal
 from mnist_lab.datasets import DatasetStore
 from mnist_lab.engines import get_engine
 from mnist_lab.engines.logreg.settings import LogregSettings
@@ -42,7 +45,8 @@ RENDERED_USER_TEXT = """() => ({
 
 @pytest.fixture(scope="module")
 def hostile_server(tmp_path_factory):
-    """A server over finished runs, a dataset, a damaged run and a sweep named in markup."""
+    """A server over finished runs, a dataset, a damaged run, a sweep and an assignment named in
+    markup."""
     base = tmp_path_factory.mktemp("plain-text")
     store = RunStore(base / "runs")
     datasets = DatasetStore(store.root)
@@ -72,6 +76,13 @@ def hostile_server(tmp_path_factory):
     )
     sweep.add_trial(Trial(run=on_mnist.id, point=0, repeat=0, params={"seed": 0}))
     sweep.update(state="finished", message=RUN_NAME)
+    # An assignment titled and worded in markup, grading the owner's run on Home and Class.
+    AssignmentStore(store).create(
+        RUN_NAME,
+        Goal("accuracy", 0.5),
+        text=RUN_NAME,
+        opens_at=datetime.now(UTC) - timedelta(days=1),
+    )
 
     server = start_server(store.root, base / "server.log")
     yield server

@@ -7,6 +7,7 @@ import pandas as pd
 from dashboard.ui.train.training_view import format_seconds
 from mnist_lab.execution.fair_queue import QueuePlace
 from mnist_lab.runs import RunStore
+from mnist_lab.spreadsheet import spreadsheet_safe
 from mnist_lab.status import LIVE_STATES
 
 NO_NAME = "(no name)"
@@ -25,8 +26,6 @@ CSV_COLUMNS = (
     "training_s",
     "id",
 )
-# A spreadsheet reads a cell starting with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def with_students(table: pd.DataFrame) -> pd.DataFrame:
@@ -133,17 +132,6 @@ def _start_text(seconds: float | None) -> str:
     if seconds is None:
         return "unknown"
     return "next" if seconds < 1 else f"in about {format_seconds(seconds)}"
-
-
-def spreadsheet_safe(value):
-    """``value``, with text that a spreadsheet would run as a formula quoted by a leading ``'``.
-
-    Examples
-    --------
-    >>> spreadsheet_safe("=HYPERLINK(1)"), spreadsheet_safe("Ada"), spreadsheet_safe(-0.5)
-    ("'=HYPERLINK(1)", 'Ada', -0.5)
-    """
-    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def results_csv(table: pd.DataFrame) -> str:

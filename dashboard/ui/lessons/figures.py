@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 
-from dashboard.ui.app.figures.style import RUN_COLORS, log_axis
+from dashboard.ui.app.figures.style import RUN_COLORS, log_axis, percent_axis
 from dashboard.ui.train.figures.curves import learning_curves_figure
 
 if TYPE_CHECKING:
@@ -100,4 +100,44 @@ def lesson_curves_figure(curves: dict[str, list[dict]]) -> go.Figure:
     figure.update_yaxes(**log_axis(losses), row=1, col=1)
     # Both panels list every run; one legend entry per line (the loss panel's) is enough.
     figure.for_each_trace(lambda trace: trace.update(showlegend=trace.yaxis == "y"))
+    return figure
+
+
+def growing_gap_figure(rows: list[dict], accuracy: float, height: int = 320) -> go.Figure:
+    """The picked model's visible and hidden scores as more models are compared (log x).
+
+    Parameters
+    ----------
+    rows : list of dict
+        `mnist_lab.lessons.held_out.growing_gap`.
+    accuracy : float
+        What every model really scores, drawn as a dotted line.
+    height : int, default 320
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    models = [row["models"] for row in rows]
+    figure = go.Figure()
+    for number, (part, label) in enumerate(
+        (("visible", "visible part (what it was picked on)"), ("hidden", "hidden part"))
+    ):
+        figure.add_scatter(
+            x=models,
+            y=[row[part] for row in rows],
+            mode="lines+markers",
+            name=label,
+            line={"color": RUN_COLORS[number]},
+            hovertemplate="best of %{x} models: %{y:.2%}<extra>" + label + "</extra>",
+        )
+    figure.add_hline(y=accuracy, line_dash="dot", line_color=GUESSING_COLOR)
+    scores = [row[part] for row in rows for part in ("visible", "hidden")] + [accuracy]
+    figure.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        xaxis={"title": "models compared on the visible part", **log_axis(models)},
+        yaxis={"title": "accuracy of the one picked", **percent_axis(scores)},
+        legend={"orientation": "h", "y": 1.12, "x": 0},
+    )
     return figure

@@ -169,8 +169,8 @@ def setting_widget(declaration: Setting, key: str, where, disabled: bool = False
         where.slider(label, low, high, step=_step(declaration), format=f"%.{decimals}f", **common)
 
 
-def _draw_setting(engine: Engine, declaration: Setting, where) -> None:
-    """One setting's widget; the seed's comes with its "fresh each run" checkbox."""
+def _draw_setting(engine: Engine, declaration: Setting, where, notes: list) -> None:
+    """One setting's widget, the seed's with its "fresh each run" checkbox, notes under it."""
     fresh = False
     if declaration.name == "seed" and _offers_fresh_seed(engine):
         fresh = where.checkbox(
@@ -180,6 +180,8 @@ def _draw_setting(engine: Engine, declaration: Setting, where) -> None:
             "Untick to train with the seed shown (e.g. to repeat a run).",
         )
     setting_widget(declaration, widget_key(engine, declaration.name), where, disabled=fresh)
+    for note in notes:
+        where.caption(note)
 
 
 def form_values(engine: Engine) -> dict:
@@ -190,7 +192,18 @@ def form_values(engine: Engine) -> dict:
     }
 
 
-def settings_form(engine: Engine, fixed: dict) -> tuple[Settings | None, str]:
+def draft_values(engine: Engine, fixed: dict) -> dict:
+    """The settings the form and ``fixed`` hold now, before any check (what a launch would take).
+
+    The widgets' values are in session state before they are drawn, so this is known before
+    the form: notes under its widgets may depend on it.
+    """
+    return engine.settings_class.without_unused({**form_values(engine), **fixed})
+
+
+def settings_form(
+    engine: Engine, fixed: dict, notes: dict[str, list[str]] | None = None
+) -> tuple[Settings | None, str]:
     """Draw the engine's settings and return them validated, with the run name.
 
     Parameters
@@ -198,6 +211,8 @@ def settings_form(engine: Engine, fixed: dict) -> tuple[Settings | None, str]:
     engine : Engine
     fixed : dict
         Settings chosen outside the form (the architecture picker's), left out of it.
+    notes : dict, optional
+        Setting name -> lines of markdown to show under its widget (an assignment's rules).
 
     Returns
     -------
@@ -206,23 +221,26 @@ def settings_form(engine: Engine, fixed: dict) -> tuple[Settings | None, str]:
     name : str
         The run name typed (empty for none).
     """
+    notes = notes or {}
     shown = {n: d for n, d in _shown(engine).items() if n not in fixed}
     columns = st.columns(COLUMNS)
     basic = [declaration for declaration in shown.values() if not declaration.advanced]
     for position, declaration in enumerate(basic):
-        _draw_setting(engine, declaration, columns[position % COLUMNS])
+        _draw_setting(
+            engine, declaration, columns[position % COLUMNS], notes.get(declaration.name, [])
+        )
     advanced = [declaration for declaration in shown.values() if declaration.advanced]
     if advanced:
         with st.expander("More settings"):
             columns = st.columns(COLUMNS)
             for position, declaration in enumerate(advanced):
-                _draw_setting(engine, declaration, columns[position % COLUMNS])
+                where = columns[position % COLUMNS]
+                _draw_setting(engine, declaration, where, notes.get(declaration.name, []))
     name = st.text_input(
         "Run name (optional)", max_chars=MAX_RUN_NAME, key=widget_key(engine, "name")
     )
-    values = engine.settings_class.without_unused({**form_values(engine), **fixed})
     try:
-        settings = engine.settings_class(**values).validate()
+        settings = engine.settings_class(**draft_values(engine, fixed)).validate()
     except ValueError as error:
         st.error(plain_markdown(f"Cannot launch with these settings: {error}"))
         return None, name.strip()

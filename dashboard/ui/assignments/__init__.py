@@ -1,0 +1,1 @@
+"""Assignments on the pages: the teacher's editor and results, the students' view and marks."""

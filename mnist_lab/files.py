@@ -232,26 +232,61 @@ def read_bytes(path: Path, limit: int, follow_links: bool = False) -> bytes:
     return data
 
 
-def _file_bytes(path: Path, limit: int, follow_links: bool) -> bytes:
-    """The bytes of ``path``: small files are kept per version.
+def read_kept(
+    path: Path,
+    limit: int,
+    derive: Callable[[bytes], Any],
+    kept: KeptByVersion,
+    follow_links: bool = False,
+    keep_up_to: int | None = None,
+) -> Any:
+    """``derive`` of the bytes of the regular file ``path``, computed once per version.
 
-    Pages read each run's settings and status several times per rerun; under a class each
-    file read hands the interpreter to another session, so a stat is all a known version
-    costs. A version is stored under the stat of the opened file itself, so it always
-    matches what was read, even when the file was replaced in between.
+    Pages read each run's files several times per rerun, and a class reruns at once; under
+    a class each read hands the interpreter to another session, so a stat is all a known
+    version costs. A value is stored under the stat of the opened file itself, so it always
+    matches what was read, even when the file was replaced in between; a link, FIFO or
+    device is refused as `read_bytes` refuses it, kept version or not.
+
+    Parameters
+    ----------
+    path : Path
+    limit : int
+        The most bytes the file may take.
+    derive : callable
+        Bytes -> the value kept (the bytes themselves, parsed records...); shared by every
+        caller, so not to be modified.
+    kept : KeptByVersion
+        Where the values are kept.
+    follow_links : bool, default False
+    keep_up_to : int, optional
+        Only files of at most this many bytes are kept; all when None.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    DamagedRunError
+        As `read_bytes`.
     """
     found = os.stat(path, follow_symlinks=follow_links)
-    kept = _FILE_BYTES.get((str(path), *_version(found)))
-    if kept is not None and file_modes.S_ISREG(found.st_mode):
-        return kept
+    value = kept.get((str(path), *_version(found)))
+    if value is not None and file_modes.S_ISREG(found.st_mode):
+        return value
     with open_regular(path, limit, follow_links) as handle:
         read_stat = os.fstat(handle.fileno())
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise DamagedRunError(f"{Path(path).name} is larger than {_size_words(limit)}")
-    if read_stat.st_size <= MAX_KEPT_FILE_BYTES and len(data) == read_stat.st_size:
-        _FILE_BYTES.put((str(path), *_version(read_stat)), data)
-    return data
+    value = derive(data)
+    if len(data) == read_stat.st_size and (keep_up_to is None or len(data) <= keep_up_to):
+        kept.put((str(path), *_version(read_stat)), value)
+    return value
+
+
+def _file_bytes(path: Path, limit: int, follow_links: bool) -> bytes:
+    """The bytes of ``path``: small files (settings, status) are kept per version."""
+    return read_kept(path, limit, bytes, _FILE_BYTES, follow_links, MAX_KEPT_FILE_BYTES)
 
 
 def _whole(digits: str) -> int | float:

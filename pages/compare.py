@@ -21,7 +21,7 @@ from dashboard.ui.runs.runs_view import (
     runs_table,
     show_runs_table,
 )
-from dashboard.ui.train.figures.curves import learning_curves_figure
+from dashboard.ui.train.shared_figures import shared_learning_curves_figure
 from mnist_lab import evaluation as ev
 from mnist_lab.files import DamagedRunError
 from mnist_lab.runs import MAX_NAME_LENGTH, RunStore
@@ -105,10 +105,10 @@ if chosen:
     names = [rows[run_id]["name"] for run_id in chosen]
     curves = {
         # Two runs of one name stay two curves, told apart by their ids.
-        (name if names.count(name) == 1 else f"{name} ({run_id})"): store.get(run_id).metrics()
+        (name if names.count(name) == 1 else f"{name} ({run_id})"): store.get(run_id)
         for run_id, name in zip(chosen, names, strict=True)
     }
-    st.plotly_chart(learning_curves_figure(curves), key="compare_curves_chart")
+    st.plotly_chart(shared_learning_curves_figure(curves), key="compare_curves_chart")
 
 st.subheader("A network against the baseline")
 evaluated = [run_id for run_id, row in rows.items() if row["test_accuracy"] == row["test_accuracy"]]

@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard.ui.app.figures.shared import shared
 from dashboard.ui.data.figures import class_distribution_figure
 from mnist_lab.data import MnistDataset
 
@@ -32,7 +33,7 @@ def _cached_class_distribution_figure(
     _class_names : tuple of str
         The dataset's class names.
     """
-    return class_distribution_figure(_counts, measure, list(_class_names), height=height)
+    return shared(class_distribution_figure(_counts, measure, list(_class_names), height=height))
 
 
 def dataset_distribution_figure(

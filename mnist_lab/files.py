@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import stat as file_modes
@@ -282,6 +283,68 @@ def read_kept(
     if len(data) == read_stat.st_size and (keep_up_to is None or len(data) <= keep_up_to):
         kept.put((str(path), *_version(read_stat)), value)
     return value
+
+
+def read_growing(
+    path: Path, limit: int, parse: Callable[[bytes], list], kept: KeptByVersion
+) -> list:
+    """``parse`` of the lines of the regular file ``path``, a log that grows by whole lines.
+
+    As `read_kept`, a known version costs a stat. A new version of the same file whose
+    start is unchanged (checked by digest, so a file rewritten in place is parsed afresh) has
+    only its new complete lines parsed: a live run's records grow every second, and every
+    page of a class reads them again.
+
+    Parameters
+    ----------
+    path : Path
+    limit : int
+        The most bytes the file may take.
+    parse : callable
+        Bytes of whole lines -> a list of items, each line parsed on its own (a line that
+        does not parse gives none), so that the items of two parts joined are the items of
+        the whole.
+    kept : KeptByVersion
+        Where each version's items, and the file's parsed start, are kept.
+
+    Returns
+    -------
+    list
+        Shared by every caller: not to be modified.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    DamagedRunError
+        As `read_bytes`.
+    """
+    found = os.stat(path, follow_symlinks=False)
+    value = kept.get((str(path), *_version(found)))
+    if value is not None and file_modes.S_ISREG(found.st_mode):
+        return value
+    with open_regular(path, limit) as handle:
+        read_stat = os.fstat(handle.fileno())
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise DamagedRunError(f"{Path(path).name} is larger than {_size_words(limit)}")
+    # Whole lines only go into the kept start: the last one may still be being written.
+    whole = data.rfind(b"\n") + 1
+    start_key = (str(path), read_stat.st_ino, "start")
+    start = kept.get(start_key)
+    if start is not None and start[0] <= whole and start[1] == _digest(data[: start[0]]):
+        lines = start[2] + parse(data[start[0] : whole])
+    else:
+        lines = parse(data[:whole])
+    kept.put(start_key, (whole, _digest(data[:whole]), lines))
+    value = lines + parse(data[whole:])
+    if len(data) == read_stat.st_size:
+        kept.put((str(path), *_version(read_stat)), value)
+    return value
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def _file_bytes(path: Path, limit: int, follow_links: bool) -> bytes:

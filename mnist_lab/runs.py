@@ -33,8 +33,8 @@ from mnist_lab.files import (
     atomic_write_json,
     is_aware_time,
     now_iso,
+    read_growing,
     read_json,
-    read_kept,
 )
 from mnist_lab.processes import process_alive
 from mnist_lab.settings import check_recorded
@@ -50,9 +50,9 @@ MAX_OWNER_LENGTH = 40
 # holds 20,000 per-digit values to parse and check.
 MAX_KEPT_EVALUATIONS = 32
 _EVALUATIONS = KeptByVersion(MAX_KEPT_EVALUATIONS)
-# Parsed records by version of metrics.jsonl: pages of a class read the same runs' records
-# on every rerun (curves, speeds, gradients), and parsing checks every field of every line.
-MAX_KEPT_METRICS = 32
+# Parsed records by version of metrics.jsonl (and each file's parsed start): pages of a class
+# read the same runs' records on every rerun, and parsing checks every field of every line.
+MAX_KEPT_METRICS = 64
 _METRICS = KeptByVersion(MAX_KEPT_METRICS)
 
 CONFIG_FILE = "config.json"
@@ -264,11 +264,12 @@ class Run:
         """All readable records of ``metrics.jsonl`` in order (see `records.parse`).
 
         Empty when the file is missing, a link, a FIFO, a device or too large: `status`
-        names such a file damaged. The records are parsed once per version of the file and
-        shared by every caller: the list is the caller's, the records must not be modified.
+        names such a file damaged. The records are parsed once per version of the file (a
+        grown file: only its new lines, `files.read_growing`) and shared by every caller:
+        the list is the caller's, the records must not be modified.
         """
         try:
-            kept = read_kept(
+            kept = read_growing(
                 self.file(records.METRICS_FILE), records.MAX_METRICS_BYTES, records.parse, _METRICS
             )
         except (FileNotFoundError, DamagedRunError):

@@ -8,14 +8,13 @@ import streamlit as st
 from dashboard.ui.app.identity import classroom_mode, current_owner, may_manage
 from dashboard.ui.app.pages import page_link
 from dashboard.ui.app.queue_cache import cached_queue
-from dashboard.ui.app.run_cache import metrics_of, metrics_version
+from dashboard.ui.app.run_cache import curves_of, hints_of
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.runs.tensorboard_view import render_tensorboard_command
 from dashboard.ui.train.figures.curves import DEFAULT_SMOOTHING, window_label
 from dashboard.ui.train.shared_figures import cached_curve_figure
 from mnist_lab import records
 from mnist_lab.execution.fair_queue import QueuePlace
-from mnist_lab.hints import run_hints
 from mnist_lab.ownership import refusal
 from mnist_lab.run_summary import TRAINING_TIME_HELP, training_time
 from mnist_lab.runs import Run
@@ -65,7 +64,7 @@ def progress_text(status: dict) -> str:
 def render_status(run: Run, status: dict) -> None:
     """The state badge with the run's own message, then the hints its records support."""
     kind, fallback = STATE_BADGES.get(status["state"], ("info", status["state"]))
-    found = [] if status["state"] == DAMAGED else run_hints(metrics_of(run), run.config())
+    found = [] if status["state"] == DAMAGED else hints_of(run)
     if kind == "success" and any(hint.kind == "chance-level" for hint in found):
         # Finishing is no success when the network learned nothing: the badge says so too.
         kind = "warning"
@@ -109,11 +108,13 @@ def render_queue_place(run: Run) -> None:
 
 def render_curves(run: Run) -> None:
     """Loss and accuracy of ``run``, per epoch and per logging window, side by side."""
-    version = metrics_version(run)
-    metrics = metrics_of(run, version)
-    summary = records.summary(metrics)
-    epochs = pd.DataFrame(summary.records)
-    batches = pd.DataFrame(records.of_kind(metrics, "batch"))
+    curves = curves_of(run)
+    version, summary, epochs, batches = (
+        curves.version,
+        curves.summary,
+        curves.epochs,
+        curves.batches,
+    )
     if epochs.empty and batches.empty:
         st.caption("The charts appear with the first logged batch.")
         return

@@ -24,5 +24,11 @@ class SharedFigure(go.Figure):
 
 
 def shared(figure: go.Figure | None) -> SharedFigure | None:
-    """``figure`` as a `SharedFigure`, for a cache that hands it to every session; None stays."""
-    return None if figure is None else SharedFigure(figure)
+    """``figure`` made a `SharedFigure`, for a cache that hands it to every session.
+
+    The figure itself is adopted, not copied: a copy would validate every trace again, and a
+    live run's curves are built anew every second. None stays None.
+    """
+    if figure is not None:
+        figure.__class__ = SharedFigure
+    return figure

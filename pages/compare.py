@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.ui.app.dataset_cache import run_dataset
-from dashboard.ui.app.figures.images import digit_grid_figure
+from dashboard.ui.app.digit_galleries import digit_gallery
 from dashboard.ui.app.figures.style import class_labels
 from dashboard.ui.app.identity import check_may_manage
 from dashboard.ui.app.pages import PAGE
@@ -173,7 +173,7 @@ else:
                     f"{shown_names[network.y_true[i]]}→{shown_names[preds[i]]}" for i in shown
                 ]
                 column.plotly_chart(
-                    digit_grid_figure(dataset.x_test[shown], titles, n_cols=5),
+                    digit_gallery(dataset, "test", shown, titles, n_cols=5),
                     key=f"compare_gallery_{title}",
                 )
 

@@ -11,6 +11,7 @@ from dashboard.ui.app.dataset_cache import (
     dataset_named,
     split_arrays,
 )
+from dashboard.ui.app.digit_galleries import digit_gallery
 from dashboard.ui.app.figures.images import digit_grid_figure, image_figure
 from dashboard.ui.app.figures.style import class_labels
 from dashboard.ui.app.pages import PAGE
@@ -212,7 +213,7 @@ if tabs["Gallery"].open:
             seed=int(seed),
         )
         titles = [f"#{index}: {names[labels[index]]}" for index in shown]
-        st.plotly_chart(digit_grid_figure(images[shown], titles))
+        st.plotly_chart(digit_gallery(dataset, split, shown, titles))
         st.caption(f"{len(shown)} random {split} images, titled with their index and label.")
 
 if tabs["Map"].open:
@@ -258,7 +259,7 @@ if tabs["Map"].open:
                     )
                 )
                 titles = [f"#{i}: {labels[i]}" for i in shown]
-                st.plotly_chart(digit_grid_figure(images[shown], titles))
+                st.plotly_chart(digit_gallery(dataset, split, shown, titles))
             else:
                 st.caption(
                     f"{len(points):,} random {split} images. PCA keeps the two directions of "

@@ -233,6 +233,25 @@ def read_bytes(path: Path, limit: int, follow_links: bool = False) -> bytes:
     return data
 
 
+def _kept_or_read(
+    path: Path, limit: int, kept: KeptByVersion, follow_links: bool = False
+) -> tuple[Any, os.stat_result | None, bytes]:
+    """The value kept for the current version of ``path``, else its bytes and their stat.
+
+    Returns ``(value, None, b"")`` for a kept version, ``(None, stat, bytes)`` after a read.
+    """
+    found = os.stat(path, follow_symlinks=follow_links)
+    value = kept.get((str(path), *_version(found)))
+    if value is not None and file_modes.S_ISREG(found.st_mode):
+        return value, None, b""
+    with open_regular(path, limit, follow_links) as handle:
+        read_stat = os.fstat(handle.fileno())
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise DamagedRunError(f"{Path(path).name} is larger than {_size_words(limit)}")
+    return None, read_stat, data
+
+
 def read_kept(
     path: Path,
     limit: int,
@@ -270,15 +289,9 @@ def read_kept(
     DamagedRunError
         As `read_bytes`.
     """
-    found = os.stat(path, follow_symlinks=follow_links)
-    value = kept.get((str(path), *_version(found)))
-    if value is not None and file_modes.S_ISREG(found.st_mode):
+    value, read_stat, data = _kept_or_read(path, limit, kept, follow_links)
+    if read_stat is None:
         return value
-    with open_regular(path, limit, follow_links) as handle:
-        read_stat = os.fstat(handle.fileno())
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise DamagedRunError(f"{Path(path).name} is larger than {_size_words(limit)}")
     value = derive(data)
     if len(data) == read_stat.st_size and (keep_up_to is None or len(data) <= keep_up_to):
         kept.put((str(path), *_version(read_stat)), value)
@@ -319,15 +332,9 @@ def read_growing(
     DamagedRunError
         As `read_bytes`.
     """
-    found = os.stat(path, follow_symlinks=False)
-    value = kept.get((str(path), *_version(found)))
-    if value is not None and file_modes.S_ISREG(found.st_mode):
+    value, read_stat, data = _kept_or_read(path, limit, kept)
+    if read_stat is None:
         return value
-    with open_regular(path, limit) as handle:
-        read_stat = os.fstat(handle.fileno())
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise DamagedRunError(f"{Path(path).name} is larger than {_size_words(limit)}")
     # Whole lines only go into the kept start: the last one may still be being written.
     whole = data.rfind(b"\n") + 1
     start_key = (str(path), read_stat.st_ino, "start")

@@ -8,6 +8,8 @@ run's records as tables, its predictions and its loaded model. What run lists re
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,9 +46,14 @@ def cached_predictions(run_dir: str, mtime: float) -> tuple[np.ndarray, np.ndarr
 
 @dataclass(frozen=True)
 class Curves:
-    """A run's records as the live panel draws them: its summary records, its batch windows."""
+    """A run's records as the live panel draws them: its summary records, its batch windows.
+
+    ``version`` is the records file's version; ``summary_key`` a digest of the summary
+    records alone, which change once an epoch while batches arrive every second.
+    """
 
     version: tuple[int, ...] | None
+    summary_key: str
     summary: records.Summary
     epochs: pd.DataFrame
     batches: pd.DataFrame
@@ -57,8 +64,10 @@ class Curves:
 def _cached_curves(run_dir: str, version: tuple[int, ...] | None) -> Curves:
     metrics = Run(run_dir).metrics()
     summary = records.summary(metrics)
+    text = json.dumps([summary.x, summary.records], sort_keys=True, default=str)
+    summary_key = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
     batches = pd.DataFrame(records.of_kind(metrics, "batch"))
-    return Curves(version, summary, pd.DataFrame(summary.records), batches)
+    return Curves(version, summary_key, summary, pd.DataFrame(summary.records), batches)
 
 
 def curves_of(run: Run) -> Curves:

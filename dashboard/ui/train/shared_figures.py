@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Hashable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -26,7 +27,7 @@ from mnist_lab.settings import Settings
 @st.cache_resource(max_entries=32, show_spinner=False)
 def cached_curve_figure(
     run_dir: str,
-    version: tuple[int, ...] | None,
+    version: Hashable,
     x: str,
     metric: str,
     smoothing: float,
@@ -39,8 +40,9 @@ def cached_curve_figure(
     ----------
     run_dir : str
         The run's directory.
-    version : tuple of int or None
-        Its metrics file's `mnist_lab.files.file_version`: only the cache key.
+    version : hashable
+        What ``_frame`` was made from (its records file's `mnist_lab.files.file_version`,
+        or a digest of its records): only the cache key.
     x : {"epoch", "step", "iterations"}
     metric : {"loss", "accuracy"}
     smoothing : float

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import pandas as pd
 import streamlit as st
 
@@ -109,12 +111,7 @@ def render_queue_place(run: Run) -> None:
 def render_curves(run: Run) -> None:
     """Loss and accuracy of ``run``, per epoch and per logging window, side by side."""
     curves = curves_of(run)
-    version, summary, epochs, batches = (
-        curves.version,
-        curves.summary,
-        curves.epochs,
-        curves.batches,
-    )
+    summary, epochs, batches = curves.summary, curves.epochs, curves.batches
     if epochs.empty and batches.empty:
         st.caption("The charts appear with the first logged batch.")
         return
@@ -122,7 +119,7 @@ def render_curves(run: Run) -> None:
     log_loss = controls[0].toggle("Log-scale loss", key="train_log_loss")
     if summary.x != "epoch":
         # An optimizer without epochs (the baseline's L-BFGS) logs no batches either.
-        render_curve_pair(run, version, epochs, summary.x, log_loss=log_loss)
+        render_curve_pair(run, curves.summary_key, epochs, summary.x, log_loss=log_loss)
         return
     smoothing = controls[1].slider(
         "Smoothing of the per-window curves",
@@ -142,7 +139,12 @@ def render_curves(run: Run) -> None:
         key="train_curve_tabs",
         on_change="rerun",
     )
-    for tab, frame, x in ((per_epoch, epochs, "epoch"), (per_window, batches, "step")):
+    # The epochs' figures are kept by what they show: the same until the next epoch ends.
+    shown = (
+        (per_epoch, epochs, "epoch", curves.summary_key),
+        (per_window, batches, "step", curves.version),
+    )
+    for tab, frame, x, version in shown:
         if not tab.open:
             continue
         with tab:
@@ -167,13 +169,13 @@ def first_tab(run: Run, no_epoch_yet: bool) -> str:
 
 def render_curve_pair(
     run: Run,
-    version: tuple[int, ...] | None,
+    version: Hashable,
     frame: pd.DataFrame,
     x: str,
     log_loss: bool = False,
     smoothing: float = 0.0,
 ) -> None:
-    """Loss and accuracy of ``frame`` (version ``version`` of run's records) against ``x``."""
+    """Loss and accuracy of ``frame`` against ``x``; ``version`` names what ``frame`` holds."""
     left, right = st.columns(2)
     for column, metric in ((left, "loss"), (right, "accuracy")):
         if metric in frame:

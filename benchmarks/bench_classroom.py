@@ -1,7 +1,9 @@
 """Classroom: thirty sessions use Explore, Evaluate and Train at once while a run trains.
 
 Starts the real dashboard with a teacher key (the browser tests' server helper), trains one
-small run to have something to evaluate, then launches a full-data MLP and measures its
+small run to have something to evaluate, and has the teacher open Home once, as a teacher
+checks the dashboard before a class: the server's warm-up (once per server) is measured
+apart, not in the class's steps. Then it launches a full-data MLP and measures its
 throughput alone. Then 30 simulated students connect: websocket clients that speak
 Streamlit's own protocol (``/_stcore/stream``, protobuf ``BackMsg`` out, ``ForwardMsg`` in),
 as the browser does, without a browser's CPU. Each gives its name in the URL. They go
@@ -283,6 +285,27 @@ async def classroom(
     return table, sessions
 
 
+async def teacher_visit(url: str, server_pid: int, timeout_s: float = 300) -> float:
+    """The teacher opens Home once before the class; the server's CPU seconds until it idles.
+
+    The first visit starts the server's warm-up (`dashboard.ui.app.warm_up`: statistics, the
+    framework's import, the newest model): computed once per server, not for each rerun, so
+    it is measured here and kept out of the class's steps.
+    """
+    before = cpu_seconds(server_pid)
+    teacher = Session(url, "")
+    await teacher.connect()
+    await teacher.wait_for_full_run(await teacher.start_step(Step("Home: open")))
+    await teacher.close()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        busy = cpu_seconds(server_pid)
+        await asyncio.sleep(2)
+        if cpu_seconds(server_pid) - busy < 0.1:
+            break
+    return cpu_seconds(server_pid) - before
+
+
 def throughput(run: Run, seconds: float) -> list[float]:
     """``samples_per_s`` from the run's status, sampled every half second for ``seconds``."""
     samples, end = [], time.monotonic() + seconds
@@ -328,6 +351,7 @@ def main() -> None:
             )
             LocalExecutor(store).launch(small)
             wait_until(small, lambda status: status["state"] not in ("queued", "running"))
+            warm_up_cpu = asyncio.run(teacher_visit(server.url, server.process.pid))
             # Long enough to outlast the class; stopped when the measurements are done.
             big = store.create(
                 KerasSettings(preset="mlp-relu", epochs=100).to_dict(), name="loaded", owner="ada"
@@ -363,6 +387,7 @@ def main() -> None:
     print(f"\n{args.sessions} websocket sessions, each step {when}, while a full-data MLP trained")
     print(f"(load average before: {load_before:.1f}, after: {os.getloadavg()[0]:.1f})")
     print(f"(the class took {class_s:.0f} s; the run was {big_state})")
+    print(f"(the teacher's first visit before the class: {warm_up_cpu:.1f} s of server CPU)")
     print(f"{'step':<30}{'median s':>10}{'worst s':>10}{'reruns':>8}{'CPU s/rerun':>13}")
     for name, latencies, cpu in table:
         if latencies:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import stat as file_modes
@@ -232,26 +233,130 @@ def read_bytes(path: Path, limit: int, follow_links: bool = False) -> bytes:
     return data
 
 
-def _file_bytes(path: Path, limit: int, follow_links: bool) -> bytes:
-    """The bytes of ``path``: small files are kept per version.
+def _kept_or_read(
+    path: Path, limit: int, kept: KeptByVersion, follow_links: bool = False
+) -> tuple[Any, os.stat_result | None, bytes]:
+    """The value kept for the current version of ``path``, else its bytes and their stat.
 
-    Pages read each run's settings and status several times per rerun; under a class each
-    file read hands the interpreter to another session, so a stat is all a known version
-    costs. A version is stored under the stat of the opened file itself, so it always
-    matches what was read, even when the file was replaced in between.
+    Returns ``(value, None, b"")`` for a kept version, ``(None, stat, bytes)`` after a read.
     """
     found = os.stat(path, follow_symlinks=follow_links)
-    kept = _FILE_BYTES.get((str(path), *_version(found)))
-    if kept is not None and file_modes.S_ISREG(found.st_mode):
-        return kept
+    value = kept.get((str(path), *_version(found)))
+    if value is not None and file_modes.S_ISREG(found.st_mode):
+        return value, None, b""
     with open_regular(path, limit, follow_links) as handle:
         read_stat = os.fstat(handle.fileno())
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise DamagedRunError(f"{Path(path).name} is larger than {_size_words(limit)}")
-    if read_stat.st_size <= MAX_KEPT_FILE_BYTES and len(data) == read_stat.st_size:
-        _FILE_BYTES.put((str(path), *_version(read_stat)), data)
-    return data
+    return None, read_stat, data
+
+
+def read_kept(
+    path: Path,
+    limit: int,
+    derive: Callable[[bytes], Any],
+    kept: KeptByVersion,
+    follow_links: bool = False,
+    keep_up_to: int | None = None,
+) -> Any:
+    """``derive`` of the bytes of the regular file ``path``, computed once per version.
+
+    Pages read each run's files several times per rerun, and a class reruns at once; under
+    a class each read hands the interpreter to another session, so a stat is all a known
+    version costs. A value is stored under the stat of the opened file itself, so it always
+    matches what was read, even when the file was replaced in between; a link, FIFO or
+    device is refused as `read_bytes` refuses it, kept version or not.
+
+    Parameters
+    ----------
+    path : Path
+    limit : int
+        The most bytes the file may take.
+    derive : callable
+        Bytes -> the value kept (the bytes themselves, parsed records...); shared by every
+        caller, so not to be modified.
+    kept : KeptByVersion
+        Where the values are kept.
+    follow_links : bool, default False
+    keep_up_to : int, optional
+        Only files of at most this many bytes are kept; all when None.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    DamagedRunError
+        As `read_bytes`.
+    """
+    value, read_stat, data = _kept_or_read(path, limit, kept, follow_links)
+    if read_stat is None:
+        return value
+    value = derive(data)
+    if len(data) == read_stat.st_size and (keep_up_to is None or len(data) <= keep_up_to):
+        kept.put((str(path), *_version(read_stat)), value)
+    return value
+
+
+def read_growing(
+    path: Path, limit: int, parse: Callable[[bytes], list], kept: KeptByVersion
+) -> list:
+    """``parse`` of the lines of the regular file ``path``, a log that grows by whole lines.
+
+    As `read_kept`, a known version costs a stat. A new version of the same file whose
+    start is unchanged (checked by digest, so a file rewritten in place is parsed afresh) has
+    only its new complete lines parsed: a live run's records grow every second, and every
+    page of a class reads them again.
+
+    Parameters
+    ----------
+    path : Path
+    limit : int
+        The most bytes the file may take.
+    parse : callable
+        Bytes of whole lines -> a list of items, each line parsed on its own (a line that
+        does not parse gives none), so that the items of two parts joined are the items of
+        the whole.
+    kept : KeptByVersion
+        Where each version's items, and the file's parsed start, are kept.
+
+    Returns
+    -------
+    list
+        Shared by every caller: not to be modified.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    DamagedRunError
+        As `read_bytes`.
+    """
+    value, read_stat, data = _kept_or_read(path, limit, kept)
+    if read_stat is None:
+        return value
+    # Whole lines only go into the kept start: the last one may still be being written.
+    whole = data.rfind(b"\n") + 1
+    start_key = (str(path), read_stat.st_ino, "start")
+    start = kept.get(start_key)
+    if start is not None and start[0] <= whole and start[1] == _digest(data[: start[0]]):
+        lines = start[2] + parse(data[start[0] : whole])
+    else:
+        lines = parse(data[:whole])
+    kept.put(start_key, (whole, _digest(data[:whole]), lines))
+    value = lines + parse(data[whole:])
+    if len(data) == read_stat.st_size:
+        kept.put((str(path), *_version(read_stat)), value)
+    return value
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def _file_bytes(path: Path, limit: int, follow_links: bool) -> bytes:
+    """The bytes of ``path``: small files (settings, status) are kept per version."""
+    return read_kept(path, limit, bytes, _FILE_BYTES, follow_links, MAX_KEPT_FILE_BYTES)
 
 
 def _whole(digits: str) -> int | float:

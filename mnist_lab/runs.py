@@ -33,7 +33,7 @@ from mnist_lab.files import (
     atomic_write_json,
     is_aware_time,
     now_iso,
-    read_bytes,
+    read_growing,
     read_json,
 )
 from mnist_lab.processes import process_alive
@@ -50,6 +50,10 @@ MAX_OWNER_LENGTH = 40
 # holds 20,000 per-digit values to parse and check.
 MAX_KEPT_EVALUATIONS = 32
 _EVALUATIONS = KeptByVersion(MAX_KEPT_EVALUATIONS)
+# Parsed records by version of metrics.jsonl (and each file's parsed start): pages of a class
+# read the same runs' records on every rerun, and parsing checks every field of every line.
+MAX_KEPT_METRICS = 64
+_METRICS = KeptByVersion(MAX_KEPT_METRICS)
 
 CONFIG_FILE = "config.json"
 # A config holds settings and a few layers: a few kilobytes.
@@ -259,14 +263,18 @@ class Run:
     def metrics(self) -> list[dict]:
         """All readable records of ``metrics.jsonl`` in order (see `records.parse`).
 
-        None when the file is missing, a link, a FIFO, a device or too large: `status`
-        names such a file damaged.
+        Empty when the file is missing, a link, a FIFO, a device or too large: `status`
+        names such a file damaged. The records are parsed once per version of the file (a
+        grown file: only its new lines, `files.read_growing`) and shared by every caller:
+        the list is the caller's, the records must not be modified.
         """
         try:
-            data = read_bytes(self.file(records.METRICS_FILE), records.MAX_METRICS_BYTES)
+            kept = read_growing(
+                self.file(records.METRICS_FILE), records.MAX_METRICS_BYTES, records.parse, _METRICS
+            )
         except (FileNotFoundError, DamagedRunError):
             return []
-        return records.parse(data)
+        return list(kept)
 
     def evaluation(self) -> dict | None:
         """``evaluation.json`` if the run has one, else None; `DamagedRunError` if it is broken.

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.ui.app.dataset_cache import run_dataset
-from dashboard.ui.app.figures.images import digit_grid_figure
+from dashboard.ui.app.digit_galleries import digit_gallery
 from dashboard.ui.app.figures.style import class_labels
 from dashboard.ui.app.identity import check_may_manage
 from dashboard.ui.app.pages import PAGE
@@ -21,7 +21,7 @@ from dashboard.ui.runs.runs_view import (
     runs_table,
     show_runs_table,
 )
-from dashboard.ui.train.figures.curves import learning_curves_figure
+from dashboard.ui.train.shared_figures import shared_learning_curves_figure
 from dashboard.ui.train.train_forms import copy_settings_button
 from mnist_lab import evaluation as ev
 from mnist_lab.files import DamagedRunError
@@ -106,10 +106,10 @@ if chosen:
     names = [rows[run_id]["name"] for run_id in chosen]
     curves = {
         # Two runs of one name stay two curves, told apart by their ids.
-        (name if names.count(name) == 1 else f"{name} ({run_id})"): store.get(run_id).metrics()
+        (name if names.count(name) == 1 else f"{name} ({run_id})"): store.get(run_id)
         for run_id, name in zip(chosen, names, strict=True)
     }
-    st.plotly_chart(learning_curves_figure(curves), key="compare_curves_chart")
+    st.plotly_chart(shared_learning_curves_figure(curves), key="compare_curves_chart")
 
 st.subheader("A network against the baseline")
 evaluated = [run_id for run_id, row in rows.items() if row["test_accuracy"] == row["test_accuracy"]]
@@ -174,7 +174,7 @@ else:
                     f"{shown_names[network.y_true[i]]}→{shown_names[preds[i]]}" for i in shown
                 ]
                 column.plotly_chart(
-                    digit_grid_figure(dataset.x_test[shown], titles, n_cols=5),
+                    digit_gallery(dataset, "test", shown, titles, n_cols=5),
                     key=f"compare_gallery_{title}",
                 )
 

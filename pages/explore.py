@@ -8,19 +8,19 @@ from dashboard.ui.app.dataset_cache import (
     cached_pixel_statistics,
     cached_pixel_summary,
     cached_projection,
-    cached_value_counts,
     dataset_named,
     split_arrays,
 )
+from dashboard.ui.app.digit_galleries import digit_gallery
 from dashboard.ui.app.figures.images import digit_grid_figure, image_figure
 from dashboard.ui.app.figures.style import class_labels
 from dashboard.ui.app.pages import PAGE
 from dashboard.ui.app.state import keep_widget_state
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import dataset_picker
-from dashboard.ui.data.figures import MEASURES, histogram_figure, projection_figure
+from dashboard.ui.data.figures import MEASURES, projection_figure
 from dashboard.ui.data.map_view import slow_map
-from dashboard.ui.data.shared_figures import dataset_distribution_figure
+from dashboard.ui.data.shared_figures import dataset_distribution_figure, pixel_histogram_figure
 from mnist_lab import stats
 from mnist_lab.data import EMBEDDED_NAME
 from mnist_lab.map_cache import MapRequest
@@ -132,10 +132,8 @@ if tabs["Pixel values"].open:
             "Pixels", ("all", "non-zero"), key="explore_hist_pixels", required=True
         )
         log_y = controls[2].toggle("Log scale", key="explore_hist_log")
-        value_counts = cached_value_counts(dataset, dataset.sha256, split)
-        selected = value_counts.sum(axis=0) if digit == ALL_DIGITS else value_counts[digit]
-        histogram = stats.pixel_histogram(selected, nonzero_only=pixels == "non-zero")
-        st.plotly_chart(histogram_figure(histogram, log_y=log_y))
+        chosen = None if digit == ALL_DIGITS else int(digit)
+        st.plotly_chart(pixel_histogram_figure(dataset, split, chosen, pixels == "non-zero", log_y))
 
         # Always the training split's: the test digits are standardized with them too.
         constants = cached_pixel_summary(dataset, dataset.sha256, "train")[0]
@@ -215,7 +213,7 @@ if tabs["Gallery"].open:
             seed=int(seed),
         )
         titles = [f"#{index}: {names[labels[index]]}" for index in shown]
-        st.plotly_chart(digit_grid_figure(images[shown], titles))
+        st.plotly_chart(digit_gallery(dataset, split, shown, titles))
         st.caption(f"{len(shown)} random {split} images, titled with their index and label.")
 
 if tabs["Map"].open:
@@ -261,7 +259,7 @@ if tabs["Map"].open:
                     )
                 )
                 titles = [f"#{i}: {labels[i]}" for i in shown]
-                st.plotly_chart(digit_grid_figure(images[shown], titles))
+                st.plotly_chart(digit_gallery(dataset, split, shown, titles))
             else:
                 st.caption(
                     f"{len(points):,} random {split} images. PCA keeps the two directions of "

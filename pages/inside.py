@@ -6,19 +6,13 @@ import numpy as np
 import streamlit as st
 
 from dashboard.ui.app.dataset_cache import run_dataset
-from dashboard.ui.app.figures.images import digit_grid_figure, image_figure
+from dashboard.ui.app.figures.images import image_figure
 from dashboard.ui.app.figures.style import class_labels, signed_words
 from dashboard.ui.app.pages import PAGE
-from dashboard.ui.app.run_cache import model_of
 from dashboard.ui.app.text import plain_markdown
-from dashboard.ui.evaluate.figures.inside import (
-    activation_figure,
-    gradient_flow_figure,
-    histogram_lines_figure,
-    weights_grid,
-)
+from dashboard.ui.evaluate import inside_figures as views
 from dashboard.ui.runs.runs_view import page_run, run_picker
-from mnist_lab import inspection, records
+from mnist_lab import inspection
 from mnist_lab.datasets import class_names_of
 from mnist_lab.engines import engine_of
 from mnist_lab.files import DamagedRunError
@@ -26,8 +20,6 @@ from mnist_lab.runs import Run, RunStore
 from mnist_lab.status import DAMAGED, LIVE_STATES
 
 MAX_UNITS_SHOWN = 100
-# Conv filters are 3x3 to 9x9 pixels: enlarged so each tile is big enough to read.
-FILTER_ZOOM = 6
 # How many of the newest runs are searched for one with gradients to compare with.
 GRADIENT_SEARCH = 30
 
@@ -56,21 +48,17 @@ def without_layer_records(run: Run, what: str) -> str:
 
 def has_gradient_records(run: Run) -> bool:
     """Whether ``run`` logged per-layer gradients."""
-    return bool(records.of_kind(run.metrics(), "gradients"))
+    return views.has_gradient_records(str(run.path), views.records_version(run))
 
 
 def show_gradient_flow(run: Run, where) -> None:
     """Per-layer gradient sizes over training (log scale) and their plain-language reading."""
-    table = inspection.gradient_flow_table(run.metrics())
-    if table.empty:
+    flow = views.gradient_flow(str(run.path), views.records_version(run))
+    if flow is None:
         where.info(without_layer_records(run, "gradient flow"))
         return
-    where.plotly_chart(gradient_flow_figure(table), key=f"inside_grad_{run.id}")
-    ratios = inspection.gradient_ratios(table)
-    healthy = (
-        ratios.max() < inspection.SHRINKING_RATIO and ratios.min() > 1 / inspection.VANISHING_RATIO
-    )
-    (where.success if healthy else where.warning)(inspection.gradient_flow_reading(table))
+    where.plotly_chart(flow.figure, key=f"inside_grad_{run.id}")
+    (where.success if flow.healthy else where.warning)(flow.reading)
 
 
 st.title(PAGE["inside"].title)
@@ -92,12 +80,11 @@ if not has_model:
         f"This run ({status['state']}) has no saved weights yet; they appear after its "
         "first epoch. Gradient flow and histograms below update while it trains."
     )
-model = None
+saved_at = views.model_version(run) if has_model else None
 try:
-    model = model_of(run) if has_model else None
     if has_model:
         # One prediction reads every file a view needs: a damaged one shows here, once.
-        engine.predict_proba(run, np.zeros((1, 28, 28), np.uint8), model=model)
+        views.checked_model(str(run.path), saved_at)
 except DamagedRunError as error:
     st.warning(f"This run is damaged: {plain_markdown(error)}. Its records below still show.")
     has_model = False
@@ -107,29 +94,29 @@ weights_tab, activations_tab, gradients_tab, histograms_tab = st.tabs(
 
 with weights_tab:
     if has_model:
-        first = engine.first_layer_weights(run, model)
-        filters = engine.conv_filters(run, model)
-        templates = engine.digit_templates(run, model)
-        if first is not None:
-            shown = first[:MAX_UNITS_SHOWN]
-            st.subheader(f"First-layer weights ({len(shown)} of {len(first)} units)")
+        weights = views.weight_views(
+            str(run.path), saved_at, tuple(class_labels(class_names)), MAX_UNITS_SHOWN
+        )
+        if weights.first is not None:
+            shown, units, figure = weights.first
+            st.subheader(f"First-layer weights ({shown} of {units} units)")
             st.caption(
                 f"Each tile is one hidden unit's 784 weights: {signed_words('its activation')}. "
                 "Trained units look like strokes; the border stays noise."
             )
-            st.plotly_chart(weights_grid(shown, [f"{i}" for i in range(len(shown))]))
-        if filters is not None:
-            st.subheader(f"First convolution: {len(filters)} filters")
-            zoomed = filters.repeat(FILTER_ZOOM, axis=1).repeat(FILTER_ZOOM, axis=2)
-            st.plotly_chart(weights_grid(zoomed, [f"{i}" for i in range(len(filters))]))
-        if templates is not None:
+            st.plotly_chart(figure)
+        if weights.filters is not None:
+            filters, figure = weights.filters
+            st.subheader(f"First convolution: {filters} filters")
+            st.plotly_chart(figure)
+        if weights.templates is not None:
             st.subheader("Digit templates")
             st.caption(
                 f"Each digit's score is a weighted sum of the pixels: {signed_words('it')} "
                 "(for the NumPy network: W1 @ W2, what it would use if its hidden units were "
                 "linear)."
             )
-            st.plotly_chart(weights_grid(templates, class_labels(class_names)[: len(templates)]))
+            st.plotly_chart(weights.templates)
 
 with activations_tab:
     if has_model:
@@ -149,30 +136,23 @@ with activations_tab:
             image = dataset.x_test[int(index)]
             picker.caption(f"Label: {plain_markdown(class_names[dataset.y_test[int(index)]])}")
         shown_input.plotly_chart(image_figure(image, show_colorbar=False, height=140))
-        outputs = engine.layer_outputs(run, image, model)
+        outputs = views.layer_views(str(run.path), saved_at, np.ascontiguousarray(image).tobytes())
         for output in [o for o in outputs if o.kind == "conv"]:
-            st.markdown(f"**{output.name}**: {len(output.values)} feature maps")
-            titles = [f"{i}" for i in range(len(output.values))]
-            st.plotly_chart(
-                digit_grid_figure(output.values, titles, colorscale="viridis", zmin=None, zmax=None)
-            )
+            st.markdown(f"**{output.name}**: {output.size} feature maps")
+            st.plotly_chart(output.figure)
         # Unit activations two per row: a deep MLP's layers fit on one screen.
         cells = st.columns(2)
-        for position, output in enumerate(o for o in outputs if o.kind in ("dense", "softmax")):
-            is_softmax = output.kind == "softmax"
+        for position, output in enumerate(o for o in outputs if o.kind != "conv"):
             where = cells[position % 2]
             where.markdown(
                 f"**{output.name}**: "
                 + (
-                    "probabilities, predicts "
-                    f"**{plain_markdown(class_names[int(output.values.argmax())])}**"
-                    if is_softmax
-                    else f"{len(output.values)} unit activations"
+                    f"probabilities, predicts **{plain_markdown(class_names[output.top])}**"
+                    if output.kind == "softmax"
+                    else f"{output.size} unit activations"
                 )
             )
-            where.plotly_chart(
-                activation_figure(output.values, is_softmax), key=f"inside_act_{output.name}"
-            )
+            where.plotly_chart(output.figure, key=f"inside_act_{output.name}")
 
 with gradients_tab:
     st.caption(
@@ -199,8 +179,8 @@ with gradients_tab:
         show_gradient_flow(other, right)
 
 with histograms_tab:
-    records = run.metrics()
-    layers = inspection.histogram_layers(records)
+    version = views.records_version(run)
+    layers = views.histogram_layers(str(run.path), version)
     if not layers:
         st.info(without_layer_records(run, "weight and activation histograms"))
     else:
@@ -209,5 +189,7 @@ with histograms_tab:
         quantity = right.radio(
             "Values", inspection.HISTOGRAM_QUANTITIES, horizontal=True, key="inside_hist_quantity"
         )
-        series = inspection.histogram_series(records, layer, quantity)
-        st.plotly_chart(histogram_lines_figure(series, quantity), key="inside_hist_chart")
+        st.plotly_chart(
+            views.histogram_figure(str(run.path), version, layer, quantity),
+            key="inside_hist_chart",
+        )

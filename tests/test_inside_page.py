@@ -175,3 +175,23 @@ def test_histograms_of_many_epochs_share_one_colour_scale_with_a_colour_bar():
     assert not any(trace.showlegend for trace in figure.data)
     (scale,) = [trace for trace in figure.data if trace.marker.showscale]
     assert scale.marker.colorbar.title.text == "epoch" and scale.marker.cmax == 25
+
+
+def test_records_that_arrive_between_reruns_show_at_once_and_damage_still_reads(
+    monkeypatch, tmp_path
+):
+    # The page's views are kept per version of the records: a new version is drawn afresh.
+    run = RunStore(tmp_path).create({"engine": "keras", "label": "deep-sigmoid"}, name="live")
+    run.update_status(state="finished")
+    app = open_page(monkeypatch, tmp_path, run.id)
+    assert not app.exception
+    assert any("recorded no gradient flow" in box.value for box in app.info)
+    for record in vanishing_records():
+        run.append_metrics(record)
+    app.run()
+    assert not app.exception
+    assert "vanishing gradients" in app.warning[0].value
+    run.file("metrics.jsonl").write_text("not json\n")
+    app.run()
+    assert not app.exception
+    assert any("recorded no gradient flow" in box.value for box in app.info)

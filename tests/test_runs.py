@@ -125,3 +125,58 @@ def test_an_evaluation_read_again_follows_a_new_evaluation_and_its_damage(tmp_pa
     run.file(EVALUATION_FILE).write_text('{"test_accuracy": "abc"}')
     with pytest.raises(DamagedRunError, match="test_accuracy"):
         run.evaluation()
+
+
+def test_records_read_again_follow_every_appended_line_rewrite_and_damage(tmp_path):
+    run = RunStore(tmp_path).create({"engine": "keras"})
+    assert run.metrics() == []
+    run.append_metrics({"kind": "epoch", "epoch": 1, "loss": 0.5})
+    assert [r["epoch"] for r in run.metrics()] == [1]
+    run.append_metrics({"kind": "epoch", "epoch": 2, "loss": 0.4})
+    first = run.metrics()
+    assert [r["epoch"] for r in first] == [1, 2]
+    first.clear()  # the list is the caller's own: the next reader still gets every record
+    assert len(run.metrics()) == 2
+    records = run.file("metrics.jsonl")
+    # Rewritten in place (the same file): its new size makes it a new version.
+    records.write_text(records.read_text().replace('"epoch": 2', '"epoch": 12'))
+    assert [r["epoch"] for r in run.metrics()] == [1, 12]
+    records.write_text('{"kind": "epoch", "epoch": "x"}\n')
+    assert run.metrics() == []
+    # A link in its place reads as damaged (no records), even where the target was read before.
+    target = tmp_path / "elsewhere.jsonl"
+    target.write_text('{"kind": "epoch", "epoch": 3}\n')
+    records.unlink()
+    records.symlink_to(target)
+    assert run.metrics() == []
+    assert run.status()["state"] == "damaged"
+
+
+def test_records_of_a_growing_file_equal_a_fresh_parse_whatever_happens_to_its_start(tmp_path):
+    from mnist_lab.records import parse
+
+    run = RunStore(tmp_path).create({"engine": "keras"})
+    records = run.file("metrics.jsonl")
+
+    def fresh():
+        return parse(records.read_bytes())
+
+    for epoch in range(1, 4):
+        run.append_metrics({"kind": "epoch", "epoch": epoch, "loss": 1 / epoch})
+        assert run.metrics() == fresh()
+    # A line still being written is not a record yet, and is one once it ends.
+    with open(records, "a") as handle:
+        handle.write('{"kind": "epoch", "epo')
+    assert [r["epoch"] for r in run.metrics()] == [1, 2, 3]
+    with open(records, "a") as handle:
+        handle.write('ch": 4}\n')
+    assert [r["epoch"] for r in run.metrics()] == [1, 2, 3, 4] == [r["epoch"] for r in fresh()]
+    # Its start rewritten in place, then grown: read afresh, not from the kept start.
+    records.write_text(records.read_text().replace('"epoch": 1,', '"epoch": 9,') + "\n")
+    run.append_metrics({"kind": "epoch", "epoch": 5})
+    assert [r["epoch"] for r in run.metrics()] == [9, 2, 3, 4, 5] == [r["epoch"] for r in fresh()]
+    # A damaged line in the new part is skipped; the rest still reads.
+    with open(records, "a") as handle:
+        handle.write('{"kind": "epoch", "epoch": -1}\nnot json\n')
+    run.append_metrics({"kind": "epoch", "epoch": 6})
+    assert run.metrics() == fresh() and run.metrics()[-1]["epoch"] == 6

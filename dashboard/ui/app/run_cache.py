@@ -2,20 +2,27 @@
 
 Each cache is keyed by the version of the file it reads (its modification time, or
 `mnist_lab.files.file_version`), so a new epoch, evaluation or checkpoint is read afresh: a
-run's records, its predictions and its loaded model. What run lists read of each run is
+run's records as tables, its predictions and its loaded model. What run lists read of each run is
 `mnist_lab.run_summary`'s.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass
+
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from mnist_lab import evaluation as ev
+from mnist_lab import records
 from mnist_lab.engines import engine_of
 from mnist_lab.files import file_version
+from mnist_lab.hints import Hint, run_hints
 from mnist_lab.records import METRICS_FILE
-from mnist_lab.runs import Run
+from mnist_lab.runs import CONFIG_FILE, Run
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -37,32 +44,56 @@ def cached_predictions(run_dir: str, mtime: float) -> tuple[np.ndarray, np.ndarr
     return ev.load_predictions(Run(run_dir))
 
 
+@dataclass(frozen=True)
+class Curves:
+    """A run's records as the live panel draws them: its summary records, its batch windows.
+
+    ``version`` is the records file's version; ``summary_key`` a digest of the summary
+    records alone, which change once an epoch while batches arrive every second.
+    """
+
+    version: tuple[int, ...] | None
+    summary_key: str
+    summary: records.Summary
+    epochs: pd.DataFrame
+    batches: pd.DataFrame
+
+
 # A live run's records change every second: a few versions of a few runs are plenty.
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _cached_metrics(run_dir: str, version: tuple[int, ...] | None) -> list[dict]:
-    return Run(run_dir).metrics()
+def _cached_curves(run_dir: str, version: tuple[int, ...] | None) -> Curves:
+    metrics = Run(run_dir).metrics()
+    summary = records.summary(metrics)
+    text = json.dumps([summary.x, summary.records], sort_keys=True, default=str)
+    summary_key = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    batches = pd.DataFrame(records.of_kind(metrics, "batch"))
+    return Curves(version, summary_key, summary, pd.DataFrame(summary.records), batches)
 
 
-def metrics_version(run: Run) -> tuple[int, ...] | None:
-    """The `file_version` of the run's ``metrics.jsonl``: None before it has one."""
-    return file_version(run.file(METRICS_FILE))
+def curves_of(run: Run) -> Curves:
+    """The run's records as tables (`records.summary` and its batches), once per version.
 
-
-def metrics_of(run: Run, version: tuple[int, ...] | None = None) -> list[dict]:
-    """The run's records (`Run.metrics`), parsed once per version for every session.
-
-    Parameters
-    ----------
-    run : Run
-    version : tuple of int, optional
-        Its `metrics_version`, if the caller already has it (read here when omitted).
-
-    Returns
-    -------
-    list of dict
-        Shared by every caller: do not modify.
+    Shared by every session: do not modify them.
     """
-    return _cached_metrics(str(run.path), version or metrics_version(run))
+    return _cached_curves(str(run.path), file_version(run.file(METRICS_FILE)))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _cached_hints(run_dir: str, versions: tuple) -> list[Hint]:
+    run = Run(run_dir)
+    return run_hints(run.metrics(), run.config())
+
+
+def hints_of(run: Run) -> list[Hint]:
+    """`mnist_lab.hints.run_hints` of the run, once per version of its records and settings.
+
+    Raises
+    ------
+    DamagedRunError
+        If its config.json is damaged.
+    """
+    versions = (file_version(run.file(METRICS_FILE)), file_version(run.file(CONFIG_FILE)))
+    return _cached_hints(str(run.path), versions)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model...")

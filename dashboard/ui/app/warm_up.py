@@ -17,13 +17,14 @@ from dashboard.ui.app.dataset_cache import (
 )
 from dashboard.ui.app.run_cache import model_of
 from mnist_lab.engines import all_engines, engine_of
+from mnist_lab.explain.saliency import available_methods, saliency
 from mnist_lab.runs import RunStore
 
 
 # Without a spinner, so that the statistics it computes inside run nested, with none either.
 @st.cache_resource(show_spinner=False)
 def _warmed_statistics() -> bool:
-    """Compute what first visits need (statistics, engines, the newest model), once per server."""
+    """What first visits need (statistics, engines, the newest model and its explanation), once."""
     dataset = get_dataset()
     cached_class_counts(dataset, dataset.sha256)
     for split in ("train", "test"):
@@ -45,7 +46,13 @@ def _warmed_statistics() -> bool:
         # A damaged model is reported by the page that opens it.
         with contextlib.suppress(ValueError, OSError):
             # One prediction builds the model's predict function (TensorFlow traces it once).
-            engine_of(newest).predict_proba(newest, dataset.x_test[0], model=model_of(newest))
+            engine, model = engine_of(newest), model_of(newest)
+            engine.predict_proba(newest, dataset.x_test[0], model=model)
+            # Evaluate explains a digit as it opens: the first gradient sets TensorFlow's
+            # kernels up, seconds of CPU a class opening the page should not share. Only a
+            # head start: whatever fails here, the page itself reports.
+            with contextlib.suppress(Exception):
+                saliency(newest, dataset.x_test[0], 0, available_methods(engine)[0], model=model)
     # TensorFlow brings some 350,000 objects that live as long as the server: out of the
     # collector's sight, each collection no longer rescans them (0.2 s per full one).
     gc.freeze()

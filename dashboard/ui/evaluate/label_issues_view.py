@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.ui.app.dataset_cache import get_dataset, run_dataset
-from dashboard.ui.app.figures.images import digit_grid_figure
+from dashboard.ui.app.digit_galleries import digit_gallery
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.data.datasets_view import warn_if_different_datasets
 from dashboard.ui.evaluate.model_checks_view import choose_runs
@@ -69,12 +69,13 @@ def show_label_issues(store: RunStore, runs: dict[str, Run], key: str) -> None:
     )
     if not len(shown.indices):
         return
-    images = (dataset.x_test if split == "test" else dataset.x_train)[shown.indices]
     titles = [
         f"#{index}: {given}→{believed}"
         for index, given, believed in zip(shown.indices, shown.given, shown.suggested, strict=True)
     ]
-    st.plotly_chart(digit_grid_figure(images, titles, n_cols=10), key=f"{key}_gallery")
+    st.plotly_chart(
+        digit_gallery(dataset, split, shown.indices, titles, n_cols=10), key=f"{key}_gallery"
+    )
     st.caption(HOW_TO_READ)
     st.dataframe(
         _votes_table(shown),

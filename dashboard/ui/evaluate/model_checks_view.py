@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import streamlit as st
 
 from dashboard.ui.app.dataset_cache import run_dataset
+from dashboard.ui.app.figures.shared import shared
 from dashboard.ui.app.run_cache import model_of
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.evaluate.explain_view import has_saved_model
@@ -51,8 +52,10 @@ def cached_calibration(run_dir: str, predictions_mtime: float) -> Calibration:
 @st.cache_resource(max_entries=32, show_spinner=False)
 def cached_reliability_figure(versions: tuple[tuple[str, str, float], ...]):
     """`reliability_figure` of ``(label, run directory, predictions mtime)`` triples."""
-    return reliability_figure(
-        {label: cached_calibration(run_dir, mtime) for label, run_dir, mtime in versions}
+    return shared(
+        reliability_figure(
+            {label: cached_calibration(run_dir, mtime) for label, run_dir, mtime in versions}
+        )
     )
 
 

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.ui.app.dataset_cache import run_dataset
+from dashboard.ui.app.figures.shared import shared
 from dashboard.ui.app.run_cache import cached_predictions
 from dashboard.ui.evaluate.figures.evaluation import confusion_figure, probability_gallery_figure
 from dashboard.ui.evaluate.figures.explain import saliency_figure
@@ -36,7 +37,7 @@ def cached_confusion_figure(
     _matrix : numpy.ndarray
         The confusion matrix of that evaluation (not part of the key).
     """
-    return confusion_figure(_matrix, normalized, class_names=list(class_names))
+    return shared(confusion_figure(_matrix, normalized, class_names=list(class_names)))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -60,11 +61,13 @@ def cached_gallery_figure(run_dir: str, mtime: float, indices: tuple[int, ...]):
     y_true, probabilities = cached_predictions(run_dir, mtime)
     chosen = list(indices)
     dataset = run_dataset(Run(run_dir))
-    return probability_gallery_figure(
-        dataset.x_test[chosen],
-        probabilities[chosen],
-        y_true[chosen],
-        class_names=dataset.class_names,
+    return shared(
+        probability_gallery_figure(
+            dataset.x_test[chosen],
+            probabilities[chosen],
+            y_true[chosen],
+            class_names=dataset.class_names,
+        )
     )
 
 
@@ -94,4 +97,4 @@ def cached_saliency_figure(
     _attribution : numpy.ndarray
         That explanation's attribution (not part of the key).
     """
-    return saliency_figure(digit, _attribution)
+    return shared(saliency_figure(digit, _attribution))

@@ -1,4 +1,4 @@
-"""Train's figures shared by every session: a run's learning curves, a schedule's drawing.
+"""Train's figures shared by every session: learning curves, a schedule's drawing.
 
 Each is built once per version of what it shows and read by every session as one object that
 must not be modified (why: `dashboard.ui.app.figures`).
@@ -8,21 +8,26 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Hashable
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard.ui.train.figures.curves import learning_curve_figure
+from dashboard.ui.app.figures.shared import shared
+from dashboard.ui.train.figures.curves import learning_curve_figure, learning_curves_figure
 from dashboard.ui.train.figures.schedules import schedule_figure
 from mnist_lab.engines import Engine, get_engine
+from mnist_lab.files import file_version
+from mnist_lab.records import METRICS_FILE
+from mnist_lab.runs import Run
 from mnist_lab.settings import Settings
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def cached_curve_figure(
     run_dir: str,
-    version: tuple[int, ...] | None,
+    version: Hashable,
     x: str,
     metric: str,
     smoothing: float,
@@ -35,8 +40,9 @@ def cached_curve_figure(
     ----------
     run_dir : str
         The run's directory.
-    version : tuple of int or None
-        Its metrics file's `mnist_lab.files.file_version`: only the cache key.
+    version : hashable
+        What ``_frame`` was made from (its records file's `mnist_lab.files.file_version`,
+        or a digest of its records): only the cache key.
     x : {"epoch", "step", "iterations"}
     metric : {"loss", "accuracy"}
     smoothing : float
@@ -44,9 +50,24 @@ def cached_curve_figure(
     _frame : pandas.DataFrame
         The records of that version at ``x``'s granularity (not part of the key).
     """
-    return learning_curve_figure(
-        _frame, metric, x, metric.capitalize(), smoothing=smoothing, log_y=log_y
+    return shared(
+        learning_curve_figure(
+            _frame, metric, x, metric.capitalize(), smoothing=smoothing, log_y=log_y
+        )
     )
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _cached_learning_curves_figure(key: tuple, _runs: dict[str, Run]) -> go.Figure:
+    return shared(learning_curves_figure({label: run.metrics() for label, run in _runs.items()}))
+
+
+def shared_learning_curves_figure(runs: dict[str, Run]) -> go.Figure:
+    """`learning_curves_figure` of ``runs`` (label -> run), once per version of their records."""
+    key = tuple(
+        (label, str(run.path), file_version(run.file(METRICS_FILE))) for label, run in runs.items()
+    )
+    return _cached_learning_curves_figure(key, runs)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -54,7 +75,7 @@ def _cached_schedule_figure(
     engine_name: str, settings_key: str, n_train: int, _settings: Settings
 ) -> go.Figure | None:
     schedule = get_engine(engine_name).learning_rate_schedule(_settings, n_train)
-    return None if schedule is None else schedule_figure(schedule)
+    return None if schedule is None else shared(schedule_figure(schedule))
 
 
 def shared_schedule_figure(engine: Engine, settings: Settings, n_train: int) -> go.Figure | None:

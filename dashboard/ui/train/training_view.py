@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import pandas as pd
 import streamlit as st
 
 from dashboard.ui.app.identity import classroom_mode, current_owner, may_manage
 from dashboard.ui.app.pages import page_link
 from dashboard.ui.app.queue_cache import cached_queue
-from dashboard.ui.app.run_cache import metrics_of, metrics_version
+from dashboard.ui.app.run_cache import curves_of, hints_of
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.runs.tensorboard_view import render_tensorboard_command
 from dashboard.ui.train.figures.curves import DEFAULT_SMOOTHING, window_label
 from dashboard.ui.train.shared_figures import cached_curve_figure
 from mnist_lab import records
 from mnist_lab.execution.fair_queue import QueuePlace
-from mnist_lab.hints import run_hints
 from mnist_lab.ownership import refusal
 from mnist_lab.reporter import STAGES, stage_label
 from mnist_lab.run_summary import TRAINING_TIME_HELP, training_time
@@ -78,7 +79,7 @@ def progress_text(status: dict) -> str:
 def render_status(run: Run, status: dict) -> None:
     """The state badge with the run's own message, then the hints its records support."""
     kind, fallback = STATE_BADGES.get(status["state"], ("info", status["state"]))
-    found = [] if status["state"] == DAMAGED else run_hints(metrics_of(run), run.config())
+    found = [] if status["state"] == DAMAGED else hints_of(run)
     if kind == "success" and any(hint.kind == "chance-level" for hint in found):
         # Finishing is no success when the network learned nothing: the badge says so too.
         kind = "warning"
@@ -122,11 +123,8 @@ def render_queue_place(run: Run) -> None:
 
 def render_curves(run: Run) -> None:
     """Loss and accuracy of ``run``, per epoch and per logging window, side by side."""
-    version = metrics_version(run)
-    metrics = metrics_of(run, version)
-    summary = records.summary(metrics)
-    epochs = pd.DataFrame(summary.records)
-    batches = pd.DataFrame(records.of_kind(metrics, "batch"))
+    curves = curves_of(run)
+    summary, epochs, batches = curves.summary, curves.epochs, curves.batches
     if epochs.empty and batches.empty:
         st.caption("The charts appear with the first logged batch.")
         return
@@ -134,7 +132,7 @@ def render_curves(run: Run) -> None:
     log_loss = controls[0].toggle("Log-scale loss", key="train_log_loss")
     if summary.x != "epoch":
         # An optimizer without epochs (the baseline's L-BFGS) logs no batches either.
-        render_curve_pair(run, version, epochs, summary.x, log_loss=log_loss)
+        render_curve_pair(run, curves.summary_key, epochs, summary.x, log_loss=log_loss)
         return
     smoothing = controls[1].slider(
         "Smoothing of the per-window curves",
@@ -154,7 +152,12 @@ def render_curves(run: Run) -> None:
         key="train_curve_tabs",
         on_change="rerun",
     )
-    for tab, frame, x in ((per_epoch, epochs, "epoch"), (per_window, batches, "step")):
+    # The epochs' figures are kept by what they show: the same until the next epoch ends.
+    shown = (
+        (per_epoch, epochs, "epoch", curves.summary_key),
+        (per_window, batches, "step", curves.version),
+    )
+    for tab, frame, x, version in shown:
         if not tab.open:
             continue
         with tab:
@@ -179,13 +182,13 @@ def first_tab(run: Run, no_epoch_yet: bool) -> str:
 
 def render_curve_pair(
     run: Run,
-    version: tuple[int, ...] | None,
+    version: Hashable,
     frame: pd.DataFrame,
     x: str,
     log_loss: bool = False,
     smoothing: float = 0.0,
 ) -> None:
-    """Loss and accuracy of ``frame`` (version ``version`` of run's records) against ``x``."""
+    """Loss and accuracy of ``frame`` against ``x``; ``version`` names what ``frame`` holds."""
     left, right = st.columns(2)
     for column, metric in ((left, "loss"), (right, "accuracy")):
         if metric in frame:

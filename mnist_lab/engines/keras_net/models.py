@@ -133,9 +133,9 @@ PRESETS: dict[str, dict[str, Any]] = {
             {"type": "MaxPool", "size": 2},
             _dense(128, "relu"),
         ],
-        # A high peak rate with short Adam memories converges in two passes; batches of 512
-        # take half the steps of 256, and so half their fixed cost per step, at the same
-        # accuracy. Measured by benchmarks/bench_time_to_accuracy.py.
+        # A high peak rate with short Adam memories converges in two passes. Batches of 256
+        # and label smoothing lift the worst seeds (99.11% -> 99.38%) where 512 sat on the edge,
+        # for about 8% more time. Measured by bench_time_to_accuracy.py --seeds 0-9.
         "recipe": {
             "optimizer": "adam",
             "learning_rate": 0.01,
@@ -143,7 +143,8 @@ PRESETS: dict[str, dict[str, Any]] = {
             "beta_2": 0.9,
             "lr_schedule": "one-cycle",
             "warmup_fraction": 0.25,
-            "batch_size": 512,
+            "label_smoothing": 0.1,
+            "batch_size": 256,
             "epochs": 2,
             "normalization": "standardize",
             "val_split": 0.0,

@@ -459,13 +459,11 @@ def main() -> None:
     }
     rows = {name: by_seed[median_seed(by_seed)] for name, by_seed in curves.items()}
     seeds = (
-        f"seed {args.seeds[0]}"
-        if len(args.seeds) == 1
-        else f"the median of {len(args.seeds)} seeds"
+        f"seed {args.seeds[0]}" if len(args.seeds) == 1 else f"the median seed of {len(args.seeds)}"
     )
     print(
         f"\nTime to accuracy (all 60,000 digits, {seeds}, test accuracy after each epoch; "
-        f"median seconds of {args.repeats} tries):\n"
+        f"median seconds of {args.repeats} {'try' if args.repeats == 1 else 'tries'}):\n"
     )
     print_curves(rows, {name: sum(by_seed.values(), []) for name, by_seed in tries.items()})
     if len(args.seeds) > 1:

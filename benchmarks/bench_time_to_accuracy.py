@@ -306,9 +306,15 @@ def measure_rows(kinds: dict, seeds: list[int], repeats: int) -> dict[str, dict[
     for round_ in range(repeats):
         for seed in seeds:
             for name, (kind, preset) in kinds.items():
-                tries[name][seed].append(measure(kind, preset, seed))
+                curve = measure(kind, preset, seed)
+                tries[name][seed].append(curve)
+                _, seconds, accuracy = curve["points"][-1]
+                # Long runs of many seeds show each result as it comes.
                 print(
-                    f"measured {name}, seed {seed}, try {round_ + 1}", file=sys.stderr, flush=True
+                    f"measured {name}, seed {seed}, try {round_ + 1}: {accuracy:.2%} "
+                    f"in {seconds:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
                 )
     return tries
 

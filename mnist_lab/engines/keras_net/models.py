@@ -154,9 +154,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     "strong-cnn": {
         "title": "Strong CNN",
         "description": "Two 5x5 conv blocks with batch norm, dropout and random shifts and "
-        "turns of the training digits: 99.5% after about two minutes.",
+        "turns of the training digits: 99.4% or better on 5 of 5 seeds (99.45% at the median, "
+        "99.5% on one), in a little over two minutes.",
         # Augmentation keeps the network from memorising exact pixel positions; batch norm
-        # lets the one-cycle schedule run at a high rate. Wider than the fast CNN, not deeper.
+        # lets the one-cycle schedule run at a high rate. Wider than the fast CNN, not deeper:
+        # 16 first filters took a quarter less time but ended lower (99.36-99.45%, seeds 0-2).
         "layers": [
             {"type": "RandomTranslation", "fraction": 0.1},
             {"type": "RandomRotation", "degrees": 10},

@@ -43,7 +43,7 @@ def test_flags_override_a_recipe_and_drop_what_the_new_optimizer_ignores():
     settings = request("--preset", "fast-cnn", "--epochs", "1", "--optimizer", "sgd")
     assert settings.epochs == 1 and settings.optimizer == "sgd"
     assert (settings.beta_1, settings.beta_2) == (0.9, 0.999), "Adam's betas stay with Adam"
-    assert settings.lr_schedule == "one-cycle" and settings.batch_size == 512
+    assert settings.lr_schedule == "one-cycle" and settings.batch_size == 256
 
 
 def test_a_config_file_overrides_a_recipe(tmp_path):
@@ -139,7 +139,7 @@ def test_picking_a_preset_fills_the_form_with_its_recipe(tmp_path, monkeypatch):
     app.switch_page("../pages/train.py").run()
     app.selectbox(key="train_keras_preset").set_value("fast-cnn").run()
     assert not app.exception
-    assert app.select_slider(key="train_keras_batch_size").value == 512
+    assert app.select_slider(key="train_keras_batch_size").value == 256
     assert app.number_input(key="train_keras_epochs").value == 2
     assert app.selectbox(key="train_keras_lr_schedule").value == "one-cycle"
     assert app.slider(key="train_keras_beta_1").value == pytest.approx(0.7)

@@ -31,7 +31,7 @@ class KerasNetEngine(Engine):
     # A live run can be inspected from its last epoch checkpoint.
     model_files = (MODEL_FILE, CHECKPOINT_FILE)
     differentiable = True
-    # The fast CNN with its recipe: about 99.4% test accuracy in seconds.
+    # The fast CNN with its recipe: 99.2% or better on every seed of 0-9, in seconds.
     one_click = {"preset": "fast-cnn"}
 
     def learning_rate_schedule(self, settings: KerasSettings, n_train: int) -> Schedule:

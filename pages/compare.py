@@ -24,6 +24,8 @@ from dashboard.ui.runs.runs_view import (
 from dashboard.ui.train.shared_figures import shared_learning_curves_figure
 from dashboard.ui.train.train_forms import copy_settings_button
 from mnist_lab import evaluation as ev
+from mnist_lab.assignments.grading import freeze_due
+from mnist_lab.assignments.store import AssignmentStore
 from mnist_lab.files import DamagedRunError
 from mnist_lab.runs import MAX_NAME_LENGTH, RunStore
 
@@ -45,6 +47,8 @@ def rename_chosen_run(store: RunStore) -> None:
     try:
         old_name = store.get(run_id).name
         check_may_manage(store.get(run_id), "rename")
+        # Grades due before the rename are frozen first: they keep the name graded.
+        freeze_due(AssignmentStore(store))
         store.rename(run_id, new_name)
     except (KeyError, ValueError, PermissionError) as error:
         st.session_state["compare_rename_error"] = str(error)
@@ -60,6 +64,8 @@ def delete_chosen_run(store: RunStore) -> None:
     try:
         name = store.get(run_id).name
         check_may_manage(store.get(run_id), "delete")
+        # Grades due before the deletion are frozen first: the run stays in them.
+        freeze_due(AssignmentStore(store))
         store.delete(run_id)
     except (KeyError, ValueError, PermissionError) as error:
         st.session_state["compare_delete_error"] = str(error)

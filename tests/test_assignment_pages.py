@@ -269,3 +269,22 @@ def test_picking_the_best_of_equally_good_models_overfits_the_visible_part():
     gaps = growing_gap(picked)
     assert gaps[0]["models"] == 1 and gaps[-1]["models"] == len(picked.names)
     assert gaps[-1]["visible"] - ACCURACY > gaps[0]["visible"] - ACCURACY
+
+
+def test_deleting_a_run_on_compare_after_the_deadline_keeps_it_in_the_grades(runs_dir):
+    store = RunStore(runs_dir)
+    runs = {run.owner: run for run in store.list()}
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    for run in runs.values():
+        run.update_status(ended=an_hour_ago.isoformat(timespec="seconds"))
+    # Ended a minute ago and read by nobody since: its grades are not frozen yet.
+    assignment = the_assignment(runs_dir, deadline=datetime.now(UTC) - timedelta(minutes=1))
+    assignments = AssignmentStore(store)
+    assert assignments.frozen(assignment.id) is None
+    app = AppTest.from_file(str(ROOT / "pages" / "compare.py"), default_timeout=60).run()
+    app.selectbox(key="compare_manage").set_value(runs["Ada"].id)
+    app.checkbox(key="compare_confirm_delete").check().run()
+    app.button(key="compare_delete").click().run()
+    assert not app.exception and not runs["Ada"].path.exists()
+    frozen = assignments.frozen(assignment.id)
+    assert frozen is not None and "Ada" in {result.student for result in frozen.results}

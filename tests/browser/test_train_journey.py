@@ -9,6 +9,7 @@ a run's settings, which opens Train with them.
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -131,6 +132,14 @@ def test_a_second_run_queues_while_the_first_trains(student, server, shots):
 @pytest.mark.parametrize(("page_title", "shot"), [("Evaluate", "evaluate"), ("Compare", "compare")])
 def test_evaluate_and_compare_copy_a_runs_settings_into_train(student, shots, page_title, shot):
     go_to(student, page_title)
+    # Other journeys share the server's runs: the run to copy is chosen, not assumed shown.
+    picker = student.get_by_role("combobox", name="Run", exact=True)
+    expect(picker).to_be_visible(timeout=SHOWN_MS)
+    picker.click()
+    student.keyboard.type(LONG_RUN)
+    student.keyboard.press("Enter")
+    wait_for_run(student)
+    expect(picker).to_have_value(re.compile(f"^{LONG_RUN}"), timeout=SHOWN_MS)
     copy = student.get_by_role("button", name="Copy this run's settings")
     expect(copy).to_be_visible(timeout=SHOWN_MS)
     wait_for_run(student)

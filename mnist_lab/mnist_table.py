@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnist_lab.data import EMBEDDED_SHA256, N_CLASSES
-from mnist_lab.engines import get_engine
+from mnist_lab.data import EMBEDDED_SHA256
+from mnist_lab.engines import get_engine, network_parameters
 from mnist_lab.files import DamagedRunError
 from mnist_lab.launch import Launched, executor_for, launch
 from mnist_lab.run_summary import training_time
@@ -326,26 +326,6 @@ def reproduction_of(run: Run) -> Reproduction | None:
         model_bytes=_size(engine.model_file(run)),
         parameters=network_parameters(config),
     )
-
-
-def network_parameters(config: dict) -> int | None:
-    """Trainable numbers of the network ``config`` trains; None for an engine without layers.
-
-    Examples
-    --------
-    >>> network_parameters({"engine": "keras", "preset": "softmax"})
-    7850
-    >>> network_parameters({"engine": "knn"}) is None
-    True
-    """
-    try:
-        architecture = get_engine(config.get("engine")).settings_class.architecture
-        if architecture is None:
-            return None
-        rows = architecture.summarize(architecture.layers_of(config), N_CLASSES)
-    except ValueError:
-        return None
-    return int(sum(row["params"] for row in rows))
 
 
 def matches(recipe: dict, config: dict) -> bool:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mnist_lab import records
-from mnist_lab.engines import ENGINES, get_engine
+from mnist_lab.engines import ENGINES, get_engine, network_parameters
 from mnist_lab.evaluation import write_evaluation
 from mnist_lab.execution.worker import run_worker
 from mnist_lab.hints import run_hints
@@ -19,7 +19,6 @@ from mnist_lab.lessons.runner import (
     lesson_runs,
     lesson_state,
 )
-from mnist_lab.mnist_table import network_parameters
 from mnist_lab.runs import RunStore
 
 

@@ -22,8 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from mnist_lab.engines import ENGINES, all_engines, get_engine
-from mnist_lab.mnist_table import network_parameters
+from mnist_lab.engines import ENGINES, all_engines, get_engine, network_parameters
 from mnist_lab.settings import Setting
 
 ENGINE = "engine"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from mnist_lab.data import EMBEDDED_SHA256
+from mnist_lab.data import EMBEDDED_SHA256, N_CLASSES
 from mnist_lab.datasets import recorded_dataset
 from mnist_lab.engines.base import Engine, LayerOutput
 from mnist_lab.runs import Run, RunStore
@@ -38,6 +38,7 @@ __all__ = [
     "engine_of",
     "find_baseline",
     "get_engine",
+    "network_parameters",
     "one_click_settings",
 ]
 
@@ -130,3 +131,23 @@ def find_baseline(store: RunStore, sha256: str = EMBEDDED_SHA256) -> Run | None:
         subset_fit = run
     # Newest first (`store.list()`): the newest full-data fit, else the newest on a subset.
     return subset_fit
+
+
+def network_parameters(config: dict) -> int | None:
+    """Trainable numbers of the network ``config`` trains; None for an engine without layers.
+
+    Examples
+    --------
+    >>> network_parameters({"engine": "keras", "preset": "softmax"})
+    7850
+    >>> network_parameters({"engine": "knn"}) is None
+    True
+    """
+    try:
+        architecture = get_engine(config.get("engine")).settings_class.architecture
+        if architecture is None:
+            return None
+        rows = architecture.summarize(architecture.layers_of(config), N_CLASSES)
+    except ValueError:
+        return None
+    return int(sum(row["params"] for row in rows))

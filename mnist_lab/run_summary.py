@@ -7,6 +7,9 @@ predictions, and a run that has ended is read once per version of those three fi
 (`mnist_lab.files.file_version`): a rerun then costs three ``stat`` calls per run. A live
 run, or one whose dataset could be deleted, is read afresh.
 
+While an assignment hides part of a dataset's test split, its runs' scores are those of the
+visible part (`mnist_lab.assignments.secrecy`): the summary says which in ``scored_on``.
+
 `training_time` is the one training time every page shows.
 """
 
@@ -17,6 +20,7 @@ from datetime import UTC, datetime
 
 from mnist_lab import datasets, records
 from mnist_lab import evaluation as ev
+from mnist_lab.assignments.secrecy import Part, ScoreWithheld, secret_parts, shown_evaluation
 from mnist_lab.engines import get_engine
 from mnist_lab.files import DamagedRunError, KeptByVersion, file_version, open_regular
 from mnist_lab.runs import CONFIG_FILE, Run, RunStore
@@ -36,30 +40,37 @@ TRAINING_TIME_HELP = (
 RECORDS_TAIL_BYTES = 64 * 1024
 
 
-def summary(run: Run) -> dict:
+def summary(run: Run, parts: dict[str, Part] | None = None) -> dict:
     """``run`` as a flat dict for tables and pickers; a damaged run gets state "damaged".
 
     Parameters
     ----------
     run : Run
+    parts : dict, optional
+        `mnist_lab.assignments.secrecy.secret_parts` of ``run``'s store, when the caller
+        lists many runs at once.
 
     Returns
     -------
     dict
         ``id``, ``name``, ``owner``, ``state``, ``message``, the settings of
         `CONFIG_FIELDS` (None when not set), ``test_accuracy`` and ``test_loss`` (None without
-        an evaluation), ``training_s`` (see `training_time`) and ``baseline`` (whether its
-        engine is the yardstick networks are measured against). Kept and shared by every
+        an evaluation, or while an assignment withholds them), ``scored_on`` (None for the
+        whole test split, else the visible part's `Part.describe`), ``training_s`` (see
+        `training_time`) and ``baseline`` (whether its engine is the yardstick networks are
+        measured against). Kept and shared by every
         caller: copy it before changing it.
     """
     directory = str(run.path)
+    parts = secret_parts(run.path.parent) if parts is None else parts
     # Plain strings, not paths: this runs for every run of a class on every rerun.
     files = (CONFIG_FILE, STATUS_FILE, ev.EVALUATION_FILE)
     key = (directory, *(file_version(os.path.join(directory, name)) for name in files))
+    key += tuple(sorted((sha256, part.key) for sha256, part in parts.items()))
     kept = _SUMMARIES.get(key)
     if kept is not None:
         return kept
-    fresh, stays = _read_summary(run)
+    fresh, stays = _read_summary(run, parts)
     if stays:
         _SUMMARIES.put(key, fresh)
     return fresh
@@ -67,27 +78,28 @@ def summary(run: Run) -> dict:
 
 def summaries(store: RunStore) -> list[dict]:
     """The `summary` of every run of ``store``, newest first."""
-    return [summary(run) for run in store.list()]
+    parts = secret_parts(store.root)
+    return [summary(run, parts) for run in store.list()]
 
 
-def _read_summary(run: Run) -> tuple[dict, bool]:
+def _read_summary(run: Run, parts: dict[str, Part]) -> tuple[dict, bool]:
     """The summary of ``run`` and whether it stays true while its three files are unchanged."""
     row = {"id": run.id, "name": run.name, "owner": run.owner, "baseline": False}
-    row |= dict.fromkeys((*CONFIG_FIELDS, "test_accuracy", "test_loss", "training_s"))
+    row |= dict.fromkeys((*CONFIG_FIELDS, "test_accuracy", "test_loss", "scored_on", "training_s"))
     status = run.status()
     row["state"], row["message"] = status["state"], status.get("message", "")
     if row["state"] == DAMAGED:
         return row, False
     try:
         config = run.config()
-        evaluation = _scores(run)
+        evaluation = _scores(run, parts)
         # A run whose dataset is stored apart reads as damaged once that dataset is deleted.
         ended = run.raw_status().get("state") in FINAL_STATES
         stays = ended and datasets.stored_sha256(run) is None
     except DamagedRunError as error:
         return row | {"state": DAMAGED, "message": f"This run is damaged: {error}."}, False
     row |= {key: config.get(key) for key in CONFIG_FIELDS}
-    row |= {key: evaluation.get(key) for key in ("test_accuracy", "test_loss")}
+    row |= {key: evaluation.get(key) for key in ("test_accuracy", "test_loss", "scored_on")}
     try:
         row["baseline"] = get_engine(config.get("engine")).is_baseline
     except ValueError:
@@ -96,13 +108,24 @@ def _read_summary(run: Run) -> tuple[dict, bool]:
     return row, stays
 
 
-def _scores(run: Run) -> dict:
-    """Test accuracy, loss and prediction time of a checked ``evaluation.json``; empty without."""
+def _scores(run: Run, parts: dict[str, Part]) -> dict:
+    """Test accuracy and loss as pages show them, the part they are of, and the prediction
+    time of a checked ``evaluation.json``; empty without one."""
     path = run.file(ev.EVALUATION_FILE)
     if file_version(path) is None:
         return {}
     evaluation = ev.read_checked(path)
-    return {key: evaluation.get(key) for key in ("test_accuracy", "test_loss", "predict_seconds")}
+    scores = {"predict_seconds": evaluation.get("predict_seconds")}
+    try:
+        shown = shown_evaluation(run, parts)
+    except ScoreWithheld:
+        return scores
+    part = shown.get("part")
+    return scores | {
+        "test_accuracy": shown["test_accuracy"],
+        "test_loss": shown["test_loss"],
+        "scored_on": None if part is None else part.describe(),
+    }
 
 
 def training_time(

@@ -124,7 +124,7 @@ def test_unknown_facts_break_a_finished_run_but_not_a_draft():
     assert broken.reason == "seconds of training: not known"
 
 
-def test_the_held_out_cut_is_seeded_by_the_assignment_and_stored_packed():
+def test_the_held_out_cut_is_seeded_by_its_text_and_stored_packed():
     hidden = cut("asg-1", 10_000, 0.5)
     assert hidden.sum() == 5000 and (cut("asg-1", 10_000, 0.5) == hidden).all()
     assert not (cut("asg-2", 10_000, 0.5) == hidden).all()

@@ -12,7 +12,8 @@ grading record (`store.AssignmentStore.write_frozen`): deleting or renaming a ru
 changes nothing graded; a run that finishes later is graded live and marked late.
 
 Who is asking decides what is shown: a student sees their own results only, and scores on the
-hidden part only once the assignment has ended; the teacher sees everything.
+hidden part only once the assignment has ended and no other assignment still hides those
+digits (`hidden_revealed`); the teacher sees everything.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from mnist_lab.assignments.constraints import PARAMETERS, recorded_breaks
 from mnist_lab.assignments.heldout import Score, part_scores, test_labels
 from mnist_lab.assignments.results import GRADEBOOK_COLUMNS, RunResult
+from mnist_lab.assignments.secrecy import secret_parts
 from mnist_lab.assignments.store import Assignment, AssignmentStore, Frozen
 from mnist_lab.datasets import recorded_dataset
 from mnist_lab.engines import engine_of
@@ -56,7 +58,7 @@ class Gradebook:
     frozen_at : str or None
         When the grades were frozen; None while the assignment is open.
     hidden_shown : bool
-        Whether the hidden part's scores are in the rows (teacher, or after the end).
+        Whether the hidden part's scores are in the rows (teacher, or `hidden_revealed`).
     """
 
     assignment: Assignment
@@ -177,7 +179,7 @@ def gradebook(
         on_time = [r for r in frozen.results if mine is None or r.student == mine]
         late = [r for r in _graded(assignments, assignment, now, mine) if r.late]
         rows = best_per_student(on_time, assignment) + best_per_student(late, assignment)
-    shown = teacher or assignment.has_ended(now)
+    shown = teacher or hidden_revealed(assignments, assignment, now)
     return Gradebook(
         assignment,
         rows if shown else [row.hiding() for row in rows],
@@ -208,10 +210,26 @@ def results_of_run(
         assignment = listed.assignment
         if assignment is None or not _counts(assignment, status.get("ended")):
             continue
-        result = grade_run(assignment, run, now, show_hidden=teacher or assignment.has_ended(now))
+        shown = teacher or hidden_revealed(assignments, assignment, now)
+        result = grade_run(assignment, run, now, show_hidden=shown)
         if assignment.is_open(now) or not result.late:
             results.append(result)
     return results
+
+
+def hidden_revealed(
+    assignments: AssignmentStore, assignment: Assignment, now: datetime | None = None
+) -> bool:
+    """Whether students may see scores on ``assignment``'s hidden part at ``now``.
+
+    Once it has ended, unless another assignment on its dataset still hides some of those
+    digits: its hidden part is the same cut, so the scores would tell on that one.
+    """
+    now = _now(now)
+    if not assignment.has_ended(now):
+        return False
+    part = secret_parts(assignments.runs.root, now).get(assignment.dataset["sha256"])
+    return part is None or not (assignment.hidden_part() & ~part.visible).any()
 
 
 def student_summary(

@@ -2,9 +2,10 @@
 
 Like a class competition's private leaderboard: every page shows scores on the visible part,
 and the assignment is graded on the hidden part after its deadline, so picking the best of many
-runs on the same test digits does not pass for skill. The cut is seeded from the assignment's
-id and stored in its file; scores come from each run's saved ``predictions.npz``, so nothing
-is trained or predicted again.
+runs on the same test digits does not pass for skill. The cut is seeded from the dataset, so
+every assignment on one dataset hides the same digits and the pages' visible part stays one
+(`secrecy`), and it is stored in the assignment's file; scores come from each run's saved
+``predictions.npz``, so nothing is trained or predicted again.
 """
 
 from __future__ import annotations
@@ -41,12 +42,13 @@ class Score:
     n: int
 
 
-def cut(assignment_id: str, n_test: int, hidden_share: float) -> np.ndarray:
-    """Which of ``n_test`` test digits are hidden, drawn with a seed from ``assignment_id``.
+def cut(seed_text: str, n_test: int, hidden_share: float) -> np.ndarray:
+    """Which of ``n_test`` test digits are hidden, drawn with a seed from ``seed_text``.
 
     Parameters
     ----------
-    assignment_id : str
+    seed_text : str
+        The dataset's SHA-256 (`store.AssignmentStore.create`).
     n_test : int
     hidden_share : float
         In (0, 1).
@@ -59,7 +61,7 @@ def cut(assignment_id: str, n_test: int, hidden_share: float) -> np.ndarray:
     """
     if not 0 < hidden_share < 1 or n_test < 2:
         raise ValueError(f"cannot hide {hidden_share:g} of {n_test} test digits")
-    seed = int.from_bytes(hashlib.sha256(assignment_id.encode()).digest()[:8], "big")
+    seed = int.from_bytes(hashlib.sha256(seed_text.encode()).digest()[:8], "big")
     n_hidden = min(max(round(n_test * hidden_share), 1), n_test - 1)
     hidden = np.zeros(n_test, dtype=bool)
     hidden[np.random.default_rng(seed).permutation(n_test)[:n_hidden]] = True

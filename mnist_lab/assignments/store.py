@@ -157,7 +157,7 @@ class Assignment:
     n_test : int
         Test digits of its dataset when it was cut.
     hidden : str
-        The hidden part of the test split (`heldout.cut`, seeded from its id): a bit per
+        The hidden part of the test split (`heldout.cut`, seeded from its dataset): a bit per
         test digit, packed and written in hex (`hidden_part` reads it).
     """
 
@@ -310,7 +310,7 @@ class AssignmentStore:
                 "created_by": created_by,
                 "template": template,
                 "n_test": n_test,
-                "hidden": packed(cut(assignment_id, n_test, HIDDEN_SHARE)),
+                "hidden": packed(cut(record["sha256"], n_test, HIDDEN_SHARE)),
             }
         )
         folder = self.folder(assignment_id)

@@ -54,6 +54,8 @@ def best_run_text(assignment: Assignment, best: RunResult | None) -> str:
     )
     if best.hidden is not None:
         hidden = f"{percent(best.hidden.accuracy)} on the hidden part it is graded on"
+    elif assignment.has_ended():
+        hidden = "the hidden part's score shows once no open assignment hides those digits"
     else:
         hidden = "the hidden part's score shows after the deadline"
     provisional = "" if best.graded_on == "hidden" else " (so far, on the visible part)"

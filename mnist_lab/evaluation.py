@@ -541,23 +541,26 @@ def confusion_csv(matrix: np.ndarray) -> str:
     return "\n".join(lines) + "\n"
 
 
-def predictions_csv(y_true: np.ndarray, probabilities: np.ndarray) -> str:
+def predictions_csv(
+    y_true: np.ndarray, probabilities: np.ndarray, indices: np.ndarray | None = None
+) -> str:
     """Per-sample predictions as CSV: ``index,true,predicted,confidence,p0..p9``.
+
+    ``indices`` are the rows' digits in the test split (0, 1, ... when omitted).
 
     Examples
     --------
-    >>> print(predictions_csv(np.array([1]), np.array([[0.25, 0.75]])), end="")
+    >>> print(predictions_csv(np.array([1]), np.array([[0.25, 0.75]]), np.array([7])), end="")
     index,true,predicted,confidence,p0,p1
-    0,1,1,0.75000,0.25000,0.75000
+    7,1,1,0.75000,0.25000,0.75000
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
     predicted = probabilities.argmax(axis=1)
     header = "index,true,predicted,confidence," + ",".join(
         f"p{c}" for c in range(probabilities.shape[1])
     )
-    table = np.column_stack(
-        [np.arange(len(y_true)), y_true, predicted, probabilities.max(axis=1), probabilities]
-    )
+    indices = np.arange(len(y_true)) if indices is None else indices
+    table = np.column_stack([indices, y_true, predicted, probabilities.max(axis=1), probabilities])
     buffer = io.StringIO()
     formats = ["%d"] * 3 + ["%.5f"] * (1 + probabilities.shape[1])
     np.savetxt(buffer, table, delimiter=",", header=header, comments="", fmt=formats)

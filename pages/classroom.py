@@ -9,7 +9,13 @@ from dashboard.ui.assignments.results_view import assignments_section
 from dashboard.ui.classroom.class_view import results_csv, with_students
 from dashboard.ui.classroom.figures import class_sweep_figure
 from dashboard.ui.classroom.live_view import live_parts
-from dashboard.ui.runs.runs_view import TABLE_COLUMNS, runs_page, runs_table, table_text
+from dashboard.ui.runs.runs_view import (
+    TABLE_COLUMNS,
+    runs_page,
+    runs_table,
+    show_scored_on,
+    table_text,
+)
 from mnist_lab.runs import RunStore
 from mnist_lab.status import DAMAGED
 
@@ -42,6 +48,7 @@ st.dataframe(
     hide_index=True,
     key="classroom_runs",
 )
+show_scored_on(table)
 for row in page[page["state"] == DAMAGED].to_dict("records"):
     st.warning(f"`{row['id']}`: {plain_markdown(row['message'])}")
 st.download_button(

@@ -180,7 +180,7 @@ else:
                     f"{shown_names[network.y_true[i]]}→{shown_names[preds[i]]}" for i in shown
                 ]
                 column.plotly_chart(
-                    digit_gallery(dataset, "test", shown, titles, n_cols=5),
+                    digit_gallery(dataset, "test", network.indices[shown], titles, n_cols=5),
                     key=f"compare_gallery_{title}",
                 )
 

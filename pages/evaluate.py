@@ -66,8 +66,10 @@ else:
 dataset_name = recorded_dataset(run.config())["name"]
 st.caption(
     f"{result.evaluation['n_test']:,} test images of {plain_markdown(dataset_name)}. "
-    f"{run.status().get('message', '')}"
+    f"{plain_markdown(run.status().get('message', ''))}"
 )
+if result.part is not None:
+    st.info(plain_markdown(result.part.describe()), icon=":material/visibility_off:")
 copy_settings_button(run, "evaluate_copy_settings", open_train=True)
 
 st.subheader("Confusion matrix")
@@ -76,6 +78,7 @@ event = st.plotly_chart(
     cached_confusion_figure(
         str(run.path),
         run.file(EVALUATION_FILE).stat().st_mtime,
+        "" if result.part is None else result.part.key,
         normalized,
         tuple(class_names),
         result.matrix,
@@ -120,7 +123,8 @@ else:
     indices = ev.misclassified_indices(
         result.y_true, result.y_pred, result.confidence, true_digit, pred_digit
     )
-shown = indices[:size]
+# Positions among the digits shown, then those digits' places in the whole test split.
+shown = result.indices[indices[:size]]
 st.caption(
     f"{len(indices)} test images, most confident first. Showing: "
     + ", ".join(f"#{i}" for i in shown)
@@ -167,7 +171,7 @@ st.subheader("Downloads")
 downloads = {
     "Confusion matrix (CSV)": (lambda: ev.confusion_csv(result.matrix), "confusion.csv"),
     "Predictions (CSV)": (
-        lambda: ev.predictions_csv(result.y_true, result.probabilities),
+        lambda: ev.predictions_csv(result.y_true, result.probabilities, result.indices),
         "predictions.csv",
     ),
 }

@@ -3,14 +3,19 @@
 import ast
 import json
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.elements.lib import policies
 from streamlit.testing.v1 import AppTest
 from test_evaluate_page import NETWORK_CONFIG, make_finished_run, runs  # noqa: F401 (fixture)
 
 from dashboard.ui.app.text import plain_markdown
+from mnist_lab.assignments.secrecy import secret_parts
+from mnist_lab.assignments.store import AssignmentStore, Goal
+from mnist_lab.evaluation import load_predictions
 from mnist_lab.processes import process_start_time
 from mnist_lab.runs import CONFIG_FILE
 
@@ -237,3 +242,33 @@ def test_no_page_sends_a_student_to_the_command_line():
         if "python -m mnist_lab" in text
     ]
     assert told == [], "a no-code app offers a button, not a command"
+
+
+def test_an_open_assignment_scores_the_table_and_the_comparison_on_the_visible_digits(
+    runs,  # noqa: F811
+    mnist,
+):
+    store, network, baseline = runs
+    assignment = AssignmentStore(store).create(
+        "Half hidden", Goal("accuracy", 0.9), deadline=datetime.now(UTC) + timedelta(days=1)
+    )
+    visible = ~assignment.hidden_part()
+    app = open_page()
+    assert not app.exception
+    predicted = {run.id: load_predictions(run)[1].argmax(axis=1) for run in (network, baseline)}
+    on_part = {
+        run_id: np.mean(y_pred[visible] == mnist.y_test[visible])
+        for run_id, y_pred in predicted.items()
+    }
+    shown = table(app)
+    assert shown["Test accuracy"].str.strip().tolist() == [
+        f"{on_part[network.id]:.2%}",
+        f"{on_part[baseline.id]:.2%}",
+    ]
+    (part,) = secret_parts(store.root).values()
+    assert plain_markdown(part.describe()) in [caption.value for caption in app.caption]
+    only_network = np.sum(
+        visible & (predicted[network.id] == mnist.y_test) & (predicted[baseline.id] != mnist.y_test)
+    )
+    markdown = " ".join(m.value for m in app.markdown)
+    assert f"Only the network gets right** ({only_network} images" in markdown

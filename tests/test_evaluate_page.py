@@ -1,13 +1,17 @@
 """AppTest of the Evaluate page on runs written by hand: a fake network, a fake baseline, damage."""
 
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.evaluate.figures.evaluation import clicked_cell
+from mnist_lab.assignments.secrecy import secret_parts
+from mnist_lab.assignments.store import AssignmentStore, Goal
 from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.evaluation import EVALUATION_FILE, cell_indices, write_evaluation
 from mnist_lab.preprocess import fit_normalizer, save_normalizer
@@ -190,3 +194,42 @@ def test_offers_the_run_as_code_and_the_tensorboard_command(runs):
     labels = [button.label for button in app.get("download_button")]
     assert "Python script (.py)" in labels and "Jupyter notebook (.ipynb)" in labels
     assert any(f"{network.id}/{TENSORBOARD_DIR}" in code.value for code in app.code)
+
+
+def test_an_open_assignment_scores_every_figure_on_the_visible_digits_only(runs, mnist):
+    store, network, baseline = runs
+    assignments = AssignmentStore(store)
+    assignment = assignments.create(
+        "Hidden <i>half</i>", Goal("accuracy", 0.9), deadline=datetime.now(UTC) + timedelta(days=1)
+    )
+    visible = ~assignment.hidden_part()
+    probabilities = fake_probabilities(mnist.y_test, 0.03, 1)
+    y_pred = probabilities.argmax(axis=1)
+
+    app = open_page()
+    app.selectbox(key="evaluate_true").set_value(3)
+    app.selectbox(key="evaluate_pred").set_value(4).run()
+    assert not app.exception
+    on_part = np.mean(y_pred[visible] == mnist.y_test[visible])
+    assert metric_values(app)["Test accuracy"] == f"{on_part:.2%}"
+    base = fake_probabilities(mnist.y_test, 0.08, 0).argmax(axis=1)
+    base_on_part = np.mean(base[visible] == mnist.y_test[visible])
+    assert metric_values(app)["Baseline accuracy"] == f"{base_on_part:.2%}"
+    (part,) = secret_parts(store.root).values()
+    assert part.describe().startswith("Scored on the 5,000 of 10,000 test digits")
+    assert "'Hidden <i>half</i>'" in part.describe()
+    assert plain_markdown(part.describe()) in [info.value for info in app.info]
+    # The gallery names digits by their place in the whole split, and only visible ones.
+    expected = cell_indices(mnist.y_test, y_pred, 3, 4, probabilities.max(axis=1))
+    expected = expected[visible[expected]]
+    caption = next(c.value for c in app.caption if "Showing:" in c.value)
+    assert caption.startswith(f"{len(expected)} test images")
+    shown = [int(part.strip(" #")) for part in caption.split("Showing:")[1].split(",")]
+    assert shown == expected[:16].tolist() and visible[shown].all()
+    per_class = next(frame.value for frame in app.dataframe if "precision" in frame.value)
+    assert per_class["support"].sum() == 5000
+
+    assignments.set_closed(assignment.id, True)
+    app = open_page()
+    assert metric_values(app)["Test accuracy"] == f"{network.evaluation()['test_accuracy']:.2%}"
+    assert plain_markdown(part.describe()) not in [info.value for info in app.info]

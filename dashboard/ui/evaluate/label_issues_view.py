@@ -7,6 +7,8 @@ bar) and kept in the baseline's run directory (`mnist_lab.explain.label_issues`)
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import streamlit as st
 
@@ -119,7 +121,10 @@ def _test_issues(runs: dict[str, Run], key: str) -> tuple[LabelIssues, MnistData
     issues = label_issues_of_test_set(
         y_true, {label: evaluated[label].probabilities for label in judges}
     )
-    return issues, dataset
+    # Judged on the digits shown (`load_evaluated`): their places in the whole test split.
+    return dataclasses.replace(
+        issues, indices=evaluated[judges[0]].indices[issues.indices]
+    ), dataset
 
 
 def _training_issues(store: RunStore, key: str) -> tuple[LabelIssues, MnistDataset] | None:

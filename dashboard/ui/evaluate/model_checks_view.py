@@ -43,19 +43,24 @@ ROBUSTNESS_HELP = (
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def cached_calibration(run_dir: str, predictions_mtime: float) -> Calibration:
-    """The calibration of a run's saved test predictions, cached per file version."""
-    return calibration(*ev.load_predictions(Run(run_dir)))
+def cached_calibration(run_dir: str, predictions_mtime: float, part: str) -> Calibration:
+    """The calibration of a run's saved test predictions on the digits pages show.
+
+    ``predictions_mtime`` and ``part`` (the visible part's key, empty for the whole split)
+    are only the cache key.
+    """
+    evaluated = load_evaluated(Run(run_dir))
+    if isinstance(evaluated, str):
+        raise DamagedRunError(evaluated)
+    return calibration(evaluated.y_true, evaluated.probabilities)
 
 
 # One shared figure for every session, as Evaluate's gallery (plotly_chart only reads it).
 @st.cache_resource(max_entries=32, show_spinner=False)
-def cached_reliability_figure(versions: tuple[tuple[str, str, float], ...]):
-    """`reliability_figure` of ``(label, run directory, predictions mtime)`` triples."""
+def cached_reliability_figure(versions: tuple[tuple[str, str, float, str], ...]):
+    """`reliability_figure` of ``(label, run directory, predictions mtime, part)`` tuples."""
     return shared(
-        reliability_figure(
-            {label: cached_calibration(run_dir, mtime) for label, run_dir, mtime in versions}
-        )
+        reliability_figure({label: cached_calibration(*version) for label, *version in versions})
     )
 
 
@@ -101,14 +106,16 @@ def show_calibration(runs: Mapping[str, Run], key: str) -> None:
     """
     calibrations, versions = {}, []
     for label, run in runs.items():
-        if isinstance(load_evaluated(run), str):
+        evaluated = load_evaluated(run)
+        if isinstance(evaluated, str):
             continue
+        part = "" if evaluated.part is None else evaluated.part.key
         try:
             mtime = run.file(ev.PREDICTIONS_FILE).stat().st_mtime
-            calibrations[label] = cached_calibration(str(run.path), mtime)
+            calibrations[label] = cached_calibration(str(run.path), mtime, part)
         except (OSError, DamagedRunError):
             continue
-        versions.append((label, str(run.path), mtime))
+        versions.append((label, str(run.path), mtime, part))
     if not calibrations:
         st.info("No test predictions to judge yet: calibration needs an evaluated run.")
         return

@@ -20,7 +20,7 @@ from mnist_lab.runs import Run
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def cached_confusion_figure(
-    run_dir: str, mtime: float, normalized: bool, class_names: tuple[str, ...], _matrix
+    run_dir: str, mtime: float, part: str, normalized: bool, class_names: tuple[str, ...], _matrix
 ):
     """`confusion_figure` of a run's evaluation, built once for every session.
 
@@ -30,6 +30,8 @@ def cached_confusion_figure(
         The run's directory.
     mtime : float
         Its evaluation file's modification time: only the cache key.
+    part : str
+        The key of the visible part it counts (empty for the whole split): only the cache key.
     normalized : bool
         Shares of each true class instead of counts.
     class_names : tuple of str

@@ -17,6 +17,7 @@ import streamlit as st
 from dashboard.ui.app.run_cache import cached_predictions
 from dashboard.ui.app.text import plain_markdown
 from mnist_lab import evaluation as ev
+from mnist_lab.assignments.secrecy import Part, ScoreWithheld, shown_evaluation
 from mnist_lab.files import DamagedRunError
 from mnist_lab.run_summary import TRAINING_TIME_HELP, summaries, summary
 from mnist_lab.runs import Run, RunStore
@@ -77,12 +78,12 @@ def runs_table(store: RunStore) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns: the keys of `TABLE_COLUMNS`, ``message``, ``test_loss``, ``baseline`` and
-        ``owner``.
+        Columns: the keys of `TABLE_COLUMNS`, ``message``, ``test_loss``, ``baseline``,
+        ``owner`` and ``scored_on`` (see `mnist_lab.run_summary.summary`).
     """
     rows = summaries(store)
     table = pd.DataFrame(
-        rows, columns=[*TABLE_COLUMNS, "message", "test_loss", "baseline", "owner"]
+        rows, columns=[*TABLE_COLUMNS, "message", "test_loss", "baseline", "owner", "scored_on"]
     )
     table["test_accuracy"] = pd.to_numeric(table["test_accuracy"], errors="coerce")
     return table.sort_values("test_accuracy", ascending=False, na_position="last", kind="stable")
@@ -129,6 +130,14 @@ def show_runs_table(table: pd.DataFrame, key: str) -> None:
             if right
         },
     )
+    show_scored_on(table)
+
+
+def show_scored_on(table: pd.DataFrame) -> None:
+    """Say which test digits `runs_table`'s scores count, where an assignment hides some."""
+    if "scored_on" in table:
+        for scored_on in table["scored_on"].dropna().unique():
+            st.caption(plain_markdown(scored_on))
 
 
 def filter_runs(table: pd.DataFrame, text: str) -> pd.DataFrame:
@@ -320,11 +329,26 @@ def missing_evaluation_reason(run: Run) -> str | None:
 
 @dataclass(frozen=True)
 class Evaluated:
-    """A run's test-set results: its evaluation.json and its per-sample predictions."""
+    """A run's test results as pages show them: on the visible part while one is secret.
+
+    Attributes
+    ----------
+    evaluation : dict
+        `mnist_lab.assignments.secrecy.shown_evaluation`: evaluation.json's fields, counted
+        on the digits of ``indices``.
+    y_true, probabilities : numpy.ndarray
+        Labels and predicted probabilities of those digits, in the order of ``indices``.
+    indices : numpy.ndarray
+        Each row's digit in the whole test split (its images' index).
+    part : Part or None
+        The visible part the scores are on; None for the whole test split.
+    """
 
     evaluation: dict
     y_true: np.ndarray
     probabilities: np.ndarray
+    indices: np.ndarray
+    part: Part | None = None
 
     @property
     def y_pred(self) -> np.ndarray:
@@ -343,13 +367,23 @@ class Evaluated:
 
 
 def load_evaluated(run: Run) -> Evaluated | str:
-    """The run's test results, or the reason (plain text) why there are none."""
+    """The run's test results as pages show them, or the reason (plain text) why there are none.
+
+    While an assignment hides part of the run's test split, only the visible digits count.
+    """
     reason = missing_evaluation_reason(run)
     if reason:
         return reason
     try:
+        evaluation = shown_evaluation(run)
         mtime = run.file(ev.PREDICTIONS_FILE).stat().st_mtime
         y_true, probabilities = cached_predictions(str(run.path), mtime)
     except (FileNotFoundError, DamagedRunError) as error:
         return f"This run is damaged: {error}."
-    return Evaluated(run.evaluation(), y_true, probabilities)
+    except ScoreWithheld as error:
+        return f"This run's results are not shown: {error}."
+    part = evaluation.get("part")
+    if part is None:
+        return Evaluated(evaluation, y_true, probabilities, np.arange(len(y_true)))
+    indices = evaluation["visible_indices"]
+    return Evaluated(evaluation, y_true[indices], probabilities[indices], indices, part)

@@ -22,6 +22,9 @@ from mnist_lab.data import EMBEDDED_SHA256, load_mnist
 from mnist_lab.datasets import DatasetStore
 from mnist_lab.evaluation import cross_entropy
 
+# The share of the test split hidden from students until the deadline.
+HIDDEN_SHARE = 0.5
+
 
 @dataclass(frozen=True)
 class Score:
@@ -66,6 +69,15 @@ def cut(seed_text: str, n_test: int, hidden_share: float) -> np.ndarray:
     hidden = np.zeros(n_test, dtype=bool)
     hidden[np.random.default_rng(seed).permutation(n_test)[:n_hidden]] = True
     return hidden
+
+
+def dataset_cut(sha256: str, n_test: int) -> np.ndarray:
+    """The hidden part every assignment on the dataset ``sha256`` cuts: `cut` seeded by it.
+
+    What it leaves visible is also where the robustness curves sample their digits, so no
+    page's figure counts a digit an assignment could hide.
+    """
+    return cut(sha256, n_test, HIDDEN_SHARE)
 
 
 def packed(hidden: np.ndarray) -> str:

@@ -33,7 +33,7 @@ from mnist_lab.assignments.constraints import (
     constraint_from_dict,
     is_number,
 )
-from mnist_lab.assignments.heldout import cut, packed, test_labels, unpacked
+from mnist_lab.assignments.heldout import dataset_cut, packed, test_labels, unpacked
 from mnist_lab.assignments.results import RunResult
 from mnist_lab.data import EMBEDDED_NAME as MNIST
 from mnist_lab.datasets import DatasetStore
@@ -63,8 +63,6 @@ MAX_GRADES_BYTES = 16 * 2**20
 MAX_TITLE_LENGTH = 120
 MAX_TEXT_LENGTH = 5000
 GOAL_METRICS = ("accuracy", "loss")
-# The share of the test split hidden from students until the deadline.
-HIDDEN_SHARE = 0.5
 # A loss goal above this is no goal (chance on ten classes is 2.3).
 MAX_LOSS = 100.0
 # A class's students times their runs: what a grading record holds at most.
@@ -310,7 +308,7 @@ class AssignmentStore:
                 "created_by": created_by,
                 "template": template,
                 "n_test": n_test,
-                "hidden": packed(cut(record["sha256"], n_test, HIDDEN_SHARE)),
+                "hidden": packed(dataset_cut(record["sha256"], n_test)),
             }
         )
         folder = self.folder(assignment_id)

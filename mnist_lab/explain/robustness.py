@@ -17,14 +17,16 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from mnist_lab.assignments.heldout import dataset_cut
 from mnist_lab.data import MnistDataset, random_subset
 from mnist_lab.engines import engine_of
 from mnist_lab.files import DamagedRunError, read_json
 from mnist_lab.runs import Run
 
 ROBUSTNESS_FILE = "robustness.json"
-# Bumped when the corruptions change, so old curves are measured again.
-FORMAT_VERSION = 1
+# Bumped when the corruptions or the sample change, so old curves are measured again (2: the
+# sample is drawn from the visible part of the test split).
+FORMAT_VERSION = 2
 SAMPLE_SIZE = 2000
 SAMPLE_SEED = 0
 
@@ -205,8 +207,14 @@ def robustness_curves(
 def robustness_sample(
     dataset: MnistDataset, size: int = SAMPLE_SIZE
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The fixed random sample of test digits every run is measured on."""
-    return random_subset(dataset.x_test, dataset.y_test, size, seed=SAMPLE_SEED)
+    """The fixed random sample of test digits every run is measured on.
+
+    Drawn from the digits an assignment on the dataset leaves visible (`dataset_cut`): an
+    unchanged digit's accuracy must not tell students anything about the hidden part.
+    """
+    visible = ~dataset_cut(dataset.sha256, len(dataset.y_test))
+    x, y = dataset.x_test[visible], dataset.y_test[visible]
+    return random_subset(x, y, min(size, len(y)), seed=SAMPLE_SEED)
 
 
 def read_robustness(

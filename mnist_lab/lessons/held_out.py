@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mnist_lab.assignments.heldout import cut, part_scores
-from mnist_lab.assignments.store import HIDDEN_SHARE
+from mnist_lab.assignments.heldout import HIDDEN_SHARE, cut, part_scores
 from mnist_lab.lessons.results import Explanation
 
 TITLE = "Why does the best run score lower on the hidden digits?"

@@ -20,7 +20,13 @@ from dashboard.ui.assignments.editor_view import (
 from dashboard.ui.assignments.figures import scores_figure
 from dashboard.ui.assignments.times import when_text
 from dashboard.ui.assignments.words import MISSING, percent, why_not
-from mnist_lab.assignments.grading import Gradebook, close, gradebook, gradebook_csv
+from mnist_lab.assignments.grading import (
+    Gradebook,
+    close,
+    gradebook,
+    gradebook_csv,
+    hidden_revealed,
+)
 from mnist_lab.assignments.results import RunResult
 from mnist_lab.assignments.store import Assignment, AssignmentStore
 from mnist_lab.files import DamagedRunError
@@ -176,4 +182,9 @@ def assignments_section(store: RunStore) -> None:
         except (KeyError, DamagedRunError) as error:
             st.warning(plain_markdown(f"This assignment cannot be read now: {error}"))
             return
+        if assignment.has_ended() and not hidden_revealed(assignments, assignment):
+            st.caption(
+                "Students see the hidden part's scores once no open assignment hides the same "
+                "digits: every assignment on a dataset hides the same half of its test split."
+            )
         results(book)

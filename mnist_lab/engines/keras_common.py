@@ -11,7 +11,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mnist_lab.engines.base import Engine
 from mnist_lab.files import DamagedRunError, open_regular
+from mnist_lab.runs import Run
 
 # Ten million weights train in minutes on a laptop CPU; a billion would stall a shared server.
 MAX_PARAMS = 10_000_000
@@ -56,3 +58,13 @@ def load_model_file(path: str | Path) -> Any:
     except Exception as error:
         # Keras raises many kinds for a bad file; each one means the same to a page.
         raise DamagedRunError(f"{Path(path).name} cannot be loaded: {error}") from None
+
+
+class KerasModelEngine(Engine):
+    """An engine whose saved model is a Keras file: its parameters are Keras's own count."""
+
+    def count_parameters(self, run: Run) -> int | None:
+        """Every weight of the saved Keras model, as Keras counts them."""
+        if self.model_file(run) is None:
+            return None
+        return int(self.load_model(run).count_params())

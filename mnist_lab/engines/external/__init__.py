@@ -15,14 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from mnist_lab.engines.base import Engine, LayerOutput
+from mnist_lab.engines.base import LayerOutput
 from mnist_lab.engines.external.intake import MODEL_FILE
 from mnist_lab.engines.external.model_file import MAX_MODEL_BYTES, SUFFIXES
 from mnist_lab.engines.external.settings import ExternalSettings
+from mnist_lab.engines.keras_common import KerasModelEngine
 from mnist_lab.runs import Run, RunOutcome, RunStore
 
 
-class ExternalEngine(Engine):
+class ExternalEngine(KerasModelEngine):
     """A Keras model trained in a notebook or brought in as a file."""
 
     name = "external"
@@ -53,12 +54,6 @@ class ExternalEngine(Engine):
         if not run.file(MODEL_FILE).exists():
             raise FileNotFoundError(f"run {run.id} has no {MODEL_FILE}")
         return load_model_file(run.file(MODEL_FILE))
-
-    def count_parameters(self, run: Run) -> int | None:
-        """Every weight of the saved Keras model, as Keras counts them."""
-        if self.model_file(run) is None:
-            return None
-        return int(self.load_model(run).count_params())
 
     def predict_proba(self, run: Run, x_uint8: np.ndarray, model: Any = None) -> np.ndarray:
         from mnist_lab.engines.external.intake import predict

@@ -12,13 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from mnist_lab.engines.base import Engine, LayerOutput, Schedule
+from mnist_lab.engines.base import LayerOutput, Schedule
+from mnist_lab.engines.keras_common import KerasModelEngine
 from mnist_lab.engines.keras_net.files import CHECKPOINT_FILE, MODEL_FILE
 from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.runs import Run, RunOutcome
 
 
-class KerasNetEngine(Engine):
+class KerasNetEngine(KerasModelEngine):
     """Keras networks: presets from softmax regression to a strong CNN, or custom layers."""
 
     name = "keras"
@@ -56,12 +57,6 @@ class KerasNetEngine(Engine):
         from mnist_lab.engines.keras_net.training import load_trained_model
 
         return load_trained_model(run)
-
-    def count_parameters(self, run: Run) -> int | None:
-        """Every weight of the saved Keras model, as Keras counts them."""
-        if self.model_file(run) is None:
-            return None
-        return int(self.load_model(run).count_params())
 
     def predict_proba(self, run: Run, x_uint8: np.ndarray, model: Any = None) -> np.ndarray:
         from mnist_lab.engines.keras_net.training import predict_proba

@@ -180,5 +180,11 @@ def test_a_teacher_sets_an_assignment_and_grades_two_students(browser, class_ser
     expect(ada.get_by_text("Your best run, ada keeps to 3, passes")).to_be_visible()
     expect(ada.get_by_text("the hidden part's score shows after the deadline")).to_be_visible()
     screenshot(ada, "home-assignment.png")
+    # While it is open every page scores the visible half only, and says so.
+    visible_half = "Scored on the 5,000 of 10,000 test digits students can see"
+    expect(ada.get_by_text(visible_half)).to_be_visible()
+    go_to(ada, "Evaluate")
+    expect(ada.get_by_text(visible_half)).to_be_visible()
+    assert exceptions(ada) == []
     for page in (teacher, ada, bob):
         page.context.close()

@@ -64,9 +64,11 @@ else:
     middle.metric("Test loss", f"{loss:.4f}", f"{loss - base_loss:+.4f}", delta_color="inverse")
     right.metric("Baseline accuracy", f"{base_accuracy:.2%}", help="Logistic regression")
 dataset_name = recorded_dataset(run.config())["name"]
+# A run's last message may state its whole-split score (runs from before the assignments).
+message = run.status().get("message", "") if result.part is None else ""
 st.caption(
     f"{result.evaluation['n_test']:,} test images of {plain_markdown(dataset_name)}. "
-    f"{plain_markdown(run.status().get('message', ''))}"
+    f"{plain_markdown(message)}"
 )
 if result.part is not None:
     st.info(plain_markdown(result.part.describe()), icon=":material/visibility_off:")

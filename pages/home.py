@@ -54,7 +54,8 @@ st.subheader("Recent runs")
 recent = store.list()[:RECENT_RUNS]
 if recent:
     show_runs_table(
-        pd.DataFrame([run_row(run) for run in recent], columns=list(TABLE_COLUMNS)), "home_runs"
+        pd.DataFrame([run_row(run) for run in recent], columns=[*TABLE_COLUMNS, "scored_on"]),
+        "home_runs",
     )
     page_link("compare", "All runs on Compare")
 else:

@@ -33,7 +33,6 @@ pytestmark = pytest.mark.browser
 
 TEACHER_KEY = "owl-42"
 TITLE = "At least 50% with at most 20,000 parameters in at most 3 epochs"
-SHOTS = Path("/tmp/w/shots-a26")
 # Two NumPy runs of a few seconds each, after their workers start.
 TRAINING_TIMEOUT_S = 120
 # A window this tall shows a whole page in one screenshot (Streamlit scrolls inside the page).
@@ -101,12 +100,12 @@ def launch(page: Page, name: str, epochs: int) -> None:
     wait_for_run(page)
 
 
-def screenshot(page: Page, name: str) -> None:
+def screenshot(page: Page, folder: Path, name: str) -> None:
     """The whole page in one image: a window tall enough for it, and no tooltip."""
     page.mouse.move(0, 0)
     page.set_viewport_size({"width": VIEWPORT["width"], "height": TALL})
     wait_for_run(page)
-    page.screenshot(path=SHOTS / name, full_page=True)
+    page.screenshot(path=folder / name, full_page=True)
     page.set_viewport_size(VIEWPORT)
 
 
@@ -115,8 +114,7 @@ def finished(runs_dir: Path, count: int) -> bool:
     return len(states) == count and all(state == "finished" for state in states)
 
 
-def test_a_teacher_sets_an_assignment_and_grades_two_students(browser, class_server):
-    SHOTS.mkdir(parents=True, exist_ok=True)
+def test_a_teacher_sets_an_assignment_and_grades_two_students(browser, class_server, screenshots):
     teacher = signed_in(browser, class_server.url, "Ms Lovelace")
     teacher.get_by_text("Teacher", exact=True).click()
     teacher.get_by_role("textbox", name="Teacher key").fill(TEACHER_KEY)
@@ -152,7 +150,7 @@ def test_a_teacher_sets_an_assignment_and_grades_two_students(browser, class_ser
     start_from_the_assignment(bob)
     # The NumPy network's default 5 epochs break the rule: marked before launch.
     expect(bob.get_by_text("Assignment: ✗ epochs is 5: at most 3 allowed")).to_be_visible()
-    screenshot(bob, "train-following-assignment.png")
+    screenshot(bob, screenshots, "train-following-assignment.png")
     launch(bob, "bob takes 4", epochs=4)
     assert exceptions(ada) == [] and exceptions(bob) == []
 
@@ -173,18 +171,19 @@ def test_a_teacher_sets_an_assignment_and_grades_two_students(browser, class_ser
     assert rows["Ada"]["passed"] == "true" and rows["Ada"]["run_name"] == "ada keeps to 3"
     assert rows["Bob"]["passed"] == "false" and "epochs is 4" in rows["Bob"]["broken"]
     assert exceptions(teacher) == []
-    screenshot(teacher, "class-assignments.png")
+    screenshot(teacher, screenshots, "class-assignments.png")
 
     # Ada's Home page: her run passes so far; the hidden part's score waits for the deadline.
     go_to(ada, "Home")
     expect(ada.get_by_text("Your best run, ada keeps to 3, passes")).to_be_visible()
     expect(ada.get_by_text("the hidden part's score shows after the deadline")).to_be_visible()
-    screenshot(ada, "home-assignment.png")
+    screenshot(ada, screenshots, "home-assignment.png")
     # While it is open every page scores the visible half only, and says so.
     visible_half = "Scored on the 5,000 of 10,000 test digits students can see"
     expect(ada.get_by_text(visible_half)).to_be_visible()
     go_to(ada, "Evaluate")
     expect(ada.get_by_text(visible_half)).to_be_visible()
+    screenshot(ada, screenshots, "evaluate-visible-part.png")
     assert exceptions(ada) == []
     for page in (teacher, ada, bob):
         page.context.close()

@@ -28,6 +28,7 @@ import keras
 
 from mnist_lab.engines import get_engine
 from mnist_lab.engines.keras_report import ReportToRun
+from mnist_lab.evaluation import evaluated_words
 from mnist_lab.files import now_iso
 from mnist_lab.hints import hint_text, run_hints
 from mnist_lab.reporter import TrainingReporter, learning_rate_remedy
@@ -230,15 +231,12 @@ class LabCallback(ReportToRun):
             warnings.warn(message, stacklevel=2)
             self._end("failed", message)
             return
-        result = (
-            f"test accuracy {evaluation['test_accuracy']:.2%}, "
-            f"test loss {evaluation['test_loss']:.4f}"
-        )
+        result = evaluated_words(evaluation)
         if self.reporter.stopped_at is not None:
             self._end(
                 "stopped",
-                f"Stopped at {self.reporter.stopped_at} as requested; the model so far has "
-                f"{result}.",
+                f"Stopped at {self.reporter.stopped_at} as requested; the model so far is "
+                f"saved and {result}.",
             )
             return
         self.reporter.finish()

@@ -295,6 +295,21 @@ def write_timed_evaluation(
     )
 
 
+def evaluated_words(evaluation: dict) -> str:
+    """What a run's final status message says of its evaluation: where, never a score.
+
+    The score has its own place on every page, which shows it on the digits students may
+    see while an assignment hides some (`mnist_lab.assignments.secrecy`); a message that
+    quoted the whole split's score beside it would give the hidden digits' score away.
+
+    Examples
+    --------
+    >>> evaluated_words({"n_test": 10000})
+    'evaluated on the 10,000 test images'
+    """
+    return f"evaluated on the {evaluation['n_test']:,} test images"
+
+
 def load_probabilities(run: Run) -> np.ndarray:
     """The per-sample test probabilities a run saved, shape ``(n_test, 10)``, float32."""
     return load_predictions(run)[1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import textwrap
 
+from mnist_lab.assignments.secrecy import ScoreWithheld, shown_evaluation
 from mnist_lab.engines import engine_of
 from mnist_lab.engines.code import NPZ_ENV, CodeStep
 from mnist_lab.runs import Run
@@ -50,10 +51,20 @@ def export_run(run: Run, export_format: str) -> str:
 
 
 def _header(run: Run, engine_title: str) -> list[str]:
-    """A title and paragraphs: what the program reproduces (no user text in them)."""
-    evaluation = run.evaluation()
+    """A title and paragraphs: what the program reproduces (no user text in them).
+
+    The run's accuracy is quoted as every page shows it (`mnist_lab.assignments.secrecy`):
+    while an assignment hides part of the test split, on the digits students can see, and
+    not at all while it cannot be cut to them.
+    """
+    try:
+        evaluation = shown_evaluation(run)
+    except ScoreWithheld:
+        evaluation = None
+    part = evaluation and evaluation.get("part")
+    on = f" on the {evaluation['n_test']:,} test digits students can see" if part else ""
     result = f"{engine_title}, exported as standalone code. " + (
-        f"The run reached a test accuracy of {evaluation['test_accuracy']:.4f}; this code "
+        f"The run reached a test accuracy of {evaluation['test_accuracy']:.4f}{on}; this code "
         "trains the same model on the same digits with the same settings and prints its own "
         "test accuracy, which lands within about a point of it."
         if evaluation

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from mnist_lab.assignments.secrecy import Part, ScoreWithheld, secret_parts, shown_evaluation
 from mnist_lab.data import EMBEDDED_SHA256
 from mnist_lab.engines import get_engine, network_parameters
 from mnist_lab.files import DamagedRunError
@@ -249,9 +250,10 @@ class Reproduction:
     ----------
     run : Run
     test_error : float
-        Share of test digits it got wrong.
+        Share of test digits it got wrong: of those students can see while an assignment
+        hides some (`mnist_lab.assignments.secrecy`).
     n_test : int
-        How many test digits it was measured on.
+        How many test digits ``test_error`` counts.
     training_s : float or None
         `run_summary.training_time`: the one training time every page shows; None where
         neither the records nor the status say.
@@ -261,6 +263,9 @@ class Reproduction:
         Size of the saved model file.
     parameters : int or None
         Trainable numbers of a network (from its architecture); None for other engines.
+    scored_on : str or None
+        `mnist_lab.assignments.secrecy.Part.describe` of the digits ``test_error`` counts;
+        None for the whole test split.
     """
 
     run: Run
@@ -270,6 +275,7 @@ class Reproduction:
     predict_s_per_1000: float | None
     model_bytes: int | None
     parameters: int | None
+    scored_on: str | None = None
 
 
 @dataclass(frozen=True)
@@ -296,8 +302,13 @@ class TableEntry:
     live: Run | None
 
 
-def reproduction_of(run: Run) -> Reproduction | None:
+def reproduction_of(run: Run, parts: dict[str, Part] | None = None) -> Reproduction | None:
     """The table's figures of a finished run; None if it is not finished or is damaged.
+
+    Its test error is the one every page shows (`mnist_lab.assignments.secrecy`): on the
+    visible part while an assignment hides some test digits, and None (no figures) while its
+    predictions cannot be cut to that part. ``parts`` is `secret_parts` of its store, when the
+    caller reads many runs.
 
     Examples
     --------
@@ -310,21 +321,24 @@ def reproduction_of(run: Run) -> Reproduction | None:
     try:
         config = run.config()
         evaluation = run.evaluation()
+        shown = shown_evaluation(run, parts)
         engine = get_engine(config.get("engine"))
-    except ValueError:
-        # Damaged (DamagedRunError is a ValueError) or trained by an unknown engine.
+    except (ValueError, ScoreWithheld):
+        # Damaged (DamagedRunError is a ValueError), trained by an unknown engine, or withheld.
         return None
     if evaluation is None:
         return None
     predict_s = _positive(evaluation.get("predict_seconds"))
+    part = shown.get("part")
     return Reproduction(
         run=run,
-        test_error=1.0 - evaluation["test_accuracy"],
-        n_test=evaluation["n_test"],
+        test_error=1.0 - shown["test_accuracy"],
+        n_test=shown["n_test"],
         training_s=training_time(run, status, evaluation),
         predict_s_per_1000=None if predict_s is None else predict_s * 1000 / evaluation["n_test"],
         model_bytes=_size(engine.model_file(run)),
         parameters=network_parameters(config),
+        scored_on=None if part is None else part.describe(),
     )
 
 
@@ -363,9 +377,12 @@ def table(store: RunStore, subset: int | None = None) -> list[TableEntry]:
     Returns
     -------
     list of TableEntry
-        In the order of `ROWS`; damaged runs are skipped.
+        In the order of `ROWS`; damaged runs are skipped. Best means lowest test error as
+        pages show it: on the visible part while an assignment hides test digits
+        (`reproduction_of`).
     """
     configs = {row.key: row.config(subset) for row in ROWS}
+    parts = secret_parts(store.root)
     found = {row.key: ([], []) for row in ROWS}
     for run in store.list():
         try:
@@ -378,7 +395,7 @@ def table(store: RunStore, subset: int | None = None) -> list[TableEntry]:
                 state = run.status()["state"]
                 if state in LIVE_STATES:
                     live.append(run)
-                elif (reproduction := reproduction_of(run)) is not None:
+                elif (reproduction := reproduction_of(run, parts)) is not None:
                     finished.append(reproduction)
     entries = []
     for row in ROWS:

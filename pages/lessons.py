@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard.ui.app.identity import NAME_FIRST, current_owner, name_missing
 from dashboard.ui.app.pages import PAGE, page_link
+from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.lessons.figures import comparison_figure
 from dashboard.ui.lessons.held_out_view import held_out_lesson
 from dashboard.ui.lessons.lessons_view import finished_lesson_results, lesson_runs_panel
@@ -65,5 +66,9 @@ if state == "done":
     (st.success if explanation.as_expected else st.warning)(explanation.verdict)
     for paragraph in explanation.details:
         st.write(paragraph)
+    for scored_on in dict.fromkeys(result.scored_on for result in results.values()):
+        if scored_on is not None:
+            # Plain text: it names the assignments, whose titles are the teacher's.
+            st.caption(plain_markdown(scored_on))
     st.plotly_chart(comparison_figure(lesson, results), key="lessons_comparison")
     page_link("compare", "Compare these runs in detail")

@@ -4,7 +4,12 @@ import streamlit as st
 
 from dashboard.ui.app.pages import PAGE
 from dashboard.ui.table.figures import error_time_figure
-from dashboard.ui.table.table_view import queue_controls, show_flash, table_frame
+from dashboard.ui.table.table_view import (
+    queue_controls,
+    scored_on_caption,
+    show_flash,
+    table_frame,
+)
 from mnist_lab.mnist_table import table
 from mnist_lab.runs import RunStore
 
@@ -30,6 +35,7 @@ live = any(entry.live for entry in table(store, subset))
 def body() -> None:
     entries = table(store, subset)
     st.dataframe(table_frame(entries), hide_index=True, key="table_rows")
+    scored_on_caption(entries)
     if any(entry.best for entry in entries):
         st.plotly_chart(error_time_figure(entries), key="table_chart")
     else:

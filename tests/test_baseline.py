@@ -92,7 +92,7 @@ def test_unconverged_fit_says_so_with_the_warning():
     result = fit_logistic(x, y, LogregSettings(max_iter=2, chunk_iterations=1, tol=1e-8))
     assert not result.converged and result.iterations == 2
     assert "failed to converge" in result.warning
-    outcome = outcome_of(result, 0.9, max_iter=2)
+    outcome = outcome_of(result, {"n_test": 10_000}, max_iter=2)
     assert outcome.state == "finished" and "Did NOT converge" in outcome.message
 
 
@@ -102,7 +102,7 @@ def test_stop_request_ends_the_fit_between_chunks():
         x, y, LogregSettings(max_iter=500, chunk_iterations=1, tol=1e-8), should_stop=lambda: True
     )
     assert result.stopped and result.iterations == 1
-    assert outcome_of(result, 0.5, 500).state == "stopped"
+    assert outcome_of(result, {"n_test": 10_000}, 500).state == "stopped"
 
 
 def test_worker_fits_a_subset_and_leaves_a_complete_run(tmp_path, mnist):
@@ -110,7 +110,7 @@ def test_worker_fits_a_subset_and_leaves_a_complete_run(tmp_path, mnist):
     run = store.create(SMALL.to_dict(), name="small baseline")
     assert run_worker(run.path) == "finished"
     status = run.status()
-    assert status["progress"] == 1.0 and "test accuracy" in status["message"]
+    assert status["progress"] == 1.0 and "evaluated on the 10,000 test" in status["message"]
     chunks = [r for r in run.metrics() if r["kind"] == "chunk"]
     assert chunks and chunks[-1]["iterations"] == status["iterations"]
     assert all(0 < r["loss"] and 0 < r["accuracy"] <= 1 for r in chunks)

@@ -130,7 +130,10 @@ def test_train_end_to_end_on_a_small_subset(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "epoch 1:" in result.stdout and "finished: Finished: test accuracy" in result.stdout
+    assert (
+        "epoch 1:" in result.stdout
+        and "finished: Finished: trained 1 epochs, evaluated" in result.stdout
+    )
     assert "Test accuracy: 0." in result.stdout
     (run_dir,) = [path for path in tmp_path.iterdir() if path.is_dir() and path.name[0] != "."]
     assert f"Run directory: {run_dir}" in result.stdout

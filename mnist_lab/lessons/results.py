@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mnist_lab import records
+from mnist_lab.assignments.secrecy import ScoreWithheld, shown_evaluation
 from mnist_lab.files import DamagedRunError
 from mnist_lab.inspection import gradient_flow_reading, gradient_flow_table, gradient_ratios
 from mnist_lab.runs import Run
@@ -48,7 +49,9 @@ class RunResult:
     it became NaN or infinite);
     ``gradient_ratio`` how many times less gradient the weakest earlier layer got than the
     last layer (see `mnist_lab.inspection.gradient_ratios`), None without gradient records;
-    ``measured`` what the lesson's own `Lesson.measure` found on the run's model.
+    ``measured`` what the lesson's own `Lesson.measure` found on the run's model;
+    ``scored_on`` the `mnist_lab.assignments.secrecy.Part.describe` of the test digits
+    ``test_accuracy`` and ``n_test`` count while an assignment hides the others, else None.
     """
 
     state: str
@@ -67,6 +70,7 @@ class RunResult:
     gradient_reading: str = ""
     message: str = ""
     measured: Mapping[str, Any] = field(default_factory=dict)
+    scored_on: str | None = None
 
     @property
     def diverged(self) -> bool:
@@ -91,11 +95,16 @@ class RunResult:
 
     @classmethod
     def from_run(cls, run: Run) -> RunResult:
-        """Read a run's status, metrics, evaluation and gradient records (damage tolerated)."""
+        """Read a run's status, metrics, evaluation and gradient records (damage tolerated).
+
+        Its test accuracy and ``n_test`` are those every page shows: of the digits students
+        can see while an assignment hides some (`mnist_lab.assignments.secrecy`), and none
+        while its predictions cannot be cut to them.
+        """
         status = run.status()
         try:
-            evaluation = run.evaluation() or {}
-        except DamagedRunError:
+            evaluation = shown_evaluation(run) or {}
+        except (DamagedRunError, ScoreWithheld):
             evaluation = {}
         metrics = run.metrics()
         epochs = [r for r in records.summary(metrics).records if not records.is_partial(r)]
@@ -110,6 +119,7 @@ class RunResult:
         # How many times less gradient the weakest earlier layer gets than the last one.
         ratio = float(gradient_ratios(table).max()) if table["depth"].nunique() >= 2 else None
         best = min(val_losses) if val_losses else (None, None)
+        part = evaluation.get("part")
         return cls(
             state=status["state"],
             test_accuracy=evaluation.get("test_accuracy"),
@@ -126,6 +136,7 @@ class RunResult:
             gradient_ratio=ratio,
             gradient_reading=gradient_flow_reading(table) if ratio is not None else "",
             message=status.get("message", ""),
+            scored_on=None if part is None else part.describe(),
         )
 
 

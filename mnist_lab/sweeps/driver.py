@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 
 from mnist_lab import records
+from mnist_lab.assignments.secrecy import Part, ScoreWithheld, shown_evaluation
 from mnist_lab.execution.executor import Executor
 from mnist_lab.execution.queue_entry import RAY, queue_entry
 from mnist_lab.files import DamagedRunError, now_iso
@@ -63,11 +64,17 @@ def below_median(run: Run, others: list[Run]) -> bool:
     return len(at_epoch) >= MEDIAN_MIN_OTHERS and scores[epoch] < statistics.median(at_epoch)
 
 
-def test_accuracy(run: Run) -> float | None:
-    """A trial's test accuracy, or None if it has no readable evaluation."""
+def test_accuracy(run: Run, parts: dict[str, Part] | None = None) -> float | None:
+    """A trial's test accuracy as pages show it, or None if it has no readable evaluation.
+
+    While an assignment hides part of the test split it is the accuracy on the digits
+    students can see (`mnist_lab.assignments.secrecy.shown_evaluation`, ``parts`` its
+    `secret_parts` when the caller reads many runs), and None while it cannot be cut to
+    them: a sweep never ranks its trials, nor chooses its next point, on hidden digits.
+    """
     try:
-        evaluation = run.evaluation()
-    except DamagedRunError:
+        evaluation = shown_evaluation(run, parts)
+    except (DamagedRunError, ScoreWithheld):
         return None
     return None if evaluation is None else float(evaluation["test_accuracy"])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mnist_lab.assignments.secrecy import part_of, secret_parts
 from mnist_lab.files import DamagedRunError
 from mnist_lab.sweeps.driver import test_accuracy
 from mnist_lab.sweeps.space import Parameter, distributions
@@ -17,26 +18,31 @@ def trial_rows(sweep: Sweep) -> list[dict]:
     -------
     list of dict
         ``trial`` (point number from 1), ``state``, ``test_accuracy`` (None until it has one),
-        ``pruned``, ``node`` (where it trained), ``run`` (its id), ``name``, ``seed`` and one
-        key per swept parameter.
+        ``pruned``, ``node`` (where it trained), ``run`` (its id), ``name``, ``seed``,
+        ``scored_on`` (None for the whole test split, else the `Part.describe` of the digits
+        its test accuracy counts while an assignment hides the others) and one key per swept
+        parameter.
     """
     rows = []
+    parts = secret_parts(sweep.run_store.root)
     for trial, run in zip(sweep.trials(), sweep.runs(), strict=True):
         status = run.status()
         try:
             seed = run.config().get("seed")
+            part = part_of(run, parts)
         except DamagedRunError:
-            seed = None
+            seed, part = None, None
         rows.append(
             {
                 "trial": trial.point + 1,
                 "state": status["state"],
-                "test_accuracy": test_accuracy(run),
+                "test_accuracy": test_accuracy(run, parts),
                 "pruned": trial.pruned,
                 "node": status.get("node", "this machine"),
                 "run": run.id,
                 "name": run.name,
                 "seed": seed,
+                "scored_on": None if part is None else part.describe(),
                 **trial.params,
             }
         )

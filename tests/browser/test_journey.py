@@ -190,7 +190,7 @@ def test_train_live_run_gains_points(page, screenshots):
     assert drawn and drawn[0] < max(drawn), f"the live chart never grew: {seen}"
     # The run's end reruns the whole page once: let it replace the live panel first.
     wait_for_run(page)
-    expect(page.get_by_text("Finished: test accuracy")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Finished: trained")).to_be_visible(timeout=30_000)
     check_page(page, "train-finished", screenshots)
 
 
@@ -273,7 +273,7 @@ def test_train_baseline_estimates_its_time_and_reads_its_narrow_axis(page, serve
     assert any(eta != "—" for eta in etas), f"no time estimate while fitting: {etas}"
     # A range of a point or two: whole percents would repeat ("93%, 93%, 94%").
     assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
-    expect(page.get_by_text(re.compile("test accuracy")).first).to_be_visible(
+    expect(page.get_by_text(re.compile("evaluated on the")).first).to_be_visible(
         timeout=TRAINING_TIMEOUT_S * 1000
     )
 

@@ -44,7 +44,7 @@ def test_a_notebooks_fit_shows_live_on_the_train_page(page, server, screenshots)
         assert drawn and drawn[0] < max(drawn), f"the live chart never grew: {seen}"
         assert exceptions(page) == []
         process.communicate(timeout=PROCESS_TIMEOUT_S)
-        expect(page.get_by_text("Finished: test accuracy")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Finished: evaluated on the")).to_be_visible(timeout=30_000)
     finally:
         process.kill()
         process.wait()

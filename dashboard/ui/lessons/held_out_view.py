@@ -8,6 +8,8 @@ from dashboard.ui.app.dataset_cache import get_dataset
 from dashboard.ui.app.run_cache import cached_predictions
 from dashboard.ui.app.text import plain_markdown
 from dashboard.ui.lessons.figures import growing_gap_figure
+from mnist_lab.assignments.secrecy import Part, secret_parts
+from mnist_lab.data import EMBEDDED_SHA256
 from mnist_lab.datasets import stored_sha256
 from mnist_lab.evaluation import PREDICTIONS_FILE
 from mnist_lab.files import DamagedRunError
@@ -33,8 +35,14 @@ def _lucky_models(n_test: int) -> Picked:
     return lucky_models(n_test)
 
 
-def lab_runs(store: RunStore, n_test: int) -> Picked | None:
-    """The newest finished runs on MNIST scored on the lesson's two parts; None if too few."""
+def lab_runs(store: RunStore, n_test: int, part: Part | None = None) -> Picked | None:
+    """The newest finished runs on MNIST scored on the lesson's two parts; None if too few.
+
+    While an assignment hides part of MNIST's test split (``part``, the digits students can
+    see), only those digits are cut in two: the two parts of the whole split would add up to
+    each run's whole score, and with its visible score give the hidden one away.
+    """
+    visible = slice(None) if part is None else part.visible
     probabilities = {}
     for run in store.list():
         if len(probabilities) == MAX_RUNS:
@@ -51,10 +59,10 @@ def lab_runs(store: RunStore, n_test: int) -> Picked | None:
         if len(scores) == n_test:
             # Two runs of one name are told apart by their id.
             name = run.name if run.name not in probabilities else f"{run.name} ({run.id})"
-            probabilities[name] = scores
+            probabilities[name] = scores[visible]
     if len(probabilities) < MIN_RUNS:
         return None
-    return runs_on_parts(get_dataset().y_test, probabilities)
+    return runs_on_parts(get_dataset().y_test[visible], probabilities)
 
 
 def held_out_lesson(store: RunStore) -> None:
@@ -63,7 +71,8 @@ def held_out_lesson(store: RunStore) -> None:
     st.markdown(f"**What to expect:** {EXPECT}")
     n_test = get_dataset().n_test
     models = _lucky_models(n_test)
-    runs = lab_runs(store, n_test)
+    part = secret_parts(store.root).get(EMBEDDED_SHA256)
+    runs = lab_runs(store, n_test, part)
     explanation = explain_held_out(models, runs)
     (st.success if explanation.as_expected else st.warning)(explanation.verdict)
     for paragraph in explanation.details:
@@ -73,4 +82,10 @@ def held_out_lesson(store: RunStore) -> None:
         st.caption(
             f"With {MIN_RUNS} or more finished MNIST runs in the lab, this lesson also scores "
             "them on the two parts."
+        )
+    elif part is not None:
+        st.caption(
+            plain_markdown(
+                f"The lab's runs: {part.describe()} This lesson cuts those digits in two."
+            )
         )

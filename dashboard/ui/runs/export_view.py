@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mnist_lab.assignments.secrecy import secret_parts
 from mnist_lab.evaluation import EVALUATION_FILE
 from mnist_lab.export import EXPORT_FORMATS, export_run
 from mnist_lab.files import file_version
@@ -32,8 +33,15 @@ def _exported(run_dir: str, versions: tuple) -> tuple[dict[str, str], str | None
 
 
 def _versions(run: Run) -> tuple:
-    """The `file_version` of each of `EXPORT_INPUTS` (None for a missing one)."""
-    return tuple(file_version(run.file(name)) for name in EXPORT_INPUTS)
+    """What an export of ``run`` is kept by: its inputs' versions and the hidden test digits.
+
+    The `file_version` of each of `EXPORT_INPUTS` (None for a missing one), and the parts
+    of the test split assignments hide (`mnist_lab.assignments.secrecy.secret_parts`): the
+    result the export quotes counts the other digits only.
+    """
+    parts = secret_parts(run.path.parent)
+    hidden = tuple(sorted((sha256, part.key) for sha256, part in parts.items()))
+    return (*(file_version(run.file(name)) for name in EXPORT_INPUTS), hidden)
 
 
 def render_code_downloads(run: Run, key_prefix: str) -> None:

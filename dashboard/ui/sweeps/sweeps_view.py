@@ -379,6 +379,9 @@ def show_results(sweep: Sweep, rows: list[dict]) -> None:
         st.info("No trial launched yet.")
         return
     st.dataframe(trials_frame(rows, names), hide_index=True, key=f"sweeps_table_{sweep.id}")
+    for scored_on in dict.fromkeys(row["scored_on"] for row in rows if row["scored_on"]):
+        # Plain text: it names the assignments, whose titles are the teacher's.
+        st.caption(plain_markdown(scored_on))
     scored = [row for row in rows if row["test_accuracy"] is not None]
     # A parameter that took one value so far has nothing to show on an axis of its own.
     varied = [p for p in parameters if len({repr(row[p.name]) for row in scored}) > 1]

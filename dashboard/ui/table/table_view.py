@@ -24,6 +24,15 @@ def table_frame(entries: list[mnist_table.TableEntry]) -> pd.DataFrame:
     return frame.rename(columns=str.capitalize)
 
 
+def scored_on_caption(entries: list[mnist_table.TableEntry]) -> None:
+    """Say which test digits the lab's errors count while an assignment hides some.
+
+    Plain text: it names the assignments, whose titles are the teacher's.
+    """
+    for text in dict.fromkeys(e.best.scored_on for e in entries if e.best and e.best.scored_on):
+        st.caption(plain_markdown(text))
+
+
 def show_flash() -> None:
     """What the last queue button did (run names escaped: they are shown as typed).
 

@@ -16,6 +16,7 @@ from dashboard.ui.runs.tensorboard_view import render_tensorboard_command
 from dashboard.ui.train.figures.curves import DEFAULT_SMOOTHING, window_label
 from dashboard.ui.train.shared_figures import cached_curve_figure
 from mnist_lab import records
+from mnist_lab.assignments.secrecy import ScoreWithheld, shown_evaluation
 from mnist_lab.execution.fair_queue import QueuePlace
 from mnist_lab.ownership import refusal
 from mnist_lab.reporter import STAGES, stage_label
@@ -207,17 +208,26 @@ def explain_partial_epochs(epochs: list[dict]) -> None:
 
 
 def render_result(run: Run) -> None:
-    """Test accuracy and loss of a run that has an evaluation, with links onwards."""
+    """Test accuracy and loss of a run that has an evaluation, with links onwards.
+
+    While an assignment hides part of the test split, the scores are those of the part
+    students can see (`mnist_lab.assignments.secrecy`), and a caption says so.
+    """
+    withheld = None
     try:
         evaluation = run.evaluation()
+        shown = shown_evaluation(run)
+    except ScoreWithheld as error:
+        shown, withheld = None, error
     except ValueError as error:
         st.error(f"The evaluation file is damaged: {plain_markdown(error)}")
         return
     if evaluation is None:
         return
     accuracy, loss, duration = st.columns(3)
-    accuracy.metric("Test accuracy", f"{evaluation['test_accuracy']:.2%}")
-    loss.metric("Test loss", f"{evaluation['test_loss']:.4f}")
+    if shown is not None:
+        accuracy.metric("Test accuracy", f"{shown['test_accuracy']:.2%}")
+        loss.metric("Test loss", f"{shown['test_loss']:.4f}")
     status = run.status()
     trained = training_time(run, status, evaluation)
     if trained is not None:
@@ -228,6 +238,10 @@ def render_result(run: Run) -> None:
             help=TRAINING_TIME_HELP
             + (f" Expected before launch: {format_seconds(expected)}." if expected else ""),
         )
+    if withheld is not None:
+        st.info(plain_markdown(f"No test scores for this run: {withheld}."))
+    elif shown.get("part") is not None:
+        st.caption(plain_markdown(shown["part"].describe()))
     links = st.columns(3)
     for column, page, label in (
         (links[0], "evaluate", "Evaluate this run"),

@@ -15,6 +15,7 @@ from typing import Any
 from mnist_lab.data import ZIP_MAGIC
 from mnist_lab.engines.external.intake import new_run, normalizer_for, save_and_evaluate
 from mnist_lab.engines.keras_common import load_model_file
+from mnist_lab.evaluation import evaluated_words
 from mnist_lab.files import DamagedRunError, now_iso
 from mnist_lab.runs import Run, RunStore
 
@@ -131,8 +132,7 @@ def import_model(
             started=now_iso(),
             ended=now_iso(),
             progress=1.0,
-            message=f"Imported from {Path(path).name}: test accuracy "
-            f"{evaluation['test_accuracy']:.2%}.",
+            message=f"Imported from {Path(path).name}, {evaluated_words(evaluation)}.",
         )
     except Exception as error:
         # A model that fails on the test digits must not leave a half-made run.

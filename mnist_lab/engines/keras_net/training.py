@@ -33,7 +33,7 @@ from mnist_lab.engines.keras_net.models import INPUT_SHAPE, build_model, has_con
 from mnist_lab.engines.keras_net.schedules import keras_one_cycle
 from mnist_lab.engines.keras_net.settings import KerasSettings
 from mnist_lab.engines.keras_report import ReportToRun
-from mnist_lab.evaluation import write_timed_evaluation
+from mnist_lab.evaluation import evaluated_words, write_timed_evaluation
 from mnist_lab.preprocess import Normalizer, fit_normalizer, load_normalizer, save_normalizer
 from mnist_lab.records import HISTORY_FILE
 from mnist_lab.reporter import TrainingReporter, learning_rate_remedy
@@ -285,13 +285,12 @@ def train_run(run: Run) -> RunOutcome:
         lambda: model.predict(data.x_test, batch_size=PREDICT_BATCH_SIZE, verbose=0),
         class_names=dataset.class_names,
     )
-    result = (
-        f"test accuracy {evaluation['test_accuracy']:.2%}, test loss {evaluation['test_loss']:.4f}"
-    )
+    result = evaluated_words(evaluation)
     if reporter.stopped_at is not None:
         return RunOutcome(
             "stopped",
-            f"Stopped at {reporter.stopped_at} as requested; the model so far has {result}.",
+            f"Stopped at {reporter.stopped_at} as requested; the model so far is saved and "
+            f"{result}.",
         )
     reporter.finish()
     if early_stopping is not None and early_stopping.stopped_epoch > 0:
@@ -301,7 +300,7 @@ def train_run(run: Run) -> RunOutcome:
             f"had not improved for {config.early_stopping_patience} epochs (best weights kept); "
             f"{result}.",
         )
-    return RunOutcome("finished", f"Finished: {result}.")
+    return RunOutcome("finished", f"Finished: trained {config.epochs} epochs, {result}.")
 
 
 def load_trained_model(run: Run):

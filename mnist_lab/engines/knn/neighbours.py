@@ -22,7 +22,7 @@ import numpy as np
 from mnist_lab.data import IMAGE_SHAPE, random_subset
 from mnist_lab.datasets import MAX_CLASSES, MIN_CLASSES, dataset_of
 from mnist_lab.engines.knn.settings import DISTANCES, N_PIXELS, KnnSettings
-from mnist_lab.evaluation import write_evaluation
+from mnist_lab.evaluation import evaluated_words, write_evaluation
 from mnist_lab.files import DamagedRunError, atomic_write_bytes, read_arrays
 from mnist_lab.preprocess import Normalizer, fit_normalizer, load_normalizer, save_normalizer
 from mnist_lab.reporter import TrainingReporter
@@ -307,14 +307,14 @@ def fit_run(run: Run) -> RunOutcome:
             accuracy=correct / done,
             fraction=done / len(x_test),
             position=f"{done:,} of {len(x_test):,} test digits predicted",
-            message=f"Predicting: test accuracy so far {correct / done:.2%} on {done:,} digits",
+            message=f"Predicting: {done:,} of {len(x_test):,} test digits so far",
         ):
             break
     if done < len(x_test):
         return RunOutcome(
             "stopped",
-            f"Stopped on request after predicting {done:,} of {len(x_test):,} test digits "
-            f"(accuracy so far {correct / done:.2%}); the stored digits are kept.",
+            f"Stopped on request after predicting {done:,} of {len(x_test):,} test digits; "
+            "the stored digits are kept.",
         )
     predict_s = time.perf_counter() - started - stored_s
     evaluation = write_evaluation(
@@ -327,7 +327,7 @@ def fit_run(run: Run) -> RunOutcome:
     reporter.finish(position=f"{len(x_test):,} test digits predicted")
     return RunOutcome(
         "finished",
-        f"Test accuracy {evaluation['test_accuracy']:.2%} with the {settings.k} nearest of "
-        f"{len(x):,} digits by {settings.distance}: stored in {stored_s:.1f}s, predicted "
-        f"{len(x_test):,} test digits in {predict_s:.1f}s.",
+        f"The {settings.k} nearest of {len(x):,} digits by {settings.distance}, "
+        f"{evaluated_words(evaluation)}: stored in {stored_s:.1f}s, predicted them in "
+        f"{predict_s:.1f}s.",
     )

@@ -22,7 +22,7 @@ import numpy as np
 from mnist_lab.data import IMAGE_SHAPE, random_subset
 from mnist_lab.datasets import dataset_of
 from mnist_lab.engines.logreg.settings import LogregSettings
-from mnist_lab.evaluation import cross_entropy, write_timed_evaluation
+from mnist_lab.evaluation import cross_entropy, evaluated_words, write_timed_evaluation
 from mnist_lab.files import DamagedRunError, atomic_write_bytes, read_arrays
 from mnist_lab.preprocess import (
     Normalizer,
@@ -279,12 +279,12 @@ def fit_run(run: Run) -> RunOutcome:
         converged=result.converged,
         position=f"{result.iterations} L-BFGS iterations",
     )
-    return outcome_of(result, evaluation["test_accuracy"], config.max_iter)
+    return outcome_of(result, evaluation, config.max_iter)
 
 
-def outcome_of(result: FitResult, test_accuracy: float, max_iter: int) -> RunOutcome:
+def outcome_of(result: FitResult, evaluation: dict, max_iter: int) -> RunOutcome:
     """The run's final state and a message that says plainly whether the fit converged."""
-    summary = f"test accuracy {test_accuracy:.2%} after {result.iterations} iterations"
+    summary = f"{result.iterations} iterations, {evaluated_words(evaluation)}"
     if result.stopped:
         return RunOutcome("stopped", f"Stopped on request before converging; {summary}.")
     if result.converged:

@@ -19,7 +19,7 @@ from mnist_lab.engines.numpy_net.network import (
     sgd_step,
 )
 from mnist_lab.engines.numpy_net.settings import NumpyNetSettings
-from mnist_lab.evaluation import write_timed_evaluation
+from mnist_lab.evaluation import evaluated_words, write_timed_evaluation
 from mnist_lab.files import atomic_write_bytes
 from mnist_lab.preprocess import fit_normalizer, save_normalizer
 from mnist_lab.records import HISTORY_FILE
@@ -131,7 +131,7 @@ def _train(run: Run, config: NumpyNetSettings) -> RunOutcome:
         )
     return RunOutcome(
         "finished",
-        f"Trained {config.epochs} epochs: test accuracy {evaluation['test_accuracy']:.2%}.",
+        f"Trained {config.epochs} epochs; {evaluated_words(evaluation)}.",
     )
 
 

@@ -22,7 +22,7 @@ from mnist_lab.data import random_subset
 from mnist_lab.datasets import dataset_of
 from mnist_lab.engines.svm.model import KernelSvm, rbf_kernel, save_model
 from mnist_lab.engines.svm.settings import SvmSettings
-from mnist_lab.evaluation import write_timed_evaluation
+from mnist_lab.evaluation import evaluated_words, write_timed_evaluation
 from mnist_lab.preprocess import fit_normalizer, save_normalizer
 from mnist_lab.reporter import TrainingReporter, format_duration
 from mnist_lab.runs import Run, RunOutcome
@@ -175,10 +175,7 @@ def fit_run(run: Run) -> RunOutcome:
         run, dataset.y_test, lambda: model.predict_proba(x_test), class_names=dataset.class_names
     )
     reporter.finish(iterations=iterations, position=f"{len(pairs)} pairs of classes")
-    summary = (
-        f"test accuracy {evaluation['test_accuracy']:.2%} with {len(used):,} support vectors "
-        f"of {len(z):,} digits"
-    )
+    summary = f"{len(used):,} support vectors of {len(z):,} digits, {evaluated_words(evaluation)}"
     if unconverged:
         return RunOutcome(
             "finished",

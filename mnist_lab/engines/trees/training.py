@@ -35,7 +35,7 @@ from mnist_lab.engines.trees.model import (
     tree_table,
 )
 from mnist_lab.engines.trees.settings import TreesSettings
-from mnist_lab.evaluation import cross_entropy, write_timed_evaluation
+from mnist_lab.evaluation import cross_entropy, evaluated_words, write_timed_evaluation
 from mnist_lab.files import atomic_write_bytes
 from mnist_lab.preprocess import Normalizer, fit_normalizer, save_normalizer
 from mnist_lab.records import HISTORY_FILE
@@ -97,7 +97,7 @@ def train_run(run: Run) -> RunOutcome:
         f"{len(curve.history)} of {settings.epochs} stages ({model.trees.n_trees:,} trees, "
         f"{model.trees.n_leaves:,} leaves)"
     )
-    summary = f"{grown}: test accuracy {evaluation['test_accuracy']:.2%}"
+    summary = f"{grown}; {evaluated_words(evaluation)}"
     if reporter.stopped_at is not None:
         return RunOutcome("stopped", f"Stopped after {summary}; these trees are saved.")
     reporter.finish()

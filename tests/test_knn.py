@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mnist_lab.assignments.heldout import dataset_cut
 from mnist_lab.cli.main import build_parser
 from mnist_lab.cli.train import launch_request
 from mnist_lab.engines import get_engine
@@ -103,6 +104,15 @@ def test_a_small_run_stores_the_digits_and_predicts_any_images(runs_dir, mnist):
     assert engine.layer_outputs(run, mnist.x_test[0])[0].values.shape == (10,)
     # The digits are stored once as uint8 pixels, however many PCA dimensions.
     assert run.file(MODEL_FILE).stat().st_size < 1_000 * 784
+
+
+def test_the_live_curve_counts_only_the_digits_an_assignment_leaves_visible(runs_dir, mnist):
+    run = run_named(runs_dir, "knn small")
+    visible = ~dataset_cut(mnist.sha256, len(mnist.y_test))
+    predicted = np.load(run.file("predictions.npz"))["probabilities"].argmax(axis=1)
+    on_visible = np.mean(predicted[visible] == mnist.y_test[visible])
+    assert run.metrics()[-1]["accuracy"] == pytest.approx(on_visible)
+    assert run.metrics()[-1]["accuracy"] != pytest.approx(run.evaluation()["test_accuracy"])
 
 
 def test_a_damaged_model_file_reads_as_damaged(runs_dir, mnist, monkeypatch):

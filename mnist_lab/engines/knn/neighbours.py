@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mnist_lab.assignments.heldout import dataset_cut
 from mnist_lab.data import IMAGE_SHAPE, random_subset
 from mnist_lab.datasets import MAX_CLASSES, MIN_CLASSES, dataset_of
 from mnist_lab.engines.knn.settings import DISTANCES, N_PIXELS, KnnSettings
@@ -266,8 +267,10 @@ def fit_run(run: Run) -> RunOutcome:
     """Store the training digits of ``run`` and predict its test digits with progress.
 
     The worker's entry for engine "knn". Each batch of test digits is one ``chunk`` record:
-    its accuracy is the test accuracy so far, its loss the share of neighbour votes cast for
-    a wrong class (a cross-entropy would call every unanimous mistake infinite).
+    its accuracy is the accuracy so far on the test digits an assignment leaves visible
+    (`mnist_lab.assignments.heldout.dataset_cut`: the live curve must not tell on a hidden
+    part), its loss the share of neighbour votes cast there for a wrong class (a
+    cross-entropy would call every unanimous mistake infinite).
 
     Returns
     -------
@@ -290,21 +293,25 @@ def fit_run(run: Run) -> RunOutcome:
     model = load_model(run, settings)
     stored_s = time.perf_counter() - started
     x_test, y_test = dataset.x_test, dataset.y_test
+    visible = ~dataset_cut(dataset.sha256, len(y_test))
     n_batches = -(-len(x_test) // model.batch_rows())
     reporter.begin(epochs=n_batches)
-    predicted, done, correct, wrong_votes = [], 0, 0, 0.0
+    predicted, done, counted, correct, wrong_votes = [], 0, 0, 0, 0.0
     for batch, probabilities in enumerate(predicted_batches(model, x_test), start=1):
-        labels = y_test[done : done + len(probabilities)]
+        rows = slice(done, done + len(probabilities))
+        shown, labels = visible[rows], y_test[rows]
         predicted.append(probabilities)
         done += len(probabilities)
         reporter.trained(samples=done)
-        correct += int((probabilities.argmax(axis=1) == labels).sum())
-        wrong_votes += float((1 - probabilities[np.arange(len(labels)), labels]).sum())
+        counted += int(shown.sum())
+        correct += int(((probabilities.argmax(axis=1) == labels) & shown).sum())
+        right_votes = probabilities[np.arange(len(labels)), labels]
+        wrong_votes += float(((1 - right_votes) * shown).sum())
         if reporter.end_chunk(
             chunk=batch,
             iterations=batch,
-            loss=wrong_votes / done,
-            accuracy=correct / done,
+            loss=wrong_votes / max(counted, 1),
+            accuracy=correct / max(counted, 1),
             fraction=done / len(x_test),
             position=f"{done:,} of {len(x_test):,} test digits predicted",
             message=f"Predicting: {done:,} of {len(x_test):,} test digits so far",

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mnist_lab.assignments.constraints import ENGINE, PARAMETERS, Constraint, make_constraint
+from mnist_lab.assignments.heldout import dataset_cut, part_scores
 from mnist_lab.assignments.store import Assignment, AssignmentStore, Goal
 from mnist_lab.datasets import DatasetStore
 from mnist_lab.engines import find_baseline
+from mnist_lab.evaluation import load_predictions
 
 KERAS = "keras"
 NUMPY = "numpy"
@@ -129,6 +131,8 @@ def _baseline_goal(assignments: AssignmentStore, dataset: str) -> Goal:
             f"train the baseline on {record['name']} first "
             f"(python -m mnist_lab baseline --dataset {record['name']!r}, or on the Train page)"
         )
-    evaluation = baseline.evaluation()
-    # "Beat" is one more test digit right than the baseline got.
-    return Goal("accuracy", min(evaluation["test_accuracy"] + 1 / evaluation["n_test"], 1.0))
+    y_true, probabilities = load_predictions(baseline)
+    # Scored on the visible half the assignment will show: the whole split's score beside it
+    # would tell on the hidden half. "Beat" is one more digit right than the baseline got.
+    visible, _ = part_scores(y_true, probabilities, dataset_cut(record["sha256"], len(y_true)))
+    return Goal("accuracy", min(visible.accuracy + 1 / visible.n, 1.0))

@@ -6,7 +6,6 @@ import numpy as np
 import streamlit as st
 
 from dashboard.ui.app.dataset_cache import run_dataset
-from dashboard.ui.app.figures.images import image_figure
 from dashboard.ui.app.figures.style import class_labels, signed_words
 from dashboard.ui.app.pages import PAGE
 from dashboard.ui.app.text import plain_markdown
@@ -135,8 +134,9 @@ with activations_tab:
             index = picker.number_input("Test image #", 0, dataset.n_test - 1, key="inside_digit")
             image = dataset.x_test[int(index)]
             picker.caption(f"Label: {plain_markdown(class_names[dataset.y_test[int(index)]])}")
-        shown_input.plotly_chart(image_figure(image, show_colorbar=False, height=140))
-        outputs = views.layer_views(str(run.path), saved_at, np.ascontiguousarray(image).tobytes())
+        digit = np.ascontiguousarray(image).tobytes()
+        shown_input.plotly_chart(views.input_figure(digit))
+        outputs = views.layer_views(str(run.path), saved_at, digit)
         for output in [o for o in outputs if o.kind == "conv"]:
             st.markdown(f"**{output.name}**: {output.size} feature maps")
             st.plotly_chart(output.figure)

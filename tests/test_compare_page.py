@@ -13,11 +13,12 @@ from streamlit.testing.v1 import AppTest
 from test_evaluate_page import NETWORK_CONFIG, make_finished_run, runs  # noqa: F401 (fixture)
 
 from dashboard.ui.app.text import plain_markdown
+from dashboard.ui.train.shared_figures import shared_learning_curves_figure
 from mnist_lab.assignments.secrecy import secret_parts
 from mnist_lab.assignments.store import AssignmentStore, Goal
 from mnist_lab.evaluation import load_predictions
 from mnist_lab.processes import process_start_time
-from mnist_lab.runs import CONFIG_FILE
+from mnist_lab.runs import CONFIG_FILE, RunStore
 
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "compare.py"
 EVALUATE = PAGE.parent / "evaluate.py"
@@ -272,3 +273,15 @@ def test_an_open_assignment_scores_the_table_and_the_comparison_on_the_visible_d
     )
     markdown = " ".join(m.value for m in app.markdown)
     assert f"Only the network gets right** ({only_network} images" in markdown
+
+
+def test_the_overlaid_curves_are_drawn_again_for_new_epochs_only(tmp_path):
+    """A live run's batch records arrive every second: the overlay of its epochs stays."""
+    run = RunStore(tmp_path).create(NETWORK_CONFIG, name="live")
+    run.append_metrics({"kind": "epoch", "epoch": 1, "loss": 1.0, "accuracy": 0.8})
+    drawn = shared_learning_curves_figure({"live": run})
+    run.append_metrics({"kind": "batch", "epoch": 2, "step": 60, "window_steps": 10, "loss": 0.9})
+    assert shared_learning_curves_figure({"live": run}) is drawn
+    run.append_metrics({"kind": "epoch", "epoch": 2, "loss": 0.8, "accuracy": 0.9})
+    redrawn = shared_learning_curves_figure({"live": run})
+    assert redrawn is not drawn and len(redrawn.data[0].x) == 2

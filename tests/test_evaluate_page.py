@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.ui.app.text import plain_markdown
-from dashboard.ui.evaluate.figures.evaluation import clicked_cell
+from dashboard.ui.evaluate.figures.evaluation import clicked_cell, probability_gallery_figure
 from mnist_lab.assignments.secrecy import secret_parts
 from mnist_lab.assignments.store import AssignmentStore, Goal
 from mnist_lab.engines.logreg.settings import LogregSettings
@@ -131,6 +131,38 @@ def test_any_digit_filters_only_mistakes(runs, mnist):
     assert all(mnist.y_test[i] == 7 for i in shown)
     y_pred = fake_probabilities(mnist.y_test, 0.03, 1).argmax(axis=1)
     assert all(y_pred[i] != 7 for i in shown)
+
+
+def test_the_gallery_puts_each_digit_beside_its_bars_under_its_title():
+    """Five digits in rows of four: square pixels, bars from 0 to 1, titles above, three empty."""
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet(np.ones(10), 5)
+    y_true = np.array([3, 1, 4, 1, 5])
+    figure = probability_gallery_figure(
+        rng.integers(0, 256, (5, 28, 28), dtype=np.uint8), probabilities, y_true
+    )
+    layout = figure.layout
+    assert [trace.type for trace in figure.data] == ["heatmap", "bar"] * 5
+    images, bars = figure.data[::2], figure.data[1::2]
+    for image, bar in zip(images, bars, strict=True):
+        x, y = layout[image.xaxis.replace("x", "xaxis")], layout[image.yaxis.replace("y", "yaxis")]
+        assert y.scaleanchor == image.xaxis and y.autorange == "reversed" and not x.visible
+        assert list(layout[bar.yaxis.replace("y", "yaxis")].range) == [0, 1]
+        # The bars sit right of their digit, on the same row.
+        assert layout[bar.xaxis.replace("x", "xaxis")].domain[0] > x.domain[1]
+        assert layout[bar.yaxis.replace("y", "yaxis")].domain == y.domain
+    predicted = probabilities.argmax(axis=1)
+    titles = [annotation.text for annotation in layout.annotations]
+    assert titles == [
+        f"true {t} → {p} ({probabilities[n, p]:.0%})"
+        for n, (t, p) in enumerate(zip(y_true, predicted, strict=True))
+    ]
+    # Each title sits on top of its digit's row, centred over the digit and its bars.
+    first_row = layout[images[0].yaxis.replace("y", "yaxis")].domain
+    assert layout.annotations[0].y == first_row[1] and layout.annotations[0].yanchor == "bottom"
+    # Two rows of eight cells (digit, bars) each; the last three pairs stay empty.
+    assert layout.xaxis16.domain[1] == 1 and layout.yaxis16.domain[0] == 0
+    assert layout.height == 2 * 170
 
 
 def test_clicked_cell_reads_the_marker_position():

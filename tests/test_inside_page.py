@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.ui.evaluate import inside_figures as views
 from dashboard.ui.evaluate.figures.inside import histogram_lines_figure
 from mnist_lab.engines.logreg.settings import LogregSettings
 from mnist_lab.engines.numpy_net import training
@@ -195,3 +196,16 @@ def test_records_that_arrive_between_reruns_show_at_once_and_damage_still_reads(
     app.run()
     assert not app.exception
     assert any("recorded no gradient flow" in box.value for box in app.info)
+
+
+def test_the_gradient_flow_is_drawn_again_for_new_gradients_only(tmp_path):
+    """A live run's batch records arrive every second: its drawn gradient flow stays."""
+    run = RunStore(tmp_path).create({"engine": "keras", "label": "deep-sigmoid"}, name="live")
+    first, *later = vanishing_records()
+    run.append_metrics(first)
+    drawn = views.gradient_flow(str(run.path), views.records_version(run))
+    run.append_metrics({"kind": "batch", "epoch": 1, "step": 60, "window_steps": 10, "loss": 1.0})
+    assert views.gradient_flow(str(run.path), views.records_version(run)) is drawn
+    run.append_metrics(later[0])
+    redrawn = views.gradient_flow(str(run.path), views.records_version(run))
+    assert redrawn is not drawn and len(redrawn.figure.data) == len(drawn.figure.data)

@@ -36,6 +36,7 @@ def _warmed_statistics() -> bool:
     for engine in all_engines():
         engine.warm_up()
     import scipy.ndimage  # noqa: F401  (Evaluate's robustness checks transform digits with it)
+    import sklearn.calibration  # noqa: F401  (Evaluate's calibration: a tenth of a second)
 
     # Evaluate opens on the newest finished run: its model is loaded before a class asks.
     newest = next(

@@ -9,13 +9,15 @@ modified (why: `dashboard.ui.app.figures`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard.ui.app.figures.images import digit_grid_figure
+from dashboard.ui.app.figures.images import digit_grid_figure, image_figure
 from dashboard.ui.app.figures.shared import shared
 from dashboard.ui.app.run_cache import model_of
 from dashboard.ui.evaluate.figures.inside import (
@@ -109,6 +111,13 @@ def weight_views(
     return WeightViews(first_view, filters_view, templates_view)
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def input_figure(image: bytes) -> go.Figure:
+    """The digit given to the layers (its 784 uint8 bytes), drawn once for every session."""
+    digit = np.frombuffer(image, dtype=np.uint8).reshape(28, 28)
+    return shared(image_figure(digit, show_colorbar=False, height=140))
+
+
 @dataclass(frozen=True)
 class LayerView:
     """One layer's output for one digit, drawn: its name, kind, size, top class and figure."""
@@ -166,9 +175,33 @@ class GradientFlow:
     healthy: bool
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=256, show_spinner=False)
+def gradient_records_key(run_dir: str, version: tuple[int, ...] | None) -> str | None:
+    """A digest of a run's per-layer gradient records, once per version of its records.
+
+    The gradient flow is drawn from these records alone, which a live run adds now and then
+    while its batch records arrive every second. None when the run logged none.
+    """
+    gradients = records.of_kind(Run(run_dir).metrics(), "gradients")
+    if not gradients:
+        return None
+    text = json.dumps(gradients, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def has_gradient_records(run_dir: str, version: tuple[int, ...] | None) -> bool:
+    """Whether a run logged per-layer gradients, looked up once per version of its records."""
+    return gradient_records_key(run_dir, version) is not None
+
+
 def gradient_flow(run_dir: str, version: tuple[int, ...] | None) -> GradientFlow | None:
-    """A run's gradient flow, drawn once per version of its records; None without any."""
+    """A run's gradient flow, drawn once per version of its gradient records; None without any."""
+    key = gradient_records_key(run_dir, version)
+    return None if key is None else _drawn_gradient_flow(run_dir, key)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _drawn_gradient_flow(run_dir: str, gradients_key: str) -> GradientFlow | None:
     table = inspection.gradient_flow_table(Run(run_dir).metrics())
     if table.empty:
         return None
@@ -179,12 +212,6 @@ def gradient_flow(run_dir: str, version: tuple[int, ...] | None) -> GradientFlow
     return GradientFlow(
         shared(gradient_flow_figure(table)), inspection.gradient_flow_reading(table), healthy
     )
-
-
-@st.cache_resource(max_entries=256, show_spinner=False)
-def has_gradient_records(run_dir: str, version: tuple[int, ...] | None) -> bool:
-    """Whether a run logged per-layer gradients, looked up once per version of its records."""
-    return any(record["kind"] == "gradients" for record in Run(run_dir).metrics())
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

@@ -23,13 +23,12 @@ EXPORT_INPUTS = (CONFIG_FILE, NORMALIZER_FILE, EVALUATION_FILE)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _exported(run_dir: str, versions: tuple) -> tuple[dict[str, str], str | None]:
-    """Every format's text of a run, or the reason it cannot be exported; ``versions`` keys it."""
-    run = Run(run_dir)
+def _exported(run_dir: str, versions: tuple, export_format: str) -> tuple[str, str | None]:
+    """One format's text of a run, or the reason it cannot be exported; ``versions`` keys it."""
     try:
-        return {name: export_run(run, name) for name in EXPORT_FORMATS}, None
+        return export_run(Run(run_dir), export_format), None
     except ValueError as error:
-        return {}, str(error)
+        return "", str(error)
 
 
 def _versions(run: Run) -> tuple:
@@ -54,7 +53,9 @@ def render_code_downloads(run: Run, key_prefix: str) -> None:
     key_prefix : str
         The page's widget-key prefix, e.g. ``"evaluate"``.
     """
-    files, refusal = _exported(str(run.path), _versions(run))
+    versions = _versions(run)
+    # The script is quick to write and says whether the run can be exported at all.
+    _, refusal = _exported(str(run.path), versions, "script")
     if refusal is not None:
         st.caption(f"No code to download: {refusal}.")
         return
@@ -62,12 +63,14 @@ def render_code_downloads(run: Run, key_prefix: str) -> None:
         "The same run as code to take home: plain Keras, NumPy or scikit-learn that retrains "
         "it and prints its test accuracy. Offline, set `MNIST_NPZ` to a local `mnist.npz`."
     )
-    # Three columns, so the buttons line up under the page's other downloads.
-    for column, (name, text) in zip(st.columns(3), files.items(), strict=False):
+    # Three columns, so the buttons line up under the page's other downloads. Each file is
+    # written when its button is clicked (a notebook costs a class opening the page a
+    # twentieth of a second of the server's time).
+    for column, name in zip(st.columns(3), EXPORT_FORMATS, strict=False):
         label, mime = FORMAT_BUTTONS[name]
         column.download_button(
             f"{label} ({EXPORT_FORMATS[name]})",
-            text,
+            lambda name=name: _exported(str(run.path), versions, name)[0],
             f"{run.id}{EXPORT_FORMATS[name]}",
             mime=mime,
             on_click="ignore",

@@ -15,11 +15,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.ui.app.figures.shared import shared
+from dashboard.ui.app.run_cache import curves_of
 from dashboard.ui.train.figures.curves import learning_curve_figure, learning_curves_figure
 from dashboard.ui.train.figures.schedules import schedule_figure
 from mnist_lab.engines import Engine, get_engine
-from mnist_lab.files import file_version
-from mnist_lab.records import METRICS_FILE
 from mnist_lab.runs import Run
 from mnist_lab.settings import Settings
 
@@ -63,10 +62,12 @@ def _cached_learning_curves_figure(key: tuple, _runs: dict[str, Run]) -> go.Figu
 
 
 def shared_learning_curves_figure(runs: dict[str, Run]) -> go.Figure:
-    """`learning_curves_figure` of ``runs`` (label -> run), once per version of their records."""
-    key = tuple(
-        (label, str(run.path), file_version(run.file(METRICS_FILE))) for label, run in runs.items()
-    )
+    """`learning_curves_figure` of ``runs`` (label -> run), once per version of what it draws.
+
+    It draws their summary records (epochs, or chunks): a live run's batches, a new one every
+    second, leave it as it is.
+    """
+    key = tuple((label, str(run.path), curves_of(run).summary_key) for label, run in runs.items())
     return _cached_learning_curves_figure(key, runs)
 
 

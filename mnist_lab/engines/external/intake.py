@@ -17,7 +17,7 @@ import numpy as np
 from mnist_lab.datasets import DatasetStore, dataset_of
 from mnist_lab.engines.external.model import describe, model_input, probabilities
 from mnist_lab.engines.external.settings import ExternalSettings
-from mnist_lab.engines.keras_common import save_model_atomically
+from mnist_lab.engines.keras_common import predict_outputs, save_model_atomically
 from mnist_lab.evaluation import write_evaluation
 from mnist_lab.files import now_iso
 from mnist_lab.ownership import OWNER_ENV
@@ -144,7 +144,7 @@ def feed(run: Run, images: np.ndarray, preprocess: Callable | None = None) -> np
 
 def predict(run: Run, model: Any, images: np.ndarray, preprocess: Callable | None = None):
     """Class probabilities of uint8 digits ``(n, 28, 28)`` by ``run``'s model."""
-    outputs = model.predict(feed(run, images, preprocess), batch_size=PREDICT_BATCH_SIZE, verbose=0)
+    outputs = predict_outputs(model, feed(run, images, preprocess), PREDICT_BATCH_SIZE)
     return probabilities(outputs, ExternalSettings.from_dict(run.config()).outputs)
 
 

@@ -21,7 +21,11 @@ from mnist_lab.data import (
     train_validation_split,
 )
 from mnist_lab.datasets import dataset_of
-from mnist_lab.engines.keras_common import load_model_file, save_model_atomically
+from mnist_lab.engines.keras_common import (
+    load_model_file,
+    predict_outputs,
+    save_model_atomically,
+)
 from mnist_lab.engines.keras_net.callbacks import (
     EpochCheckpoint,
     HistoryWriter,
@@ -343,6 +347,4 @@ def predict_proba(run: Run, x_uint8: np.ndarray, model=None) -> np.ndarray:
     if model is None:
         model = load_trained_model(run)
     inputs = load_normalizer(run).transform(images)[..., np.newaxis]
-    return np.asarray(
-        model.predict(inputs, batch_size=PREDICT_BATCH_SIZE, verbose=0), dtype=np.float32
-    )
+    return np.asarray(predict_outputs(model, inputs, PREDICT_BATCH_SIZE), dtype=np.float32)

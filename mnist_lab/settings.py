@@ -387,11 +387,8 @@ class Settings:
 
     @classmethod
     def declared(cls) -> dict[str, Setting]:
-        """Every field's `Setting`, in declaration order, keyed by name."""
-        return {
-            field.name: dataclasses.replace(field.metadata["setting"], name=field.name)
-            for field in dataclasses.fields(cls)
-        }
+        """Every field's `Setting`, in declaration order, keyed by name (the caller's copy)."""
+        return dict(_declarations(cls))
 
     @property
     def label(self) -> str:
@@ -507,3 +504,12 @@ class Settings:
     def _read(cls, values: dict) -> dict:
         """Turn recorded values back into constructor arguments (subclasses undo `recorded`)."""
         return values
+
+
+# A settings class's fields never change: the Train form asks for them dozens of times a rerun.
+@functools.cache
+def _declarations(settings_class: type[Settings]) -> dict[str, Setting]:
+    return {
+        field.name: dataclasses.replace(field.metadata["setting"], name=field.name)
+        for field in dataclasses.fields(settings_class)
+    }

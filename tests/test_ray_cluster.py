@@ -6,6 +6,7 @@ The worker node is lost mid-trial in the last test, so it comes last in this mod
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 import time
 
@@ -142,6 +143,21 @@ def test_a_students_second_run_waits_for_the_cluster_while_a_classmates_trains(
     assert ada1.status()["state"] == "stopped" and ada2.status()["node"]
 
 
+def test_a_run_stops_after_the_launch_before_it_is_gone(cluster, tmp_path):
+    """Each launch makes an executor; Bob's run still stops once Ada's executor is collected."""
+    store = RunStore(tmp_path / "runs")
+    adas = executor_for(store, cluster.address)
+    bobs = executor_for(store, cluster.address)
+    del adas
+    gc.collect()
+    bob = store.create(NumpyNetSettings(subset=20000, epochs=100, batch_size=4).to_dict())
+    bobs.launch(bob)
+    wait_for(lambda: records.of_kind(bob.metrics(), "batch"), "Bob's run to train")
+    bob.request_stop()
+    wait_for(lambda: bob.status()["state"] not in LIVE_STATES, "Bob's run to stop")
+    assert bob.status()["state"] == "stopped", bob.status()["message"]
+
+
 @contextlib.contextmanager
 def driven_in_background(sweep):
     """Drive ``sweep`` in a thread; cancel it and wait for its driver on the way out.
@@ -184,6 +200,14 @@ def test_two_trials_at_once_train_on_two_nodes_one_per_cpu(cluster, tmp_path):
     assert outcome == ["cancelled"]
 
 
+def sweep_story(sweep) -> str:
+    """The sweep's and its trials' states and messages, for a failure to say what it saw."""
+    trials = "; ".join(
+        f"{run.id}: {run.status()['state']} ({run.status()['message']})" for run in sweep.runs()
+    )
+    return f"sweep {sweep.state()}; trials {trials}"
+
+
 def lose_a_node_mid_trial(sweep, cluster, lose_node) -> None:
     """Lose the worker node while both trials train; stop the head's to free its CPU.
 
@@ -201,7 +225,10 @@ def lose_a_node_mid_trial(sweep, cluster, lose_node) -> None:
     # The head's one CPU is busy with a long trial: stopping it frees the CPU for the third.
     (survivor,) = [r for r in sweep.runs() if r.status()["state"] == "running"]
     survivor.request_stop()
-    third = wait_for(lambda: sweep.runs()[2:], "the sweep to launch its third trial")[0]
+    try:
+        third = wait_for(lambda: sweep.runs()[2:], "the sweep to launch its third trial")[0]
+    except AssertionError as error:
+        raise AssertionError(f"{error}; {sweep_story(sweep)}") from None
     wait_for(lambda: third.status()["state"] == "running", "the third trial to train")
 
 

@@ -56,7 +56,9 @@ ADMIT_POLL_S = 0.3
 # One admitting thread per run store in this process (a server launches from many sessions).
 _ADMITTERS: dict[str, threading.Thread] = {}
 _ADMITTERS_LOCK = threading.Lock()
-STOP_BOARD = "mnist_lab_stop_board"
+# This process's stop board, by the Ray job (connection) it was made in: see `stop_board`.
+_BOARDS: dict[str, object] = {}
+_BOARDS_LOCK = threading.Lock()
 NAMESPACE = "mnist_lab"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # What a node may send back besides the engine's model files: the files every run keeps.
@@ -158,6 +160,48 @@ class StopQuestion:
         # A board being restarted answers with an error; the launcher tells it again with
         # every batch it receives, so the next question learns.
         return answer.exception() is None and bool(answer.result())
+
+
+def stop_board():
+    """This process's stop board: one Ray actor for every run it launches, made once.
+
+    Held here by the handle that made it, for as long as the process stays connected: a
+    non-detached actor dies with the handle that made it, and one found by name (from another
+    executor or another process) is a weak handle that does not keep it alive. A board per
+    executor, or one shared by name, would die with the launch that made it, and a
+    classmate's run launched meanwhile could no longer be stopped.
+    """
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    job = ray.get_runtime_context().get_job_id()
+    with _BOARDS_LOCK:
+        if job not in _BOARDS:
+
+            @ray.remote(num_cpus=0)
+            class StopBoard:
+                """Which runs were asked to stop: the tasks ask it, no file is shared."""
+
+                def __init__(self):
+                    self.stopped = set()
+
+                def set(self, run_id: str) -> None:
+                    self.stopped.add(run_id)
+
+                def is_set(self, run_id: str) -> bool:
+                    return run_id in self.stopped
+
+            # A board of an earlier connection (before `ray.shutdown`) went with it.
+            _BOARDS.clear()
+            # On the launcher's own node, restarted if lost: a dead worker node must not take
+            # the board, and with it every other trial, down.
+            _BOARDS[job] = StopBoard.options(
+                max_restarts=-1,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(
+                    node_id=ray.get_runtime_context().get_node_id(), soft=True
+                ),
+            ).remote()
+        return _BOARDS[job]
 
 
 def returned_path(run: Run, name: str) -> Path:
@@ -314,31 +358,7 @@ class RayExecutor(Executor):
                 "`ray start --head` and give the address it prints."
             ) from None
 
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-        @ray.remote(num_cpus=0)
-        class StopBoard:
-            """Which runs were asked to stop: the tasks ask it, no file is shared."""
-
-            def __init__(self):
-                self.stopped = set()
-
-            def set(self, run_id: str) -> None:
-                self.stopped.add(run_id)
-
-            def is_set(self, run_id: str) -> bool:
-                return run_id in self.stopped
-
-        # On the launcher's own node, restarted if lost: a dead worker node must not take the
-        # board, and with it every other trial, down.
-        self.board = StopBoard.options(
-            name=STOP_BOARD,
-            get_if_exists=True,
-            max_restarts=-1,
-            scheduling_strategy=NodeAffinitySchedulingStrategy(
-                node_id=ray.get_runtime_context().get_node_id(), soft=True
-            ),
-        ).remote()
+        self.board = stop_board()
         # One CPU per trial, and no retry: a node lost mid-trial leaves it interrupted.
         self.task = ray.remote(num_cpus=1, max_retries=0)(train_on_node)
 

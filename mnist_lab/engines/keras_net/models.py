@@ -154,12 +154,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     "strong-cnn": {
         "title": "Strong CNN",
         "description": "A 5x5 and two 3x3 convolutions with batch norm, dropout and random "
-        "shifts and turns of the training digits: 99.5% or better on 3 of 5 seeds (99.51% at the "
-        "median, 99.48% at worst), in under two minutes.",
+        "shifts and turns of the training digits, trained with label smoothing: 99.5% or better "
+        "on 4 of 5 seeds (99.58% at the median, 99.48% at worst), in under two minutes.",
         # Augmentation keeps the network from memorising exact pixel positions; batch norm
         # lets the one-cycle schedule run at a high rate. Two 3x3 layers where one 5x5 was
         # lifted the median seed from 99.45% to 99.51%; batch norm after the first pooling
         # normalizes a quarter of the values (an epoch took 9.3 s, 12.5-20 s with it before).
+        # Label smoothing 0.1 then lifted the median seed to 99.58% and 3 of 5 to 4 of 5 at 99.5%.
         # Measured by bench_time_to_accuracy.py --presets strong-cnn --seeds 0-4.
         "layers": [
             {"type": "RandomTranslation", "fraction": 0.1},
@@ -180,6 +181,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "learning_rate": 0.01,
             "lr_schedule": "one-cycle",
             "warmup_fraction": 0.25,
+            "label_smoothing": 0.1,
             "batch_size": 256,
             "epochs": 11,
             "normalization": "standardize",

@@ -170,6 +170,12 @@ def stop_board():
     executor or another process) is a weak handle that does not keep it alive. A board per
     executor, or one shared by name, would die with the launch that made it, and a
     classmate's run launched meanwhile could no longer be stopped.
+
+    Returns
+    -------
+    ray.actor.ActorHandle
+        The board: ``set.remote(run_id)`` asks a run's task to stop, ``is_set.remote(run_id)``
+        is what the task asks (`StopQuestion`).
     """
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
